@@ -1,0 +1,500 @@
+"""The deny-list: identifying values collected from an input dataset before it is changed.
+
+Free text (descriptions, comments, SR text, OCR output) is checked against the values the same
+file states in its identifying attributes: the patient's name in a Study Description is found
+because PatientName says what it is. :func:`collect_identifying_values` walks the input once,
+including nested sequences and the file meta information, and returns an immutable
+:class:`IdentifyingValues` whose regular expressions match those values case-insensitively,
+at word boundaries, whatever separators the text uses ("DOE^JANE" is found as "Doe, Jane";
+the phone "555-123-4567" as "(555) 123 4567"; the date 19620315 as "March 15, 1962").
+
+What is collected (by VR, or by the keyword lists below):
+
+- every PN, as the whole group and as its family, given and middle components (alphabetic,
+  ideographic and phonetic groups alike); prefixes and suffixes (DR, JR) are not identifying;
+- identifiers: patient IDs and their issuers, accession numbers, study, visit, order and
+  procedure step IDs, clinical trial subject IDs, device serial numbers, station names and
+  AE titles (:data:`ID_KEYWORDS`);
+- every DA and the date of every DT, in the written forms of :func:`date_forms`;
+- telephone numbers and telecom information (:data:`PHONE_KEYWORDS`);
+- addresses and locations, whole and by comma/line-separated part (:data:`ADDRESS_KEYWORDS`);
+- institution and organisation names (:data:`NAME_KEYWORDS`).
+
+Private elements are not collected: their meaning is unknown, and a vendor string such as
+"ORIGINAL" or "1.0" on the deny-list would mask ordinary words everywhere. (Standard elements
+inside a private sequence are collected.) Private elements are removed or kept by the policy.
+
+Thresholds, so the deny-list does not mask ordinary text:
+
+- a value needs 3 letters or digits, and a value of digits alone needs 4 (a StudyID "1" or
+  "001" would mask every such number);
+- a name component needs 2 letters: two-letter family names (Li, Ng, Wu) are common and
+  identifying, while one-letter initials carry little on their own and match everywhere;
+- placeholder values (:data:`NON_IDENTIFYING_VALUES`, e.g. "ANONYMOUS", "UNKNOWN") and fillers
+  of one repeated character ("000000", "9999") are skipped.
+
+Values are compared in lower case (``str.lower``) under ``re.IGNORECASE``, which keeps match
+positions in the original text; where full case folding differs (``ß`` -> ``ss``) the folded
+form is collected as well.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any, Final
+
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
+from pydicom.valuerep import PersonName
+
+__all__ = [
+    "ADDRESS_KEYWORDS",
+    "ID_KEYWORDS",
+    "NAME_KEYWORDS",
+    "NON_IDENTIFYING_VALUES",
+    "PHONE_KEYWORDS",
+    "IdentifyingValues",
+    "ValueKind",
+    "collect_identifying_values",
+    "date_forms",
+    "normalise",
+]
+
+
+class ValueKind(enum.Enum):
+    """What an identifying value is; the scrubber selects kinds by its categories."""
+
+    NAMES = "names"
+    IDS = "ids"
+    DATES = "dates"
+    PHONES = "phones"
+    ADDRESSES = "addresses"
+
+
+#: LO/SH/AE/UT identifiers that Annex E removes or replaces (X, Z, D) in the basic profile.
+ID_KEYWORDS: Final = frozenset(
+    {
+        "AccessionNumber",
+        "AdmissionID",
+        "CarrierID",
+        "CassetteID",
+        "ClinicalTrialSubjectID",
+        "ClinicalTrialSubjectReadingID",
+        "ContainerIdentifier",
+        "DetectorID",
+        "DeviceID",
+        "DeviceSerialNumber",
+        "FillerOrderNumberImagingServiceRequest",
+        "FillerOrderNumberProcedure",
+        "GantryID",
+        "InsurancePlanIdentification",
+        "InterpretationID",
+        "IssuerOfAdmissionID",
+        "IssuerOfPatientID",
+        "IssuerOfServiceEpisodeID",
+        "LensSerialNumber",
+        "LocalNamespaceEntityID",
+        "MedicalRecordLocator",
+        "OtherPatientIDs",
+        "PatientID",
+        "PerformedProcedureStepID",
+        "PerformedStationAETitle",
+        "PerformedStationName",
+        "PlacerOrderNumberImagingServiceRequest",
+        "PlacerOrderNumberProcedure",
+        "PlateID",
+        "ReceivingApplicationEntityTitle",
+        "RequestedProcedureID",
+        "ResultsID",
+        "ScheduledProcedureStepID",
+        "ScheduledStationAETitle",
+        "ScheduledStationName",
+        "SendingApplicationEntityTitle",
+        "ServiceEpisodeID",
+        "SourceApplicationEntityTitle",
+        "SourceSerialNumber",
+        "SpecimenIdentifier",
+        "StationAETitle",
+        "StationName",
+        "StudyID",
+        "StudyIDIssuer",
+        "UniqueDeviceIdentifier",
+        "UniversalEntityID",
+    }
+)
+
+#: Telephone numbers and telecom information (which may also hold e-mail addresses).
+PHONE_KEYWORDS: Final = frozenset(
+    {
+        "OrderCallbackPhoneNumber",
+        "OrderCallbackTelecomInformation",
+        "PatientTelecomInformation",
+        "PatientTelephoneNumbers",
+        "PersonTelecomInformation",
+        "PersonTelephoneNumbers",
+        "ReferringPhysicianTelephoneNumbers",
+        "TelephoneNumberTrial",
+    }
+)
+
+#: Addresses and locations. CountryOfResidence is absent: a country is not a geographic
+#: subdivision smaller than a state, and masking country names in text helps nobody.
+ADDRESS_KEYWORDS: Final = frozenset(
+    {
+        "AddressTrial",
+        "CurrentPatientLocation",
+        "InstitutionAddress",
+        "OrderEntererLocation",
+        "PatientAddress",
+        "PatientInstitutionResidence",
+        "PerformedLocation",
+        "PersonAddress",
+        "ReferringPhysicianAddress",
+        "RegionOfResidence",
+        "ScheduledPatientInstitutionResidence",
+        "ScheduledProcedureStepLocation",
+        "ScheduledStudyLocation",
+    }
+)
+
+#: Names that are not PN. InstitutionalDepartmentName is absent: department names such as
+#: "RADIOLOGY" are ordinary words that descriptions need.
+NAME_KEYWORDS: Final = frozenset({"InstitutionName", "ResponsibleOrganization"})
+
+#: Placeholders that identify nobody; collecting them would mask them in every text.
+NON_IDENTIFYING_VALUES: Final = frozenset(
+    {
+        "anonymised",
+        "anonymized",
+        "anonymous",
+        "de identified",
+        "deidentified",
+        "none",
+        "not applicable",
+        "null",
+        "patient",
+        "redacted",
+        "removed",
+        "test",
+        "unknown",
+        "xxx",
+        "xxxx",
+    }
+)
+
+MINIMUM_VALUE_CHARACTERS: Final = 3
+MINIMUM_DIGITS: Final = 4
+MINIMUM_NAME_COMPONENT_CHARACTERS: Final = 2
+MINIMUM_PHONE_DIGITS: Final = 7
+
+_KIND_BY_TAG: Final[dict[int, ValueKind]] = {
+    int(tag): kind
+    for keywords, kind in (
+        (ID_KEYWORDS, ValueKind.IDS),
+        (PHONE_KEYWORDS, ValueKind.PHONES),
+        (ADDRESS_KEYWORDS, ValueKind.ADDRESSES),
+        (NAME_KEYWORDS, ValueKind.NAMES),
+    )
+    for keyword in keywords
+    if (tag := tag_for_keyword(keyword)) is not None
+}
+
+_SEPARATORS: Final = re.compile(r"[\W_]+")
+_ADDRESS_PARTS: Final = re.compile(r"[,;^\r\n]+")
+_NON_DIGITS: Final = re.compile(r"\D+")
+_DATE_TIME_DATE: Final = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_DATE_ACR_NEMA: Final = re.compile(r"(\d{4})\.(\d{2})\.(\d{2})")
+
+# Between two tokens of a value the text may use up to three separator characters; between two
+# digit tokens at least one, so "3 15 1962" does not also match the number "3151962".
+_SEPARATOR_PATTERN: Final = r"[\W_]{0,3}"
+_DIGIT_SEPARATOR_PATTERN: Final = r"[\W_]{1,3}"
+
+_MONTHS: Final = (
+    ("january", "jan"),
+    ("february", "feb"),
+    ("march", "mar"),
+    ("april", "apr"),
+    ("may", "may"),
+    ("june", "jun"),
+    ("july", "jul"),
+    ("august", "aug"),
+    ("september", "sep", "sept"),
+    ("october", "oct"),
+    ("november", "nov"),
+    ("december", "dec"),
+)
+
+
+def normalise(text: str) -> str:
+    """Lower case, with every run of non-alphanumerics (``^``, ``,``, ``-``, ...) one space."""
+    return _SEPARATORS.sub(" ", text.lower()).strip()
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def date_forms(date: datetime.date) -> frozenset[str]:
+    """The normalised written forms of ``date`` looked for in text.
+
+    ``19620315``, ``1962-03-15``, ``03/15/1962``, ``3/15/62``, ``15.03.1962``, ``15/3/1962``,
+    ``March 15, 1962``, ``Mar 15th 1962``, ``15 Mar 1962``, ``15-MAR-62`` and the like.
+    """
+    year, short_year = f"{date.year:04d}", f"{date.year % 100:02d}"
+    month, day = f"{date.month:02d}", f"{date.day:02d}"
+    months = (month, str(date.month))
+    days = (day, str(date.day))
+    forms = {f"{year}{month}{day}", f"{month}{day}{year}", f"{day}{month}{year}"}
+    forms.add(f"{year} {month} {day}")
+    for written_year in (year, short_year):
+        for written_month in months:
+            for written_day in days:
+                forms.add(f"{written_month} {written_day} {written_year}")
+                forms.add(f"{written_day} {written_month} {written_year}")
+        for month_name in _MONTHS[date.month - 1]:
+            for written_day in (*days, _ordinal(date.day)):
+                forms.add(f"{month_name} {written_day} {written_year}")
+                forms.add(f"{written_day} {month_name} {written_year}")
+    return frozenset(forms)
+
+
+def _token_pattern(value: str) -> str:
+    tokens = value.split(" ")
+    pieces = [re.escape(tokens[0])]
+    for previous, token in itertools.pairwise(tokens):
+        both_digits = previous[-1].isdigit() and token[0].isdigit()
+        pieces.append(_DIGIT_SEPARATOR_PATTERN if both_digits else _SEPARATOR_PATTERN)
+        pieces.append(re.escape(token))
+    # A value is a whole word: letters may not continue it on a letter side, nor digits (or a
+    # decimal point and digits, as in 0.1234) on a digit side.
+    left = r"(?<!\d)(?<!\d[.,])" if value[0].isdigit() else r"(?<![^\W\d_])"
+    right = r"(?!\d)(?![.,]\d)" if value[-1].isdigit() else r"(?![^\W\d_])"
+    return left + "".join(pieces) + right
+
+
+def _compile(values: Iterable[str]) -> re.Pattern[str] | None:
+    ordered = sorted(values, key=lambda value: (-len(value), value))
+    if not ordered:
+        return None
+    # Longest first, so a whole name is one match rather than several of its parts.
+    return re.compile("|".join(_token_pattern(value) for value in ordered), re.IGNORECASE)
+
+
+@dataclass(frozen=True, repr=False)
+class IdentifyingValues:
+    """The normalised identifying values of one input file, by kind.
+
+    Immutable; the regular expressions are compiled on first use and kept. The repr shows
+    only counts, never a value.
+    """
+
+    names: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()
+    dates: frozenset[str] = frozenset()
+    phones: frozenset[str] = frozenset()
+    addresses: frozenset[str] = frozenset()
+    _patterns: dict[ValueKind, re.Pattern[str] | None] = field(
+        default_factory=dict, init=False, compare=False, hash=False
+    )
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{kind.value}={len(self.of_kind(kind))}" for kind in ValueKind)
+        return f"IdentifyingValues({counts})"
+
+    __str__ = __repr__
+
+    @property
+    def values(self) -> frozenset[str]:
+        """Every identifying value, whatever its kind."""
+        return self.names | self.ids | self.dates | self.phones | self.addresses
+
+    def of_kind(self, kind: ValueKind) -> frozenset[str]:
+        """The values of one kind."""
+        values: frozenset[str] = getattr(self, kind.value)
+        return values
+
+    def pattern_for(self, kind: ValueKind) -> re.Pattern[str] | None:
+        """The compiled pattern matching the values of ``kind``, or ``None`` if there are none."""
+        if kind not in self._patterns:
+            # The dict is private, mutable cache state: filling it does not change the value.
+            self._patterns[kind] = _compile(self.of_kind(kind))
+        return self._patterns[kind]
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The compiled pattern matching every value, or ``None`` if there are none."""
+        return _compile(self.values)
+
+    def contains_in(self, text: str) -> bool:
+        """True when ``text`` contains any of the values."""
+        return self.pattern is not None and self.pattern.search(text) is not None
+
+    def find_in(
+        self, text: str, kinds: Iterable[ValueKind]
+    ) -> Iterator[tuple[int, int, ValueKind]]:
+        """The spans ``(start, end, kind)`` of the values of ``kinds`` in ``text``."""
+        for kind in kinds:
+            pattern = self.pattern_for(kind)
+            if pattern is not None:
+                for match in pattern.finditer(text):
+                    yield match.start(), match.end(), kind
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+
+class _Collector:
+    """Accumulates values during the single walk of a dataset."""
+
+    def __init__(self) -> None:
+        self.values: dict[ValueKind, set[str]] = {kind: set() for kind in ValueKind}
+
+    def result(self) -> IdentifyingValues:
+        return IdentifyingValues(
+            **{kind.value: frozenset(found) for kind, found in self.values.items()}
+        )
+
+    def add(self, kind: ValueKind, text: str, minimum: int = MINIMUM_VALUE_CHARACTERS) -> None:
+        for variant in {text.lower(), text.casefold()}:
+            value = normalise(variant)
+            if _worth_collecting(value, minimum):
+                self.values[kind].add(value)
+
+    def add_name(self, text: str) -> None:
+        for group in text.split("="):
+            self.add(ValueKind.NAMES, group)
+            # Family, given and middle; prefix and suffix (DR, JR, III) identify nobody.
+            for component in group.split("^")[:3]:
+                self.add(ValueKind.NAMES, component, MINIMUM_NAME_COMPONENT_CHARACTERS)
+                words = normalise(component).split(" ")
+                if len(words) > 1:
+                    for word in words:
+                        self.add(ValueKind.NAMES, word)
+
+    def add_date(self, text: str) -> None:
+        match = _DATE_TIME_DATE.match(text) or _DATE_ACR_NEMA.fullmatch(text)
+        if match is None:
+            return
+        try:
+            date = datetime.date(*(int(group) for group in match.groups()))
+        except ValueError:
+            return
+        self.values[ValueKind.DATES].update(date_forms(date))
+
+    def add_phone(self, text: str) -> None:
+        self.add(ValueKind.PHONES, text)
+        digits = _NON_DIGITS.sub("", text)
+        if len(digits) < MINIMUM_PHONE_DIGITS:
+            return
+        phones = self.values[ValueKind.PHONES]
+        phones.add(digits)
+        if len(digits) == 11 and digits.startswith("1"):
+            phones.add(f"1 {digits[1:4]} {digits[4:7]} {digits[7:]}")
+            digits = digits[1:]
+            phones.add(digits)
+        if len(digits) == 10:
+            phones.add(f"{digits[:3]} {digits[3:6]} {digits[6:]}")
+            phones.add(f"{digits[3:6]} {digits[6:]}")
+        elif len(digits) == 7:
+            phones.add(f"{digits[:3]} {digits[3:]}")
+
+    def add_address(self, text: str) -> None:
+        self.add(ValueKind.ADDRESSES, text)
+        for part in _ADDRESS_PARTS.split(text):
+            self.add(ValueKind.ADDRESSES, part)
+
+    def add_element(self, element: DataElement, kind: ValueKind | None) -> None:
+        vr = element.VR
+        for item in _strings(element.value):
+            if vr == "PN":
+                self.add_name(item)
+            elif vr in ("DA", "DT"):
+                self.add_date(item.strip())
+            elif kind is ValueKind.PHONES:
+                self.add_phone(item)
+            elif kind is ValueKind.ADDRESSES:
+                self.add_address(item)
+            elif kind is not None:
+                self.add(kind, item)
+
+    def walk(self, dataset: Dataset) -> None:
+        for raw in dataset.elements():
+            tag = raw.tag
+            if tag.is_private:
+                # Only a private sequence can hold standard elements worth collecting, and its
+                # VR is known only when the file states it (explicit VR).
+                if raw.VR == "SQ":
+                    self.walk_sequence(dataset[tag])
+                continue
+            vr = raw.VR or _dictionary_vr(tag)
+            kind = _KIND_BY_TAG.get(int(tag))
+            if vr == "SQ":
+                self.walk_sequence(dataset[tag])
+            elif kind is not None or vr in ("PN", "DA", "DT"):
+                # Converting a raw element decodes it; only the few that matter are converted.
+                self.add_element(dataset[tag], kind)
+
+    def walk_sequence(self, element: DataElement | RawDataElement) -> None:
+        items = element.value
+        if isinstance(items, Iterable) and not isinstance(items, str | bytes):
+            for item in items:
+                if isinstance(item, Dataset):
+                    self.walk(item)
+
+
+def _worth_collecting(value: str, minimum: int) -> bool:
+    compact = value.replace(" ", "")
+    if len(compact) < minimum or value in NON_IDENTIFYING_VALUES:
+        return False
+    if compact.isdigit() and len(compact) < MINIMUM_DIGITS:
+        return False
+    # "000000", "9999", "XXXX" are fillers, not identifiers.
+    return len(set(compact)) > 1
+
+
+@lru_cache(maxsize=4096)
+def _dictionary_vr(tag: BaseTag) -> str | None:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """The text values of an element value: one, several (MultiValue), or none."""
+    if value is None or isinstance(value, bytes):
+        return
+    if isinstance(value, str | PersonName):
+        # PersonName iterates over characters; its str() is the whole original value.
+        yield str(value)
+        return
+    if isinstance(value, Iterable):
+        for item in value:
+            if item is not None and not isinstance(item, bytes):
+                yield str(item)
+        return
+    yield str(value)
+
+
+def collect_identifying_values(ds: Dataset) -> IdentifyingValues:
+    """Collect the identifying values of ``ds`` (and its file meta) in one walk.
+
+    Run it on the input, before any element is changed: the values it finds are what the
+    scrubber and the verifier look for afterwards.
+    """
+    collector = _Collector()
+    file_meta = getattr(ds, "file_meta", None)
+    if isinstance(file_meta, Dataset):
+        collector.walk(file_meta)
+    collector.walk(ds)
+    return collector.result()

@@ -1,0 +1,78 @@
+"""Compile a checked policy into an immutable :class:`~deidengine.policy.plan.Plan`."""
+
+from __future__ import annotations
+
+import hashlib
+
+from deidengine.policy.check import CheckedPolicy, check_composition
+from deidengine.policy.diagnostics import Diagnostic, ErrorCode, PolicyError, has_errors
+from deidengine.policy.plan import Plan, PlannedRule
+from deidengine.policy.resolve import compose
+
+
+def policy_digest(checked: CheckedPolicy) -> str:
+    """SHA-256 over every layer's display name and text, in composition order."""
+    digest = hashlib.sha256()
+    for layer in checked.composition.layers:
+        digest.update(layer.source.display.encode("utf-8") + b"\0")
+        digest.update(layer.source.text.encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def compile_plan(checked: CheckedPolicy) -> Plan:
+    """Build the plan; raises :class:`PolicyError` when the check found errors."""
+    if has_errors(checked.diagnostics):
+        raise PolicyError(checked.diagnostics)
+    names: list[str] = []
+    codes: list[str] = []
+    runnable = False
+    for layer in checked.composition.layers:
+        declaration = layer.file.declaration
+        names.append(declaration.name if declaration else layer.source.display)
+        runnable = runnable or declaration is None or not declaration.is_option
+        for code in layer.file.codes:
+            if code not in codes:
+                codes.append(code)
+    rules = tuple(
+        PlannedRule(
+            target=item.target,
+            action=item.rule.action,
+            layer=item.layer.index,
+            order=order,
+            source=f"{item.layer.source.display}:{item.rule.span.line}",
+            policy=names[item.layer.index],
+            condition=item.rule.condition,
+            condition_text=item.rule.condition_text,
+            section=item.rule.section,
+            comment=item.rule.comment,
+        )
+        for order, item in enumerate(checked.rules)
+    )
+    return Plan.build(tuple(names), runnable, tuple(codes), policy_digest(checked), rules)
+
+
+def load_plan(spec: str, *, runnable: bool = False) -> Plan:
+    """Compose, check and compile a policy spec (shipped name, path, or comma list).
+
+    With ``runnable`` the plan must include a profile, not only option overlays: an option
+    alone would keep everything the profile removes.
+    """
+    checked = check_composition(compose(spec))
+    plan = compile_plan(checked)
+    if runnable and not plan.runnable:
+        raise PolicyError(
+            [
+                Diagnostic(
+                    ErrorCode.NOT_RUNNABLE,
+                    f"'{spec}' has only option overlays",
+                    None,
+                    "put a profile first, e.g. annex-e/basic," + spec,
+                )
+            ]
+        )
+    return plan
+
+
+def check_policy(spec: str) -> tuple[Diagnostic, ...]:
+    """Every diagnostic for a spec; empty when it is clean."""
+    return check_composition(compose(spec)).diagnostics

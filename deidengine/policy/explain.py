@@ -1,0 +1,178 @@
+"""Explain a plan: the winning rule for every selector the policy names, and why."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from deidengine.policy.plan import Plan, PlannedRule, SelectorKind, Target, format_tag
+from deidengine.standard.dictionary import attribute_info, tag_for_keyword
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalRule:
+    when: str
+    action: str
+    source: str
+    section: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """What one selector gets: the unconditional winner, the conditions tried before it."""
+
+    selector: str
+    tag: str
+    keyword: str | None
+    action: str
+    source: str
+    policy: str
+    section: str | None
+    note: str | None
+    conditions: tuple[ConditionalRule, ...]
+    overrides: tuple[str, ...]  # sources of rules this one beats
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "tag": self.tag,
+            "keyword": self.keyword,
+            "action": self.action,
+            "source": self.source,
+            "selector": self.selector,
+            "policy": self.policy,
+        }
+        if self.section:
+            data["section"] = self.section
+        if self.note:
+            data["note"] = self.note
+        if self.conditions:
+            data["conditions"] = [
+                {"when": c.when, "action": c.action, "source": c.source}
+                | ({"section": c.section} if c.section else {})
+                for c in self.conditions
+            ]
+        if self.overrides:
+            data["overrides"] = list(self.overrides)
+        return data
+
+
+def _representative(plan: Plan, target: Target) -> tuple[PlannedRule, ...]:
+    """The candidates an element selected by ``target`` would see."""
+    first_vr = min(target.vrs) if target.vrs else None
+    match target.kind:
+        case SelectorKind.TAG | SelectorKind.MASK:
+            return plan.candidates(target.tag, first_vr)
+        case SelectorKind.PATH:
+            path = tuple((step.tag, step.item or 0) for step in target.path)
+            return plan.candidates(target.tag, first_vr, None, path)
+        case SelectorKind.PRIVATE_CREATOR:
+            group, offset = target.group or 0, target.offset or 0
+            tag = (group << 16) | 0x1000 | offset
+            return plan.candidates(tag, None, (target.creator or "", group, offset))
+        case SelectorKind.PRIVATE:
+            return plan.candidates(0x00091000, None, ("", 0x0009, 0))
+        case SelectorKind.VR:
+            return plan.candidates(None, first_vr)
+        case SelectorKind.ANY:
+            return plan.candidates(None, None)
+        case SelectorKind.PIXELS:
+            return plan.pixels
+    raise AssertionError(target.kind)
+
+
+def _explain(plan: Plan, target: Target, own: PlannedRule) -> Explanation:
+    candidates = _representative(plan, target) or (own,)
+    conditions: list[ConditionalRule] = []
+    winner: PlannedRule | None = None
+    for rule in candidates:
+        if rule.condition is None:
+            winner = rule
+            break
+        conditions.append(
+            ConditionalRule(rule.condition_text or "", rule.action.label, rule.source, rule.section)
+        )
+    beaten = tuple(
+        r.source
+        for r in candidates
+        if winner is not None and r.precedence > winner.precedence and r.condition is None
+    )
+    shown = winner or own
+    keyword = target.keyword
+    if keyword is None and target.kind == SelectorKind.TAG and target.tag is not None:
+        info = attribute_info(target.tag)
+        keyword = info.keyword if info else None
+    return Explanation(
+        selector=target.text,
+        tag=target.tag_text,
+        keyword=keyword,
+        action=shown.action.label if winner else "keep",
+        source=shown.source if winner else "(no unconditional rule: kept)",
+        policy=shown.policy,
+        section=shown.section,
+        note=shown.comment,
+        conditions=tuple(conditions),
+        overrides=beaten,
+    )
+
+
+def _sort_key(target: Target) -> tuple[int, int, str]:
+    order = {
+        SelectorKind.TAG: 0,
+        SelectorKind.MASK: 1,
+        SelectorKind.PATH: 2,
+        SelectorKind.PRIVATE_CREATOR: 3,
+        SelectorKind.PRIVATE: 4,
+        SelectorKind.VR: 5,
+        SelectorKind.ANY: 6,
+        SelectorKind.PIXELS: 7,
+    }
+    return (order[target.kind], target.tag or 0, target.text)
+
+
+def parse_tag_filter(text: str) -> int | None:
+    """``(0010,0010)``, ``0010,0010``, ``00100010`` or a keyword → tag."""
+    digits = re.sub(r"[(),\s]", "", text)
+    if re.fullmatch(r"[0-9A-Fa-f]{8}", digits):
+        return int(digits, 16)
+    return tag_for_keyword(text)
+
+
+def explain_plan(plan: Plan, tag: str | None = None) -> tuple[Explanation, ...]:
+    """One explanation per distinct selector (or, with ``tag``, for that one element)."""
+    if tag is not None:
+        number = parse_tag_filter(tag)
+        if number is None:
+            return ()
+        info = attribute_info(number)
+        probe = Target(
+            SelectorKind.TAG,
+            format_tag(number),
+            tag=number,
+            keyword=info.keyword if info else None,
+            vrs=frozenset(info.vr.split(" or ")) if info and info.vr else frozenset(),
+        )
+        candidates = _representative(plan, probe)
+        if not candidates:
+            return ()
+        return (_explain(plan, probe, candidates[0]),)
+    firsts: dict[tuple[object, ...], PlannedRule] = {}
+    for rule in plan.rules:
+        firsts.setdefault(rule.target.key, rule)
+    targets = sorted((r.target for r in firsts.values()), key=_sort_key)
+    return tuple(_explain(plan, t, firsts[t.key]) for t in targets)
+
+
+def explain_json(plan: Plan, tag: str | None = None) -> dict[str, object]:
+    """The JSON document of ``deid policy explain --format json``."""
+    from deidengine.standard import cid7050
+
+    return {
+        "policy": list(plan.names),
+        "digest": plan.digest,
+        "rules": [e.to_json() for e in explain_plan(plan, tag)],
+        "codes": list(plan.codes),
+        "methods": [
+            {"value": c, "scheme": "DCM", "meaning": cid7050.cid_7050(c).meaning}
+            for c in plan.codes
+        ],
+    }

@@ -1,0 +1,257 @@
+"""The compiled execution plan: an immutable index from elements to the rules that may apply.
+
+Per element the engine asks :meth:`Plan.candidates` for the rules in precedence order and takes
+the first whose condition holds. Candidate lists are dictionary look-ups over the element's
+tag, VR and private block, never a scan of every rule.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from deidengine.policy import ast
+
+
+class SelectorKind(enum.IntEnum):
+    """Selector kinds; a larger value is more specific (precedence rule 2)."""
+
+    ANY = 0
+    PRIVATE = 1
+    VR = 2
+    MASK = 3
+    PRIVATE_CREATOR = 4
+    TAG = 5
+    PATH = 6
+    PIXELS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class PathItem:
+    """One sequence step of a path: the sequence's tag and which item (``None``: any)."""
+
+    tag: int
+    item: int | None = None
+
+    def matches(self, tag: int, item: int) -> bool:
+        return self.tag == tag and (self.item is None or self.item == item)
+
+
+def format_tag(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def format_mask(mask: int, value: int) -> str:
+    digits = f"{value:08X}"
+    bits = f"{mask:08X}"
+    shown = "".join("x" if b == "0" else d for b, d in zip(bits, digits, strict=True))
+    return f"({shown[:4]},{shown[4:]})"
+
+
+def is_private_group(group: int) -> bool:
+    """PS3.5 7.1: odd groups other than 0001, 0003, 0005, 0007 and FFFF are private."""
+    return bool(group & 1) and group not in (0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF)
+
+
+def repeating_group_matches(tag: int, mask: int, value: int) -> bool:
+    """A repeating-group mask, bounded to the even groups xx00-xx1E (PS3.5 7.6)."""
+    if tag & mask != value:
+        return False
+    group = tag >> 16
+    if mask & 0x00FF0000:
+        return True
+    return not group & 1 and (group & 0xFF) <= 0x1E
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a rule selects, resolved: tags are numbers and keywords are known."""
+
+    kind: SelectorKind
+    text: str
+    tag: int | None = None
+    mask: int | None = None
+    keyword: str | None = None
+    vrs: frozenset[str] = frozenset()
+    creator: str | None = None
+    group: int | None = None
+    offset: int | None = None
+    path: tuple[PathItem, ...] = ()
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """Identity for conflicts and ``explain``: two rules with one key select the same."""
+        return (
+            self.kind,
+            self.tag,
+            self.mask,
+            tuple(sorted(self.vrs)) if self.kind == SelectorKind.VR else (),
+            self.creator,
+            self.group,
+            self.offset,
+            self.path,
+        )
+
+    @property
+    def tag_text(self) -> str:
+        """The tag column of ``explain``: ``(0010,0010)``, ``(60xx,3000)``, ``private``, …."""
+        if self.kind in (SelectorKind.TAG,) and self.tag is not None:
+            return format_tag(self.tag)
+        if self.kind == SelectorKind.MASK and self.tag is not None and self.mask is not None:
+            return format_mask(self.mask, self.tag)
+        if self.kind == SelectorKind.PRIVATE_CREATOR and self.group is not None:
+            return f"({self.group:04X},xx{self.offset or 0:02X})"
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRule:
+    """A checked rule with its place in the composition."""
+
+    target: Target
+    action: ast.Action
+    layer: int
+    order: int
+    source: str
+    policy: str
+    condition: ast.Condition | None = None
+    condition_text: str | None = None
+    section: str | None = None
+    comment: str | None = None
+
+    @property
+    def precedence(self) -> tuple[int, int, int, int]:
+        """Sort key: later layer, then more specific, then conditional first, then file order."""
+        return (-self.layer, -int(self.target.kind), 0 if self.condition else 1, self.order)
+
+
+RuleTuple = tuple[PlannedRule, ...]
+PrivateKey = tuple[str, int, int]  # (creator, group, element offset within the block)
+
+
+def _freeze(mapping: Mapping[object, RuleTuple]) -> Mapping[object, RuleTuple]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A compiled, composed policy: what every element gets, and which CID 7050 codes ran."""
+
+    names: tuple[str, ...]
+    runnable: bool
+    codes: tuple[str, ...]
+    digest: str
+    rules: RuleTuple
+    by_tag: Mapping[int, RuleTuple]
+    masks: tuple[tuple[int, int, RuleTuple], ...]
+    by_vr: Mapping[str, RuleTuple]
+    by_private_creator: Mapping[PrivateKey, RuleTuple]
+    private_all: RuleTuple
+    any_element: RuleTuple
+    by_path_tag: Mapping[int, RuleTuple]
+    pixels: RuleTuple
+    _cache: dict[tuple[object, ...], RuleTuple] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        names: tuple[str, ...],
+        runnable: bool,
+        codes: tuple[str, ...],
+        digest: str,
+        rules: RuleTuple,
+    ) -> Plan:
+        """Index the rules by what they select, each list in precedence order."""
+        by_tag: dict[int, list[PlannedRule]] = {}
+        masks: dict[tuple[int, int], list[PlannedRule]] = {}
+        by_vr: dict[str, list[PlannedRule]] = {}
+        by_creator: dict[PrivateKey, list[PlannedRule]] = {}
+        by_path: dict[int, list[PlannedRule]] = {}
+        private_all: list[PlannedRule] = []
+        any_element: list[PlannedRule] = []
+        pixels: list[PlannedRule] = []
+        for rule in sorted(rules, key=lambda r: r.precedence):
+            target = rule.target
+            match target.kind:
+                case SelectorKind.TAG:
+                    by_tag.setdefault(target.tag or 0, []).append(rule)
+                case SelectorKind.MASK:
+                    masks.setdefault((target.mask or 0, target.tag or 0), []).append(rule)
+                case SelectorKind.VR:
+                    for vr in target.vrs:
+                        by_vr.setdefault(vr, []).append(rule)
+                case SelectorKind.PRIVATE_CREATOR:
+                    key = (target.creator or "", target.group or 0, target.offset or 0)
+                    by_creator.setdefault(key, []).append(rule)
+                case SelectorKind.PRIVATE:
+                    private_all.append(rule)
+                case SelectorKind.ANY:
+                    any_element.append(rule)
+                case SelectorKind.PATH:
+                    by_path.setdefault(target.tag or 0, []).append(rule)
+                case SelectorKind.PIXELS:
+                    pixels.append(rule)
+        return cls(
+            names=names,
+            runnable=runnable,
+            codes=codes,
+            digest=digest,
+            rules=rules,
+            by_tag=MappingProxyType({k: tuple(v) for k, v in by_tag.items()}),
+            masks=tuple((m, v, tuple(r)) for (m, v), r in masks.items()),
+            by_vr=MappingProxyType({k: tuple(v) for k, v in by_vr.items()}),
+            by_private_creator=MappingProxyType({k: tuple(v) for k, v in by_creator.items()}),
+            private_all=tuple(private_all),
+            any_element=tuple(any_element),
+            by_path_tag=MappingProxyType({k: tuple(v) for k, v in by_path.items()}),
+            pixels=tuple(pixels),
+        )
+
+    def candidates(
+        self,
+        tag: int | None,
+        vr: str | None,
+        private_key: PrivateKey | None = None,
+        path: tuple[tuple[int, int], ...] = (),
+    ) -> RuleTuple:
+        """Every rule that selects this element, best first; the caller takes the first whose
+        condition holds. ``path`` is the (sequence tag, item index) chain from the root.
+
+        ``vr`` and ``*`` rules select standard elements only: a private element is reached
+        only by ``private`` selectors or its absolute tag, so no broad rule keeps one by accident.
+        """
+        is_private = tag is not None and is_private_group(tag >> 16)
+        use_path = bool(path) and tag is not None and tag in self.by_path_tag
+        cache_key = (tag, vr, private_key, is_private, path if use_path else None)
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return cached
+        found: list[PlannedRule] = []
+        if tag is not None:
+            found.extend(self.by_tag.get(tag, ()))
+            if use_path:
+                found.extend(r for r in self.by_path_tag[tag] if _path_matches(r.target.path, path))
+            if not is_private:
+                for mask, value, rules in self.masks:
+                    if repeating_group_matches(tag, mask, value):
+                        found.extend(rules)
+        if is_private or (tag is None and private_key is not None):
+            if private_key is not None:
+                found.extend(self.by_private_creator.get(private_key, ()))
+            found.extend(self.private_all)
+        else:
+            if vr is not None:
+                for one in vr.split(" or "):
+                    found.extend(self.by_vr.get(one, ()))
+            found.extend(self.any_element)
+        ordered = tuple(sorted(set(found), key=lambda r: r.precedence))
+        self._cache[cache_key] = ordered
+        return ordered
+
+
+def _path_matches(steps: tuple[PathItem, ...], path: tuple[tuple[int, int], ...]) -> bool:
+    if len(steps) != len(path):
+        return False
+    return all(step.matches(tag, item) for step, (tag, item) in zip(steps, path, strict=True))

@@ -1,0 +1,188 @@
+"""Find policy files and compose them into ordered layers (``use`` and comma lists).
+
+A policy spec is a shipped name (``annex-e/basic``), a path, or a comma-separated list of
+either, composed in order. ``use`` statements are expanded depth first, each before the file
+that says it; a policy reached twice is included once, at its first place.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+
+from deidengine.policy import ast
+from deidengine.policy.diagnostics import Diagnostic, ErrorCode, Span
+from deidengine.policy.parse import parse_policy_text
+
+POLICY_PACKAGE = "deidengine._policies"
+SUFFIX = ".policy"
+
+
+def shipped_policy_root() -> Traversable:
+    """The shipped ``policies/`` folder: inside the installed package, else the source tree."""
+    try:
+        root = resources.files(POLICY_PACKAGE)
+        if root.joinpath("annex-e").is_dir():
+            return root
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[2] / "policies"
+
+
+def shipped_policy_names() -> tuple[str, ...]:
+    """Every shipped policy's name, such as ``annex-e/basic`` or ``hipaa-safe-harbor``."""
+    names: list[str] = []
+
+    def walk(folder: Traversable, prefix: str) -> None:
+        for entry in folder.iterdir():
+            if entry.is_dir() and not entry.name.startswith(("_", ".")):
+                walk(entry, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(SUFFIX):
+                names.append(prefix + entry.name[: -len(SUFFIX)])
+
+    walk(shipped_policy_root(), "")
+    return tuple(sorted(names))
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySource:
+    """Where a policy's text came from: its identity (for de-duplication) and display path."""
+
+    identity: str
+    display: str
+    text: str
+    shipped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One policy file in composition order; later layers beat earlier ones."""
+
+    index: int
+    source: PolicySource
+    file: ast.PolicyFile
+
+
+@dataclass(frozen=True, slots=True)
+class Composition:
+    """A spec composed into layers, with every diagnostic found on the way."""
+
+    spec: str
+    layers: tuple[Layer, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+class _UnknownPolicy(Exception):
+    pass
+
+
+def _read_shipped(name: str) -> PolicySource:
+    entry = shipped_policy_root()
+    for part in f"{name}{SUFFIX}".split("/"):
+        entry = entry.joinpath(part)
+    if not entry.is_file():
+        raise _UnknownPolicy(name)
+    return PolicySource(
+        f"shipped:{name}", f"policies/{name}{SUFFIX}", entry.read_text("utf-8"), shipped=True
+    )
+
+
+def _read_path(path: Path, display: str) -> PolicySource:
+    if not path.is_file():
+        raise _UnknownPolicy(display)
+    return PolicySource(f"file:{path.resolve()}", display, path.read_text("utf-8"), shipped=False)
+
+
+def _display_path(path: Path) -> str:
+    """A path as a user would write it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def locate_policy(ref: str, relative_to: Path | None = None, is_path: bool = False) -> PolicySource:
+    """Read one policy: a path (absolute, or relative to ``relative_to``) or a shipped name."""
+    looks_like_path = is_path or ref.endswith(SUFFIX) or ref.startswith((".", "/"))
+    if looks_like_path:
+        candidate = Path(ref)
+        if not candidate.is_absolute() and relative_to is not None:
+            candidate = relative_to / candidate
+        return _read_path(candidate, ref if relative_to is None else _display_path(candidate))
+    try:
+        return _read_shipped(ref)
+    except _UnknownPolicy:
+        local = Path(ref)
+        if local.is_file():
+            return _read_path(local, ref)
+        raise
+
+
+def _unknown_policy(ref: str, span: Span | None) -> Diagnostic:
+    close = difflib.get_close_matches(ref, shipped_policy_names(), n=1)
+    hint = (
+        f"did you mean '{close[0]}'?"
+        if close
+        else ("give a shipped name (see `deid policy list`) or a path to a .policy file")
+    )
+    return Diagnostic(ErrorCode.UNKNOWN_POLICY, f"unknown policy '{ref}'", span, hint)
+
+
+def compose(spec: str) -> Composition:
+    """Compose a policy spec into layers, expanding ``use`` depth first."""
+    layers: list[Layer] = []
+    diagnostics: list[Diagnostic] = []
+    included: set[str] = set()
+
+    def include(source: PolicySource, stack: tuple[str, ...]) -> None:
+        if source.identity in included:
+            return
+        parsed, syntax = parse_policy_text(source.text, source.display)
+        diagnostics.extend(syntax)
+        base = None if source.shipped else Path(source.identity.removeprefix("file:")).parent
+        for use in parsed.uses:
+            try:
+                if source.shipped and not use.is_path:
+                    used = _read_shipped(use.ref)
+                else:
+                    used = locate_policy(use.ref, base, use.is_path)
+            except _UnknownPolicy:
+                diagnostics.append(_unknown_policy(use.ref, use.span))
+                continue
+            if used.identity in stack or used.identity == source.identity:
+                diagnostics.append(
+                    Diagnostic(
+                        ErrorCode.CYCLIC_USE,
+                        f"'use {use.ref}' makes a cycle",
+                        use.span,
+                        "a policy cannot use itself, directly or through others",
+                    )
+                )
+                continue
+            include(used, (*stack, source.identity))
+        if source.identity not in included:
+            included.add(source.identity)
+            layers.append(Layer(len(layers), source, parsed))
+
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        try:
+            source = locate_policy(part)
+        except _UnknownPolicy:
+            diagnostics.append(_unknown_policy(part, None))
+            continue
+        except OSError as error:
+            diagnostics.append(
+                Diagnostic(
+                    ErrorCode.UNREADABLE_POLICY,
+                    f"cannot read policy '{part}': {error.strerror}",
+                    None,
+                )
+            )
+            continue
+        include(source, ())
+    return Composition(spec, tuple(layers), tuple(diagnostics))

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install everything deidengine needs on a fresh Debian machine (run as root, or with sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+if ! command -v tesseract >/dev/null || ! command -v dciodvfy >/dev/null \
+    || ! command -v storescp >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # tesseract-ocr: OCR backend; dicom3tools: dciodvfy IOD validator; dcmtk: DICOM network peers
+    $SUDO apt-get install -y -qq --no-install-recommends \
+        tesseract-ocr tesseract-ocr-eng dicom3tools dcmtk >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
