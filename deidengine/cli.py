@@ -148,5 +148,133 @@ def policy_compile(spec: str, out: Path | None) -> None:
         click.echo(f"wrote {out} ({len(plan.rules)} rules, digest {plan.digest[:12]})")
 
 
+# ----------------------------------------------------------------------------- run, keygen
+def _lookup_option(
+    context: click.Context, parameter: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, Path], ...]:
+    from deidengine.run.layout import RunConfigurationError
+    from deidengine.run.runner import parse_lookup
+
+    try:
+        return tuple(parse_lookup(value) for value in values)
+    except RunConfigurationError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@main.command("run")
+@click.option("--policy", "policy_spec", required=True, help="Shipped name, path or comma list.")
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The project secret (else $DEID_SECRET); make one with `deid keygen`.",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: CPU count)."
+)
+@click.option(
+    "--quarantine",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where failed inputs go (default: OUT.quarantine, beside OUT).",
+)
+@click.option(
+    "--lookup",
+    "lookups",
+    multiple=True,
+    metavar="NAME=CSV",
+    callback=_lookup_option,
+    help="A lookup table for the policy's lookup actions (repeatable).",
+)
+@click.option(
+    "--mappings",
+    "mappings_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write uids.csv and patient_ids.csv (old,new; mode 0600) here. Never inside OUT.",
+)
+@click.option(
+    "--audit",
+    "audit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The audit file (default: OUT.audit/<run-id>.jsonl).",
+)
+@click.option("--ocr", type=click.Choice(["tesseract", "rapidocr"]), help="The OCR backend.")
+@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
+@click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
+def run(
+    policy_spec: str,
+    secret_file: Path | None,
+    workers: int | None,
+    quarantine: Path | None,
+    lookups: tuple[tuple[str, Path], ...],
+    mappings_dir: Path | None,
+    audit_path: Path | None,
+    ocr: str | None,
+    input_path: Path,
+    output: Path,
+) -> None:
+    """De-identify IN (a file or a tree) into OUT.
+
+    Exit 0 when every input was written (or found already written, or is a DICOMDIR);
+    1 when any was quarantined; 2 for usage and configuration errors, before anything is written.
+    """
+    from rich.console import Console
+
+    from deidengine.dicom.keys import SecretError
+    from deidengine.run.executor import WorkerStartError
+    from deidengine.run.layout import RunConfigurationError
+    from deidengine.run.progress import terminal_progress
+    from deidengine.run.report import render_summary
+    from deidengine.run.runner import RunRequest, run_request
+
+    request = RunRequest(
+        policy_spec=policy_spec,
+        input=input_path,
+        output=output,
+        secret_file=secret_file,
+        quarantine=quarantine,
+        lookups=lookups,
+        mappings_dir=mappings_dir,
+        audit_path=audit_path,
+        workers=workers,
+        ocr_backend=ocr or "default",
+    )
+    try:
+        summary = run_request(request, progress=terminal_progress())
+    except PolicyError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(diagnostic.render(), err=True)
+        sys.exit(EXIT_USAGE)
+    except (SecretError, RunConfigurationError, WorkerStartError) as error:
+        click.echo(f"deid run: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    render_summary(summary, Console())
+    sys.exit(summary.exit_code)
+
+
+@main.command("keygen")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="New file."
+)
+def keygen(out: Path) -> None:
+    """Write a new project secret to a new file (mode 0600); never overwrites one."""
+    from deidengine.dicom.keys import write_secret
+
+    try:
+        write_secret(out)
+    except FileExistsError:
+        click.echo(
+            f"deid keygen: {out} already exists; a project secret is never replaced "
+            "(every earlier output depends on it)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    except OSError as error:
+        click.echo(f"deid keygen: cannot write {out}: {error.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(
+        f"wrote a new project secret to {out} (mode 0600); keep it and back it up: "
+        "re-runs and later batches need the same secret to give the same pseudonyms"
+    )
+
+
 if __name__ == "__main__":
     main()

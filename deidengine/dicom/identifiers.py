@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import datetime
 import enum
-import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -210,6 +209,7 @@ _KIND_BY_TAG: Final[dict[int, ValueKind]] = {
 _SEPARATORS: Final = re.compile(r"[\W_]+")
 _ADDRESS_PARTS: Final = re.compile(r"[,;^\r\n]+")
 _NON_DIGITS: Final = re.compile(r"\D+")
+_TOKENS: Final = re.compile(r"\d+|[^\W\d_]+")
 _DATE_TIME_DATE: Final = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _DATE_ACR_NEMA: Final = re.compile(r"(\d{4})\.(\d{2})\.(\d{2})")
 
@@ -268,26 +268,67 @@ def date_forms(date: datetime.date) -> frozenset[str]:
     return frozenset(forms)
 
 
-def _token_pattern(value: str) -> str:
-    tokens = value.split(" ")
-    pieces = [re.escape(tokens[0])]
-    for previous, token in itertools.pairwise(tokens):
-        both_digits = previous[-1].isdigit() and token[0].isdigit()
-        pieces.append(_DIGIT_SEPARATOR_PATTERN if both_digits else _SEPARATOR_PATTERN)
-        pieces.append(re.escape(token))
+# A trie of values by token. The empty key marks that a value ends at that node (tokens are
+# never empty).
+_Trie = dict[str, "_Trie"]
+_END: Final = ""
+
+
+def _by_length(tokens: Iterable[str]) -> list[str]:
+    # Longest first, so the longest value wins where one value extends another.
+    return sorted((token for token in tokens if token), key=lambda token: (-len(token), token))
+
+
+def _left_boundary(token: str) -> str:
     # A value is a whole word: letters may not continue it on a letter side, nor digits (or a
     # decimal point and digits, as in 0.1234) on a digit side.
-    left = r"(?<!\d)(?<!\d[.,])" if value[0].isdigit() else r"(?<![^\W\d_])"
-    right = r"(?!\d)(?![.,]\d)" if value[-1].isdigit() else r"(?![^\W\d_])"
-    return left + "".join(pieces) + right
+    return r"(?<!\d)(?<!\d[.,])" if token[0].isdigit() else r"(?<![^\W\d_])"
+
+
+def _right_boundary(token: str) -> str:
+    return r"(?!\d)(?![.,]\d)" if token[-1].isdigit() else r"(?![^\W\d_])"
+
+
+def _after(node: _Trie, token: str) -> str:
+    """The pattern for what may follow ``token``, which led to ``node``."""
+    options = []
+    for following in _by_length(node):
+        both_digits = token[-1].isdigit() and following[0].isdigit()
+        separator = _DIGIT_SEPARATOR_PATTERN if both_digits else _SEPARATOR_PATTERN
+        options.append(separator + re.escape(following) + _after(node[following], following))
+    if _END in node:
+        options.append(_right_boundary(token))
+    return options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
 
 
 def _compile(values: Iterable[str]) -> re.Pattern[str] | None:
-    ordered = sorted(values, key=lambda value: (-len(value), value))
-    if not ordered:
+    """One pattern for all ``values``, shaped as a trie of their tokens.
+
+    Letters and digits are separate tokens, so "PAT12345" is also found as "PAT-12345". The
+    trie shares the common beginnings of values (a date's many written forms start with few
+    tokens), which keeps the scan fast where a flat alternation would try every value at
+    every position.
+    """
+    trie: _Trie = {}
+    for value in values:
+        node = trie
+        for token in _TOKENS.findall(value):
+            node = node.setdefault(token, {})
+        if node is not trie:
+            node[_END] = {}
+    if not trie:
         return None
-    # Longest first, so a whole name is one match rather than several of its parts.
-    return re.compile("|".join(_token_pattern(value) for value in ordered), re.IGNORECASE)
+    # The left boundary depends only on whether a value starts with a digit, so it is tested
+    # once per class rather than once per first token.
+    groups = []
+    for starts_with_digit in (True, False):
+        firsts = [token for token in _by_length(trie) if token[0].isdigit() == starts_with_digit]
+        if firsts:
+            alternatives = "|".join(
+                re.escape(token) + _after(trie[token], token) for token in firsts
+            )
+            groups.append(f"{_left_boundary(firsts[0])}(?:{alternatives})")
+    return re.compile("|".join(groups), re.IGNORECASE)
 
 
 @dataclass(frozen=True, repr=False)

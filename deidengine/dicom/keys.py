@@ -82,7 +82,7 @@ def generate_secret() -> str:
     return secrets.token_hex(GENERATED_SECRET_BYTES)
 
 
-def write_secret(path: Path) -> None:
+def write_secret(path: str | os.PathLike[str]) -> None:
     """Write a new secret to ``path`` with mode 0600; never overwrite an existing file.
 
     Raises:
@@ -116,7 +116,9 @@ def _parse_secret(text: str, origin: str) -> ProjectSecret:
     return ProjectSecret(key)
 
 
-def load_secret(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> ProjectSecret:
+def load_secret(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] = os.environ
+) -> ProjectSecret:
     """Load the project secret from ``path``, else from the ``DEID_SECRET`` variable.
 
     Raises:

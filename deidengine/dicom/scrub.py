@@ -6,10 +6,11 @@ Two sources of evidence:
   names, IDs, dates, phone numbers and addresses the header states, found whatever separators
   the text uses;
 - patterns that identify without knowing the patient: e-mail addresses, URLs, IPv4/IPv6
-  addresses, SSNs, phone numbers (US and international forms), dates (numeric and month-name
-  forms; a time of day is not a date), MRN-like numbers (six or more digits, or any value
-  labelled ``MRN:``, ``ID:``, ``Acc#``...), honorific-led names (``Dr. Smith``), and street
-  addresses (``12 Main Street``).
+  addresses, SSNs, phone numbers (US and international forms; a seven-digit local number only
+  after a label such as ``Tel``), dates (numeric and month-name forms; a time of day is not a
+  date), MRN-like numbers (six or more digits, or a value of three or more characters with a
+  digit labelled ``MRN:``, ``ID:``, ``Acc#``...), honorific-led names (``Dr. Smith``), and
+  street addresses (``12 Main Street``).
 
 Replacement: every character of a match except whitespace becomes ``*`` (:data:`MASK`).
 Length-preserving masking was chosen over a token such as ``[REDACTED]`` because
@@ -94,7 +95,10 @@ _MONTH_NAMES: Final = (
 )
 _ORDINAL: Final = r"(?:st|nd|rd|th)?"
 
-_EMAIL: Final = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# The lookbehind starts a match only at the beginning of a local part, keeping the scan linear.
+_EMAIL: Final = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+)
 _URL: Final = re.compile(
     r"\b(?:(?:https?|ftp|file)://|www\.)[^\s<>\"'\\]+[^\s<>\"'\\.,;:!?)\]]", re.IGNORECASE
 )
@@ -110,12 +114,19 @@ _SSN: Final = re.compile(r"(?<![\d-])\d{3}([- ])\d{2}\1\d{4}(?![\d-])")
 _PHONE_US: Final = re.compile(
     r"(?<![\w+])(?:\+?1[\s.\-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.\-])\d{3}[\s.\-]\d{4}(?!\d)"
 )
-_PHONE_INTERNATIONAL: Final = re.compile(r"\+\d{1,3}(?:[\s.\-]?\(?\d{1,5}\)?){1,6}(?!\d)")
-_PHONE_LOCAL: Final = re.compile(r"(?<![\d\-./])\d{3}-\d{4}(?![\d\-]|[./]\d)")
+# Possessive groups: a long digit run has one reading, not one per way of splitting it.
+_PHONE_INTERNATIONAL: Final = re.compile(r"\+\d{1,3}+(?:[\s.\-]?\(?\d{1,5}+\)?){1,6}+(?!\d)")
+# A seven-digit local number only after a telephone label: unlabelled, "400-1500" is a range.
+_PHONE_LOCAL: Final = re.compile(
+    r"\b(?:tel|telephone|phone|ph|call|ext|extension|fax|pager|beeper|cell|mobile)\.?:?\s*"
+    r"(?P<value>\d{3}[\-.\s]\d{4})(?![\d\-]|[./]\d)",
+    re.IGNORECASE,
+)
 _MRN_LABELLED: Final = re.compile(
     r"\b(?:MRN|MR\s?#|MR\s?No\.?|medical\s+record(?:\s+(?:number|no\.?|#))?|patient\s+id"
     r"|acc(?:ession)?(?:\s*(?:no\.?|number|#))?|ID)"
-    r"\s*(?:[:#=]\s*|\s)(?P<value>[A-Za-z0-9][A-Za-z0-9\-/]*\d[A-Za-z0-9\-/]*)",
+    # The value holds a digit and at least three characters: "ID 2" is a count, not an ID.
+    r"\s*(?:[:#=]\s*|\s)(?P<value>(?=[A-Za-z0-9\-/]{3})[A-Za-z0-9][A-Za-z0-9\-/]*\d[A-Za-z0-9\-/]*)",
     re.IGNORECASE,
 )
 _MRN_DIGITS: Final = re.compile(r"(?<![\d.,])(?<!\d[.,])\d{6,}(?!\d|[.,]\d)")
@@ -130,7 +141,7 @@ _DATE_COMPACT: Final = re.compile(
 _DATE_MONTH_NAME: Final = re.compile(
     rf"\b(?:{_MONTH_NAMES}\.?[\s\-]+\d{{1,2}}{_ORDINAL},?[\s\-]+(?:\d{{4}}|'\d{{2}})"
     rf"|\d{{1,2}}{_ORDINAL}[\s\-]+(?:of\s+)?{_MONTH_NAMES}\.?,?[\s\-]+(?:\d{{4}}|\d{{2}})"
-    rf"|{_MONTH_NAMES}\.?,?\s+\d{{4}})(?!\d)",
+    rf"|{_MONTH_NAMES}\.?,?\s+(?:1[89]|20)\d\d)(?!\d)",
     re.IGNORECASE,
 )
 # Case-sensitive on purpose: "Dr. Smith" is a name, "MS LESIONS" is not.
@@ -181,7 +192,7 @@ _PATTERNS: Final[dict[ScrubCategory, tuple[tuple[re.Pattern[str], int | str, _Ch
     ScrubCategory.PHONE: (
         (_PHONE_US, 0, None),
         (_PHONE_INTERNATIONAL, 0, _is_international_phone),
-        (_PHONE_LOCAL, 0, None),
+        (_PHONE_LOCAL, "value", None),
     ),
     ScrubCategory.MRN: ((_MRN_LABELLED, "value", None), (_MRN_DIGITS, 0, None)),
     ScrubCategory.DATES: (
@@ -217,7 +228,10 @@ def find_identifying_text(
     ]
     for start, end, kind in identifying.find_in(text, kinds):
         spans.add((start, end, _CATEGORY_OF_KIND[kind]))
-    return sorted(span for span in spans if span[1] > span[0])
+    return sorted(
+        (span for span in spans if span[1] > span[0]),
+        key=lambda span: (span[0], span[1], span[2].value),
+    )
 
 
 def _masked(text: str, spans: list[Span]) -> str:

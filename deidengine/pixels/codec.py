@@ -21,27 +21,28 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, generate_frames
-from pydicom.pixels import get_decoder, get_encoder
+from pydicom.pixels.decoders.base import get_decoder
+from pydicom.pixels.encoders.base import Encoder, get_encoder
 from pydicom.pixels.processing import apply_color_lut
 from pydicom.pixels.utils import as_pixel_options, get_nr_frames, pack_bits
 from pydicom.uid import (
+    HTJ2K,
+    JPEG2000,
     UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
-    HTJ2K,
     HTJ2KLossless,
     HTJ2KLosslessRPCL,
     ImplicitVRLittleEndian,
-    JPEG2000,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
@@ -80,41 +81,51 @@ class SyntaxRule:
 
     ``lossy``: the syntax may carry lossy data (for JPEG 2000 the codestream decides).
     ``native``: Pixel Data is not encapsulated. ``big_endian``: native bytes are big endian.
-    ``reencode``: the edited data can be re-encoded losslessly in this same syntax.
+    ``reencode_as``: the syntax that edited lossless content of this syntax is written in
+    (itself where pydicom has a lossless encoder for it), or ``""`` for the fallback.
     ``method``: the Lossy Image Compression Method (0028,2114) code for a lossy source.
     """
 
     lossy: bool
     native: bool
-    reencode: bool
+    reencode_as: str
     big_endian: bool = False
     method: str = ""
 
 
-_NATIVE: Final = SyntaxRule(lossy=False, native=True, reencode=True)
+def _native(uid: str, big_endian: bool = False) -> SyntaxRule:
+    return SyntaxRule(lossy=False, native=True, reencode_as=uid, big_endian=big_endian)
+
+
+def _lossless(uid: str) -> SyntaxRule:
+    return SyntaxRule(lossy=False, native=False, reencode_as=uid)
+
+
+def _lossy(method: str, reencode_as: str = "") -> SyntaxRule:
+    return SyntaxRule(lossy=True, native=False, reencode_as=reencode_as, method=method)
+
 
 #: Every transfer syntax the pixel stage accepts; anything else is refused, not guessed.
 _RULES: Final[dict[str, SyntaxRule]] = {
-    ImplicitVRLittleEndian: _NATIVE,
-    ExplicitVRLittleEndian: _NATIVE,
-    DeflatedExplicitVRLittleEndian: _NATIVE,
-    ExplicitVRBigEndian: SyntaxRule(lossy=False, native=True, reencode=True, big_endian=True),
-    RLELossless: SyntaxRule(lossy=False, native=False, reencode=True),
-    JPEGBaseline8Bit: SyntaxRule(lossy=True, native=False, reencode=False, method="ISO_10918_1"),
-    JPEGExtended12Bit: SyntaxRule(lossy=True, native=False, reencode=False, method="ISO_10918_1"),
-    # Lossless, but pydicom has no encoder for process 14: written in the fallback syntax.
-    JPEGLossless: SyntaxRule(lossy=False, native=False, reencode=False),
-    JPEGLosslessSV1: SyntaxRule(lossy=False, native=False, reencode=False),
-    JPEGLSLossless: SyntaxRule(lossy=False, native=False, reencode=True),
-    JPEGLSNearLossless: SyntaxRule(
-        lossy=True, native=False, reencode=False, method="ISO_14495_1"
-    ),
-    JPEG2000Lossless: SyntaxRule(lossy=False, native=False, reencode=True),
-    # Lossy or not depending on the wavelet: see _j2k_reversible.
-    JPEG2000: SyntaxRule(lossy=True, native=False, reencode=True, method="ISO_15444_1"),
-    HTJ2KLossless: SyntaxRule(lossy=False, native=False, reencode=False),
-    HTJ2KLosslessRPCL: SyntaxRule(lossy=False, native=False, reencode=False),
-    HTJ2K: SyntaxRule(lossy=True, native=False, reencode=False, method="ISO_15444_15"),
+    ImplicitVRLittleEndian: _native(ImplicitVRLittleEndian),
+    ExplicitVRLittleEndian: _native(ExplicitVRLittleEndian),
+    DeflatedExplicitVRLittleEndian: _native(DeflatedExplicitVRLittleEndian),
+    ExplicitVRBigEndian: _native(ExplicitVRBigEndian, big_endian=True),
+    RLELossless: _lossless(RLELossless),
+    JPEGBaseline8Bit: _lossy("ISO_10918_1"),
+    JPEGExtended12Bit: _lossy("ISO_10918_1"),
+    # Lossless, but pydicom has no encoder for process 14 or HTJ2K: the fallback is used.
+    JPEGLossless: _lossless(""),
+    JPEGLosslessSV1: _lossless(""),
+    HTJ2KLossless: _lossless(""),
+    HTJ2KLosslessRPCL: _lossless(""),
+    JPEGLSLossless: _lossless(JPEGLSLossless),
+    JPEGLSNearLossless: _lossy("ISO_14495_1"),
+    JPEG2000Lossless: _lossless(JPEG2000Lossless),
+    # Reversible (5/3) codestreams are lossless content, but pydicom encodes this syntax only
+    # with a lossy target; the lossless-only JPEG 2000 syntax holds them without loss.
+    JPEG2000: _lossy("ISO_15444_1", reencode_as=JPEG2000Lossless),
+    HTJ2K: _lossy("ISO_15444_15"),
 }
 
 #: Lossless syntaxes for data that cannot go back into its own syntax, in order of preference:
@@ -199,7 +210,8 @@ class FrameSource:
     ``photometric`` is the interpretation of the decoded arrays (YBR data arrives as RGB).
     """
 
-    dataset: Dataset
+    # The dataset holds the header: it stays out of the repr.
+    dataset: Dataset = field(repr=False)
     transfer_syntax: UID
     number_of_frames: int
     rows: int
@@ -218,9 +230,10 @@ class FrameSource:
         try:
             array, _ = get_decoder(self.transfer_syntax).as_array(self.dataset, index=index)
         except Exception as exc:  # pydicom/plugin errors vary; the message may quote values
-            raise PixelCodecError(
-                f"cannot decode frame {index} ({type(exc).__name__})"
-            ) from None
+            raise PixelCodecError(f"cannot decode frame {index} ({type(exc).__name__})") from None
+        if not array.dtype.isnative:
+            # Big endian data decodes to big endian dtypes; OpenCV and arithmetic want native.
+            array = array.astype(array.dtype.newbyteorder("="))
         return array
 
     def __iter__(self) -> Iterator[Frame]:
@@ -267,12 +280,8 @@ class WriteOutcome:
 
 
 def _fallback_syntax(ds: Dataset) -> UID:
-    bits = int(ds.BitsAllocated)
     for uid in FALLBACK:
-        if uid == ExplicitVRLittleEndian:
-            return UID(uid)
-        encoder = get_encoder(uid)
-        if encoder.is_available and bits in (8, 16, 32):
+        if syntax_rule(uid).native or get_encoder(uid).is_available:
             return UID(uid)
     return ExplicitVRLittleEndian  # pragma: no cover - the loop always ends on native
 
@@ -281,11 +290,12 @@ def _output_syntax(ds: Dataset, source: FrameSource, lossy_source: bool) -> UID:
     rule = syntax_rule(source.transfer_syntax)
     if rule.native:
         return source.transfer_syntax
-    if lossy_source or not rule.reencode:
+    if lossy_source or not rule.reencode_as:
         return _fallback_syntax(ds)
-    if not get_encoder(source.transfer_syntax).is_available:
+    target = UID(rule.reencode_as)
+    if not get_encoder(target).is_available:
         return _fallback_syntax(ds)
-    return source.transfer_syntax
+    return target
 
 
 def _native_dtype(ds: Dataset, big_endian: bool) -> np.dtype[np.generic]:
@@ -303,10 +313,10 @@ def _frame_for(source: FrameSource, edited: Mapping[int, Frame], index: int) -> 
 
 
 def _write_native(
-    ds: Dataset, source: FrameSource, edited: Mapping[int, Frame], rewrite_all: bool
+    ds: Dataset, source: FrameSource, edited: Mapping[int, Frame], rewrite_all: bool, uid: str
 ) -> int:
-    """Write native Pixel Data; returns the number of frames written from arrays."""
-    rule = syntax_rule(source.transfer_syntax)
+    """Write native Pixel Data in ``uid``; returns the number of frames written from arrays."""
+    rule = syntax_rule(uid)
     bits = int(ds.BitsAllocated)
     if bits == 1:
         # 1-bit frames are not byte aligned: the whole plane is packed again.
@@ -314,7 +324,9 @@ def _write_native(
         ds.PixelData = pack_bits(np.stack(frames).astype(np.uint8))
         return len(frames)
     dtype = _native_dtype(ds, rule.big_endian)
-    if not rewrite_all and not syntax_rule(source.transfer_syntax).lossy:
+    # Big endian 8-bit data stored as OW is byte-swapped in 16-bit words; rewriting it all
+    # as OB is simpler than patching in that layout.
+    if not rewrite_all and not rule.big_endian:
         frame_bytes = source.rows * source.columns * source.samples_per_pixel * dtype.itemsize
         buffer = bytearray(ds.PixelData)
         for index, frame in edited.items():
@@ -334,14 +346,29 @@ def _write_native(
     return len(parts)
 
 
-def _write_encapsulated(
+def _encode(encoder: Encoder, frame: Frame, plugin: str, options: dict[str, Any]) -> bytes | None:
+    # The preferred plugin may not cover every case; any available plugin will do, since
+    # every encoder used here is lossless.
+    for candidate in dict.fromkeys((plugin, "")):
+        try:
+            return encoder.encode(frame, encoding_plugin=candidate, **options)
+        except Exception:  # plugin errors vary and their messages may quote values
+            continue
+    return None
+
+
+def _encode_frames(
     ds: Dataset,
     source: FrameSource,
     edited: Mapping[int, Frame],
     uid: UID,
+    photometric: str,
     keep_unedited: bool,
-) -> int:
-    """Write encapsulated Pixel Data in ``uid``; returns the number of frames encoded."""
+) -> list[bytes] | None:
+    """The encapsulated frames in ``uid``, or ``None`` when pydicom cannot encode them.
+
+    Does not change ``ds``: the caller falls back to native data when this returns ``None``.
+    """
     originals: list[bytes] = (
         list(generate_frames(ds.PixelData, number_of_frames=len(source))) if keep_unedited else []
     )
@@ -349,24 +376,19 @@ def _write_encapsulated(
     plugin = _PREFERRED_PLUGIN.get(uid, "")
     if plugin not in encoder.available_plugins:
         plugin = ""
-    options = as_pixel_options(ds, number_of_frames=1)
+    options = as_pixel_options(
+        ds, number_of_frames=1, photometric_interpretation=photometric, planar_configuration=0
+    )
     encoded: list[bytes] = []
-    count = 0
     for index in range(len(source)):
         if keep_unedited and index not in edited:
             encoded.append(originals[index])
             continue
-        frame = _frame_for(source, edited, index)
-        try:
-            encoded.append(encoder.encode(frame, encoding_plugin=plugin, **options))
-        except Exception as exc:  # plugin errors vary; the message may quote values
-            raise PixelCodecError(f"cannot encode frame {index} ({type(exc).__name__})") from None
-        count += 1
-    ds.PixelData = encapsulate(encoded)
-    element = ds["PixelData"]
-    element.VR = "OB"
-    element.is_undefined_length = True
-    return count
+        frame = _encode(encoder, _frame_for(source, edited, index), plugin, options)
+        if frame is None:
+            return None
+        encoded.append(frame)
+    return encoded
 
 
 def _record_lossy(ds: Dataset, source_uid: UID) -> tuple[str, ...]:
@@ -381,7 +403,8 @@ def _record_lossy(ds: Dataset, source_uid: UID) -> tuple[str, ...]:
 def write_frames(ds: Dataset, frames: Mapping[int, Frame]) -> WriteOutcome:
     """Put the edited ``frames`` (index -> array as decoded by :func:`read_frames`) into ``ds``.
 
-    Frames not in the mapping keep their content. Updates Transfer Syntax UID, Photometric
+    Frames not in the mapping keep their content (and, where the syntax and photometric
+    interpretation do not change, their exact bytes). Updates Transfer Syntax UID, Photometric
     Interpretation, Planar Configuration and the lossy-compression attributes as needed; never
     changes a UID. See the module documentation for the syntax rules.
     """
@@ -395,31 +418,44 @@ def write_frames(ds: Dataset, frames: Mapping[int, Frame]) -> WriteOutcome:
     photometric_out = _ENCODED_PHOTOMETRIC.get(
         (uid_out, source.stored_photometric), source.photometric
     )
-    photometric_changed = photometric_out != source.stored_photometric
-    syntax_changed = uid_out != uid_in
-    # Every frame must be rewritten when the representation of the kept frames would change.
-    rewrite_all = syntax_changed or photometric_changed
+    # Every frame is rewritten when the representation of the kept frames would change.
+    rewrite_all = uid_out != uid_in or photometric_out != source.stored_photometric
     notes: list[str] = []
     # Decode the kept frames before any header change: decoding reads the original attributes.
+    edited: Mapping[int, Frame] = frames
     if rewrite_all:
-        frames = {i: _frame_for(source, frames, i) for i in range(len(source))}
+        edited = {i: _frame_for(source, frames, i) for i in range(len(source))}
+    encoded: list[bytes] | None = None
+    if not syntax_rule(uid_out).native:
+        encoded = _encode_frames(
+            ds, source, edited, uid_out, photometric_out, keep_unedited=not rewrite_all
+        )
+        if encoded is None:
+            # pydicom cannot encode this data in that syntax (e.g. 32-bit RLE): go native.
+            notes.append(f"no lossless encoder for {UID(uid_out).name} with this data")
+            uid_out, photometric_out = ExplicitVRLittleEndian, source.photometric
+            if not rewrite_all:
+                edited = {i: _frame_for(source, frames, i) for i in range(len(source))}
+                rewrite_all = True
     ds.PhotometricInterpretation = photometric_out
     if source.samples_per_pixel > 1:
         ds.PlanarConfiguration = 0
-    if photometric_changed:
-        notes.append(
-            f"PhotometricInterpretation {source.stored_photometric} -> {photometric_out}"
-        )
-    for tag in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths"):
-        if tag in ds and (rewrite_all or frames):
-            del ds[tag]
-    if syntax_rule(uid_out).native:
-        written = _write_native(ds, source, frames, rewrite_all)
+    if photometric_out != source.stored_photometric:
+        notes.append(f"PhotometricInterpretation {source.stored_photometric} -> {photometric_out}")
+    for keyword in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths"):
+        if keyword in ds:
+            del ds[keyword]
+    if encoded is not None:
+        ds.PixelData = encapsulate(encoded)
+        element = ds["PixelData"]
+        element.VR = "OB"
+        element.is_undefined_length = True
+        written = len(edited)
     else:
-        written = _write_encapsulated(ds, source, frames, uid_out, keep_unedited=not rewrite_all)
+        written = _write_native(ds, source, edited, rewrite_all, uid_out)
     ds.file_meta.TransferSyntaxUID = uid_out
-    if syntax_changed:
-        notes.append(f"transfer syntax {uid_in.name} -> {uid_out.name} (lossless)")
+    if uid_out != uid_in:
+        notes.append(f"transfer syntax {uid_in.name} -> {UID(uid_out).name} (lossless)")
     if lossy:
         notes.extend(_record_lossy(ds, uid_in))
         notes.append("lossy source: kept Lossy Image Compression 01, not recompressed lossily")
@@ -451,8 +487,9 @@ def _window(array: npt.NDArray[np.generic]) -> Grey8:
     top = float(data.max())
     if high <= low:
         low, high = float(data.min()), max(top, float(data.min()) + 1.0)
-    scaled = (data - low) * (255.0 / (high - low))
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    scaled = (data - float(low)) * (255.0 / (float(high) - float(low)))
+    windowed: Grey8 = np.clip(scaled, 0, 255).astype(np.uint8)
+    return windowed
 
 
 def _grey_monochrome2(frame: Frame, ds: Dataset) -> Grey8:
@@ -467,7 +504,10 @@ def _grey_monochrome1(frame: Frame, ds: Dataset) -> Grey8:
 def _luminance(rgb: npt.NDArray[np.generic]) -> Grey8:
     if rgb.dtype != np.uint8:
         rgb = _window(rgb)
-    return np.asarray(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY), np.uint8)
+    grey: Grey8 = np.asarray(
+        cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY), dtype=np.uint8
+    )
+    return grey
 
 
 def _grey_rgb(frame: Frame, ds: Dataset) -> Grey8:

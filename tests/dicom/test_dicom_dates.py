@@ -171,7 +171,13 @@ def test_keep_year_rejects_invalid() -> None:
 
 @pytest.mark.parametrize(
     ("value", "years"),
-    [("095Y", 95.0), ("012M", 1.0), ("006M", 0.5), ("052W", 52 * 7 / 365.2425), ("010D", 10 / 365.2425)],
+    [
+        ("095Y", 95.0),
+        ("012M", 1.0),
+        ("006M", 0.5),
+        ("052W", 52 * 7 / 365.2425),
+        ("010D", 10 / 365.2425),
+    ],
 )
 def test_age_in_years(value: str, years: float) -> None:
     assert age_in_years(value) == pytest.approx(years)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from pydicom import config, dcmread
-from pydicom.datadict import DicomDictionary
+from pydicom._dicom_dict import DicomDictionary
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 from pydicom.valuerep import VR, validate_value
@@ -59,7 +59,9 @@ def test_same_every_time_and_lists_are_fresh() -> None:
     assert first is not second
 
 
-@pytest.mark.parametrize(("vm", "count"), [("1", 1), ("3", 3), ("1-n", 1), ("2-2n", 2), ("6", 6), ("0", 1), ("", 1)])
+@pytest.mark.parametrize(
+    ("vm", "count"), [("1", 1), ("3", 3), ("1-n", 1), ("2-2n", 2), ("6", 6), ("0", 1), ("", 1)]
+)
 def test_minimum_multiplicity(vm: str, count: int) -> None:
     assert minimum_multiplicity(vm) == count
 
@@ -89,7 +91,8 @@ def test_valid_for_every_vr_and_survives_a_round_trip(vr: str) -> None:
     block.add_new(0x10, vr, value)
     read = round_trip(dataset)
     element = read[0x0009, 0x1010]
-    assert element.VR == vr
+    read_vr = element.VR
+    assert read_vr == vr
     assert element.value == value
 
 

@@ -81,7 +81,9 @@ def test_no_room_for_the_hash(secret: ProjectSecret) -> None:
     assert "PATIENT-SECRET" not in str(error.value)
 
 
-@given(st.text(max_size=40), st.sampled_from(["AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"]))
+@given(
+    st.text(max_size=40), st.sampled_from(["AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"])
+)
 def test_always_valid_for_the_vr(value: str, vr: str) -> None:
     result = pseudonym(SECRET, value, "P{hmac:40}", vr=vr)
     validate_value(vr, result, config.RAISE)

@@ -1,0 +1,559 @@
+"""Apply a compiled plan to one dataset's header: the header stage of the pipeline.
+
+Every element, at every sequence depth, gets the action of the first rule (in precedence
+order) whose condition holds for the input; elements no rule selects are kept, and sequences
+are descended so the policy still applies inside their items. Actions dispatch through
+:data:`ACTIONS`; ``C`` (clean) dispatches again by VR through :data:`CLEANERS`.
+
+The dataset is edited in place: the caller reads it from a file it never writes back to.
+Conditions read a snapshot of the input taken before the first action.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+
+from deidengine.dicom.conditions import ConditionSnapshot, condition_holds
+from deidengine.dicom.dates import UnparseableDateError, cap_age, keep_year, shift_date
+from deidengine.dicom.dates import patient_date_offset as keyed_date_offset
+from deidengine.dicom.dummies import NoDummyValueError, dummy_value
+from deidengine.dicom.identifiers import IdentifyingValues
+from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.pseudonyms import keyed_hash, pseudonym
+from deidengine.dicom.scrub import ScrubCategory, scrub_text
+from deidengine.dicom.uids import remap_uid
+from deidengine.dicom.vr import maximum_length
+from deidengine.policy import ast
+from deidengine.policy.plan import Plan, PlannedRule, is_private_group
+from deidengine.standard.dictionary import attribute_info
+from deidengine.standard.iod import resolve_compound_action
+from deidengine.standard.sr import sr_concept_actions
+
+PIXEL_DATA_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+PATIENT_ID = 0x00100020
+ISSUER_OF_PATIENT_ID = 0x00100021
+PATIENT_NAME = 0x00100010
+STUDY_INSTANCE_UID = 0x0020000D
+SOP_CLASS_UID = 0x00080016
+CONTENT_SEQUENCE = 0x0040A730
+CONCEPT_NAME_CODE_SEQUENCE = 0x0040A043
+DATE_VRS = frozenset({"DA", "DT", "TM"})
+TEXT_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"})
+BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+DEFAULT_SHIFT = (-365, -1)
+ZIP_CODE = re.compile(r"(?<!\d)(\d{3})\d{2}(?:-\d{4})?(?!\d)")
+#: Value elements of an SR content item, in PS3.3 C.17.3 order.
+SR_VALUE_TAGS = (0x0040A160, 0x0040A123, 0x0040A120, 0x0040A121, 0x0040A122, 0x0040A124)
+
+#: Option codes (CID 7050) → the Table E.3.4-1 column their presence selects.
+SR_OPTION_COLUMNS = {
+    "113110": "rtn_uids",
+    "113109": "rtn_device_identity",
+    "113112": "rtn_institution_identity",
+    "113108": "rtn_patient_characteristics",
+    "113106": "rtn_long_full_dates",
+    "113107": "rtn_long_modified_dates",
+    "113105": "clean_descriptors",
+}
+
+
+class ActionError(Exception):
+    """An action could not be applied; the message names tags and codes, never values."""
+
+
+class LookupMissError(ActionError):
+    pass
+
+
+class RejectedError(ActionError):
+    pass
+
+
+class TemporalTreatment(enum.Enum):
+    """What happened to dates: the value of Longitudinal Temporal Information Modified."""
+
+    UNMODIFIED = "UNMODIFIED"
+    MODIFIED = "MODIFIED"
+    REMOVED = "REMOVED"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineContext:
+    """Run-level, immutable inputs of the header stage."""
+
+    plan: Plan
+    secret: ProjectSecret
+    lookups: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    restricted_zip3: frozenset[str] = frozenset()
+    record_mappings: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderOutcome:
+    """What the header stage did: counts by action, date treatment, explicit keeps."""
+
+    actions: Mapping[str, int]
+    temporal: TemporalTreatment
+    uid_map: Mapping[str, str]
+    id_map: Mapping[str, str]
+    explicitly_kept: frozenset[tuple[tuple[tuple[int, int], ...], int]]
+    default_kept: frozenset[tuple[tuple[tuple[int, int], ...], int]]
+    kept_private_blocks: frozenset[tuple[int, int]]
+
+
+@dataclass(slots=True)
+class _Element:
+    """One element being decided: where it is and what selects it."""
+
+    dataset: Dataset
+    element: DataElement
+    tag: int
+    vr: str
+    path: tuple[tuple[int, int], ...]
+    tag_path: tuple[int, ...]
+    private: bool
+    rule: PlannedRule | None
+    in_clean_scope: bool
+
+
+@dataclass(slots=True)
+class _FileState:
+    context: EngineContext
+    snapshot: ConditionSnapshot
+    identifying: IdentifyingValues
+    sop_class: str | None
+    patient_key: str
+    counts: Counter[str] = field(default_factory=Counter)
+    uid_map: dict[str, str] = field(default_factory=dict)
+    id_map: dict[str, str] = field(default_factory=dict)
+    dates_modified: bool = False
+    dates_kept: bool = False
+    explicitly_kept: set[tuple[tuple[tuple[int, int], ...], int]] = field(default_factory=set)
+    default_kept: set[tuple[tuple[tuple[int, int], ...], int]] = field(default_factory=set)
+    kept_private_blocks: set[tuple[int, int]] = field(default_factory=set)
+    sr_actions: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    sr_columns: tuple[str, ...] = ()
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, MultiValue | list | tuple):
+        return "\\".join(str(v) for v in value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return str(value)
+
+
+def _fit(text: str, vr: str) -> str:
+    limit = maximum_length(vr)
+    return text if limit is None else text[:limit]
+
+
+# ---------------------------------------------------------------------------- actions
+Handler = Callable[[_Element, _FileState], None]
+
+
+def _remove(item: _Element, state: _FileState) -> None:
+    del item.dataset[item.tag]
+
+
+def _empty(item: _Element, state: _FileState) -> None:
+    item.element.value = Sequence() if item.vr == "SQ" else None
+
+
+def _dummy(item: _Element, state: _FileState) -> None:
+    if item.vr == "SQ":
+        # A dummy sequence is an empty one: no item can carry identifying content.
+        item.element.value = Sequence()
+        return
+    info = attribute_info(item.tag)
+    try:
+        item.element.value = dummy_value(item.vr, info.vm if info else "1")
+    except NoDummyValueError:
+        item.element.value = None
+
+
+def _keep(item: _Element, state: _FileState) -> None:
+    if item.rule is None:
+        state.default_kept.add((item.path, item.tag))
+    else:
+        state.explicitly_kept.add((item.path, item.tag))
+        if item.private:
+            state.kept_private_blocks.add((item.tag >> 16, (item.tag & 0xFF00) >> 8))
+    if item.vr in DATE_VRS and item.element.value not in (None, ""):
+        state.dates_kept = True
+    if item.vr == "SQ":
+        _descend(item, state, clean_scope=item.in_clean_scope)
+
+
+def _remap_uid(item: _Element, state: _FileState) -> None:
+    if item.vr == "SQ":
+        _descend(item, state, clean_scope=item.in_clean_scope, remap_all_uids=True)
+        return
+    if item.vr != "UI":
+        raise ActionError(f"remap-uid on VR {item.vr} at {_where(item)}")
+    old = _text(item.element.value)
+    if not old:
+        return
+    new = "\\".join(remap_uid(state.context.secret, uid) for uid in old.split("\\"))
+    if state.context.record_mappings:
+        for before, after in zip(old.split("\\"), new.split("\\"), strict=True):
+            if before != after:
+                state.uid_map[before.strip(" \x00")] = after
+    item.element.value = new
+
+
+def _date_offset(state: _FileState, numbers: tuple[int, ...]) -> int:
+    low, high = numbers if numbers else DEFAULT_SHIFT
+    return keyed_date_offset(state.context.secret, state.patient_key, low, high)
+
+
+def _shift_date(item: _Element, state: _FileState) -> None:
+    value = _text(item.element.value)
+    state.dates_modified = True
+    if not value:
+        return
+    numbers = item.rule.action.numbers if item.rule else ()
+    try:
+        item.element.value = shift_date(value, item.vr, _date_offset(state, numbers))
+    except UnparseableDateError:
+        item.element.value = None
+        state.counts["unparseable-date-emptied"] += 1
+
+
+def _keep_year(item: _Element, state: _FileState) -> None:
+    value = _text(item.element.value)
+    state.dates_modified = True
+    if not value:
+        return
+    try:
+        item.element.value = keep_year(value, item.vr) or None
+    except UnparseableDateError:
+        item.element.value = None
+        state.counts["unparseable-date-emptied"] += 1
+
+
+def _pseudonym(item: _Element, state: _FileState) -> None:
+    value = _text(item.element.value)
+    if not value:
+        return
+    template = (item.rule.action.text if item.rule else None) or "{hmac:10}"
+    new = pseudonym(state.context.secret, value, template, item.vr)
+    if state.context.record_mappings and item.tag == PATIENT_ID:
+        state.id_map[value.strip(" \x00")] = new
+    item.element.value = new
+
+
+def _lookup(item: _Element, state: _FileState) -> None:
+    value = _text(item.element.value).strip(" \x00")
+    table_name = item.rule.action.text if item.rule and item.rule.action.text else ""
+    table = state.context.lookups.get(table_name)
+    if table is None:
+        raise LookupMissError(f"lookup table '{table_name}' was not given to the run")
+    if not value:
+        return
+    if value not in table:
+        raise LookupMissError(f"lookup table '{table_name}' has no entry for {_where(item)}")
+    if state.context.record_mappings and item.tag == PATIENT_ID:
+        state.id_map[value] = table[value]
+    item.element.value = _fit(table[value], item.vr)
+
+
+def _set(item: _Element, state: _FileState) -> None:
+    item.element.value = item.rule.action.text if item.rule else None
+
+
+def _hash(item: _Element, state: _FileState) -> None:
+    value = _text(item.element.value)
+    if not value:
+        return
+    numbers = item.rule.action.numbers if item.rule else ()
+    length = numbers[0] if numbers else 16
+    item.element.value = _fit(keyed_hash(state.context.secret, value, length), item.vr)
+
+
+def _cap_age(item: _Element, state: _FileState) -> None:
+    value = _text(item.element.value)
+    if value and item.rule is not None:
+        try:
+            item.element.value = cap_age(value, item.rule.action.numbers[0])
+        except ValueError:
+            item.element.value = None
+
+
+def _truncate_zip(item: _Element, state: _FileState) -> None:
+    """The value becomes the three-digit ZIP prefix found in it (``000`` when restricted)."""
+    match = ZIP_CODE.search(_text(item.element.value))
+    if match is None:
+        item.element.value = None
+        return
+    prefix = match[1]
+    item.element.value = "000" if prefix in state.context.restricted_zip3 else prefix
+
+
+def _scrub(item: _Element, state: _FileState) -> None:
+    if item.vr == "SQ":
+        _descend(item, state, clean_scope=True)
+        return
+    words = item.rule.action.words if item.rule else ()
+    categories = frozenset(ScrubCategory(w) for w in words) or frozenset(ScrubCategory)
+    _scrub_value(item, state, categories)
+
+
+def _scrub_value(item: _Element, state: _FileState, categories: frozenset[ScrubCategory]) -> None:
+    value = item.element.value
+    if value is None or value == "":
+        return
+    if isinstance(value, MultiValue | list):
+        cleaned = [scrub_text(str(v), state.identifying, categories).text for v in value]
+        item.element.value = cleaned
+        return
+    item.element.value = scrub_text(str(value), state.identifying, categories).text
+
+
+def _reject(item: _Element, state: _FileState) -> None:
+    raise RejectedError(f"rejected by the rule at {item.rule.source if item.rule else '?'}")
+
+
+def _compound(item: _Element, state: _FileState) -> None:
+    code = item.rule.action.code if item.rule else None
+    resolved = resolve_compound_action(code or "X", state.sop_class, item.tag_path)
+    state.counts[f"{code}→{resolved}"] += 1
+    ACTIONS[CODE_KINDS[resolved]](item, state)
+
+
+# C: keep meaning, drop what identifies; how depends on the VR.
+def _clean(item: _Element, state: _FileState) -> None:
+    if item.private:
+        # PS3.15 E.3.10: a private element not known to be safe is removed.
+        _remove(item, state)
+        return
+    CLEANERS.get(item.vr, _clean_binary)(item, state)
+
+
+def _clean_sequence(item: _Element, state: _FileState) -> None:
+    _descend(item, state, clean_scope=True)
+
+
+def _clean_text(item: _Element, state: _FileState) -> None:
+    _scrub_value(item, state, frozenset(ScrubCategory))
+
+
+def _clean_date(item: _Element, state: _FileState) -> None:
+    if item.vr == "TM":
+        # A whole-day shift keeps the time of day.
+        state.dates_modified = True
+        return
+    _shift_date(item, state)
+
+
+def _clean_binary(item: _Element, state: _FileState) -> None:
+    # Overlays, curves and other bytes cannot be cleaned here: fail closed and remove them.
+    _remove(item, state)
+
+
+def _clean_keep(item: _Element, state: _FileState) -> None:
+    return None
+
+
+CLEANERS: dict[str, Handler] = {
+    "SQ": _clean_sequence,
+    "DA": _clean_date,
+    "DT": _clean_date,
+    "TM": _clean_date,
+    "UI": _remap_uid,
+    **{vr: _clean_text for vr in TEXT_VRS},
+    **{vr: _clean_keep for vr in ("AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL",
+                                  "US", "UV")},
+}  # fmt: skip
+
+ACTIONS: dict[ast.ActionKind, Handler] = {
+    ast.ActionKind.REMOVE: _remove,
+    ast.ActionKind.EMPTY: _empty,
+    ast.ActionKind.DUMMY: _dummy,
+    ast.ActionKind.KEEP: _keep,
+    ast.ActionKind.CLEAN: _clean,
+    ast.ActionKind.REMAP_UID: _remap_uid,
+    ast.ActionKind.COMPOUND: _compound,
+    ast.ActionKind.SHIFT_DATE: _shift_date,
+    ast.ActionKind.KEEP_YEAR: _keep_year,
+    ast.ActionKind.PSEUDONYM: _pseudonym,
+    ast.ActionKind.LOOKUP: _lookup,
+    ast.ActionKind.SET: _set,
+    ast.ActionKind.HASH: _hash,
+    ast.ActionKind.CAP_AGE: _cap_age,
+    ast.ActionKind.TRUNCATE_ZIP: _truncate_zip,
+    ast.ActionKind.SCRUB: _scrub,
+    ast.ActionKind.REJECT: _reject,
+}
+
+CODE_KINDS: dict[str, ast.ActionKind] = dict(ast.CODE_ACTIONS)
+
+REPLACING_ACTIONS = frozenset({
+    ast.ActionKind.DUMMY, ast.ActionKind.REMAP_UID, ast.ActionKind.SHIFT_DATE,
+    ast.ActionKind.KEEP_YEAR, ast.ActionKind.PSEUDONYM, ast.ActionKind.LOOKUP,
+    ast.ActionKind.SET, ast.ActionKind.HASH, ast.ActionKind.CAP_AGE,
+    ast.ActionKind.TRUNCATE_ZIP,
+})
+
+
+def _where(item: _Element) -> str:
+    steps = "".join(f"({t >> 16:04X},{t & 0xFFFF:04X})[{i}]." for t, i in item.path)
+    return f"{steps}({item.tag >> 16:04X},{item.tag & 0xFFFF:04X})"
+
+
+# ---------------------------------------------------------------------------- walking
+def _private_key(dataset: Dataset, tag: int) -> tuple[str, int, int] | None:
+    group, element = tag >> 16, tag & 0xFFFF
+    if element < 0x1000:
+        return None
+    creator = dataset.get((group << 16) | (element >> 8))
+    if creator is None or creator.value in (None, ""):
+        return None
+    return (_text(creator.value).strip(" \x00"), group, element & 0xFF)
+
+
+def _choose(rules: tuple[PlannedRule, ...], state: _FileState) -> PlannedRule | None:
+    for rule in rules:
+        if rule.condition is None or condition_holds(rule.condition, state.snapshot):
+            return rule
+    return None
+
+
+def _walk(dataset: Dataset, state: _FileState, path: tuple[tuple[int, int], ...],
+          tag_path: tuple[int, ...], clean_scope: bool, remap_all_uids: bool) -> None:  # fmt: skip
+    plan = state.context.plan
+    creators: list[int] = []
+    for tag in list(dataset.keys()):
+        tag = int(tag)
+        if tag in PIXEL_DATA_TAGS and not path:
+            continue
+        group, number = tag >> 16, tag & 0xFFFF
+        private = is_private_group(group)
+        if number == 0x0000:
+            del dataset[tag]  # group lengths go stale once anything in the group changes
+            continue
+        if private and 0x0010 <= number <= 0x00FF:
+            creators.append(tag)
+            continue
+        element = dataset[tag]
+        vr = str(element.VR)
+        rules = plan.candidates(tag, vr, _private_key(dataset, tag) if private else None, path)
+        rule = _choose(rules, state)
+        item = _Element(dataset, element, tag, vr, path, (*tag_path, tag), private, rule,
+                        clean_scope)  # fmt: skip
+        if rule is not None:
+            kind = rule.action.kind
+        elif remap_all_uids and vr == "UI":
+            kind = ast.ActionKind.REMAP_UID
+        elif clean_scope and not private:
+            kind = ast.ActionKind.CLEAN
+        else:
+            kind = ast.ActionKind.KEEP
+        state.counts[rule.action.label if rule else f"default-{kind.value}"] += 1
+        ACTIONS[kind](item, state)
+        if kind in REPLACING_ACTIONS:
+            # The value was replaced by construction (keyed, dummy, year-only, ...): what is
+            # left is the policy's output, even when it happens to equal the input.
+            state.explicitly_kept.add((path, tag))
+    for creator in creators:
+        block = (creator >> 16, creator & 0xFF)
+        if block not in state.kept_private_blocks or not any(
+            (int(e.tag) >> 16) == block[0] and ((int(e.tag) & 0xFF00) >> 8) == block[1]
+            for e in dataset
+        ):
+            del dataset[creator]
+
+
+def _descend(item: _Element, state: _FileState, clean_scope: bool,
+             remap_all_uids: bool = False) -> None:  # fmt: skip
+    sequence = item.element.value
+    if not isinstance(sequence, Sequence):
+        return
+    survivors = []
+    for index, child in enumerate(sequence):
+        if item.tag == CONTENT_SEQUENCE and clean_scope and _drop_sr_item(child, state):
+            state.counts["sr-content-item-removed"] += 1
+            continue
+        _walk(child, state, (*item.path, (item.tag, index)), item.tag_path, clean_scope,
+              remap_all_uids)  # fmt: skip
+        survivors.append(child)
+    if len(survivors) != len(sequence):
+        item.element.value = Sequence(survivors)
+
+
+def _drop_sr_item(item: Dataset, state: _FileState) -> bool:
+    """E.3.4: a content item whose concept name the table marks X goes, value and all."""
+    names = item.get(CONCEPT_NAME_CODE_SEQUENCE)
+    if names is None or not names.value:
+        return False
+    code = names.value[0]
+    key = (str(code.get("CodingSchemeDesignator", "")), str(code.get("CodeValue", "")))
+    actions = state.sr_actions.get(key)
+    if actions is None:
+        return False
+    chosen = actions.get("basic_profile", "")
+    for column in state.sr_columns:
+        if actions.get(column):
+            chosen = actions[column]
+    return chosen == "X"
+
+
+def patient_key(dataset: Dataset) -> str:
+    """The input's patient identity for keyed date offsets: ID and issuer, else the name."""
+    patient_id = _text(dataset.get(PATIENT_ID).value if PATIENT_ID in dataset else "").strip()
+    if patient_id:
+        issuer = _text(dataset[ISSUER_OF_PATIENT_ID].value) if ISSUER_OF_PATIENT_ID in dataset \
+            else ""  # fmt: skip
+        return f"id:{patient_id}|{issuer.strip()}"
+    name = _text(dataset[PATIENT_NAME].value).strip() if PATIENT_NAME in dataset else ""
+    if name:
+        return f"name:{name}"
+    study = _text(dataset[STUDY_INSTANCE_UID].value) if STUDY_INSTANCE_UID in dataset else ""
+    return f"study:{study.strip()}"
+
+
+def apply_plan(dataset: Dataset, context: EngineContext,
+               identifying: IdentifyingValues) -> HeaderOutcome:  # fmt: skip
+    """De-identify ``dataset``'s header in place by ``context.plan``.
+
+    Raises :class:`LookupMissError` or :class:`RejectedError` (the file must be quarantined)
+    and :class:`ActionError` when an action cannot be applied.
+    """
+    sop_class = _text(dataset[SOP_CLASS_UID].value).strip() if SOP_CLASS_UID in dataset else None
+    columns = tuple(SR_OPTION_COLUMNS[c] for c in context.plan.codes if c in SR_OPTION_COLUMNS)
+    state = _FileState(
+        context=context,
+        snapshot=ConditionSnapshot.of(dataset),
+        identifying=identifying,
+        sop_class=sop_class,
+        patient_key=patient_key(dataset),
+        sr_actions=sr_concept_actions(),
+        sr_columns=columns,
+    )
+    _walk(dataset, state, (), (), clean_scope=False, remap_all_uids=False)
+    if state.dates_modified:
+        temporal = TemporalTreatment.MODIFIED
+    elif state.dates_kept:
+        temporal = TemporalTreatment.UNMODIFIED
+    else:
+        temporal = TemporalTreatment.REMOVED
+    return HeaderOutcome(
+        actions=dict(state.counts),
+        temporal=temporal,
+        uid_map=dict(state.uid_map),
+        id_map=dict(state.id_map),
+        explicitly_kept=frozenset(state.explicitly_kept),
+        default_kept=frozenset(state.default_kept),
+        kept_private_blocks=frozenset(state.kept_private_blocks),
+    )

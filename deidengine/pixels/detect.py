@@ -1,0 +1,263 @@
+"""Finding burned-in text: every frame, and the overlay planes (60xx,3000).
+
+Per frame: decode, view as 8-bit grey, run the OpenCV gate; a frame without candidates never
+pays for OCR. Multi-frame (cine) files carry the same annotation on every frame, so text read
+once is carried forward: a later frame is OCR'd only when one of its gate candidates is not
+explained by the last OCR'd frame, i.e. not under a text box whose pixels are unchanged and not
+an unchanged text-free candidate. A 100-frame file with static text costs one OCR call.
+
+Recognised text stays in memory (:class:`TextFinding`); reprs and :meth:`TextFinding.to_json`
+leave it out unless ``show_text`` is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from pydicom.dataset import Dataset
+
+from deidengine.dicom.identifiers import IdentifyingValues
+from deidengine.pixels.codec import read_frames, to_grey8
+from deidengine.pixels.gate import Box, candidate_boxes
+from deidengine.pixels.match import is_identifying_text
+from deidengine.pixels.ocr import OcrBackend, TextBox, get_backend
+
+__all__ = ["DetectionReport", "TextFinding", "detect_text", "overlay_groups", "resolve_backend"]
+
+Grey8 = npt.NDArray[np.uint8]
+
+#: Mean absolute grey difference under which a crop counts as unchanged between frames.
+STATIC_TOLERANCE: Final = 2.0
+#: Share of a candidate's area that a carried-forward text box must cover to explain it.
+COVER_FRACTION: Final = 0.5
+
+
+@dataclass(frozen=True)
+class TextFinding:
+    """One box of text in a frame (``frame`` 0-based) or in an overlay plane (``overlay``)."""
+
+    frame: int
+    x: int
+    y: int
+    w: int
+    h: int
+    confidence: float
+    identifying: bool
+    text: str = field(repr=False)
+    overlay: int | None = None
+
+    def __repr__(self) -> str:
+        where = f"overlay=0x{self.overlay:04X}" if self.overlay is not None else "pixels"
+        return (
+            f"TextFinding(frame={self.frame}, {where}, x={self.x}, y={self.y}, w={self.w}, "
+            f"h={self.h}, confidence={self.confidence:.2f}, identifying={self.identifying})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def box(self) -> Box:
+        """``(x, y, w, h)``."""
+        return self.x, self.y, self.w, self.h
+
+    def to_json(self, show_text: bool = False) -> dict[str, object]:
+        """A JSON-ready dict; the text only when ``show_text``."""
+        data: dict[str, object] = {
+            "frame": self.frame,
+            "x": self.x,
+            "y": self.y,
+            "w": self.w,
+            "h": self.h,
+            "confidence": round(self.confidence, 4),
+            "identifying": self.identifying,
+        }
+        if self.overlay is not None:
+            data["overlay"] = f"{self.overlay:04X}"
+        if show_text:
+            data["text"] = self.text
+        return data
+
+
+@dataclass(frozen=True)
+class DetectionReport:
+    """Everything :func:`detect_text` found, and what it cost."""
+
+    frames: int
+    frames_scanned: int
+    frames_with_candidates: int
+    ocr_calls: int
+    backend: str
+    findings: tuple[TextFinding, ...]
+
+    @property
+    def identifying(self) -> tuple[TextFinding, ...]:
+        """The findings whose text identifies."""
+        return tuple(f for f in self.findings if f.identifying)
+
+    def to_json(self, show_text: bool = False) -> dict[str, object]:
+        """A JSON-ready dict; texts only when ``show_text``."""
+        return {
+            "frames": self.frames,
+            "frames_scanned": self.frames_scanned,
+            "frames_with_candidates": self.frames_with_candidates,
+            "ocr_calls": self.ocr_calls,
+            "backend": self.backend,
+            "findings": [f.to_json(show_text) for f in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class _Carried:
+    """A box read (or found text-free) on an OCR'd frame, with its pixels there."""
+
+    box: Box
+    pixels: Grey8
+    text: TextBox | None
+
+
+def resolve_backend(backend: str | OcrBackend) -> OcrBackend:
+    """``backend`` itself, or the registered backend of that name."""
+    return get_backend(backend) if isinstance(backend, str) else backend
+
+
+def _crop(grey: Grey8, box: Box) -> Grey8:
+    x, y, w, h = box
+    return grey[y : y + h, x : x + w]
+
+
+def _unchanged(grey: Grey8, carried: _Carried) -> bool:
+    crop = _crop(grey, carried.box)
+    if crop.shape != carried.pixels.shape or crop.size == 0:
+        return False
+    difference = np.abs(crop.astype(np.int16) - carried.pixels.astype(np.int16))
+    return float(difference.mean()) < STATIC_TOLERANCE
+
+
+def _overlap(a: Box, b: Box) -> int:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    return max(0, x1 - x0) * max(0, y1 - y0)
+
+
+def _explained(candidate: Box, carried: Sequence[_Carried]) -> bool:
+    area = max(1, candidate[2] * candidate[3])
+    covered = sum(_overlap(candidate, c.box) for c in carried)
+    return covered >= COVER_FRACTION * area
+
+
+def _finding(
+    frame: int, text: TextBox, identifying: IdentifyingValues, overlay: int | None = None
+) -> TextFinding:
+    return TextFinding(
+        frame=frame,
+        x=text.x,
+        y=text.y,
+        w=text.w,
+        h=text.h,
+        confidence=text.confidence,
+        identifying=is_identifying_text(text.text, identifying),
+        text=text.text,
+        overlay=overlay,
+    )
+
+
+@dataclass
+class _Scan:
+    """Mutable state of one scan (local to :func:`detect_text`, never returned)."""
+
+    backend: OcrBackend
+    identifying: IdentifyingValues
+    carried: list[_Carried] = field(default_factory=list)
+    findings: list[TextFinding] = field(default_factory=list)
+    ocr_calls: int = 0
+    with_candidates: int = 0
+
+    def frame(self, index: int, grey: Grey8) -> None:
+        candidates = candidate_boxes(grey)
+        if not candidates:
+            return
+        self.with_candidates += 1
+        still = [c for c in self.carried if _unchanged(grey, c)]
+        if all(_explained(box, still) for box in candidates):
+            # Nothing new here: carry the unchanged text boxes to this frame.
+            for carried in still:
+                if carried.text is not None:
+                    self.findings.append(_finding(index, carried.text, self.identifying))
+            return
+        texts = self.backend.read(grey, candidates)
+        self.ocr_calls += 1
+        self.findings.extend(_finding(index, t, self.identifying) for t in texts)
+        self.carried = [_Carried(t.box, _crop(grey, t.box).copy(), t) for t in texts]
+        # Text-free candidates (anatomy, rulers) are remembered too, so they do not force a
+        # new OCR call while their pixels stay the same.
+        self.carried.extend(
+            _Carried(box, _crop(grey, box).copy(), None)
+            for box in candidates
+            if not _explained(box, self.carried)
+        )
+
+
+def overlay_groups(ds: Dataset) -> list[int]:
+    """The overlay groups (0x6000..0x601E) of ``ds`` that carry Overlay Data."""
+    return [group for group in range(0x6000, 0x6020, 2) if (group << 16 | 0x3000) in ds]
+
+
+def _overlay_image(ds: Dataset, group: int) -> Grey8:
+    plane = np.asarray(ds.overlay_array(group))
+    if plane.ndim == 3:
+        # Multi-frame overlays: anything drawn in any frame is looked at.
+        plane = plane.max(axis=0)
+    return np.asarray(np.where(plane > 0, 255, 0), dtype=np.uint8)
+
+
+def _scan_overlays(ds: Dataset, scan: _Scan) -> None:
+    for group in overlay_groups(ds):
+        image = _overlay_image(ds, group)
+        candidates = candidate_boxes(image)
+        if not candidates:
+            continue
+        texts = scan.backend.read(image, candidates)
+        scan.ocr_calls += 1
+        scan.findings.extend(_finding(0, t, scan.identifying, overlay=group) for t in texts)
+
+
+def detect_text(
+    ds: Dataset,
+    identifying_values: IdentifyingValues,
+    *,
+    backend: str | OcrBackend = "default",
+    frames: Iterable[int] | None = None,
+    overlays: bool = True,
+) -> DetectionReport:
+    """Find burned-in text in every frame (or ``frames``) and, with ``overlays``, overlay planes.
+
+    ``identifying_values`` come from the input header
+    (:func:`deidengine.dicom.identifiers.collect_identifying_values`); a finding is identifying
+    when its text matches them or an identifying pattern (:mod:`deidengine.pixels.match`).
+    """
+    engine = resolve_backend(backend)
+    scan = _Scan(engine, identifying_values)
+    total = 0
+    scanned = 0
+    if "PixelData" in ds:
+        source = read_frames(ds)
+        total = len(source)
+        indices = range(total) if frames is None else sorted(set(frames))
+        for index in indices:
+            grey = to_grey8(source.frame(index), ds, source.photometric)
+            scan.frame(index, grey)
+            scanned += 1
+    if overlays:
+        _scan_overlays(ds, scan)
+    return DetectionReport(
+        frames=total,
+        frames_scanned=scanned,
+        frames_with_candidates=scan.with_candidates,
+        ocr_calls=scan.ocr_calls,
+        backend=getattr(engine, "name", type(engine).__name__),
+        findings=tuple(scan.findings),
+    )

@@ -1,0 +1,299 @@
+"""OCR backends behind one small protocol, chosen by name from :data:`BACKENDS`.
+
+- ``rapidocr``: RapidOCR 1.4.4 (PP-OCRv4, ONNX models inside the wheel). Best recall and text
+  quality measured here (shared/notes/ocr-findings.md), ~200 ms per 512x512 frame on one core.
+  It runs its own text detector over the whole frame, so it does not need the gate's boxes.
+- ``tesseract``: the Tesseract binary through pytesseract. Starting the process costs ~115 ms,
+  so each frame makes exactly one call: the gate's crops are upscaled, binarised and stacked
+  into one "mosaic" page, read with page segmentation mode 11, and the words are mapped back
+  to the crops they came from.
+
+``default`` is the backend with the better measured recall that is installed (rapidocr, else
+tesseract). Engines are built lazily, once per process, and pinned to one thread: on a 2-core
+machine one thread per process beats two threads (parallelise across files instead).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Final, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from deidengine.pixels.gate import Box, pad_box
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_ORDER",
+    "OcrBackend",
+    "OcrUnavailableError",
+    "RapidOcrBackend",
+    "TesseractBackend",
+    "TextBox",
+    "get_backend",
+]
+
+Grey8 = npt.NDArray[np.uint8]
+
+
+class OcrUnavailableError(RuntimeError):
+    """The requested OCR backend is not installed or not known."""
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """One line or word of recognised text, in image pixel coordinates.
+
+    The repr never shows the text: recognised text may be a patient's name.
+    """
+
+    x: int
+    y: int
+    w: int
+    h: int
+    text: str
+    confidence: float
+
+    def __repr__(self) -> str:
+        return (
+            f"TextBox(x={self.x}, y={self.y}, w={self.w}, h={self.h}, "
+            f"<{len(self.text)} characters>, confidence={self.confidence:.2f})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def box(self) -> Box:
+        """``(x, y, w, h)``."""
+        return self.x, self.y, self.w, self.h
+
+
+@runtime_checkable
+class OcrBackend(Protocol):
+    """Reads text from an 8-bit grey image.
+
+    ``boxes`` are the gate's candidate regions (never empty when called by the engine); a
+    backend may read only those regions or the whole image. Returned boxes are in image
+    coordinates.
+    """
+
+    name: str
+
+    def read(self, image: Grey8, boxes: Sequence[Box]) -> list[TextBox]:
+        """Recognise the text of ``image``."""
+        ...
+
+
+# --- mosaic (shared by the crop-reading backend) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Where one crop sits in the mosaic: its rows, and its origin in the image."""
+
+    top: int
+    bottom: int
+    crop: Box
+
+
+@dataclass(frozen=True)
+class _Mosaic:
+    page: Grey8
+    slots: tuple[_Slot, ...]
+    scale: int
+    border: int
+
+
+def _binarise_dark_on_white(crop: Grey8) -> Grey8:
+    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Tesseract reads dark text on a light page; the text is the minority of the pixels.
+    if float((binary > 0).mean()) < 0.5:
+        binary = 255 - binary
+    return np.asarray(binary, dtype=np.uint8)
+
+
+def _build_mosaic(
+    image: Grey8, boxes: Sequence[Box], *, scale: int, pad: int, border: int, gap: int
+) -> _Mosaic:
+    height, width = image.shape
+    tiles: list[Grey8] = []
+    crops: list[Box] = []
+    for box in boxes:
+        x, y, w, h = pad_box(box, pad, width, height)
+        if w == 0 or h == 0:
+            continue
+        region = image[y : y + h, x : x + w]
+        big = cv2.resize(region, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)
+        tiles.append(_binarise_dark_on_white(np.asarray(big, dtype=np.uint8)))
+        crops.append((x, y, w, h))
+    page_width = max((t.shape[1] for t in tiles), default=1) + 2 * border
+    rows: list[Grey8] = []
+    slots: list[_Slot] = []
+    top = border
+    rows.append(np.full((border, page_width), 255, np.uint8))
+    for tile, crop in zip(tiles, crops, strict=True):
+        line = np.full((tile.shape[0], page_width), 255, np.uint8)
+        line[:, border : border + tile.shape[1]] = tile
+        rows.append(line)
+        slots.append(_Slot(top, top + tile.shape[0], crop))
+        rows.append(np.full((gap, page_width), 255, np.uint8))
+        top += tile.shape[0] + gap
+    rows.append(np.full((border, page_width), 255, np.uint8))
+    return _Mosaic(np.vstack(rows), tuple(slots), scale, border)
+
+
+# --- tesseract --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Word:
+    slot: int
+    left: int
+    right: int
+    text: str
+    confidence: float
+
+
+class TesseractBackend:
+    """Gate crops on one mosaic page, one ``tesseract`` process per frame (psm 11)."""
+
+    name = "tesseract"
+
+    def __init__(self, psm: int = 11, scale: int = 3) -> None:
+        import pytesseract  # optional dependency, imported when chosen
+
+        self._pytesseract: Any = pytesseract
+        self._config = f"--psm {psm} --oem 1"
+        self._scale = scale
+        # OpenMP threads inside one short-lived process only add start-up cost (~30% here).
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+    def read(self, image: Grey8, boxes: Sequence[Box]) -> list[TextBox]:
+        """Read the ``boxes`` regions of ``image`` (the whole image when there are none)."""
+        if not boxes:
+            boxes = [(0, 0, image.shape[1], image.shape[0])]
+        mosaic = _build_mosaic(image, boxes, scale=self._scale, pad=3, border=10, gap=20)
+        if not mosaic.slots:
+            return []
+        data = self._pytesseract.image_to_data(
+            mosaic.page, config=self._config, output_type=self._pytesseract.Output.DICT
+        )
+        words = self._words(data, mosaic)
+        return self._lines(words, mosaic)
+
+    @staticmethod
+    def _words(data: dict[str, list[Any]], mosaic: _Mosaic) -> list[_Word]:
+        words: list[_Word] = []
+        for index, text in enumerate(data["text"]):
+            text = str(text).strip()
+            confidence = float(data["conf"][index])
+            if not text or confidence < 0:
+                continue
+            centre = int(data["top"][index]) + int(data["height"][index]) // 2
+            for number, slot in enumerate(mosaic.slots):
+                if slot.top <= centre < slot.bottom:
+                    left = int(data["left"][index]) - mosaic.border
+                    words.append(
+                        _Word(number, left, left + int(data["width"][index]), text, confidence)
+                    )
+                    break
+        return words
+
+    @staticmethod
+    def _lines(words: list[_Word], mosaic: _Mosaic) -> list[TextBox]:
+        found: list[TextBox] = []
+        for number, slot in enumerate(mosaic.slots):
+            mine = sorted((w for w in words if w.slot == number), key=lambda w: w.left)
+            if not mine:
+                continue
+            # The gate box (already padded) covers the line; OCR word boxes are tighter.
+            x, y, w, h = slot.crop
+            text = " ".join(word.text for word in mine)
+            confidence = sum(word.confidence for word in mine) / (100.0 * len(mine))
+            found.append(TextBox(x, y, w, h, text, confidence))
+        return found
+
+
+# --- rapidocr ---------------------------------------------------------------------------------
+
+#: Below this shorter side RapidOCR must upscale small text to find it (findings, section 5).
+SMALL_FRAME_SIDE: Final = 512
+
+
+@cache
+def _rapidocr_engine(small: bool) -> Any:
+    from rapidocr_onnxruntime import RapidOCR  # optional and heavy: imported on first use
+
+    if small:
+        return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    return RapidOCR(
+        intra_op_num_threads=1,
+        inter_op_num_threads=1,
+        det_limit_type="max",
+        det_limit_side_len=960,
+    )
+
+
+class RapidOcrBackend:
+    """RapidOCR over the whole frame (its detector finds text the gate misses)."""
+
+    name = "rapidocr"
+
+    def __init__(self) -> None:
+        import rapidocr_onnxruntime  # noqa: F401 - fail early when not installed
+
+    def read(self, image: Grey8, boxes: Sequence[Box]) -> list[TextBox]:
+        """Read all text of ``image``; ``boxes`` are not needed by this backend."""
+        engine = _rapidocr_engine(min(image.shape[:2]) < SMALL_FRAME_SIDE)
+        result, _ = engine(np.ascontiguousarray(image), use_cls=False)
+        found: list[TextBox] = []
+        for points, text, score in result or ():
+            corners = np.asarray(points, dtype=np.float64)
+            x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+            x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+            x0, y0 = max(0, int(x0)), max(0, int(y0))
+            x1, y1 = min(image.shape[1], int(x1)), min(image.shape[0], int(y1))
+            if x1 > x0 and y1 > y0:
+                found.append(TextBox(x0, y0, x1 - x0, y1 - y0, str(text), float(score)))
+        return found
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+#: Backend constructors by name.
+BACKENDS: Final[dict[str, Callable[[], OcrBackend]]] = {
+    "rapidocr": RapidOcrBackend,
+    "tesseract": TesseractBackend,
+}
+
+#: What ``default`` means: the first installed of these (measured recall order).
+DEFAULT_ORDER: Final = ("rapidocr", "tesseract")
+
+
+@cache
+def _instance(name: str) -> OcrBackend:
+    try:
+        factory = BACKENDS[name]
+    except KeyError:
+        raise OcrUnavailableError(f"unknown OCR backend {name!r}") from None
+    try:
+        return factory()
+    except ImportError:
+        raise OcrUnavailableError(f"OCR backend {name!r} is not installed") from None
+
+
+def get_backend(name: str = "default") -> OcrBackend:
+    """The (per-process, lazily built) backend called ``name``, or the default one."""
+    if name != "default":
+        return _instance(name)
+    for candidate in DEFAULT_ORDER:
+        try:
+            return _instance(candidate)
+        except OcrUnavailableError:
+            continue
+    raise OcrUnavailableError("no OCR backend is installed")

@@ -1,0 +1,286 @@
+"""Executors: how the per-file function is run over a stream of inputs.
+
+An executor takes the lazily discovered input paths, the picklable
+:class:`~deidengine.run.pipeline.RunSettings` and a worker factory (by default
+:func:`~deidengine.run.pipeline.prepare_worker`, which compiles the plan once per process), and
+yields one :class:`~deidengine.run.outcome.Outcome` per input as each completes, in completion
+order. Executors are registered by name in :data:`EXECUTORS`; the CLI and
+:func:`~deidengine.run.runner.run_tree` pick one with ``executor="local"``.
+
+``local``: a :class:`concurrent.futures.ProcessPoolExecutor` (spawned processes, so no lock held
+by a parent thread, such as the progress display's, is inherited mid-operation) whose
+initializer builds the file processor once per process. At most ``4 * workers`` files are in
+flight, so memory stays flat whatever the number of inputs. With ``workers=1`` it runs in this
+process without a pool, which is what tests and debuggers want.
+
+The per-file function never raises; an executor still guards against one that does, or against
+a worker process that dies (a crash in a native decoder), by turning the failure into an
+``internal-error`` outcome that names the input by keyed reference only: exception messages
+are never recorded, since they can quote file names or values.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Protocol
+
+from deidengine.dicom.keys import ProjectSecret, keyed_reference
+from deidengine.run.outcome import Outcome, Reason, Status
+
+if TYPE_CHECKING:
+    from deidengine.run.pipeline import RunSettings
+
+__all__ = [
+    "EXECUTORS",
+    "IN_FLIGHT_PER_WORKER",
+    "Executor",
+    "ExecutorOptions",
+    "FileProcessing",
+    "LocalExecutor",
+    "WorkerFactory",
+    "WorkerStartError",
+    "build_file_processor",
+    "executor_names",
+    "make_executor",
+    "register_executor",
+]
+
+IN_FLIGHT_PER_WORKER: Final = 4
+"""Files submitted ahead per worker: enough to keep every process busy, few enough to stay flat."""
+
+MAX_FRUITLESS_POOLS: Final = 3
+"""Pools in a row that may die before completing a file before the run gives up."""
+
+CRASH_DETAIL: Final = (
+    "the worker process ended while this file was in flight; the input was not quarantined, "
+    "run again to retry it"
+)
+
+
+class WorkerStartError(RuntimeError):
+    """The workers cannot run: the processor cannot be built, or processes keep dying."""
+
+
+class FileProcessing(Protocol):
+    """What a worker holds: the per-file function, which returns an Outcome and never raises."""
+
+    def process(self, path: str) -> Outcome: ...
+
+
+WorkerFactory = Callable[["RunSettings"], FileProcessing]
+"""Builds a worker's processor from the settings; must be a picklable module-level callable."""
+
+
+def build_file_processor(settings: RunSettings) -> FileProcessing:
+    """The default worker factory: :func:`deidengine.run.pipeline.prepare_worker`."""
+    from deidengine.run.pipeline import prepare_worker
+
+    processor: FileProcessing = prepare_worker(settings)
+    return processor
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """How many workers an executor may use (later executors add their own options)."""
+
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError("an executor needs at least one worker")
+
+
+class Executor(Protocol):
+    """Runs the per-file function over ``paths``; yields one Outcome per path as each ends."""
+
+    def execute(
+        self, paths: Iterable[Path], settings: RunSettings, worker_factory: WorkerFactory
+    ) -> Iterator[Outcome]: ...
+
+
+ExecutorFactory = Callable[[ExecutorOptions], Executor]
+
+EXECUTORS: dict[str, ExecutorFactory] = {}
+"""The executors by name; a module adds one with :func:`register_executor`."""
+
+
+def register_executor(name: str) -> Callable[[ExecutorFactory], ExecutorFactory]:
+    """Register an executor factory under ``name`` (a decorator); names are unique."""
+
+    def register(factory: ExecutorFactory) -> ExecutorFactory:
+        if name in EXECUTORS:
+            raise ValueError(f"an executor named {name!r} is already registered")
+        EXECUTORS[name] = factory
+        return factory
+
+    return register
+
+
+def executor_names() -> tuple[str, ...]:
+    """The registered executor names, sorted."""
+    return tuple(sorted(EXECUTORS))
+
+
+def make_executor(name: str, options: ExecutorOptions) -> Executor:
+    """The executor registered as ``name``, built with ``options``.
+
+    Raises:
+        KeyError: no executor has that name (the message lists the known ones).
+    """
+    try:
+        factory = EXECUTORS[name]
+    except KeyError:
+        raise KeyError(f"unknown executor {name!r}; known: {', '.join(executor_names())}") from None
+    return factory(options)
+
+
+def _failure(secret: ProjectSecret, path: Path, detail: str) -> Outcome:
+    """The outcome of an input whose processing raised or whose worker died."""
+    return Outcome(
+        input_ref=keyed_reference(secret, str(path)),
+        status=Status.QUARANTINED,
+        reason=Reason.INTERNAL_ERROR,
+        detail=detail,
+    )
+
+
+def _raised(error: BaseException) -> str:
+    # The type name only: an exception's message can quote a path or a value.
+    return f"the per-file function raised {type(error).__name__}"
+
+
+# Each worker process holds its processor here, built once by the pool's initializer.
+_worker_processor: FileProcessing | None = None
+
+
+def _initialize_worker(settings: RunSettings, worker_factory: WorkerFactory) -> None:
+    global _worker_processor
+    _worker_processor = worker_factory(settings)
+
+
+def _process_in_worker(path: str) -> Outcome:
+    if _worker_processor is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("the worker was not initialized")
+    return _worker_processor.process(path)
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """Processes on this machine: in this process for one worker, else a process pool."""
+
+    workers: int = 1
+
+    def execute(
+        self, paths: Iterable[Path], settings: RunSettings, worker_factory: WorkerFactory
+    ) -> Iterator[Outcome]:
+        """Build the processor now, then yield one Outcome per path as each completes.
+
+        The processor is built before this returns (in this process, once, even for a pool),
+        so a settings problem raises here, before any input is read; outcomes come in input
+        order when ``workers == 1``, in completion order otherwise.
+
+        Raises:
+            WorkerStartError: the worker factory raised (here), or pools keep dying (later).
+        """
+        secret = ProjectSecret(settings.secret_key)
+        try:
+            processor = worker_factory(settings)
+        except Exception as error:
+            # The type only: a message could quote a lookup table's contents.
+            raise WorkerStartError(
+                f"the per-file processor could not be prepared ({type(error).__name__})"
+            ) from error
+        if self.workers == 1:
+            return self._in_process(paths, processor, secret)
+        del processor  # built only to fail early: each pool process builds its own
+        return self._in_pool(paths, settings, worker_factory, secret)
+
+    @staticmethod
+    def _in_process(
+        paths: Iterable[Path], processor: FileProcessing, secret: ProjectSecret
+    ) -> Iterator[Outcome]:
+        for path in paths:
+            try:
+                outcome = processor.process(str(path))
+            except Exception as error:
+                outcome = _failure(secret, path, _raised(error))
+            yield outcome
+
+    def _in_pool(
+        self,
+        paths: Iterable[Path],
+        settings: RunSettings,
+        worker_factory: WorkerFactory,
+        secret: ProjectSecret,
+    ) -> Iterator[Outcome]:
+        limit = IN_FLIGHT_PER_WORKER * self.workers
+        pending = iter(paths)
+        in_flight: dict[Future[Outcome], Path] = {}
+        exhausted = False
+        carried: Path | None = None  # taken from ``pending`` but refused by a broken pool
+        fruitless_pools = 0  # pools in a row that broke before any file completed
+        pool = self._new_pool(settings, worker_factory)
+        try:
+            while True:
+                broken = False
+                while not exhausted and len(in_flight) < limit:
+                    path = carried if carried is not None else next(pending, None)
+                    carried = None
+                    if path is None:
+                        exhausted = True
+                        break
+                    try:
+                        in_flight[pool.submit(_process_in_worker, str(path))] = path
+                    except BrokenProcessPool:
+                        carried, broken = path, True
+                        break
+                if not in_flight and not broken:
+                    return
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    path = in_flight.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        fruitless_pools = 0
+                        yield future.result()
+                    elif isinstance(error, BrokenProcessPool):
+                        broken = True
+                        yield _failure(secret, path, CRASH_DETAIL)
+                    else:
+                        yield _failure(secret, path, _raised(error))
+                if broken:
+                    fruitless_pools += 1
+                    if fruitless_pools >= MAX_FRUITLESS_POOLS:
+                        raise WorkerStartError(
+                            f"{MAX_FRUITLESS_POOLS} worker pools in a row ended before "
+                            "completing any file; the workers cannot run"
+                        )
+                    # Every file still in flight was lost with the pool; report each and go on
+                    # with a fresh pool, so one poisonous file cannot stop a long run.
+                    for path in in_flight.values():
+                        yield _failure(secret, path, CRASH_DETAIL)
+                    in_flight.clear()
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    pool = self._new_pool(settings, worker_factory)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _new_pool(
+        self, settings: RunSettings, worker_factory: WorkerFactory
+    ) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_initialize_worker,
+            initargs=(settings, worker_factory),
+        )
+
+
+@register_executor("local")
+def _local(options: ExecutorOptions) -> Executor:
+    return LocalExecutor(workers=options.workers)

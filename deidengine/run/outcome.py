@@ -1,0 +1,71 @@
+"""What happened to one input file: the value every executor returns and the run records.
+
+An :class:`Outcome` carries no identifying value: inputs are named by keyed references,
+reasons are codes with fixed wording, and output paths derive from de-identified UIDs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Status(enum.Enum):
+    WRITTEN = "written"
+    QUARANTINED = "quarantined"
+    SKIPPED = "skipped"
+
+
+class Reason(enum.Enum):
+    """Why a file was quarantined or skipped; the wording is fixed and holds no PHI."""
+
+    NOT_DICOM = "not-dicom"
+    TRUNCATED = "truncated"
+    UNREADABLE = "unreadable"
+    UNKNOWN_TRANSFER_SYNTAX = "unknown-transfer-syntax"
+    LOOKUP_MISS = "lookup-miss"
+    REJECTED_BY_POLICY = "rejected-by-policy"
+    LEAK_DETECTED = "leak-detected"
+    PIXELS_NOT_CLEAN = "pixels-not-clean"
+    PIXEL_STAGE_FAILED = "pixel-stage-failed"
+    DUPLICATE_OUTPUT = "duplicate-output"
+    ACTION_FAILED = "action-failed"
+    WRITE_FAILED = "write-failed"
+    INTERNAL_ERROR = "internal-error"
+    DIRECTORY_RECORD = "dicomdir"  # skipped: media directories are rebuilt, not de-identified
+    ALREADY_DONE = "already-done"  # skipped: an identical output exists (a resumed run)
+
+
+REASON_TEXT: dict[Reason, str] = {
+    Reason.NOT_DICOM: "not a DICOM file (no DICM preamble and no parsable dataset)",
+    Reason.TRUNCATED: "the file ends before its data does",
+    Reason.UNREADABLE: "the dataset could not be parsed",
+    Reason.UNKNOWN_TRANSFER_SYNTAX: "the transfer syntax is not one this engine can read",
+    Reason.LOOKUP_MISS: "a lookup table has no entry for a value this file needs",
+    Reason.REJECTED_BY_POLICY: "a policy rule rejects this kind of file",
+    Reason.LEAK_DETECTED: "an identifying value of the input is still present in the output",
+    Reason.PIXELS_NOT_CLEAN: "burned-in text is still readable after redaction",
+    Reason.PIXEL_STAGE_FAILED: "the pixel data could not be decoded, redacted or encoded",
+    Reason.DUPLICATE_OUTPUT: "another input already produced this SOP Instance",
+    Reason.ACTION_FAILED: "an action could not be applied to an element",
+    Reason.WRITE_FAILED: "the output could not be written",
+    Reason.INTERNAL_ERROR: "an unexpected error in the engine",
+    Reason.DIRECTORY_RECORD: "a DICOMDIR media directory (rebuild it from the output)",
+    Reason.ALREADY_DONE: "an identical output already exists",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One input's result. ``input_ref`` is a keyed reference, never the path or a value."""
+
+    input_ref: str
+    status: Status
+    output: str | None = None  # relative to the output root
+    reason: Reason | None = None
+    detail: str | None = None  # fixed wording plus element tags, never values
+    actions: Mapping[str, int] = field(default_factory=dict)
+    # Re-identification keys, filled only when the run asked for mapping files.
+    uid_map: Mapping[str, str] = field(default_factory=dict)
+    id_map: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,310 @@
+"""One file through the pipeline: read → identifiers → header → pixels → verify → write.
+
+:meth:`FileProcessor.process` never raises and never writes a file it could not prove clean:
+it returns an :class:`~deidengine.run.outcome.Outcome`, having written the output atomically
+or put the input in quarantine with a reason. The CLI's local pool and the Dask executor call
+the same function.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydicom
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.sequence import Sequence
+from pydicom.uid import UID, AllTransferSyntaxes
+
+from deidengine import ENGINE_NAME, __version__
+from deidengine.dicom.apply import (
+    EngineContext,
+    HeaderOutcome,
+    LookupMissError,
+    RejectedError,
+    apply_plan,
+)
+from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
+from deidengine.dicom.keys import ProjectSecret, keyed_reference
+from deidengine.policy import load_plan
+from deidengine.policy.plan import Plan
+from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status
+from deidengine.standard.cid7050 import cid_7050
+from deidengine.standard.hipaa import restricted_zip3
+from deidengine.verify.leaks import find_leaks
+
+#: Our Implementation Class UID: a 2.25 UUID-derived UID fixed for this engine.
+IMPLEMENTATION_CLASS_UID = "2.25." + str(int(hashlib.sha256(b"deidengine").hexdigest()[:32], 16))
+IMPLEMENTATION_VERSION_NAME = f"DEIDENGINE_{__version__.replace('.', '')}"[:16]
+PIXEL_CODES = frozenset({"113101", "113102"})
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+#: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
+PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
+KNOWN_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """Everything a worker needs; picklable so every executor can ship it."""
+
+    policy_spec: str
+    secret_key: bytes
+    output_root: str
+    quarantine_root: str
+    lookups: tuple[tuple[str, str], ...] = ()
+    record_mappings: bool = False
+    ocr_backend: str = "default"
+
+
+class _Quarantine(Exception):
+    def __init__(self, reason: Reason, detail: str | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.detail = detail
+
+
+def read_lookup_table(path: str) -> dict[str, str]:
+    """A two-column CSV (original, assigned), with or without an ``id_old,id_new`` header."""
+    table: dict[str, str] = {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle):
+            if len(row) < 2 or row[0] == "id_old":
+                continue
+            table[row[0].strip()] = row[1].strip()
+    return table
+
+
+def _truncated(dataset: Dataset, size: int) -> bool:
+    """True when the file stops inside its data (pydicom reads such files silently)."""
+    last = None
+    for element in dataset._dict.values():  # raw, before any value is parsed
+        last = element
+    if isinstance(last, RawDataElement) and last.length != 0xFFFFFFFF:
+        value = last.value or b""
+        if len(value) < last.length:
+            return True
+        end = last.value_tell + last.length
+        if end < size:
+            with open(dataset.filename, "rb") as handle:  # type: ignore[arg-type]
+                handle.seek(end)
+                rest = handle.read()
+            return any(rest)
+    pixel = dataset.get(0x7FE00010)
+    if pixel is not None and not dataset.file_meta.TransferSyntaxUID.is_compressed:
+        try:
+            expected = (int(dataset.Rows) * int(dataset.Columns) * int(dataset.SamplesPerPixel)
+                        * int(dataset.get("NumberOfFrames", 1) or 1)
+                        * int(dataset.BitsAllocated) + 7) // 8  # fmt: skip
+        except (AttributeError, TypeError, ValueError):
+            return False
+        return len(pixel.value or b"") < expected
+    return False
+
+
+def read_input(path: str) -> Dataset:
+    """Read one input fully, or raise :class:`_Quarantine` with the reason."""
+    try:
+        try:
+            dataset = pydicom.dcmread(path)
+        except InvalidDicomError:
+            # No preamble: a bare dataset is still DICOM when it parses into SOP identity.
+            dataset = pydicom.dcmread(path, force=True)
+            if "SOPClassUID" not in dataset or "SOPInstanceUID" not in dataset:
+                raise _Quarantine(Reason.NOT_DICOM) from None
+    except _Quarantine:
+        raise
+    except (EOFError, OSError) as error:
+        raise _Quarantine(Reason.TRUNCATED) from error
+    except Exception as error:
+        raise _Quarantine(Reason.UNREADABLE) from error
+    meta = getattr(dataset, "file_meta", None)
+    syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    if syntax and syntax not in KNOWN_TRANSFER_SYNTAXES:
+        raise _Quarantine(Reason.UNKNOWN_TRANSFER_SYNTAX)
+    if "SOPClassUID" not in dataset and "SOPInstanceUID" not in dataset:
+        raise _Quarantine(Reason.NOT_DICOM, "no SOP Class or SOP Instance UID")
+    try:
+        if _truncated(dataset, os.path.getsize(path)):
+            raise _Quarantine(Reason.TRUNCATED)
+        for _element in dataset.iterall():
+            pass  # parse every element now, so a broken one fails here and not mid-write
+    except _Quarantine:
+        raise
+    except Exception as error:
+        raise _Quarantine(Reason.UNREADABLE) from error
+    return dataset
+
+
+def _stamp_provenance(dataset: Dataset, plan: Plan, header: HeaderOutcome,
+                      pixels_cleaned: bool) -> None:  # fmt: skip
+    """Patient Identity Removed, De-identification Method and its codes, from what ran."""
+    dataset.PatientIdentityRemoved = "YES"
+    methods = [f"{ENGINE_NAME} {__version__}", *(f"policy {n}"[:64] for n in plan.names),
+               f"policy-digest sha256:{plan.digest[:40]}"]  # fmt: skip
+    dataset.DeidentificationMethod = methods
+    items = Sequence()
+    for value in plan.codes:
+        if value in PIXEL_CODES and not pixels_cleaned:
+            continue
+        concept = cid_7050(value)
+        item = Dataset()
+        item.CodeValue = concept.value
+        item.CodingSchemeDesignator = concept.scheme
+        item.CodeMeaning = concept.meaning
+        items.append(item)
+    dataset.DeidentificationMethodCodeSequence = items
+    dataset.LongitudinalTemporalInformationModified = header.temporal.value
+
+
+def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
+    """PS3.15 E.1: the File Meta Information is replaced, not carried over."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = dataset.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    meta.TransferSyntaxUID = UID(transfer_syntax)
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    return meta
+
+
+def output_name(dataset: Dataset) -> str:
+    """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs."""
+    parts = [str(dataset.get(k, "") or "").strip() or "unknown"
+             for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")]  # fmt: skip
+    return f"{parts[0]}/{parts[1]}/{parts[2]}.dcm"
+
+
+def _write_atomically(dataset: Dataset, root: Path, name: str) -> Status:
+    """Write via a temporary file and a link; an existing identical file means already done."""
+    final = root / name
+    final.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".deid-", suffix=".tmp", dir=final.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            dataset.save_as(stream, enforce_file_format=True)
+            stream.flush()
+            os.fsync(stream.fileno())
+        try:
+            os.link(temporary, final)
+        except FileExistsError:
+            with open(temporary, "rb") as mine, open(final, "rb") as theirs:
+                if mine.read() == theirs.read():
+                    return Status.SKIPPED
+            raise _Quarantine(Reason.DUPLICATE_OUTPUT) from None
+        return Status.WRITTEN
+    finally:
+        os.unlink(temporary)
+
+
+class FileProcessor:
+    """Processes files with one compiled plan; build it once per worker process."""
+
+    def __init__(self, settings: RunSettings, plan: Plan | None = None) -> None:
+        self.settings = settings
+        self.secret = ProjectSecret(settings.secret_key)
+        self.plan = plan or load_plan(settings.policy_spec, runnable=True)
+        lookups: Mapping[str, Mapping[str, str]] = {
+            name: read_lookup_table(path) for name, path in settings.lookups
+        }
+        self.context = EngineContext(
+            plan=self.plan,
+            secret=self.secret,
+            lookups=lookups,
+            restricted_zip3=restricted_zip3(),
+            record_mappings=settings.record_mappings,
+        )
+        self.output_root = Path(settings.output_root)
+        self.quarantine_root = Path(settings.quarantine_root)
+
+    def input_reference(self, path: str) -> str:
+        """A keyed reference to the input: stable per secret, meaningless without it."""
+        return keyed_reference(self.secret, os.path.abspath(path))
+
+    def process(self, path: str) -> Outcome:
+        reference = self.input_reference(path)
+        try:
+            return self._process(path, reference)
+        except _Quarantine as quarantine:
+            return self._quarantine(path, reference, quarantine.reason, quarantine.detail)
+        except MemoryError:
+            return self._quarantine(path, reference, Reason.INTERNAL_ERROR, "out of memory")
+        except Exception as error:  # the run goes on: this file fails closed
+            detail = f"{type(error).__name__} in the engine"
+            return self._quarantine(path, reference, Reason.INTERNAL_ERROR, detail)
+
+    def _process(self, path: str, reference: str) -> Outcome:
+        dataset = read_input(path)
+        if str(dataset.get("SOPClassUID", "")) == DICOMDIR_CLASS or "DirectoryRecordSequence" \
+                in dataset:  # fmt: skip
+            return Outcome(reference, Status.SKIPPED, reason=Reason.DIRECTORY_RECORD,
+                           detail=REASON_TEXT[Reason.DIRECTORY_RECORD])  # fmt: skip
+        transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
+        identifying = collect_identifying_values(dataset)
+        try:
+            header = apply_plan(dataset, self.context, identifying)
+        except LookupMissError as error:
+            raise _Quarantine(Reason.LOOKUP_MISS, str(error)) from error
+        except RejectedError as error:
+            raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
+        try:
+            pixels_cleaned = self._pixel_stage(dataset, identifying)
+        except RejectedError as error:
+            raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
+        except Exception as error:
+            reason = PIXEL_FAILURES.get(type(error).__name__, Reason.PIXEL_STAGE_FAILED)
+            raise _Quarantine(reason, type(error).__name__) from error
+        if "SOPInstanceUID" not in dataset or "SOPClassUID" not in dataset:
+            raise _Quarantine(Reason.ACTION_FAILED, "the policy removed the SOP Instance UID")
+        dataset.file_meta = _new_file_meta(dataset, transfer_syntax)
+        leaks = find_leaks(dataset, identifying, header.explicitly_kept, header.default_kept)
+        if leaks:
+            where = ", ".join(sorted({leak.location for leak in leaks})[:5])
+            raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
+        _stamp_provenance(dataset, self.plan, header, pixels_cleaned)
+        name = output_name(dataset)
+        try:
+            status = _write_atomically(dataset, self.output_root, name)
+        except _Quarantine:
+            raise
+        except Exception as error:
+            raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
+        if status is Status.SKIPPED:
+            return Outcome(reference, Status.SKIPPED, output=name, reason=Reason.ALREADY_DONE,
+                           detail=REASON_TEXT[Reason.ALREADY_DONE], actions=header.actions)  # fmt: skip
+        return Outcome(reference, Status.WRITTEN, output=name, actions=header.actions,
+                       uid_map=header.uid_map, id_map=header.id_map)  # fmt: skip
+
+    def _pixel_stage(self, dataset: Dataset, identifying: IdentifyingValues) -> bool:
+        """Run the policy's pixel rule for this file; True when pixels were cleaned."""
+        from deidengine.run.pixel_stage import run_pixel_stage
+
+        return run_pixel_stage(dataset, self.plan, identifying, self.settings.ocr_backend)
+
+    def _quarantine(self, path: str, reference: str, reason: Reason,
+                    detail: str | None) -> Outcome:  # fmt: skip
+        """Copy the input beside a JSON reason, outside the output tree."""
+        text = REASON_TEXT[reason] + (f" ({detail})" if detail else "")
+        try:
+            self.quarantine_root.mkdir(parents=True, exist_ok=True)
+            record = {"input": reference, "reason": reason.value, "detail": text,
+                      "policy_digest": self.plan.digest}  # fmt: skip
+            target = self.quarantine_root / f"{reference}.json"
+            target.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+            shutil.copyfile(path, self.quarantine_root / f"{reference}.input")
+        except OSError:
+            pass  # the outcome still says quarantined; nothing reached the output
+        return Outcome(reference, Status.QUARANTINED, reason=reason, detail=text)
+
+
+def prepare_worker(settings: RunSettings) -> FileProcessor:
+    """Compile the plan once for this process and return the processor."""
+    return FileProcessor(settings)

@@ -1,0 +1,60 @@
+"""The pixel step of the pipeline: run the policy's ``pixels`` rule for one file.
+
+The first ``pixels`` rule whose condition holds decides: ``keep`` (or no rule) leaves the
+PixelData bytes untouched, ``reject`` quarantines the file, ``ocr-redact`` and ``redact box``
+call the pixel stage (:mod:`deidengine.pixels.redact`), which re-reads what it redacted and
+raises when identifying text is still readable.
+"""
+
+from __future__ import annotations
+
+from pydicom.dataset import Dataset
+
+from deidengine.dicom.apply import RejectedError
+from deidengine.dicom.conditions import ConditionSnapshot, condition_holds
+from deidengine.dicom.identifiers import IdentifyingValues
+from deidengine.policy import ast
+from deidengine.policy.plan import Plan, PlannedRule
+
+PIXEL_DATA = 0x7FE00010
+
+
+def select_pixel_rule(plan: Plan, dataset: Dataset) -> PlannedRule | None:
+    """The ``pixels`` rule that applies to this file, if any (conditions read the input)."""
+    if not plan.pixels:
+        return None
+    snapshot = ConditionSnapshot.of(dataset)
+    for rule in plan.pixels:
+        if rule.condition is None or condition_holds(rule.condition, snapshot):
+            return rule
+    return None
+
+
+def run_pixel_stage(dataset: Dataset, plan: Plan, identifying: IdentifyingValues,
+                    backend: str) -> bool:  # fmt: skip
+    """Apply the selected pixel rule in place; True when the pixels were cleaned.
+
+    Call it with the header already de-identified but the identifying values collected from
+    the input: OCR output is matched against those.
+    """
+    rule = select_pixel_rule(plan, dataset)
+    if rule is None or rule.action.kind is ast.ActionKind.KEEP:
+        return False
+    if rule.action.kind is ast.ActionKind.REJECT:
+        raise RejectedError(f"rejected by the pixel rule at {rule.source}")
+    if PIXEL_DATA not in dataset:
+        return False
+    from deidengine.pixels.redact import redact_pixels
+
+    boxes: tuple[tuple[int, int, int, int], ...] = ()
+    mode = "identifying"
+    if rule.action.kind is ast.ActionKind.REDACT_BOX:
+        x, y, w, h = rule.action.numbers
+        boxes = ((x, y, w, h),)
+        mode = "none"
+    else:
+        mode = rule.action.text or "identifying"
+    redact_pixels(dataset, identifying_values=identifying, mode=mode, boxes=boxes,
+                  backend=backend)  # fmt: skip
+    dataset.BurnedInAnnotation = "NO"
+    return True

@@ -1,0 +1,330 @@
+"""Running a whole input (a file or a tree): discovery → executor → audit, mappings, summary.
+
+Two entry points:
+
+- :func:`run_request` is what ``deid run`` calls: it loads the project secret, checks the
+  lookup tables, builds the :class:`~deidengine.run.pipeline.RunSettings` and calls
+- :func:`run_tree`, which checks the layout and the policy, then streams every discovered input
+  through an executor, writing one audit line per input, and returns a :class:`RunSummary`.
+
+Nothing is created (no output, quarantine, audit or mapping directory) until the secret, the
+policy, the lookup files and the layout have all been accepted: a configuration error leaves
+the disk as it was.
+
+Exit codes (:attr:`RunSummary.exit_code`): 0 when every input ended well, 1 when any input was
+quarantined or a directory could not be listed, 2 (raised as an exception before the run, the
+CLI maps it) for usage and configuration errors. "Ended well" means written, or skipped on
+purpose: ``already-done`` (a resumed run found the identical output in place: the output is
+exactly what this run would have written, so it is a success) and ``dicomdir`` (a media
+directory, rebuilt from the output rather than de-identified). An input tree with no file at
+all is a run of zero files and exits 0; the summary says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final
+
+from deidengine.dicom.keys import ProjectSecret, keyed_reference, load_secret
+from deidengine.policy import load_plan
+from deidengine.run.audit import AuditHeader, AuditWriter, new_run_id
+from deidengine.run.discover import discover_inputs
+from deidengine.run.executor import (
+    ExecutorOptions,
+    WorkerFactory,
+    build_file_processor,
+    executor_names,
+    make_executor,
+)
+from deidengine.run.layout import (
+    RunConfigurationError,
+    check_roots,
+    check_side_paths,
+    default_audit_directory,
+    default_quarantine,
+)
+from deidengine.run.mappings import MappingCollector, MappingFiles
+from deidengine.run.outcome import Outcome, Status
+from deidengine.run.pipeline import RunSettings
+from deidengine.run.progress import ProgressSink, RunCounts
+
+__all__ = [
+    "EXIT_CONFIGURATION",
+    "EXIT_OK",
+    "EXIT_QUARANTINED",
+    "RunRequest",
+    "RunSummary",
+    "parse_lookup",
+    "run_request",
+    "run_tree",
+]
+
+EXIT_OK: Final = 0
+EXIT_QUARANTINED: Final = 1
+EXIT_CONFIGURATION: Final = 2
+
+
+def _frozen_counts(counter: Mapping[str, int]) -> Mapping[str, int]:
+    return MappingProxyType(dict(sorted(counter.items())))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did, in counts; every input is in exactly one of the three groups."""
+
+    run_id: str
+    total: int
+    written: int
+    quarantined_by_reason: Mapping[str, int]
+    skipped_by_reason: Mapping[str, int]
+    audit_path: Path
+    unlisted_directories: int = 0
+    mappings: MappingFiles | None = None
+    elapsed_seconds: float = 0.0
+    policy: tuple[str, ...] = field(default=())
+
+    @property
+    def quarantined(self) -> int:
+        return sum(self.quarantined_by_reason.values())
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.skipped_by_reason.values())
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no input was quarantined and every directory was listed, else 1."""
+        if self.quarantined or self.unlisted_directories:
+            return EXIT_QUARANTINED
+        return EXIT_OK
+
+    def to_json(self) -> dict[str, object]:
+        """The summary as the audit's last line records it (counts only)."""
+        return {
+            "run_id": self.run_id,
+            "total": self.total,
+            "written": self.written,
+            "quarantined": dict(self.quarantined_by_reason),
+            "skipped": dict(self.skipped_by_reason),
+            "unlisted_directories": self.unlisted_directories,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "exit_code": self.exit_code,
+        }
+
+
+class _Tally:
+    """The running counts of a run, by status and reason."""
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.quarantined: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+
+    def add(self, outcome: Outcome) -> None:
+        reason = outcome.reason.value if outcome.reason is not None else "unspecified"
+        if outcome.status is Status.WRITTEN:
+            self.written += 1
+        elif outcome.status is Status.SKIPPED:
+            self.skipped[reason] += 1
+        else:
+            self.quarantined[reason] += 1
+
+    @property
+    def counts(self) -> RunCounts:
+        return RunCounts(
+            written=self.written,
+            quarantined=sum(self.quarantined.values()),
+            skipped=sum(self.skipped.values()),
+        )
+
+
+def run_tree(
+    settings: RunSettings,
+    input: Path,
+    *,
+    workers: int | None = None,
+    executor: str = "local",
+    audit_path: Path | None = None,
+    mappings_dir: Path | None = None,
+    progress: ProgressSink | None = None,
+    worker_factory: WorkerFactory = build_file_processor,
+) -> RunSummary:
+    """De-identify every file under ``input`` into ``settings.output_root``.
+
+    Args:
+        settings: what every worker needs; its output and quarantine roots are the run's.
+            ``record_mappings`` must be true exactly when ``mappings_dir`` is given.
+        input: a file or a directory (walked lazily, sorted, no directory symlinks followed).
+        workers: processes for the executor; default ``os.cpu_count()``. 1 runs in-process.
+        executor: a name registered in :data:`deidengine.run.executor.EXECUTORS`.
+        audit_path: the audit file; default ``<OUT>.audit/<run-id>.jsonl``. Never overwritten.
+        mappings_dir: write ``uids.csv`` and ``patient_ids.csv`` here (merged, mode 0600).
+        progress: receives the running counts (never names).
+        worker_factory: builds each worker's processor; tests pass a fake one.
+
+    Raises:
+        RunConfigurationError: the layout is refused, the executor is unknown, the worker
+            count is below 1, or ``record_mappings`` disagrees with ``mappings_dir``.
+        PolicyError: the policy does not compile into a runnable plan.
+        WorkerStartError: worker processes keep dying before completing any file.
+    """
+    started = time.monotonic()
+    output, quarantine = Path(settings.output_root), Path(settings.quarantine_root)
+    check_roots(input, output, quarantine)
+    if settings.record_mappings != (mappings_dir is not None):
+        raise RunConfigurationError(
+            "record_mappings must be set exactly when a mappings directory is given"
+        )
+    run_id = new_run_id()
+    audit = (
+        audit_path
+        if audit_path is not None
+        else default_audit_directory(output) / (f"{run_id}.jsonl")
+    )
+    check_side_paths(input, output, audit=audit, mappings=mappings_dir)
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count < 1:
+        raise RunConfigurationError(f"--workers must be at least 1, not {count}")
+    if executor not in executor_names():
+        raise RunConfigurationError(
+            f"unknown executor {executor!r}; known: {', '.join(executor_names())}"
+        )
+    plan = load_plan(settings.policy_spec, runnable=True)
+
+    secret = ProjectSecret(settings.secret_key)
+    header = AuditHeader(
+        run_id=run_id,
+        policy=plan.names,
+        policy_digest=plan.digest,
+        executor=executor,
+        lookups=tuple(name for name, _ in settings.lookups),
+        record_mappings=settings.record_mappings,
+    )
+    tally = _Tally()
+    collector = MappingCollector(mappings_dir) if mappings_dir is not None else None
+    unlisted = 0
+
+    def unlistable(directory: Path, error: OSError) -> None:
+        nonlocal unlisted
+        unlisted += 1
+        reference = keyed_reference(secret, os.path.abspath(directory))
+        log.record_unlisted_directory(reference, type(error).__name__)
+
+    inputs = discover_inputs(input, exclude=(output, quarantine), on_error=unlistable)
+    # execute() builds the worker now: one that cannot be built fails before anything exists.
+    outcomes = make_executor(executor, ExecutorOptions(workers=count)).execute(
+        inputs, settings, worker_factory
+    )
+    mappings: MappingFiles | None = None
+    with AuditWriter(audit, header, workers=count) as log:
+        if progress is not None:
+            progress.start()
+        try:
+            for outcome in outcomes:
+                tally.add(outcome)
+                log.record(outcome)
+                if collector is not None:
+                    collector.add(outcome)
+                if progress is not None:
+                    progress.update(tally.counts)
+        finally:
+            if progress is not None:
+                progress.stop()
+            # Even an interrupted run keeps the mappings of the files it wrote: a resumed run
+            # finds them already done and may not report their mappings again.
+            if collector is not None:
+                mappings = collector.write()
+        summary = RunSummary(
+            run_id=run_id,
+            total=tally.counts.done,
+            written=tally.written,
+            quarantined_by_reason=_frozen_counts(tally.quarantined),
+            skipped_by_reason=_frozen_counts(tally.skipped),
+            audit_path=audit,
+            unlisted_directories=unlisted,
+            mappings=mappings,
+            elapsed_seconds=time.monotonic() - started,
+            policy=plan.names,
+        )
+        log.summarize(summary.to_json())
+    return summary
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A ``deid run`` as the operator asked for it, before the secret is loaded."""
+
+    policy_spec: str
+    input: Path
+    output: Path
+    secret_file: Path | None = None
+    quarantine: Path | None = None  # default <OUT>.quarantine
+    lookups: tuple[tuple[str, Path], ...] = ()
+    mappings_dir: Path | None = None
+    audit_path: Path | None = None
+    workers: int | None = None
+    executor: str = "local"
+    ocr_backend: str = "default"
+
+
+def parse_lookup(text: str) -> tuple[str, Path]:
+    """``NAME=CSV`` → ``(NAME, Path(CSV))``.
+
+    Raises:
+        RunConfigurationError: no ``=``, or an empty name or path.
+    """
+    name, separator, path = text.partition("=")
+    if not separator or not name.strip() or not path.strip():
+        raise RunConfigurationError(f"a lookup is NAME=CSV, not {text!r}")
+    return name.strip(), Path(path.strip())
+
+
+def run_request(
+    request: RunRequest,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    progress: ProgressSink | None = None,
+    worker_factory: WorkerFactory = build_file_processor,
+) -> RunSummary:
+    """Load the secret, check the lookup files, and run :func:`run_tree` for ``request``.
+
+    Raises:
+        SecretError: no secret (``MissingSecretError``: its message says how to make one) or a
+            malformed one. Checked first: nothing is read or created without it.
+        RunConfigurationError: a lookup file is missing or named twice, or the layout is refused.
+        PolicyError: the policy does not compile into a runnable plan.
+    """
+    secret = load_secret(request.secret_file, environ)
+    names = [name for name, _ in request.lookups]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise RunConfigurationError(f"lookup table {repeated[0]!r} is given more than once")
+    for name, path in request.lookups:
+        if not path.is_file():
+            raise RunConfigurationError(f"the lookup table {name!r} file {path} does not exist")
+    quarantine = request.quarantine or default_quarantine(request.output)
+    settings = RunSettings(
+        policy_spec=request.policy_spec,
+        secret_key=secret.key,
+        output_root=str(request.output),
+        quarantine_root=str(quarantine),
+        lookups=tuple((name, str(path)) for name, path in request.lookups),
+        record_mappings=request.mappings_dir is not None,
+        ocr_backend=request.ocr_backend,
+    )
+    return run_tree(
+        settings,
+        request.input,
+        workers=request.workers,
+        executor=request.executor,
+        audit_path=request.audit_path,
+        mappings_dir=request.mappings_dir,
+        progress=progress,
+        worker_factory=worker_factory,
+    )

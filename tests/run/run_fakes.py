@@ -1,0 +1,70 @@
+"""Fake per-file processors for the run tests: module-level, so a process pool can pickle them.
+
+A fake decides the outcome from the file name's first word, the way the real processor decides
+from the file's content, and names the input by keyed reference exactly as the real one does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from deidengine.dicom.keys import ProjectSecret, keyed_reference
+from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status
+from deidengine.run.pipeline import RunSettings
+
+SECRET_KEY = bytes(range(32))
+
+
+def settings_for(tmp: Path, *, record_mappings: bool = False) -> RunSettings:
+    """Settings whose output and quarantine lie in ``tmp`` beside an ``in`` directory."""
+    return RunSettings(
+        policy_spec="annex-e/basic",
+        secret_key=SECRET_KEY,
+        output_root=str(tmp / "out"),
+        quarantine_root=str(tmp / "out.quarantine"),
+        record_mappings=record_mappings,
+    )
+
+
+def reference(path: str | Path) -> str:
+    return keyed_reference(ProjectSecret(SECRET_KEY), os.path.abspath(path))
+
+
+@dataclass(frozen=True)
+class FakeProcessor:
+    """``bad*`` quarantined, ``done*`` already done, ``raise*`` raises (quoting its path),
+    ``crash*`` kills its process, anything else written with a UID and an ID mapping."""
+
+    settings: RunSettings
+
+    def process(self, path: str) -> Outcome:
+        name = Path(path).name
+        ref = reference(path)
+        if name.startswith("bad"):
+            return Outcome(
+                ref, Status.QUARANTINED, reason=Reason.NOT_DICOM, detail=REASON_TEXT[Reason.NOT_DICOM]
+            )
+        if name.startswith("done"):
+            return Outcome(ref, Status.SKIPPED, output=f"{ref}.dcm", reason=Reason.ALREADY_DONE)
+        if name.startswith("raise"):
+            raise ValueError(f"cannot read {path}")
+        if name.startswith("crash"):
+            os._exit(3)
+        return Outcome(
+            ref,
+            Status.WRITTEN,
+            output=f"{ref}.dcm",
+            actions={"X": 3, "U": 1},
+            uid_map={f"1.2.826.0.1.{ref}": f"2.25.{int(ref, 16)}", "1.2.826.0.1.study": "2.25.7"},
+            id_map={f"MRN-{ref}": f"SUBJ-{ref[:4]}"},
+        )
+
+
+def fake_worker(settings: RunSettings) -> FakeProcessor:
+    return FakeProcessor(settings)
+
+
+def failing_worker(settings: RunSettings) -> FakeProcessor:
+    raise FileNotFoundError("/secret/lookup/of/Smith^John.csv")

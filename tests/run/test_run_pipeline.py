@@ -1,0 +1,166 @@
+"""One file through the pipeline, on real files with injected fake PHI: exact outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from deidengine.run.outcome import Reason, Status
+from deidengine.run.pipeline import FileProcessor, RunSettings
+from tests.phi_corpus import JANE, OMAR, write_corpus
+
+SECRET = bytes.fromhex("9f" * 32)
+
+
+def _processor(tmp_path: Path, policy: str, **extra: object) -> FileProcessor:
+    settings = RunSettings(policy, SECRET, str(tmp_path / "out"), str(tmp_path / "quarantine"),
+                           **extra)  # type: ignore[arg-type]
+    return FileProcessor(settings)
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> dict[str, Path]:
+    return write_corpus(tmp_path / "in")
+
+
+def _all_output_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+
+
+@pytest.mark.parametrize("policy", ["annex-e/basic", "research-longitudinal"])
+def test_no_injected_identifier_survives(tmp_path: Path, corpus: dict[str, Path],
+                                         policy: str) -> None:
+    processor = _processor(tmp_path, policy)
+    outcomes = {label: processor.process(str(path)) for label, path in corpus.items()}
+    assert {o.status for o in outcomes.values()} == {Status.WRITTEN}, outcomes
+    blob = _all_output_bytes(tmp_path / "out").upper()
+    for patient in (JANE, OMAR):
+        for needle in patient.needles():
+            assert needle.upper().encode() not in blob, needle
+    assert b"GRIMSDOTTIR" not in blob and b"ACC7781203" not in blob
+    for outcome in outcomes.values():
+        assert outcome.output is not None and "QUIRINUS" not in outcome.output
+
+
+def test_inputs_are_never_modified(tmp_path: Path, corpus: dict[str, Path]) -> None:
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus.values()}
+    processor = _processor(tmp_path, "hipaa-safe-harbor")
+    for path in corpus.values():
+        processor.process(str(path))
+    assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus.values()}
+
+
+def test_uids_and_pseudonyms_are_consistent(tmp_path: Path, corpus: dict[str, Path]) -> None:
+    processor = _processor(tmp_path, "research-longitudinal")
+    out = {label: pydicom.dcmread(tmp_path / "out" / str(processor.process(str(p)).output))
+           for label, p in corpus.items()}  # fmt: skip
+    ct, mr, later, omar = out["jane-ct"], out["jane-mr"], out["jane-ct-later"], out["omar-ct"]
+    assert ct.StudyInstanceUID == mr.StudyInstanceUID != later.StudyInstanceUID
+    assert ct.StudyInstanceUID.startswith("2.25.")
+    assert ct.file_meta.MediaStorageSOPInstanceUID == ct.SOPInstanceUID
+    assert ct.SOPClassUID == "1.2.840.10008.5.1.4.1.1.2"  # registry UIDs are never remapped
+    assert ct.PatientID == mr.PatientID == later.PatientID != omar.PatientID
+    assert str(ct.PatientID).startswith("SUBJ-")
+    # one patient, one offset: the interval between Jane's studies is preserved
+    from datetime import date
+
+    def day(value: str) -> date:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+
+    assert (day(later.StudyDate) - day(ct.StudyDate)).days == (date(2020, 4, 1)
+                                                               - date(2019, 3, 14)).days
+    assert ct.StudyDate != "20190314"
+    assert ct.LongitudinalTemporalInformationModified == "MODIFIED"
+    again = _processor(tmp_path / "second", "research-longitudinal")
+    second = pydicom.dcmread(tmp_path / "second" / "out" / str(
+        again.process(str(corpus["jane-ct"])).output))  # fmt: skip
+    assert second.StudyInstanceUID == ct.StudyInstanceUID and second.PatientID == ct.PatientID
+
+
+def test_hipaa_output(tmp_path: Path, corpus: dict[str, Path]) -> None:
+    processor = _processor(tmp_path, "hipaa-safe-harbor")
+    outcome = processor.process(str(corpus["jane-ct"]))
+    assert outcome.status is Status.WRITTEN, outcome
+    ds = pydicom.dcmread(tmp_path / "out" / str(outcome.output))
+    assert ds.StudyDate == "20190101"
+    assert ds.PatientBirthDate == "19620101"
+    assert ds.PatientAge == "063Y"
+    assert ds.PatientAddress == "021"
+    assert "PatientTelephoneNumbers" not in ds
+    assert ds.PatientIdentityRemoved == "YES"
+    assert ds.DeidentificationMethod[0].startswith("deidengine ")
+    codes = [item.CodeValue for item in ds.DeidentificationMethodCodeSequence]
+    assert codes[:4] == ["113100", "113105", "113104", "113103"]
+    assert "QUIRINUS" not in str(ds.StudyDescription).upper()
+    assert str(ds.StudyDescription).startswith("CT CHEST for ")
+    assert not [e for e in ds if e.tag.is_private]
+    assert "OtherPatientIDsSequence" not in ds
+
+
+def test_pixel_data_is_untouched_without_a_pixel_rule(tmp_path: Path,
+                                                      corpus: dict[str, Path]) -> None:
+    processor = _processor(tmp_path, "annex-e/basic")
+    outcome = processor.process(str(corpus["jane-ct"]))
+    ds = pydicom.dcmread(tmp_path / "out" / str(outcome.output))
+    assert ds.PixelData == pydicom.dcmread(corpus["jane-ct"]).PixelData
+    assert ds.PatientID == ""  # Z/D on a Type 2 attribute of CT Image: Z
+
+
+def test_retain_safe_private_keeps_only_safe_elements(tmp_path: Path) -> None:
+    source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    safe = source.private_block(0x7053, "Philips PET Private Group", create=True)
+    safe.add_new(0x00, "DS", "1.5")  # (7053,xx00) SUV Factor: in Table E.3.10-1
+    safe.add_new(0x01, "LO", "not in the table")
+    path = tmp_path / "in.dcm"
+    source.save_as(path, enforce_file_format=True)
+    processor = _processor(tmp_path, "annex-e/basic,annex-e/retain-safe-private")
+    outcome = processor.process(str(path))
+    ds = pydicom.dcmread(tmp_path / "out" / str(outcome.output))
+    block = ds.private_block(0x7053, "Philips PET Private Group")
+    assert block[0x00].value == "1.5"
+    assert block.get_tag(0x01) not in ds
+    assert not any(e.tag.group == 0x0009 for e in ds)  # CT_small's GEMS blocks are gone
+
+
+def test_malformed_inputs_are_quarantined_and_nothing_reaches_out(tmp_path: Path) -> None:
+    good = Path(get_testdata_file("CT_small.dcm"))
+    (tmp_path / "in").mkdir()
+    not_dicom = tmp_path / "in" / "notes.txt"
+    not_dicom.write_text("Patient QUIRINUS^HELOISE", encoding="utf-8")
+    truncated = tmp_path / "in" / "cut.dcm"
+    truncated.write_bytes(good.read_bytes()[:20000])
+    processor = _processor(tmp_path, "annex-e/basic")
+    first = processor.process(str(not_dicom))
+    second = processor.process(str(truncated))
+    assert (first.status, first.reason) == (Status.QUARANTINED, Reason.NOT_DICOM)
+    assert (second.status, second.reason) == (Status.QUARANTINED, Reason.TRUNCATED)
+    assert not (tmp_path / "out").exists()
+    record = (tmp_path / "quarantine" / f"{first.input_ref}.json").read_text("utf-8")
+    assert "QUIRINUS" not in record and "notes" not in record
+
+
+def test_lookup_miss_quarantines(tmp_path: Path, corpus: dict[str, Path]) -> None:
+    policy = tmp_path / "site.policy"
+    policy.write_text('policy site\nuse annex-e/basic\nPatientID -> lookup research-ids\n',
+                      encoding="utf-8")  # fmt: skip
+    table = tmp_path / "ids.csv"
+    table.write_text(f"id_old,id_new\n{JANE.patient_id},R-0001\n", encoding="utf-8")
+    processor = _processor(tmp_path, str(policy), lookups=(("research-ids", str(table)),))
+    jane = processor.process(str(corpus["jane-ct"]))
+    omar = processor.process(str(corpus["omar-ct"]))
+    assert jane.status is Status.WRITTEN
+    assert pydicom.dcmread(tmp_path / "out" / str(jane.output)).PatientID == "R-0001"
+    assert (omar.status, omar.reason) == (Status.QUARANTINED, Reason.LOOKUP_MISS)
+    assert OMAR.patient_id not in str(omar.detail)
+
+
+def test_reject_rule_quarantines(tmp_path: Path, corpus: dict[str, Path]) -> None:
+    policy = tmp_path / "site.policy"
+    policy.write_text('policy site\nuse annex-e/basic\npixels when Modality == CT -> reject\n',
+                      encoding="utf-8")  # fmt: skip
+    outcome = _processor(tmp_path, str(policy)).process(str(corpus["jane-ct"]))
+    assert (outcome.status, outcome.reason) == (Status.QUARANTINED, Reason.REJECTED_BY_POLICY)
