@@ -27,14 +27,15 @@ class FakePatient:
 
     def needles(self) -> tuple[str, ...]:
         """Strings that must not survive anywhere in an output file."""
-        return (self.family, self.given, self.patient_id, self.birth_date, self.phone,
-                self.street)  # fmt: skip
+        return (self.family, self.given, self.patient_id, self.birth_date, self.phone, self.street)
 
 
-JANE = FakePatient("QUIRINUS", "HELOISE", "MRN48213977", "19620315", "555-867-5309",
-                   "77 Juniper Lane", "02139")  # fmt: skip
-OMAR = FakePatient("VANTERPOOL", "OSWIN", "MRN77120455", "19480704", "555-201-4410",
-                   "12 Wexford Road", "90210")  # fmt: skip
+JANE = FakePatient(
+    "QUIRINUS", "HELOISE", "MRN48213977", "19620315", "555-867-5309", "77 Juniper Lane", "02139"
+)
+OMAR = FakePatient(
+    "VANTERPOOL", "OSWIN", "MRN77120455", "19480704", "555-201-4410", "12 Wexford Road", "90210"
+)
 
 
 def inject(dataset: Dataset, patient: FakePatient, study_uid: str, study_date: str) -> Dataset:
@@ -51,7 +52,9 @@ def inject(dataset: Dataset, patient: FakePatient, study_uid: str, study_date: s
     dataset.AccessionNumber = "ACC7781203"
     dataset.ReferringPhysicianName = "GRIMSDOTTIR^ASTRID"
     dataset.InstitutionName = "Saint Elsewhere Hospital"
-    dataset.StudyDescription = f"CT CHEST for {patient.given} {patient.family} DOB {patient.birth_date}"
+    dataset.StudyDescription = (
+        f"CT CHEST for {patient.given} {patient.family} DOB {patient.birth_date}"
+    )
     dataset.ImageComments = f"call {patient.phone} re {patient.patient_id}"
     other = Dataset()
     other.PatientID = patient.patient_id

@@ -373,9 +373,11 @@ CLEANERS: dict[str, Handler] = {
     "TM": _clean_date,
     "UI": _remap_uid,
     **{vr: _clean_text for vr in TEXT_VRS},
-    **{vr: _clean_keep for vr in ("AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL",
-                                  "US", "UV")},
-}  # fmt: skip
+    **{
+        vr: _clean_keep
+        for vr in ("AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV")
+    },
+}
 
 ACTIONS: dict[ast.ActionKind, Handler] = {
     ast.ActionKind.REMOVE: _remove,
@@ -399,12 +401,20 @@ ACTIONS: dict[ast.ActionKind, Handler] = {
 
 CODE_KINDS: dict[str, ast.ActionKind] = dict(ast.CODE_ACTIONS)
 
-REPLACING_ACTIONS = frozenset({
-    ast.ActionKind.DUMMY, ast.ActionKind.REMAP_UID, ast.ActionKind.SHIFT_DATE,
-    ast.ActionKind.KEEP_YEAR, ast.ActionKind.PSEUDONYM, ast.ActionKind.LOOKUP,
-    ast.ActionKind.SET, ast.ActionKind.HASH, ast.ActionKind.CAP_AGE,
-    ast.ActionKind.TRUNCATE_ZIP,
-})
+REPLACING_ACTIONS = frozenset(
+    {
+        ast.ActionKind.DUMMY,
+        ast.ActionKind.REMAP_UID,
+        ast.ActionKind.SHIFT_DATE,
+        ast.ActionKind.KEEP_YEAR,
+        ast.ActionKind.PSEUDONYM,
+        ast.ActionKind.LOOKUP,
+        ast.ActionKind.SET,
+        ast.ActionKind.HASH,
+        ast.ActionKind.CAP_AGE,
+        ast.ActionKind.TRUNCATE_ZIP,
+    }
+)
 
 
 def _where(item: _Element) -> str:
@@ -430,12 +440,18 @@ def _choose(rules: tuple[PlannedRule, ...], state: _FileState) -> PlannedRule | 
     return None
 
 
-def _walk(dataset: Dataset, state: _FileState, path: tuple[tuple[int, int], ...],
-          tag_path: tuple[int, ...], clean_scope: bool, remap_all_uids: bool) -> None:  # fmt: skip
+def _walk(
+    dataset: Dataset,
+    state: _FileState,
+    path: tuple[tuple[int, int], ...],
+    tag_path: tuple[int, ...],
+    clean_scope: bool,
+    remap_all_uids: bool,
+) -> None:
     plan = state.context.plan
     creators: list[int] = []
-    for tag in list(dataset.keys()):
-        tag = int(tag)
+    for base_tag in list(dataset.keys()):
+        tag = int(base_tag)
         if tag in PIXEL_DATA_TAGS and not path:
             continue
         group, number = tag >> 16, tag & 0xFFFF
@@ -450,8 +466,9 @@ def _walk(dataset: Dataset, state: _FileState, path: tuple[tuple[int, int], ...]
         vr = str(element.VR)
         rules = plan.candidates(tag, vr, _private_key(dataset, tag) if private else None, path)
         rule = _choose(rules, state)
-        item = _Element(dataset, element, tag, vr, path, (*tag_path, tag), private, rule,
-                        clean_scope)  # fmt: skip
+        item = _Element(
+            dataset, element, tag, vr, path, (*tag_path, tag), private, rule, clean_scope
+        )
         if rule is not None:
             kind = rule.action.kind
         elif remap_all_uids and vr == "UI":
@@ -475,8 +492,9 @@ def _walk(dataset: Dataset, state: _FileState, path: tuple[tuple[int, int], ...]
             del dataset[creator]
 
 
-def _descend(item: _Element, state: _FileState, clean_scope: bool,
-             remap_all_uids: bool = False) -> None:  # fmt: skip
+def _descend(
+    item: _Element, state: _FileState, clean_scope: bool, remap_all_uids: bool = False
+) -> None:
     sequence = item.element.value
     if not isinstance(sequence, Sequence):
         return
@@ -485,8 +503,14 @@ def _descend(item: _Element, state: _FileState, clean_scope: bool,
         if item.tag == CONTENT_SEQUENCE and clean_scope and _drop_sr_item(child, state):
             state.counts["sr-content-item-removed"] += 1
             continue
-        _walk(child, state, (*item.path, (item.tag, index)), item.tag_path, clean_scope,
-              remap_all_uids)  # fmt: skip
+        _walk(
+            child,
+            state,
+            (*item.path, (item.tag, index)),
+            item.tag_path,
+            clean_scope,
+            remap_all_uids,
+        )
         survivors.append(child)
     if len(survivors) != len(sequence):
         item.element.value = Sequence(survivors)
@@ -513,8 +537,9 @@ def patient_key(dataset: Dataset) -> str:
     """The input's patient identity for keyed date offsets: ID and issuer, else the name."""
     patient_id = _text(dataset.get(PATIENT_ID).value if PATIENT_ID in dataset else "").strip()
     if patient_id:
-        issuer = _text(dataset[ISSUER_OF_PATIENT_ID].value) if ISSUER_OF_PATIENT_ID in dataset \
-            else ""  # fmt: skip
+        issuer = (
+            _text(dataset[ISSUER_OF_PATIENT_ID].value) if ISSUER_OF_PATIENT_ID in dataset else ""
+        )
         return f"id:{patient_id}|{issuer.strip()}"
     name = _text(dataset[PATIENT_NAME].value).strip() if PATIENT_NAME in dataset else ""
     if name:
@@ -523,8 +548,9 @@ def patient_key(dataset: Dataset) -> str:
     return f"study:{study.strip()}"
 
 
-def apply_plan(dataset: Dataset, context: EngineContext,
-               identifying: IdentifyingValues) -> HeaderOutcome:  # fmt: skip
+def apply_plan(
+    dataset: Dataset, context: EngineContext, identifying: IdentifyingValues
+) -> HeaderOutcome:
     """De-identify ``dataset``'s header in place by ``context.plan``.
 
     Raises :class:`LookupMissError` or :class:`RejectedError` (the file must be quarantined)

@@ -1,10 +1,12 @@
 """Finding burned-in text: every frame, and the overlay planes (60xx,3000).
 
 Per frame: decode, view as 8-bit grey, run the OpenCV gate; a frame without candidates never
-pays for OCR. Multi-frame (cine) files carry the same annotation on every frame, so text read
-once is carried forward: a later frame is OCR'd only when one of its gate candidates is not
-explained by the last OCR'd frame, i.e. not under a text box whose pixels are unchanged and not
-an unchanged text-free candidate. A 100-frame file with static text costs one OCR call.
+pays for OCR. The first frame with candidates is read whole. Multi-frame (cine) files carry the
+same annotation on every frame, so that text is carried forward to every later frame whose
+pixels under it are unchanged. Later candidates that are not explained that way (moving
+anatomy, a running clock, text that appears mid-cine) are de-duplicated and read in batches on
+mosaic pages. A 100-frame file with static text costs one OCR call; moving anatomy adds a page
+per ~100 changed crops, not a call per frame.
 
 Recognised text stays in memory (:class:`TextFinding`); reprs and :meth:`TextFinding.to_json`
 leave it out unless ``show_text`` is asked for.
@@ -16,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 from pydicom.dataset import Dataset
@@ -166,39 +169,165 @@ def _finding(
 
 
 @dataclass
+class _Pending:
+    """A changed candidate crop waiting for the batched OCR, and the frames showing it."""
+
+    box: Box
+    pixels: Grey8
+    frames: list[int]
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Where a pending crop sits on a mosaic page."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    pending: _Pending
+
+
+#: Mosaic pages of changed crops: size, spacing, and the frame size below which crops are
+#: upscaled (OCR detectors miss ~6 px text unless it is enlarged; findings, section 5).
+PAGE_SIDE: Final = 640
+PAGE_GAP: Final = 12
+SMALL_FRAME_SIDE: Final = 512
+
+
+def _pages(pending: Sequence[_Pending], scale: int) -> list[tuple[Grey8, list[_Slot]]]:
+    """Shelf-pack the pending crops onto as few pages as fit."""
+    width = max([PAGE_SIDE, *(p.pixels.shape[1] * scale + 2 * PAGE_GAP for p in pending)])
+    pages: list[tuple[Grey8, list[_Slot]]] = []
+    slots: list[_Slot] = []
+    tiles: list[Grey8] = []
+    x = y = PAGE_GAP
+    shelf = 0
+
+    def close() -> None:
+        height = max(PAGE_SIDE, max((s.y + s.h for s in slots), default=0) + PAGE_GAP)
+        page = np.zeros((height, width), np.uint8)
+        for slot, tile in zip(slots, tiles, strict=True):
+            page[slot.y : slot.y + slot.h, slot.x : slot.x + slot.w] = tile
+        pages.append((page, list(slots)))
+
+    for item in pending:
+        tile = item.pixels
+        if scale > 1:
+            tile = np.asarray(
+                cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC),
+                dtype=np.uint8,
+            )
+        h, w = tile.shape
+        if x + w + PAGE_GAP > width:
+            x, y, shelf = PAGE_GAP, y + shelf + PAGE_GAP, 0
+        if y + h + PAGE_GAP > PAGE_SIDE and slots:
+            close()
+            slots, tiles = [], []
+            x = y = PAGE_GAP
+            shelf = 0
+        slots.append(_Slot(x, y, w, h, item))
+        tiles.append(tile)
+        x += w + PAGE_GAP
+        shelf = max(shelf, h)
+    if slots:
+        close()
+    return pages
+
+
+def _slot_of(text: TextBox, slots: Sequence[_Slot]) -> _Slot | None:
+    best, best_area = None, 0
+    for slot in slots:
+        area = _overlap(text.box, (slot.x, slot.y, slot.w, slot.h))
+        if area > best_area:
+            best, best_area = slot, area
+    return best
+
+
+def _to_frame(text: TextBox, slot: _Slot, scale: int) -> TextBox:
+    """``text`` found on a page, in the coordinates of the frame its crop came from."""
+    bx, by, bw, bh = slot.pending.box
+    x0 = max(0, (text.x - slot.x) // scale)
+    y0 = max(0, (text.y - slot.y) // scale)
+    x1 = min(bw, -(-(text.x + text.w - slot.x) // scale))
+    y1 = min(bh, -(-(text.y + text.h - slot.y) // scale))
+    return TextBox(bx + x0, by + y0, max(1, x1 - x0), max(1, y1 - y0), text.text, text.confidence)
+
+
+@dataclass
 class _Scan:
-    """Mutable state of one scan (local to :func:`detect_text`, never returned)."""
+    """Mutable state of one scan (local to :func:`detect_text`, never returned).
+
+    The first frame with candidates is read whole. Later frames reuse its text where the pixels
+    are unchanged; candidates that changed (moving anatomy, a running clock, text appearing
+    mid-cine) are collected, de-duplicated, and read in batches on mosaic pages, so the number
+    of OCR calls does not grow with the number of frames.
+    """
 
     backend: OcrBackend
     identifying: IdentifyingValues
     carried: list[_Carried] = field(default_factory=list)
     findings: list[TextFinding] = field(default_factory=list)
+    pending: dict[Box, list[_Pending]] = field(default_factory=dict)
     ocr_calls: int = 0
     with_candidates: int = 0
+    read_whole: bool = False
+    scale: int = 1
 
     def frame(self, index: int, grey: Grey8) -> None:
         candidates = candidate_boxes(grey)
         if not candidates:
             return
         self.with_candidates += 1
-        still = [c for c in self.carried if _unchanged(grey, c)]
-        if all(_explained(box, still) for box in candidates):
-            # Nothing new here: carry the unchanged text boxes to this frame.
-            for carried in still:
-                if carried.text is not None:
-                    self.findings.append(_finding(index, carried.text, self.identifying))
+        if not self.read_whole:
+            self._read_whole(index, grey, candidates)
             return
+        still = [c for c in self.carried if _unchanged(grey, c)]
+        for carried in still:
+            if carried.text is not None:
+                self.findings.append(_finding(index, carried.text, self.identifying))
+        for box in candidates:
+            if not _explained(box, still):
+                self._defer(index, box, _crop(grey, box))
+
+    def _read_whole(self, index: int, grey: Grey8, candidates: Sequence[Box]) -> None:
+        self.read_whole = True
+        self.scale = 2 if min(grey.shape) < SMALL_FRAME_SIDE else 1
         texts = self.backend.read(grey, candidates)
         self.ocr_calls += 1
         self.findings.extend(_finding(index, t, self.identifying) for t in texts)
         self.carried = [_Carried(t.box, _crop(grey, t.box).copy(), t) for t in texts]
-        # Text-free candidates (anatomy, rulers) are remembered too, so they do not force a
-        # new OCR call while their pixels stay the same.
+        # Text-free candidates (anatomy, rulers) are remembered too, so they do not need OCR
+        # again while their pixels stay the same.
         self.carried.extend(
             _Carried(box, _crop(grey, box).copy(), None)
             for box in candidates
             if not _explained(box, self.carried)
         )
+
+    def _defer(self, index: int, box: Box, pixels: Grey8) -> None:
+        same_place = self.pending.setdefault(box, [])
+        for item in same_place:
+            if _unchanged(pixels, _Carried((0, 0, box[2], box[3]), item.pixels, None)):
+                item.frames.append(index)
+                return
+        same_place.append(_Pending(box, pixels.copy(), [index]))
+
+    def flush(self) -> None:
+        """OCR the deferred crops, a page at a time."""
+        pending = [item for items in self.pending.values() for item in items]
+        self.pending = {}
+        for page, slots in _pages(pending, self.scale):
+            boxes = [(s.x, s.y, s.w, s.h) for s in slots]
+            texts = self.backend.read(page, boxes)
+            self.ocr_calls += 1
+            for text in texts:
+                slot = _slot_of(text, slots)
+                if slot is None:
+                    continue
+                placed = _to_frame(text, slot, self.scale)
+                for index in slot.pending.frames:
+                    self.findings.append(_finding(index, placed, self.identifying))
 
 
 def overlay_groups(ds: Dataset) -> list[int]:
@@ -251,6 +380,7 @@ def detect_text(
             grey = to_grey8(source.frame(index), ds, source.photometric)
             scan.frame(index, grey)
             scanned += 1
+        scan.flush()
     if overlays:
         _scan_overlays(ds, scan)
     return DetectionReport(

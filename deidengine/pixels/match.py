@@ -16,7 +16,7 @@ from typing import Final
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.scrub import ALL_CATEGORIES, find_identifying_text
 
-__all__ = ["compact", "is_identifying_text"]
+__all__ = ["compact", "is_identifying_text", "matches_value"]
 
 #: Characters OCR confuses, folded to one representative on both sides of a comparison.
 _LOOKALIKES: Final = str.maketrans({"o": "0", "q": "0", "i": "1", "l": "1", "s": "5", "z": "2"})
@@ -63,7 +63,7 @@ def _needles(values: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(n for n in needles if len(n) >= MINIMUM_VALUE_LENGTH))
 
 
-def _matches_value(text: str, identifying: IdentifyingValues) -> bool:
+def matches_value(text: str, identifying: IdentifyingValues) -> bool:
     haystack = compact(text)
     if not haystack:
         return False
@@ -91,4 +91,4 @@ def is_identifying_text(text: str, identifying: IdentifyingValues) -> bool:
         return True
     if any(pattern.search(text) for pattern in _OVERLAY_PATTERNS):
         return True
-    return _matches_value(text, identifying)
+    return matches_value(text, identifying)

@@ -371,7 +371,10 @@ def _expected_hint(expected: set[str], found: str) -> str | None:
     """A readable 'expected …' hint, with a spelling suggestion when one is close."""
     literals: list[str] = []
     for name in expected:
-        pattern = _parser().get_terminal(name).pattern
+        try:
+            pattern = _parser().get_terminal(name).pattern
+        except KeyError:  # lark's end-of-input marker has no terminal definition
+            continue
         if pattern.type == "str":
             literals.append(pattern.value)
     suggestions = difflib.get_close_matches(found.lower(), literals, n=1, cutoff=0.6)

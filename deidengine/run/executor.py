@@ -22,6 +22,7 @@ are never recorded, since they can quote file names or values.
 from __future__ import annotations
 
 import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -29,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
-from deidengine.dicom.keys import ProjectSecret, keyed_reference
-from deidengine.run.outcome import Outcome, Reason, Status
+from deidengine.dicom.keys import ProjectSecret
+from deidengine.run.outcome import Outcome, Reason, Status, input_reference
 
 if TYPE_CHECKING:
     from deidengine.run.pipeline import RunSettings
@@ -43,6 +44,7 @@ __all__ = [
     "FileProcessing",
     "LocalExecutor",
     "WorkerFactory",
+    "WorkerNotReadyError",
     "WorkerStartError",
     "build_file_processor",
     "executor_names",
@@ -53,17 +55,14 @@ __all__ = [
 IN_FLIGHT_PER_WORKER: Final = 4
 """Files submitted ahead per worker: enough to keep every process busy, few enough to stay flat."""
 
-MAX_FRUITLESS_POOLS: Final = 3
-"""Pools in a row that may die before completing a file before the run gives up."""
-
 CRASH_DETAIL: Final = (
-    "the worker process ended while this file was in flight; the input was not quarantined, "
-    "run again to retry it"
+    "the worker process died processing this file alone (a crash in native code, or out of "
+    "memory); the input was not copied to quarantine"
 )
 
 
 class WorkerStartError(RuntimeError):
-    """The workers cannot run: the processor cannot be built, or processes keep dying."""
+    """The workers cannot run: the per-file processor cannot be built."""
 
 
 class FileProcessing(Protocol):
@@ -142,7 +141,7 @@ def make_executor(name: str, options: ExecutorOptions) -> Executor:
 def _failure(secret: ProjectSecret, path: Path, detail: str) -> Outcome:
     """The outcome of an input whose processing raised or whose worker died."""
     return Outcome(
-        input_ref=keyed_reference(secret, str(path)),
+        input_ref=input_reference(secret, path),
         status=Status.QUARANTINED,
         reason=Reason.INTERNAL_ERROR,
         detail=detail,
@@ -154,18 +153,27 @@ def _raised(error: BaseException) -> str:
     return f"the per-file function raised {type(error).__name__}"
 
 
-# Each worker process holds its processor here, built once by the pool's initializer.
+class WorkerNotReadyError(Exception):
+    """Raised in a pool process whose initializer could not build the processor."""
+
+
+# Each worker process holds its processor here, built once by the pool's initializer; a failure
+# is kept (its type name only) and reported by every task, so the parent can stop the run.
 _worker_processor: FileProcessing | None = None
+_worker_failure: str = "the initializer did not run"
 
 
 def _initialize_worker(settings: RunSettings, worker_factory: WorkerFactory) -> None:
-    global _worker_processor
-    _worker_processor = worker_factory(settings)
+    global _worker_processor, _worker_failure
+    try:
+        _worker_processor = worker_factory(settings)
+    except Exception as error:
+        _worker_failure = type(error).__name__
 
 
 def _process_in_worker(path: str) -> Outcome:
-    if _worker_processor is None:  # pragma: no cover - the initializer always runs first
-        raise RuntimeError("the worker was not initialized")
+    if _worker_processor is None:
+        raise WorkerNotReadyError(_worker_failure)
     return _worker_processor.process(path)
 
 
@@ -185,7 +193,7 @@ class LocalExecutor:
         order when ``workers == 1``, in completion order otherwise.
 
         Raises:
-            WorkerStartError: the worker factory raised (here), or pools keep dying (later).
+            WorkerStartError: the worker factory raised, here or (later) in a pool process.
         """
         secret = ProjectSecret(settings.secret_key)
         try:
@@ -218,27 +226,39 @@ class LocalExecutor:
         worker_factory: WorkerFactory,
         secret: ProjectSecret,
     ) -> Iterator[Outcome]:
+        """The pool loop: keep at most ``limit`` files in flight; survive dying processes.
+
+        When a process dies (a native decoder crashing, the kernel's OOM killer), the pool is
+        lost with every file in flight, and which one killed it is unknown. Those files become
+        suspects: each is retried alone in a fresh pool, so an innocent one is processed
+        normally and the culprit, dying alone, is the only file reported as a crash.
+        """
         limit = IN_FLIGHT_PER_WORKER * self.workers
         pending = iter(paths)
         in_flight: dict[Future[Outcome], Path] = {}
+        suspects: deque[Path] = deque()  # lost with a dying pool; each is retried alone
+        alone: Future[Outcome] | None = None  # the suspect now running by itself
         exhausted = False
-        carried: Path | None = None  # taken from ``pending`` but refused by a broken pool
-        fruitless_pools = 0  # pools in a row that broke before any file completed
         pool = self._new_pool(settings, worker_factory)
         try:
             while True:
                 broken = False
-                while not exhausted and len(in_flight) < limit:
-                    path = carried if carried is not None else next(pending, None)
-                    carried = None
-                    if path is None:
-                        exhausted = True
-                        break
-                    try:
-                        in_flight[pool.submit(_process_in_worker, str(path))] = path
-                    except BrokenProcessPool:
-                        carried, broken = path, True
-                        break
+                try:
+                    if suspects:
+                        if not in_flight:
+                            alone = pool.submit(_process_in_worker, str(suspects[0]))
+                            in_flight[alone] = suspects.popleft()
+                    else:
+                        while not exhausted and len(in_flight) < limit:
+                            path = next(pending, None)
+                            if path is None:
+                                exhausted = True
+                                break
+                            suspects.append(path)  # until the pool has accepted it
+                            in_flight[pool.submit(_process_in_worker, str(path))] = path
+                            suspects.pop()
+                except BrokenProcessPool:
+                    broken = True
                 if not in_flight and not broken:
                     return
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -246,25 +266,23 @@ class LocalExecutor:
                     path = in_flight.pop(future)
                     error = future.exception()
                     if error is None:
-                        fruitless_pools = 0
                         yield future.result()
-                    elif isinstance(error, BrokenProcessPool):
+                    elif isinstance(error, WorkerNotReadyError):
+                        raise WorkerStartError(
+                            f"a worker process could not prepare the processor ({error})"
+                        )
+                    elif not isinstance(error, BrokenProcessPool):
+                        yield _failure(secret, path, _raised(error))
+                    elif future is alone:
                         broken = True
                         yield _failure(secret, path, CRASH_DETAIL)
                     else:
-                        yield _failure(secret, path, _raised(error))
+                        broken = True
+                        suspects.append(path)
                 if broken:
-                    fruitless_pools += 1
-                    if fruitless_pools >= MAX_FRUITLESS_POOLS:
-                        raise WorkerStartError(
-                            f"{MAX_FRUITLESS_POOLS} worker pools in a row ended before "
-                            "completing any file; the workers cannot run"
-                        )
-                    # Every file still in flight was lost with the pool; report each and go on
-                    # with a fresh pool, so one poisonous file cannot stop a long run.
-                    for path in in_flight.values():
-                        yield _failure(secret, path, CRASH_DETAIL)
+                    suspects.extend(in_flight.values())
                     in_flight.clear()
+                    alone = None
                     pool.shutdown(wait=True, cancel_futures=True)
                     pool = self._new_pool(settings, worker_factory)
         finally:

@@ -7,8 +7,11 @@ reasons are codes with fixed wording, and output paths derive from de-identified
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from deidengine.dicom.keys import ProjectSecret, keyed_reference
 
 
 class Status(enum.Enum):
@@ -69,3 +72,9 @@ class Outcome:
     # Re-identification keys, filled only when the run asked for mapping files.
     uid_map: Mapping[str, str] = field(default_factory=dict)
     id_map: Mapping[str, str] = field(default_factory=dict)
+
+
+def input_reference(secret: ProjectSecret, path: str | os.PathLike[str]) -> str:
+    """The keyed reference naming an input in outcomes, audits and quarantine: stable for one
+    secret and absolute path, meaningless without the secret."""
+    return keyed_reference(secret, os.path.abspath(os.fspath(path)))

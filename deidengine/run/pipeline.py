@@ -34,13 +34,13 @@ from deidengine.dicom.apply import (
     apply_plan,
 )
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
-from deidengine.dicom.keys import ProjectSecret, keyed_reference
+from deidengine.dicom.keys import ProjectSecret
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan
-from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status
+from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.standard.cid7050 import cid_7050
 from deidengine.standard.hipaa import restricted_zip3
-from deidengine.verify.leaks import find_leaks
+from deidengine.verify.leaks import find_leaks, patient_borne_values
 
 #: Our Implementation Class UID: a 2.25 UUID-derived UID fixed for this engine.
 IMPLEMENTATION_CLASS_UID = "2.25." + str(int(hashlib.sha256(b"deidengine").hexdigest()[:32], 16))
@@ -94,16 +94,21 @@ def _truncated(dataset: Dataset, size: int) -> bool:
             return True
         end = last.value_tell + last.length
         if end < size:
-            with open(dataset.filename, "rb") as handle:  # type: ignore[arg-type]
+            with open(str(dataset.filename), "rb") as handle:
                 handle.seek(end)
                 rest = handle.read()
             return any(rest)
     pixel = dataset.get(0x7FE00010)
     if pixel is not None and not dataset.file_meta.TransferSyntaxUID.is_compressed:
         try:
-            expected = (int(dataset.Rows) * int(dataset.Columns) * int(dataset.SamplesPerPixel)
-                        * int(dataset.get("NumberOfFrames", 1) or 1)
-                        * int(dataset.BitsAllocated) + 7) // 8  # fmt: skip
+            expected = (
+                int(dataset.Rows)
+                * int(dataset.Columns)
+                * int(dataset.SamplesPerPixel)
+                * int(dataset.get("NumberOfFrames", 1) or 1)
+                * int(dataset.BitsAllocated)
+                + 7
+            ) // 8
         except (AttributeError, TypeError, ValueError):
             return False
         return len(pixel.value or b"") < expected
@@ -144,12 +149,16 @@ def read_input(path: str) -> Dataset:
     return dataset
 
 
-def _stamp_provenance(dataset: Dataset, plan: Plan, header: HeaderOutcome,
-                      pixels_cleaned: bool) -> None:  # fmt: skip
+def _stamp_provenance(
+    dataset: Dataset, plan: Plan, header: HeaderOutcome, pixels_cleaned: bool
+) -> None:
     """Patient Identity Removed, De-identification Method and its codes, from what ran."""
     dataset.PatientIdentityRemoved = "YES"
-    methods = [f"{ENGINE_NAME} {__version__}", *(f"policy {n}"[:64] for n in plan.names),
-               f"policy-digest sha256:{plan.digest[:40]}"]  # fmt: skip
+    methods = [
+        f"{ENGINE_NAME} {__version__}",
+        *(f"policy {n}"[:64] for n in plan.names),
+        f"policy-digest sha256:{plan.digest[:40]}",
+    ]
     dataset.DeidentificationMethod = methods
     items = Sequence()
     for value in plan.codes:
@@ -178,8 +187,10 @@ def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
 
 def output_name(dataset: Dataset) -> str:
     """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs."""
-    parts = [str(dataset.get(k, "") or "").strip() or "unknown"
-             for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")]  # fmt: skip
+    parts = [
+        str(dataset.get(k, "") or "").strip() or "unknown"
+        for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+    ]
     return f"{parts[0]}/{parts[1]}/{parts[2]}.dcm"
 
 
@@ -227,7 +238,7 @@ class FileProcessor:
 
     def input_reference(self, path: str) -> str:
         """A keyed reference to the input: stable per secret, meaningless without it."""
-        return keyed_reference(self.secret, os.path.abspath(path))
+        return input_reference(self.secret, path)
 
     def process(self, path: str) -> Outcome:
         reference = self.input_reference(path)
@@ -243,12 +254,18 @@ class FileProcessor:
 
     def _process(self, path: str, reference: str) -> Outcome:
         dataset = read_input(path)
-        if str(dataset.get("SOPClassUID", "")) == DICOMDIR_CLASS or "DirectoryRecordSequence" \
-                in dataset:  # fmt: skip
-            return Outcome(reference, Status.SKIPPED, reason=Reason.DIRECTORY_RECORD,
-                           detail=REASON_TEXT[Reason.DIRECTORY_RECORD])  # fmt: skip
-        transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
+        if (
+            str(dataset.get("SOPClassUID", "")) == DICOMDIR_CLASS
+            or "DirectoryRecordSequence" in dataset
+        ):
+            return Outcome(
+                reference,
+                Status.SKIPPED,
+                reason=Reason.DIRECTORY_RECORD,
+                detail=REASON_TEXT[Reason.DIRECTORY_RECORD],
+            )
         identifying = collect_identifying_values(dataset)
+        untouched_values = patient_borne_values(identifying, dataset)
         try:
             header = apply_plan(dataset, self.context, identifying)
         except LookupMissError as error:
@@ -264,8 +281,12 @@ class FileProcessor:
             raise _Quarantine(reason, type(error).__name__) from error
         if "SOPInstanceUID" not in dataset or "SOPClassUID" not in dataset:
             raise _Quarantine(Reason.ACTION_FAILED, "the policy removed the SOP Instance UID")
+        # The pixel stage may have re-encoded in another (recorded, lossless) syntax.
+        transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
         dataset.file_meta = _new_file_meta(dataset, transfer_syntax)
-        leaks = find_leaks(dataset, identifying, header.explicitly_kept, header.default_kept)
+        leaks = find_leaks(
+            dataset, identifying, header.explicitly_kept, header.default_kept, untouched_values
+        )
         if leaks:
             where = ", ".join(sorted({leak.location for leak in leaks})[:5])
             raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
@@ -278,10 +299,24 @@ class FileProcessor:
         except Exception as error:
             raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
         if status is Status.SKIPPED:
-            return Outcome(reference, Status.SKIPPED, output=name, reason=Reason.ALREADY_DONE,
-                           detail=REASON_TEXT[Reason.ALREADY_DONE], actions=header.actions)  # fmt: skip
-        return Outcome(reference, Status.WRITTEN, output=name, actions=header.actions,
-                       uid_map=header.uid_map, id_map=header.id_map)  # fmt: skip
+            return Outcome(
+                reference,
+                Status.SKIPPED,
+                output=name,
+                reason=Reason.ALREADY_DONE,
+                detail=REASON_TEXT[Reason.ALREADY_DONE],
+                actions=header.actions,
+                uid_map=header.uid_map,
+                id_map=header.id_map,
+            )
+        return Outcome(
+            reference,
+            Status.WRITTEN,
+            output=name,
+            actions=header.actions,
+            uid_map=header.uid_map,
+            id_map=header.id_map,
+        )
 
     def _pixel_stage(self, dataset: Dataset, identifying: IdentifyingValues) -> bool:
         """Run the policy's pixel rule for this file; True when pixels were cleaned."""
@@ -289,14 +324,17 @@ class FileProcessor:
 
         return run_pixel_stage(dataset, self.plan, identifying, self.settings.ocr_backend)
 
-    def _quarantine(self, path: str, reference: str, reason: Reason,
-                    detail: str | None) -> Outcome:  # fmt: skip
+    def _quarantine(self, path: str, reference: str, reason: Reason, detail: str | None) -> Outcome:
         """Copy the input beside a JSON reason, outside the output tree."""
         text = REASON_TEXT[reason] + (f" ({detail})" if detail else "")
         try:
             self.quarantine_root.mkdir(parents=True, exist_ok=True)
-            record = {"input": reference, "reason": reason.value, "detail": text,
-                      "policy_digest": self.plan.digest}  # fmt: skip
+            record = {
+                "input": reference,
+                "reason": reason.value,
+                "detail": text,
+                "policy_digest": self.plan.digest,
+            }
             target = self.quarantine_root / f"{reference}.json"
             target.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             shutil.copyfile(path, self.quarantine_root / f"{reference}.input")

@@ -30,8 +30,9 @@ def select_pixel_rule(plan: Plan, dataset: Dataset) -> PlannedRule | None:
     return None
 
 
-def run_pixel_stage(dataset: Dataset, plan: Plan, identifying: IdentifyingValues,
-                    backend: str) -> bool:  # fmt: skip
+def run_pixel_stage(
+    dataset: Dataset, plan: Plan, identifying: IdentifyingValues, backend: str
+) -> bool:
     """Apply the selected pixel rule in place; True when the pixels were cleaned.
 
     Call it with the header already de-identified but the identifying values collected from
@@ -44,17 +45,14 @@ def run_pixel_stage(dataset: Dataset, plan: Plan, identifying: IdentifyingValues
         raise RejectedError(f"rejected by the pixel rule at {rule.source}")
     if PIXEL_DATA not in dataset:
         return False
-    from deidengine.pixels.redact import redact_pixels
+    from deidengine.pixels.redact import RedactMode, redact_pixels
 
     boxes: tuple[tuple[int, int, int, int], ...] = ()
-    mode = "identifying"
+    # A fixed box is filled and the rest of the image still gets the identifying-text check.
+    mode: RedactMode = "all" if rule.action.text == "all" else "identifying"
     if rule.action.kind is ast.ActionKind.REDACT_BOX:
         x, y, w, h = rule.action.numbers
         boxes = ((x, y, w, h),)
-        mode = "none"
-    else:
-        mode = rule.action.text or "identifying"
-    redact_pixels(dataset, identifying_values=identifying, mode=mode, boxes=boxes,
-                  backend=backend)  # fmt: skip
+    redact_pixels(dataset, identifying_values=identifying, mode=mode, boxes=boxes, backend=backend)
     dataset.BurnedInAnnotation = "NO"
     return True

@@ -26,7 +26,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
@@ -87,7 +87,7 @@ class RunSummary:
     unlisted_directories: int = 0
     mappings: MappingFiles | None = None
     elapsed_seconds: float = 0.0
-    policy: tuple[str, ...] = field(default=())
+    policy: tuple[str, ...] = ()
 
     @property
     def quarantined(self) -> int:
@@ -172,7 +172,8 @@ def run_tree(
         RunConfigurationError: the layout is refused, the executor is unknown, the worker
             count is below 1, or ``record_mappings`` disagrees with ``mappings_dir``.
         PolicyError: the policy does not compile into a runnable plan.
-        WorkerStartError: worker processes keep dying before completing any file.
+        WorkerStartError: the per-file processor cannot be built (nothing is created then, when
+            it fails in this process; a failure only in pool processes stops the run early).
     """
     started = time.monotonic()
     output, quarantine = Path(settings.output_root), Path(settings.quarantine_root)
@@ -182,11 +183,7 @@ def run_tree(
             "record_mappings must be set exactly when a mappings directory is given"
         )
     run_id = new_run_id()
-    audit = (
-        audit_path
-        if audit_path is not None
-        else default_audit_directory(output) / (f"{run_id}.jsonl")
-    )
+    audit = audit_path or default_audit_directory(output) / f"{run_id}.jsonl"
     check_side_paths(input, output, audit=audit, mappings=mappings_dir)
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count < 1:

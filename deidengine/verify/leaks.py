@@ -14,14 +14,15 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from deidengine.dicom.identifiers import IdentifyingValues, ValueKind
+from deidengine.dicom.identifiers import IdentifyingValues, ValueKind, normalise
 
 SKIPPED_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 # Coded strings (CS) hold enumerated terms, where short name parts match by accident.
 UNSCANNED_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT", "CS"})
-# In elements no rule touched, station names and AE titles of the input often equal device
-# facts (a station called like its manufacturer), so only patient-borne kinds count there.
-UNTOUCHED_KINDS = (ValueKind.NAMES, ValueKind.DATES, ValueKind.PHONES, ValueKind.ADDRESSES)
+# In elements no rule touched, station names, AE titles and institution names of the input
+# often equal device facts (an institution called like its scanner's maker), so only the
+# patient-borne values count there: see patient_borne_values.
+INSTITUTION_KEYWORDS = ("InstitutionName", "ResponsibleOrganization")
 
 Path = tuple[tuple[int, int], ...]
 
@@ -48,9 +49,14 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def _scan(dataset: Dataset, identifying: IdentifyingValues,
-          allowed: frozenset[tuple[Path, int]], untouched: frozenset[tuple[Path, int]],
-          path: Path) -> Iterator[LeakFinding]:  # fmt: skip
+def _scan(
+    dataset: Dataset,
+    identifying: IdentifyingValues,
+    allowed: frozenset[tuple[Path, int]],
+    untouched: frozenset[tuple[Path, int]],
+    untouched_values: IdentifyingValues,
+    path: Path,
+) -> Iterator[LeakFinding]:
     for element in dataset:
         tag = int(element.tag)
         if tag in SKIPPED_TAGS or element.VR in UNSCANNED_VRS:
@@ -58,27 +64,58 @@ def _scan(dataset: Dataset, identifying: IdentifyingValues,
         if element.VR == "SQ":
             if isinstance(element.value, Sequence):
                 for index, item in enumerate(element.value):
-                    yield from _scan(item, identifying, allowed, untouched,
-                                     (*path, (tag, index)))
+                    yield from _scan(
+                        item,
+                        identifying,
+                        allowed,
+                        untouched,
+                        untouched_values,
+                        (*path, (tag, index)),
+                    )
             continue
         if (path, tag) in allowed:
             continue
         text = _as_text(element.value)
         if (path, tag) in untouched:
-            if next(identifying.find_in(text, UNTOUCHED_KINDS), None) is not None:
+            if untouched_values.contains_in(text):
                 yield LeakFinding(_location(path, tag))
         elif identifying.contains_in(text):
             yield LeakFinding(_location(path, tag))
 
 
-def find_leaks(dataset: Dataset, identifying: IdentifyingValues,
-               allowed: frozenset[tuple[Path, int]] = frozenset(),
-               untouched: frozenset[tuple[Path, int]] = frozenset()) -> tuple[LeakFinding, ...]:  # fmt: skip
-    """Every element of ``dataset`` (and its file meta) that still holds an identifying value."""
+def find_leaks(
+    dataset: Dataset,
+    identifying: IdentifyingValues,
+    allowed: frozenset[tuple[Path, int]] = frozenset(),
+    untouched: frozenset[tuple[Path, int]] = frozenset(),
+    untouched_values: IdentifyingValues | None = None,
+) -> tuple[LeakFinding, ...]:
+    """Every element of ``dataset`` (and its file meta) that still holds an identifying value.
+
+    ``allowed`` elements (the policy kept or replaced them by rule) are not scanned;
+    ``untouched`` ones (no rule selected them) are scanned for ``untouched_values`` only.
+    """
     if not identifying:
         return ()
-    found = list(_scan(dataset, identifying, allowed, untouched, ()))
+    narrow = identifying if untouched_values is None else untouched_values
+    found = list(_scan(dataset, identifying, allowed, untouched, narrow, ()))
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:
-        found.extend(_scan(meta, identifying, frozenset(), frozenset(), ()))
+        found.extend(_scan(meta, identifying, frozenset(), frozenset(), narrow, ()))
     return tuple(found)
+
+
+def patient_borne_values(identifying: IdentifyingValues, dataset: Dataset) -> IdentifyingValues:
+    """The values that identify the patient: no station, AE title or institution name.
+
+    Call it on the INPUT (before the header stage), like the deny-list itself.
+    """
+    institutions = frozenset(
+        normalise(str(dataset.get(keyword) or "")) for keyword in INSTITUTION_KEYWORDS
+    ) - {""}
+    return IdentifyingValues(
+        names=identifying.of_kind(ValueKind.NAMES) - institutions,
+        dates=identifying.of_kind(ValueKind.DATES),
+        phones=identifying.of_kind(ValueKind.PHONES),
+        addresses=identifying.of_kind(ValueKind.ADDRESSES),
+    )

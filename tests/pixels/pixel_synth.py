@@ -98,7 +98,13 @@ def draw_lines(image: npt.NDArray[np.uint8], placements: Sequence[Placement], va
             image[...] = np.asarray(pil)
         else:
             cv2.putText(
-                image, p.text, (p.x, p.y), cv2.FONT_HERSHEY_SIMPLEX, p.scale, value, 1,
+                image,
+                p.text,
+                (p.x, p.y),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                p.scale,
+                value,
+                1,
                 cv2.LINE_AA,
             )
 
@@ -110,7 +116,7 @@ def text_mask(rows: int, columns: int, placements: Sequence[Placement]) -> npt.N
     return mask > 64
 
 
-def burn(frame: npt.NDArray[np.generic], mask: npt.NDArray[np.bool_], value: object) -> None:
+def burn(frame: npt.NDArray[np.generic], mask: npt.NDArray[np.bool_], value: int) -> None:
     """Set the text pixels of ``frame`` (in place) to ``value``."""
     frame[mask] = value
 
@@ -212,12 +218,12 @@ def palette_with_text() -> tuple[Dataset, npt.NDArray[np.bool_]]:
     return ds, mask
 
 
-def jpeg_baseline_frames(frames: Sequence[npt.NDArray[np.uint8]], ds: Dataset) -> Dataset:
+def jpeg_baseline_frames(frames: Sequence[npt.NDArray[np.generic]], ds: Dataset) -> Dataset:
     """``ds`` re-encoded as JPEG Baseline (Pillow, 4:4:4, quality 95), YBR_FULL."""
     encoded: list[bytes] = []
     for frame in frames:
         buffer = io.BytesIO()
-        Image.fromarray(frame).save(buffer, format="JPEG", quality=95, subsampling=0)
+        Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(buffer, format="JPEG", quality=95, subsampling=0)
         encoded.append(buffer.getvalue())
     ds.PixelData = encapsulate(encoded)
     ds["PixelData"].VR = "OB"

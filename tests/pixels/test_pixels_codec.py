@@ -199,7 +199,7 @@ def test_grey_view_of_every_photometric_interpretation() -> None:
 
 def test_unsupported_syntax_is_refused() -> None:
     ds = copy.deepcopy(load("CT_small.dcm"))
-    ds.file_meta.TransferSyntaxUID = "1.2.3.4"
+    ds.file_meta.TransferSyntaxUID = UID("1.2.3.4")
     with pytest.raises(PixelCodecError) as info:
         read_frames(ds)
     assert "1.2.3.4" in str(info.value)

@@ -42,7 +42,9 @@ def test_noisy_ocr_of_identifiers_is_identifying(text: str, identifying) -> None
     assert is_identifying_text(text, identifying)
 
 
-@pytest.mark.parametrize("text", ["W:400 L:40", "kV 120 mA 250", "Se:3 Im:42", "R", "CHEST PA", "刻"])
+@pytest.mark.parametrize(
+    "text", ["W:400 L:40", "kV 120 mA 250", "Se:3 Im:42", "R", "CHEST PA", "刻"]
+)
 def test_ordinary_annotations_are_not_identifying(text: str, identifying) -> None:  # type: ignore[no-untyped-def]
     assert not is_identifying_text(text, identifying)
 
@@ -61,7 +63,7 @@ def test_text_never_in_reprs_or_default_json() -> None:
 
 
 def test_gate_finds_every_drawn_line() -> None:
-    ds, mask = ct_512_with_text()
+    ds, _mask = ct_512_with_text()
     source = read_frames(ds)
     grey = to_grey8(source.frame(0), ds, source.photometric)
     boxes = candidate_boxes(grey)

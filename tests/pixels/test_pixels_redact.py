@@ -41,6 +41,7 @@ from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.pixels.codec import read_frames
 from deidengine.pixels.detect import detect_text
 from deidengine.pixels.gate import Box
+from deidengine.pixels.match import matches_value
 from deidengine.pixels.ocr import OcrBackend, TextBox
 from deidengine.pixels.redact import (
     PixelCleanError,
@@ -98,11 +99,13 @@ VARIANTS: dict[str, tuple[Builder, str, bool]] = {
 }
 
 
+_DRAWN = collect_identifying_values(with_identity(Dataset()))
+
+
 def _readable_identifiers(ds: Dataset, backend: OcrBackend) -> list[str]:
-    """Identifying texts that ``backend`` still reads anywhere in ``ds`` (full frames)."""
-    identifying = collect_identifying_values(ds)
-    report = detect_text(ds, identifying, backend=backend)
-    return [f.text for f in report.identifying]
+    """Texts ``backend`` reads in ``ds`` that leniently match a drawn identifier."""
+    report = detect_text(ds, collect_identifying_values(ds), backend=backend)
+    return [f.text for f in report.findings if matches_value(f.text, _DRAWN)]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -110,7 +113,7 @@ def test_redaction_removes_drawn_identifiers(
     variant: str, default_backend: OcrBackend, tesseract: OcrBackend
 ) -> None:
     build, expected_syntax, lossy = VARIANTS[variant]
-    ds, mask = build()
+    ds, _mask = build()
     identifying = collect_identifying_values(ds)
     before = detect_text(ds, identifying, backend=default_backend)
     assert len(before.identifying) >= 2, variant
@@ -134,9 +137,7 @@ def test_redaction_removes_drawn_identifiers(
 def test_pixels_far_from_text_are_untouched(default_backend: OcrBackend) -> None:
     ds, mask = ct_512_with_text()
     before = ds.pixel_array.copy()
-    redact_pixels(
-        ds, identifying_values=collect_identifying_values(ds), backend=default_backend
-    )
+    redact_pixels(ds, identifying_values=collect_identifying_values(ds), backend=default_backend)
     after = read_frames(roundtrip(ds)).frame(0)
     near = np.zeros_like(mask)
     ys, xs = np.nonzero(mask)
@@ -148,7 +149,7 @@ def test_pixels_far_from_text_are_untouched(default_backend: OcrBackend) -> None
 
 
 @pytest.mark.parametrize(
-    "name", ["MR_small_RLE.dcm", "examples_jpeg2k.dcm", "JPGExtended.dcm", "CT_small.dcm"]
+    "name", ["MR_small_RLE.dcm", "J2K_pixelrep_mismatch.dcm", "JPGExtended.dcm", "CT_small.dcm"]
 )
 def test_nothing_found_leaves_pixel_data_byte_identical(
     name: str, counting: CountingBackend
@@ -158,9 +159,7 @@ def test_nothing_found_leaves_pixel_data_byte_identical(
     syntax = ds.file_meta.TransferSyntaxUID
     # Identifying values the image does not show: nothing to redact.
     ds.PatientName = "ZYXWV^QUTSR"
-    outcome = redact_pixels(
-        ds, identifying_values=collect_identifying_values(ds), backend=counting
-    )
+    outcome = redact_pixels(ds, identifying_values=collect_identifying_values(ds), backend=counting)
     assert not outcome.changed
     assert outcome.frames_redacted == 0
     assert bytes(ds.PixelData) == before
@@ -231,6 +230,20 @@ def test_cine_ultrasound_with_static_text(counting: CountingBackend) -> None:
     assert roundtrip(ds).LossyImageCompression == "01"
 
 
+def test_text_appearing_mid_cine_is_found_in_batches(counting: CountingBackend) -> None:
+    ds, _ = cine(60)
+    stack = np.frombuffer(ds.PixelData, np.int16).reshape(60, 512, 512).copy()
+    late = text_mask(512, 512, [Placement("SMITH^JOHN 0012345678", 140, 300, 0.8)])
+    for index in range(40, 50):
+        stack[index][late] = stack[index].max()
+    ds.PixelData = stack.tobytes()
+    ds.OtherPatientNames = "SMITH^JOHN"
+    report = detect_text(ds, collect_identifying_values(ds), backend=counting)
+    hits = {f.frame for f in report.identifying if 250 < f.y < 400}
+    assert hits == set(range(40, 50))
+    assert counting.calls <= 3
+
+
 def test_mode_all_also_removes_ordinary_text(default_backend: OcrBackend) -> None:
     ds, _ = ct_512_with_text()
     arr = ds.pixel_array.copy()
@@ -248,19 +261,15 @@ def test_mode_all_also_removes_ordinary_text(default_backend: OcrBackend) -> Non
 
 
 class _MisplacingBackend:
-    """Reports every box 200 px away on its first call, as a broken engine might."""
+    """Reads text but reports its boxes 200 px away, as a broken engine might."""
 
     name = "misplacing"
 
     def __init__(self, inner: OcrBackend) -> None:
         self.inner = inner
-        self.calls = 0
 
     def read(self, image: npt.NDArray[np.uint8], boxes: Sequence[Box]) -> list[TextBox]:
-        self.calls += 1
         found = self.inner.read(image, boxes)
-        if self.calls > 1:
-            return found
         return [TextBox(t.x, (t.y + 200) % 400, t.w, t.h, t.text, t.confidence) for t in found]
 
 

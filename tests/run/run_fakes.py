@@ -44,7 +44,10 @@ class FakeProcessor:
         ref = reference(path)
         if name.startswith("bad"):
             return Outcome(
-                ref, Status.QUARANTINED, reason=Reason.NOT_DICOM, detail=REASON_TEXT[Reason.NOT_DICOM]
+                ref,
+                Status.QUARANTINED,
+                reason=Reason.NOT_DICOM,
+                detail=REASON_TEXT[Reason.NOT_DICOM],
             )
         if name.startswith("done"):
             return Outcome(ref, Status.SKIPPED, output=f"{ref}.dcm", reason=Reason.ALREADY_DONE)
@@ -68,3 +71,12 @@ def fake_worker(settings: RunSettings) -> FakeProcessor:
 
 def failing_worker(settings: RunSettings) -> FakeProcessor:
     raise FileNotFoundError("/secret/lookup/of/Smith^John.csv")
+
+
+def failing_in_pool_worker(settings: RunSettings) -> FakeProcessor:
+    """Builds in the parent (the early check passes) but fails in every pool process."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        raise OSError("the OCR model at /home/Smith^John is missing")
+    return FakeProcessor(settings)

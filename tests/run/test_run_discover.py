@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from deidengine.run import discover
 from deidengine.run.discover import discover_inputs
 
 
@@ -29,7 +28,7 @@ def test_is_a_lazy_generator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         listed.append(os.fspath(path))
         return real_scandir(path)
 
-    monkeypatch.setattr(discover.os, "scandir", counting_scandir)
+    monkeypatch.setattr(os, "scandir", counting_scandir)
     inputs = discover_inputs(tmp_path)
     assert inspect.isgenerator(inputs)
     assert listed == []  # nothing is read before the first file is asked for
@@ -77,7 +76,9 @@ def test_excluded_roots_are_not_entered(tmp_path: Path) -> None:
     _touch(tmp_path / "in" / "a")
     _touch(tmp_path / "in" / "out" / "written.dcm")
     _touch(tmp_path / "in" / "q" / "held")
-    found = list(discover_inputs(tmp_path / "in", exclude=(tmp_path / "in" / "out", tmp_path / "in" / "q")))
+    found = list(
+        discover_inputs(tmp_path / "in", exclude=(tmp_path / "in" / "out", tmp_path / "in" / "q"))
+    )
     assert found == [tmp_path / "in" / "a"]
 
 
@@ -108,7 +109,7 @@ def test_unlistable_directory_via_injected_error(
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)
 
-    monkeypatch.setattr(discover.os, "scandir", refusing)
+    monkeypatch.setattr(os, "scandir", refusing)
     seen: list[Path] = []
     found = list(discover_inputs(tmp_path, on_error=lambda d, e: seen.append(d)))
     assert found == [tmp_path / "a" / "x"]

@@ -6,12 +6,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from run_fakes import failing_worker, fake_worker, reference, settings_for
+from run_fakes import (
+    failing_in_pool_worker,
+    failing_worker,
+    fake_worker,
+    reference,
+    settings_for,
+)
 
 from deidengine.run.executor import (
+    CRASH_DETAIL,
     EXECUTORS,
     IN_FLIGHT_PER_WORKER,
-    CRASH_DETAIL,
     ExecutorOptions,
     LocalExecutor,
     WorkerStartError,
@@ -35,7 +41,7 @@ def _inputs(tmp_path: Path, names: list[str]) -> list[Path]:
 def test_registry() -> None:
     assert "local" in executor_names()
     assert make_executor("local", ExecutorOptions(workers=3)) == LocalExecutor(workers=3)
-    with pytest.raises(KeyError, match="known: .*local"):
+    with pytest.raises(KeyError, match=r"known: .*local"):
         make_executor("nowhere", ExecutorOptions())
     with pytest.raises(ValueError, match="already registered"):
         register_executor("local")(EXECUTORS["local"])
@@ -107,12 +113,22 @@ def test_pool_keeps_a_bounded_number_in_flight(tmp_path: Path) -> None:
     assert seen == len(paths)
 
 
-def test_a_crashing_worker_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
-    paths = _inputs(tmp_path, [f"a{index:02}" for index in range(10)] + ["crash"] + ["z1", "z2"])
+def test_a_crashing_worker_costs_only_its_own_file(tmp_path: Path) -> None:
+    names = [f"a{index:02}" for index in range(6)] + ["crash"] + [f"z{i}" for i in range(12)]
+    paths = _inputs(tmp_path, names)
     outcomes = list(LocalExecutor(2).execute(paths, settings_for(tmp_path), fake_worker))
     by_ref = {o.input_ref: o for o in outcomes}
+    assert len(outcomes) == len(paths)
     assert set(by_ref) == {reference(p) for p in paths}
-    crashed = by_ref[reference(tmp_path / "in" / "crash")]
+    crashed = by_ref.pop(reference(tmp_path / "in" / "crash"))
     assert crashed.reason is Reason.INTERNAL_ERROR and crashed.detail == CRASH_DETAIL
-    # Files submitted after the pool was replaced are processed normally.
-    assert by_ref[reference(paths[-1])].status is Status.WRITTEN
+    # The files lost with the dying pool were retried alone and written.
+    assert {o.status for o in by_ref.values()} == {Status.WRITTEN}
+
+
+def test_a_worker_failing_only_in_pool_processes_stops_the_run(tmp_path: Path) -> None:
+    paths = _inputs(tmp_path, ["a", "b"])
+    outcomes = LocalExecutor(2).execute(paths, settings_for(tmp_path), failing_in_pool_worker)
+    with pytest.raises(WorkerStartError, match="OSError") as caught:
+        list(outcomes)
+    assert "Smith" not in str(caught.value)

@@ -17,8 +17,9 @@ SECRET = bytes.fromhex("9f" * 32)
 
 
 def _processor(tmp_path: Path, policy: str, **extra: object) -> FileProcessor:
-    settings = RunSettings(policy, SECRET, str(tmp_path / "out"), str(tmp_path / "quarantine"),
-                           **extra)  # type: ignore[arg-type]
+    settings = RunSettings(
+        policy, SECRET, str(tmp_path / "out"), str(tmp_path / "quarantine"), **extra
+    )  # type: ignore[arg-type]
     return FileProcessor(settings)
 
 
@@ -32,8 +33,9 @@ def _all_output_bytes(root: Path) -> bytes:
 
 
 @pytest.mark.parametrize("policy", ["annex-e/basic", "research-longitudinal"])
-def test_no_injected_identifier_survives(tmp_path: Path, corpus: dict[str, Path],
-                                         policy: str) -> None:
+def test_no_injected_identifier_survives(
+    tmp_path: Path, corpus: dict[str, Path], policy: str
+) -> None:
     processor = _processor(tmp_path, policy)
     outcomes = {label: processor.process(str(path)) for label, path in corpus.items()}
     assert {o.status for o in outcomes.values()} == {Status.WRITTEN}, outcomes
@@ -56,8 +58,10 @@ def test_inputs_are_never_modified(tmp_path: Path, corpus: dict[str, Path]) -> N
 
 def test_uids_and_pseudonyms_are_consistent(tmp_path: Path, corpus: dict[str, Path]) -> None:
     processor = _processor(tmp_path, "research-longitudinal")
-    out = {label: pydicom.dcmread(tmp_path / "out" / str(processor.process(str(p)).output))
-           for label, p in corpus.items()}  # fmt: skip
+    out = {
+        label: pydicom.dcmread(tmp_path / "out" / str(processor.process(str(p)).output))
+        for label, p in corpus.items()
+    }
     ct, mr, later, omar = out["jane-ct"], out["jane-mr"], out["jane-ct-later"], out["omar-ct"]
     assert ct.StudyInstanceUID == mr.StudyInstanceUID != later.StudyInstanceUID
     assert ct.StudyInstanceUID.startswith("2.25.")
@@ -71,13 +75,15 @@ def test_uids_and_pseudonyms_are_consistent(tmp_path: Path, corpus: dict[str, Pa
     def day(value: str) -> date:
         return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
 
-    assert (day(later.StudyDate) - day(ct.StudyDate)).days == (date(2020, 4, 1)
-                                                               - date(2019, 3, 14)).days
+    assert (day(later.StudyDate) - day(ct.StudyDate)).days == (
+        date(2020, 4, 1) - date(2019, 3, 14)
+    ).days
     assert ct.StudyDate != "20190314"
     assert ct.LongitudinalTemporalInformationModified == "MODIFIED"
     again = _processor(tmp_path / "second", "research-longitudinal")
-    second = pydicom.dcmread(tmp_path / "second" / "out" / str(
-        again.process(str(corpus["jane-ct"])).output))  # fmt: skip
+    second = pydicom.dcmread(
+        tmp_path / "second" / "out" / str(again.process(str(corpus["jane-ct"])).output)
+    )
     assert second.StudyInstanceUID == ct.StudyInstanceUID and second.PatientID == ct.PatientID
 
 
@@ -101,8 +107,9 @@ def test_hipaa_output(tmp_path: Path, corpus: dict[str, Path]) -> None:
     assert "OtherPatientIDsSequence" not in ds
 
 
-def test_pixel_data_is_untouched_without_a_pixel_rule(tmp_path: Path,
-                                                      corpus: dict[str, Path]) -> None:
+def test_pixel_data_is_untouched_without_a_pixel_rule(
+    tmp_path: Path, corpus: dict[str, Path]
+) -> None:
     processor = _processor(tmp_path, "annex-e/basic")
     outcome = processor.process(str(corpus["jane-ct"]))
     ds = pydicom.dcmread(tmp_path / "out" / str(outcome.output))
@@ -145,8 +152,9 @@ def test_malformed_inputs_are_quarantined_and_nothing_reaches_out(tmp_path: Path
 
 def test_lookup_miss_quarantines(tmp_path: Path, corpus: dict[str, Path]) -> None:
     policy = tmp_path / "site.policy"
-    policy.write_text('policy site\nuse annex-e/basic\nPatientID -> lookup research-ids\n',
-                      encoding="utf-8")  # fmt: skip
+    policy.write_text(
+        "policy site\nuse annex-e/basic\nPatientID -> lookup research-ids\n", encoding="utf-8"
+    )
     table = tmp_path / "ids.csv"
     table.write_text(f"id_old,id_new\n{JANE.patient_id},R-0001\n", encoding="utf-8")
     processor = _processor(tmp_path, str(policy), lookups=(("research-ids", str(table)),))
@@ -160,7 +168,8 @@ def test_lookup_miss_quarantines(tmp_path: Path, corpus: dict[str, Path]) -> Non
 
 def test_reject_rule_quarantines(tmp_path: Path, corpus: dict[str, Path]) -> None:
     policy = tmp_path / "site.policy"
-    policy.write_text('policy site\nuse annex-e/basic\npixels when Modality == CT -> reject\n',
-                      encoding="utf-8")  # fmt: skip
+    policy.write_text(
+        "policy site\nuse annex-e/basic\npixels when Modality == CT -> reject\n", encoding="utf-8"
+    )
     outcome = _processor(tmp_path, str(policy)).process(str(corpus["jane-ct"]))
     assert (outcome.status, outcome.reason) == (Status.QUARANTINED, Reason.REJECTED_BY_POLICY)
