@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Set up, then show the policy engine on the shipped policies.
+# Set up, then de-identify the bundled sample data with the HIPAA Safe Harbor policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-deid policy check annex-e/basic hipaa-safe-harbor research-longitudinal
-deid policy explain hipaa-safe-harbor --tag PatientBirthDate
+OUT="${1:-/tmp/deidengine-demo/out}"
+SECRET="${DEID_SECRET_FILE:-$HOME/.config/deidengine/demo.secret}"
+mkdir -p "$(dirname "$SECRET")"
+[ -f "$SECRET" ] || deid keygen --out "$SECRET"
+rm -rf "$OUT" "$OUT.quarantine" "$OUT.audit"
+deid policy check hipaa-safe-harbor
+deid run --policy hipaa-safe-harbor --secret-file "$SECRET" samples/in "$OUT"
+echo "de-identified files:"
+find "$OUT" -name '*.dcm' | sort

@@ -13,3 +13,6 @@ if ! command -v tesseract >/dev/null || ! command -v dciodvfy >/dev/null \
         tesseract-ocr tesseract-ocr-eng dicom3tools dcmtk >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
+# RapidOCR (the default OCR backend: best recall measured here) ships its ONNX models in the
+# wheel; --no-deps keeps the GUI opencv-python out (opencv-python-headless is already in).
+python3 -m pip install -q --disable-pip-version-check --no-deps "rapidocr-onnxruntime==1.4.4"

@@ -223,7 +223,9 @@ def jpeg_baseline_frames(frames: Sequence[npt.NDArray[np.generic]], ds: Dataset)
     encoded: list[bytes] = []
     for frame in frames:
         buffer = io.BytesIO()
-        Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(buffer, format="JPEG", quality=95, subsampling=0)
+        Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(
+            buffer, format="JPEG", quality=95, subsampling=0
+        )
         encoded.append(buffer.getvalue())
     ds.PixelData = encapsulate(encoded)
     ds["PixelData"].VR = "OB"

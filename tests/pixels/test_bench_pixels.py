@@ -174,6 +174,7 @@ def images() -> list[tuple[Grey8, list[Line]]]:
 
 
 def test_recall_of_backends_and_default_choice(images: list[tuple[Grey8, list[Line]]]) -> None:
+    pytest.importorskip("rapidocr_onnxruntime")
     scores = {name: score(get_backend(name), images) for name in ("rapidocr", "tesseract")}
     for name, result in scores.items():
         print(
@@ -202,6 +203,8 @@ def test_bench_gate_512_without_text(benchmark: Any) -> None:
 
 @pytest.mark.parametrize("backend_name", ["rapidocr", "tesseract"])
 def test_bench_detect_512_with_text(benchmark: Any, backend_name: str) -> None:
+    if backend_name == "rapidocr":
+        pytest.importorskip("rapidocr_onnxruntime")
     image, _ = recall_set(1, seed=11)[0]
     ds = with_identity(ct_512())
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
