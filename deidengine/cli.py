@@ -276,5 +276,22 @@ def keygen(out: Path) -> None:
     )
 
 
+# ----------------------------------------------------------------------------- detect
+@main.command("detect")
+@click.argument("input_path", metavar="IN", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.option("--ocr", "backend", type=click.Choice(["default", "tesseract", "rapidocr"]),
+              default="default", help="The OCR backend (default: the best recall installed).")
+@click.option("--show-text", is_flag=True, help="Print the recognised text (it may be PHI).")
+@click.option("--show-paths", is_flag=True, help="Print file paths (they may carry PHI).")
+def detect(input_path: Path, fmt: str, backend: str, show_text: bool, show_paths: bool) -> None:
+    """Find burned-in text; exit 1 when any file shows identifying text."""
+    from deidengine.pixels.survey import render_detections, survey_burned_in_text
+
+    results = list(survey_burned_in_text(input_path, backend=backend))
+    render_detections(results, fmt, show_text=show_text, show_paths=show_paths)
+    sys.exit(EXIT_FINDINGS if any(r.identifying for r in results) else EXIT_OK)
+
+
 if __name__ == "__main__":
     main()

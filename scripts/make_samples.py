@@ -31,10 +31,12 @@ def burned_in_capture(folder: Path) -> Path:
     canvas = np.zeros((256, 256), dtype=np.uint8)
     canvas[64:128, 64:128] = image
     canvas[64:192, 64:192] = cv2.resize(image, (128, 128))
-    for row, text in enumerate((f"{JANE.family}, {JANE.given}", f"MRN {JANE.patient_id[3:]}",
-                                "2019-03-14")):
-        cv2.putText(canvas, text, (6, 18 + 18 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1,
-                    cv2.LINE_AA)
+    for row, text in enumerate(
+        (f"{JANE.family}, {JANE.given}", f"MRN {JANE.patient_id[3:]}", "2019-03-14")
+    ):
+        cv2.putText(
+            canvas, text, (6, 18 + 18 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_AA
+        )
     source.Rows, source.Columns = canvas.shape
     source.BitsAllocated = source.BitsStored = 8
     source.HighBit = 7
@@ -43,8 +45,12 @@ def burned_in_capture(folder: Path) -> Path:
     source.Modality = "OT"
     source.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture Image Storage
     source.BurnedInAnnotation = "YES"
-    for keyword in ("WindowCenter", "WindowWidth", "SmallestImagePixelValue",
-                    "LargestImagePixelValue"):
+    for keyword in (
+        "WindowCenter",
+        "WindowWidth",
+        "SmallestImagePixelValue",
+        "LargestImagePixelValue",
+    ):
         if keyword in source:
             delattr(source, keyword)
     inject(source, JANE, "1.2.826.0.1.3680043.9.7.1", "20190314")

@@ -51,6 +51,7 @@ def inject(dataset: Dataset, patient: FakePatient, study_uid: str, study_date: s
     dataset.SeriesDate = study_date
     dataset.AccessionNumber = "ACC7781203"
     dataset.ReferringPhysicianName = "GRIMSDOTTIR^ASTRID"
+    dataset.OperatorsName = "PELLINGHAM^TOBIAS"
     dataset.InstitutionName = "Saint Elsewhere Hospital"
     dataset.StudyDescription = (
         f"CT CHEST for {patient.given} {patient.family} DOB {patient.birth_date}"

@@ -158,9 +158,12 @@ class ActionKind(enum.Enum):
     OCR_REDACT = "ocr-redact"
     REDACT_BOX = "redact-box"
     REJECT = "reject"
+    KEEP_ULTRASOUND_REGIONS = "keep-ultrasound-regions"
 
 
-PIXEL_ACTIONS = frozenset({ActionKind.OCR_REDACT, ActionKind.REDACT_BOX})
+PIXEL_ACTIONS = frozenset(
+    {ActionKind.OCR_REDACT, ActionKind.REDACT_BOX, ActionKind.KEEP_ULTRASOUND_REGIONS}
+)
 
 #: Table E.1-1a's single-letter codes.
 CODE_ACTIONS: dict[str, ActionKind] = {

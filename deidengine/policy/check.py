@@ -55,6 +55,7 @@ ACTION_VRS: dict[ast.ActionKind, frozenset[str] | None] = {
     ast.ActionKind.OCR_REDACT: frozenset(),
     ast.ActionKind.REDACT_BOX: frozenset(),
     ast.ActionKind.REJECT: None,
+    ast.ActionKind.KEEP_ULTRASOUND_REGIONS: frozenset(),
 }
 
 SCRUB_CATEGORIES = frozenset(
@@ -341,7 +342,7 @@ class _Checker:
                 ErrorCode.PIXEL_ACTION_MISPLACED,
                 f"'{action.label}' is not a pixel action",
                 action.span,
-                "pixels take ocr-redact, redact box x,y,w,h, keep or reject",
+                "pixels take ocr-redact, redact box x,y,w,h, keep-ultrasound-regions, keep or reject",
             )
             return False
         allowed = ACTION_VRS[action.kind]

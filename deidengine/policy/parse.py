@@ -362,6 +362,10 @@ class _ToAst(Transformer[Token, Any]):
         return self._verb(meta, ast.ActionKind.REDACT_BOX, numbers=tuple(int(c) for c in children))
 
     @v_args(meta=True)
+    def keep_ultrasound_regions(self, meta: Any, children: list[Any]) -> ast.Action:
+        return self._verb(meta, ast.ActionKind.KEEP_ULTRASOUND_REGIONS)
+
+    @v_args(meta=True)
     def reject(self, meta: Any, children: list[Token]) -> ast.Action:
         text = _unquote(children[0]) if children else None
         return self._verb(meta, ast.ActionKind.REJECT, text=text)

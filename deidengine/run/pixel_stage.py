@@ -45,7 +45,11 @@ def run_pixel_stage(
         raise RejectedError(f"rejected by the pixel rule at {rule.source}")
     if PIXEL_DATA not in dataset:
         return False
-    from deidengine.pixels.redact import RedactMode, redact_pixels
+    from deidengine.pixels.redact import RedactMode, keep_ultrasound_regions, redact_pixels
+
+    if rule.action.kind is ast.ActionKind.KEEP_ULTRASOUND_REGIONS:
+        # Everything outside the regions goes; the rest still gets the identifying-text check.
+        keep_ultrasound_regions(dataset)
 
     boxes: tuple[tuple[int, int, int, int], ...] = ()
     # A fixed box is filled and the rest of the image still gets the identifying-text check.

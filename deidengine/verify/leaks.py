@@ -111,7 +111,9 @@ def patient_borne_values(identifying: IdentifyingValues, dataset: Dataset) -> Id
     Call it on the INPUT (before the header stage), like the deny-list itself.
     """
     institutions = frozenset(
-        normalise(str(dataset.get(keyword) or "")) for keyword in INSTITUTION_KEYWORDS
+        normalise(str(element.value or ""))
+        for element in dataset.iterall()
+        if element.keyword in INSTITUTION_KEYWORDS
     ) - {""}
     return IdentifyingValues(
         names=identifying.of_kind(ValueKind.NAMES) - institutions,
