@@ -18,7 +18,7 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import ExplicitVRLittleEndian
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.phi_corpus import JANE, inject, write_corpus  # noqa: E402
+from tests.phi_corpus import JANE, inject, write_corpus
 
 ROOT = Path(__file__).resolve().parents[1] / "samples" / "in"
 

@@ -342,7 +342,7 @@ class _Checker:
                 ErrorCode.PIXEL_ACTION_MISPLACED,
                 f"'{action.label}' is not a pixel action",
                 action.span,
-                "pixels take ocr-redact, redact box x,y,w,h, keep-ultrasound-regions, keep or reject",
+                "pixels take ocr-redact, redact box, keep-ultrasound-regions, keep or reject",
             )
             return False
         allowed = ACTION_VRS[action.kind]
