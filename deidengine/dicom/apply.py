@@ -44,6 +44,7 @@ ISSUER_OF_PATIENT_ID = 0x00100021
 PATIENT_NAME = 0x00100010
 STUDY_INSTANCE_UID = 0x0020000D
 SOP_CLASS_UID = 0x00080016
+SOP_INSTANCE_UID = 0x00080018
 CONTENT_SEQUENCE = 0x0040A730
 CONCEPT_NAME_CODE_SEQUENCE = 0x0040A043
 DATE_VRS = frozenset({"DA", "DT", "TM"})
@@ -142,6 +143,7 @@ class _FileState:
     kept_private_blocks: set[tuple[int, int]] = field(default_factory=set)
     sr_actions: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
     sr_columns: tuple[str, ...] = ()
+    remap_unlisted_uids: bool = False
 
 
 def _text(value: object) -> str:
@@ -471,7 +473,7 @@ def _walk(
         )
         if rule is not None:
             kind = rule.action.kind
-        elif remap_all_uids and vr == "UI":
+        elif (remap_all_uids or state.remap_unlisted_uids) and vr == "UI":
             kind = ast.ActionKind.REMAP_UID
         elif clean_scope and not private:
             kind = ast.ActionKind.CLEAN
@@ -566,6 +568,14 @@ def apply_plan(
         patient_key=patient_key(dataset),
         sr_actions=sr_concept_actions(),
         sr_columns=columns,
+    )
+    # A UID no rule names (a newer attribute, a vendor's standard-group extension) is still an
+    # instance identifier: when the plan remaps SOP Instance UIDs, it is remapped too.
+    # Registry UIDs pass through remap_uid unchanged.
+    first = context.plan.candidates(SOP_INSTANCE_UID, "UI")
+    state.remap_unlisted_uids = bool(first) and first[0].action.kind in (
+        ast.ActionKind.REMAP_UID,
+        ast.ActionKind.CLEAN,
     )
     _walk(dataset, state, (), (), clean_scope=False, remap_all_uids=False)
     if state.dates_modified:

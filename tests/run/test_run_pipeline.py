@@ -173,3 +173,18 @@ def test_reject_rule_quarantines(tmp_path: Path, corpus: dict[str, Path]) -> Non
     )
     outcome = _processor(tmp_path, str(policy)).process(str(corpus["jane-ct"]))
     assert (outcome.status, outcome.reason) == (Status.QUARANTINED, Reason.REJECTED_BY_POLICY)
+
+
+def test_unlisted_uids_are_remapped_unless_uids_are_retained(tmp_path: Path) -> None:
+    source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    source.add_new(0x00080017, "UI", "1.2.826.0.1.3680043.9.7.555")  # Acquisition UID: unlisted
+    path = tmp_path / "in.dcm"
+    source.save_as(path, enforce_file_format=True)
+    remapped = _processor(tmp_path / "a", "annex-e/basic").process(str(path))
+    ds = pydicom.dcmread(tmp_path / "a" / "out" / str(remapped.output))
+    assert str(ds[0x00080017].value).startswith("2.25.")
+    assert ds.file_meta.TransferSyntaxUID == source.file_meta.TransferSyntaxUID
+    kept = _processor(tmp_path / "b", "annex-e/basic,annex-e/retain-uids").process(str(path))
+    ds = pydicom.dcmread(tmp_path / "b" / "out" / str(kept.output))
+    assert ds[0x00080017].value == "1.2.826.0.1.3680043.9.7.555"
+    assert ds.SOPInstanceUID == source.SOPInstanceUID
