@@ -197,6 +197,24 @@ def _lookup_option(
     help="The audit file (default: OUT.audit/<run-id>.jsonl).",
 )
 @click.option("--ocr", type=click.Choice(["tesseract", "rapidocr"]), help="The OCR backend.")
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    help="local (a process pool) or dask (a Dask cluster: pip install 'deidengine[dask]').",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --executor dask: the scheduler, tcp://HOST:PORT (tls:// beyond this machine); "
+    "without it a local cluster of --workers processes is started.",
+)
+@click.option(
+    "--no-resume",
+    "no_resume",
+    is_flag=True,
+    help="Process every input, even those OUT.manifest.sqlite records as done.",
+)
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 def run(
@@ -208,6 +226,9 @@ def run(
     mappings_dir: Path | None,
     audit_path: Path | None,
     ocr: str | None,
+    executor: str,
+    scheduler: str | None,
+    no_resume: bool,
     input_path: Path,
     output: Path,
 ) -> None:
@@ -215,6 +236,8 @@ def run(
 
     Exit 0 when every input was written (or found already written, or is a DICOMDIR);
     1 when any was quarantined; 2 for usage and configuration errors, before anything is written.
+    Re-running the same command finishes an interrupted run: the inputs OUT.manifest.sqlite
+    records as done are skipped, the others (and the quarantined ones) are processed.
     """
     from rich.console import Console
 
@@ -235,6 +258,9 @@ def run(
         mappings_dir=mappings_dir,
         audit_path=audit_path,
         workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        resume=not no_resume,
         ocr_backend=ocr or "default",
     )
     try:
@@ -291,6 +317,130 @@ def detect(input_path: Path, fmt: str, backend: str, show_text: bool, show_paths
     results = list(survey_burned_in_text(input_path, backend=backend))
     render_detections(results, fmt, show_text=show_text, show_paths=show_paths)
     sys.exit(EXIT_FINDINGS if any(r.identifying for r in results) else EXIT_OK)
+
+
+# ----------------------------------------------------------------------------- reidentify
+@main.command("reidentify")
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The recipient's RSA private key (PEM; its password, if any, in $DEID_KEY_PASSWORD).",
+)
+@click.option(
+    "--cert",
+    "cert_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The recipient's certificate (PEM) the originals were encrypted for.",
+)
+@click.argument("input_path", metavar="IN", type=click.Path(exists=True, path_type=Path))
+@click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
+def reidentify(key_path: Path, cert_path: Path, input_path: Path, output: Path) -> None:
+    """Restore the original attributes of de-identified IN (a file or a tree) into OUT.
+
+    Only for honest brokers: OUT holds identity again (files are written with mode 0600).
+    Exit 0 when every file was restored (or already was), 1 when any failed, 2 when the key,
+    certificate or paths are unusable (nothing is written). Values are never printed.
+    """
+    import os
+
+    from deidengine.provenance.files import (
+        ReidentificationError,
+        ReidentifyStatus,
+        reidentify_path,
+    )
+
+    password = os.environ.get("DEID_KEY_PASSWORD")
+    try:
+        results = reidentify_path(
+            input_path,
+            output,
+            key_path.read_bytes(),
+            cert_path.read_bytes(),
+            password=password.encode() if password else None,
+        )
+    except ReidentificationError as error:
+        click.echo(f"deid reidentify: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    for result in results:
+        if result.status is ReidentifyStatus.FAILED:
+            click.echo(f"{result.source}: {result.reason}", err=True)
+    counts = {s: sum(r.status is s for r in results) for s in ReidentifyStatus}
+    click.echo(", ".join(f"{counts[s]} {s.value}" for s in ReidentifyStatus))
+    sys.exit(EXIT_FINDINGS if counts[ReidentifyStatus.FAILED] else EXIT_OK)
+
+
+# ----------------------------------------------------------------------------- verify
+@main.command("verify")
+@click.option("--policy", "policy_spec", required=True, help="Shipped name, path or comma list.")
+@click.option(
+    "--original",
+    "original_root",
+    type=click.Path(exists=True, path_type=Path),
+    help="The input tree OUT was made from: enables the leak scan and exact UID/date checks.",
+)
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The project secret (else $DEID_SECRET), to match outputs to --original inputs.",
+)
+@click.option(
+    "--mappings",
+    "mappings_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A run's mappings directory (uids.csv), to match outputs to --original inputs.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--no-ocr", is_flag=True, help="Do not read the pixels for burned-in text.")
+@click.option("--no-iod", is_flag=True, help="Do not run the dciodvfy IOD check.")
+@click.argument("output", metavar="OUT", type=click.Path(exists=True, path_type=Path))
+def verify(
+    policy_spec: str,
+    original_root: Path | None,
+    secret_file: Path | None,
+    mappings_dir: Path | None,
+    fmt: str,
+    no_ocr: bool,
+    no_iod: bool,
+    output: Path,
+) -> None:
+    """Prove OUT (a file or a tree) clean under a policy.
+
+    Exit 0 when no finding is an error, 1 when any is, 2 for usage errors. Findings name
+    files, element paths and codes, never the values.
+    """
+    import os
+
+    from rich.console import Console
+
+    from deidengine.dicom.keys import SECRET_ENVIRONMENT_VARIABLE, SecretError, load_secret
+    from deidengine.verify.tree import VerifyConfigurationError, render_report, verify_tree
+
+    try:
+        wants_secret = secret_file is not None or SECRET_ENVIRONMENT_VARIABLE in os.environ
+        report = verify_tree(
+            policy_spec,
+            output,
+            original_root=original_root,
+            secret=load_secret(secret_file) if wants_secret else None,
+            mapping_dir=mappings_dir,
+            ocr=not no_ocr,
+            iod=not no_iod,
+        )
+    except PolicyError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(diagnostic.render(), err=True)
+        sys.exit(EXIT_USAGE)
+    except (SecretError, VerifyConfigurationError) as error:
+        click.echo(f"deid verify: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        render_report(report, Console())
+    sys.exit(report.exit_code)
 
 
 if __name__ == "__main__":

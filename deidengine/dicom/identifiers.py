@@ -244,6 +244,7 @@ def _ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
+@lru_cache(maxsize=4096)
 def date_forms(date: datetime.date) -> frozenset[str]:
     """The normalised written forms of ``date`` looked for in text.
 
@@ -331,6 +332,44 @@ def _compile(values: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(groups), re.IGNORECASE)
 
 
+PATTERN_CACHE_SIZE: Final = 512
+"""Compiled patterns kept per process. The files of one patient, study or series state the same
+names, IDs and dates, so a run compiles each value set once, not once per file; the cache is
+bounded, so a worker's memory stays flat however many patients it sees."""
+
+
+@lru_cache(maxsize=PATTERN_CACHE_SIZE)
+def _compiled(values: frozenset[str]) -> re.Pattern[str] | None:
+    """:func:`_compile`, memoised by the value set (the pattern depends on the set only)."""
+    return _compile(values)
+
+
+def _date_groups(forms: frozenset[str]) -> tuple[frozenset[str], ...]:
+    """``forms`` split into the written forms of each date, and whatever is left.
+
+    The groups cover ``forms`` exactly, so a text contains one of ``forms`` if and only if it
+    contains one of some group's; a date recurs across patients and studies where a whole set
+    rarely does, so each group's pattern is compiled once per run.
+    """
+    groups: list[frozenset[str]] = []
+    covered: set[str] = set()
+    for form in sorted(forms):
+        if len(form) != 8 or not form.isdigit() or form in covered:
+            continue
+        try:
+            date = datetime.date(int(form[:4]), int(form[4:6]), int(form[6:]))
+        except ValueError:
+            continue
+        group = date_forms(date)
+        if group <= forms:
+            groups.append(group)
+            covered |= group
+    rest = forms - covered
+    if rest:
+        groups.append(rest)
+    return tuple(groups)
+
+
 @dataclass(frozen=True, repr=False)
 class IdentifyingValues:
     """The normalised identifying values of one input file, by kind.
@@ -346,6 +385,9 @@ class IdentifyingValues:
     addresses: frozenset[str] = frozenset()
     _patterns: dict[ValueKind, re.Pattern[str] | None] = field(
         default_factory=dict, init=False, compare=False, hash=False
+    )
+    _searches: list[re.Pattern[str]] = field(
+        default_factory=list, init=False, compare=False, hash=False
     )
 
     def __repr__(self) -> str:
@@ -368,17 +410,31 @@ class IdentifyingValues:
         """The compiled pattern matching the values of ``kind``, or ``None`` if there are none."""
         if kind not in self._patterns:
             # The dict is private, mutable cache state: filling it does not change the value.
-            self._patterns[kind] = _compile(self.of_kind(kind))
+            self._patterns[kind] = _compiled(self.of_kind(kind))
         return self._patterns[kind]
 
     @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         """The compiled pattern matching every value, or ``None`` if there are none."""
-        return _compile(self.values)
+        return _compiled(self.values)
 
     def contains_in(self, text: str) -> bool:
-        """True when ``text`` contains any of the values."""
-        return self.pattern is not None and self.pattern.search(text) is not None
+        """True when ``text`` contains any of the values.
+
+        The same answer as ``pattern.search(text)``: a text holds one of a set of values exactly
+        when it holds one of some part's, so the search runs over per-kind (and, for dates,
+        per-date) patterns that recur across files and are compiled once per run.
+        """
+        if not self._searches and self:
+            # Private, mutable cache state, like _patterns.
+            for kind in ValueKind:
+                values = self.of_kind(kind)
+                parts = _date_groups(values) if kind is ValueKind.DATES else (values,)
+                for part in parts:
+                    pattern = _compiled(part)
+                    if pattern is not None:
+                        self._searches.append(pattern)
+        return any(pattern.search(text) is not None for pattern in self._searches)
 
     def find_in(
         self, text: str, kinds: Iterable[ValueKind]

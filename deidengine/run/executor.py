@@ -85,9 +85,15 @@ def build_file_processor(settings: RunSettings) -> FileProcessing:
 
 @dataclass(frozen=True)
 class ExecutorOptions:
-    """How many workers an executor may use (later executors add their own options)."""
+    """How many workers an executor may use, and where a cluster executor finds its cluster.
+
+    ``scheduler`` is the address of a running Dask scheduler (``tcp://host:8786``); only the
+    ``dask`` executor takes one, and without it that executor starts a local cluster of
+    ``workers`` processes.
+    """
 
     workers: int = 1
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -299,6 +305,20 @@ class LocalExecutor:
         )
 
 
+def _no_scheduler(name: str, options: ExecutorOptions) -> None:
+    if options.scheduler is not None:
+        raise ValueError(f"the {name} executor takes no scheduler address")
+
+
 @register_executor("local")
 def _local(options: ExecutorOptions) -> Executor:
+    _no_scheduler("local", options)
     return LocalExecutor(workers=options.workers)
+
+
+@register_executor("dask")
+def _dask(options: ExecutorOptions) -> Executor:
+    # Imported here: Dask is an optional extra, needed only when this executor runs.
+    from deidengine.run.dask_executor import DaskExecutor
+
+    return DaskExecutor(workers=options.workers, scheduler=options.scheduler)

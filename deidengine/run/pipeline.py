@@ -22,13 +22,11 @@ import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.sequence import Sequence
 from pydicom.uid import UID, AllTransferSyntaxes
 
-from deidengine import ENGINE_NAME, __version__
+from deidengine import __version__
 from deidengine.dicom.apply import (
     EngineContext,
-    HeaderOutcome,
     LookupMissError,
     RejectedError,
     apply_plan,
@@ -36,16 +34,27 @@ from deidengine.dicom.apply import (
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.policy import load_plan
-from deidengine.policy.plan import Plan
+from deidengine.policy.plan import Plan, PlannedRule
+from deidengine.provenance import (
+    PixelOutcome,
+    WhatRan,
+    kept_private_blocks,
+    original_snapshot,
+    plan_known_safe,
+    private_block_inventory,
+    protect_original_attributes,
+    stamp_provenance,
+)
+from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
-from deidengine.standard.cid7050 import cid_7050
 from deidengine.standard.hipaa import restricted_zip3
 from deidengine.verify.leaks import find_leaks, patient_borne_values
 
 #: Our Implementation Class UID: a 2.25 UUID-derived UID fixed for this engine.
 IMPLEMENTATION_CLASS_UID = "2.25." + str(int(hashlib.sha256(b"deidengine").hexdigest()[:32], 16))
 IMPLEMENTATION_VERSION_NAME = f"DEIDENGINE_{__version__.replace('.', '')}"[:16]
-PIXEL_CODES = frozenset({"113101", "113102"})
+RECOGNIZABLE_FEATURES_POLICY = "annex-e/clean-recognizable-visual-features"
+ENCRYPTED_ATTRIBUTES_SEQUENCE = 0x04000500
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 #: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
 PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
@@ -63,6 +72,9 @@ class RunSettings:
     lookups: tuple[tuple[str, str], ...] = ()
     record_mappings: bool = False
     ocr_backend: str = "default"
+    #: Honest-broker mode: a recipient certificate (PEM path); the originals of everything
+    #: removed or replaced travel in Encrypted Attributes Sequence, readable by its key only.
+    encrypt_to: str | None = None
 
 
 class _Quarantine(Exception):
@@ -149,31 +161,6 @@ def read_input(path: str) -> Dataset:
     return dataset
 
 
-def _stamp_provenance(
-    dataset: Dataset, plan: Plan, header: HeaderOutcome, pixels_cleaned: bool
-) -> None:
-    """Patient Identity Removed, De-identification Method and its codes, from what ran."""
-    dataset.PatientIdentityRemoved = "YES"
-    methods = [
-        f"{ENGINE_NAME} {__version__}",
-        *(f"policy {n}"[:64] for n in plan.names),
-        f"policy-digest sha256:{plan.digest[:40]}",
-    ]
-    dataset.DeidentificationMethod = methods
-    items = Sequence()
-    for value in plan.codes:
-        if value in PIXEL_CODES and not pixels_cleaned:
-            continue
-        concept = cid_7050(value)
-        item = Dataset()
-        item.CodeValue = concept.value
-        item.CodingSchemeDesignator = concept.scheme
-        item.CodeMeaning = concept.meaning
-        items.append(item)
-    dataset.DeidentificationMethodCodeSequence = items
-    dataset.LongitudinalTemporalInformationModified = header.temporal.value
-
-
 def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
     """PS3.15 E.1: the File Meta Information is replaced, not carried over."""
     meta = FileMetaDataset()
@@ -207,13 +194,28 @@ def _write_atomically(dataset: Dataset, root: Path, name: str) -> Status:
         try:
             os.link(temporary, final)
         except FileExistsError:
-            with open(temporary, "rb") as mine, open(final, "rb") as theirs:
-                if mine.read() == theirs.read():
-                    return Status.SKIPPED
+            if _same_output(Path(temporary), final):
+                return Status.SKIPPED
             raise _Quarantine(Reason.DUPLICATE_OUTPUT) from None
         return Status.WRITTEN
     finally:
         os.unlink(temporary)
+
+
+def _same_output(mine: Path, theirs: Path) -> bool:
+    """Byte-identical, or equal but for the Encrypted Attributes Sequence (its CMS envelope
+    is random every time, so an honest-broker re-run never repeats its bytes)."""
+    if mine.read_bytes() == theirs.read_bytes():
+        return True
+    try:
+        first, second = pydicom.dcmread(mine), pydicom.dcmread(theirs)
+    except Exception:
+        return False
+    for dataset in (first, second):
+        if ENCRYPTED_ATTRIBUTES_SEQUENCE not in dataset:
+            return False
+        del dataset[ENCRYPTED_ATTRIBUTES_SEQUENCE]
+    return bool(first == second)
 
 
 class FileProcessor:
@@ -233,6 +235,8 @@ class FileProcessor:
             restricted_zip3=restricted_zip3(),
             record_mappings=settings.record_mappings,
         )
+        self.known_safe = plan_known_safe(self.plan)
+        self.certificate = Path(settings.encrypt_to).read_bytes() if settings.encrypt_to else None
         self.output_root = Path(settings.output_root)
         self.quarantine_root = Path(settings.quarantine_root)
 
@@ -266,6 +270,8 @@ class FileProcessor:
             )
         identifying = collect_identifying_values(dataset)
         untouched_values = patient_borne_values(identifying, dataset)
+        private_before = private_block_inventory(dataset)
+        before = original_snapshot(dataset) if self.certificate is not None else None
         try:
             header = apply_plan(dataset, self.context, identifying)
         except LookupMissError as error:
@@ -273,7 +279,7 @@ class FileProcessor:
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
         try:
-            pixels_cleaned = self._pixel_stage(dataset, identifying)
+            pixel_rule = self._pixel_stage(dataset, identifying)
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
         except Exception as error:
@@ -290,7 +296,22 @@ class FileProcessor:
         if leaks:
             where = ", ".join(sorted({leak.location for leak in leaks})[:5])
             raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
-        _stamp_provenance(dataset, self.plan, header, pixels_cleaned)
+        pixels = PixelOutcome(
+            pixels_cleaned=pixel_rule is not None,
+            recognizable_visual_features_cleaned=pixel_rule is not None
+            and pixel_rule.policy == RECOGNIZABLE_FEATURES_POLICY,
+        )
+        ran = WhatRan.from_run(
+            policy_names=self.plan.names,
+            policy_digest=self.plan.digest,
+            plan_codes=self.plan.codes,
+            temporal=LongitudinalTemporalInformationModified(header.temporal.value),
+            pixels=pixels,
+            kept_private_blocks=kept_private_blocks(private_before, dataset, self.known_safe),
+        )
+        stamp_provenance(dataset, ran)
+        if before is not None and self.certificate is not None:
+            protect_original_attributes(before, dataset, self.certificate)
         name = output_name(dataset)
         try:
             status = _write_atomically(dataset, self.output_root, name)
@@ -318,8 +339,8 @@ class FileProcessor:
             id_map=header.id_map,
         )
 
-    def _pixel_stage(self, dataset: Dataset, identifying: IdentifyingValues) -> bool:
-        """Run the policy's pixel rule for this file; True when pixels were cleaned."""
+    def _pixel_stage(self, dataset: Dataset, identifying: IdentifyingValues) -> PlannedRule | None:
+        """Run the policy's pixel rule for this file; the rule when it cleaned pixels."""
         from deidengine.run.pixel_stage import run_pixel_stage
 
         return run_pixel_stage(dataset, self.plan, identifying, self.settings.ocr_backend)

@@ -32,19 +32,19 @@ def select_pixel_rule(plan: Plan, dataset: Dataset) -> PlannedRule | None:
 
 def run_pixel_stage(
     dataset: Dataset, plan: Plan, identifying: IdentifyingValues, backend: str
-) -> bool:
-    """Apply the selected pixel rule in place; True when the pixels were cleaned.
+) -> PlannedRule | None:
+    """Apply the selected pixel rule in place; the rule when it cleaned pixels, else None.
 
     Call it with the header already de-identified but the identifying values collected from
     the input: OCR output is matched against those.
     """
     rule = select_pixel_rule(plan, dataset)
     if rule is None or rule.action.kind is ast.ActionKind.KEEP:
-        return False
+        return None
     if rule.action.kind is ast.ActionKind.REJECT:
         raise RejectedError(f"rejected by the pixel rule at {rule.source}")
     if PIXEL_DATA not in dataset:
-        return False
+        return None
     from deidengine.pixels.redact import RedactMode, keep_ultrasound_regions, redact_pixels
 
     if rule.action.kind is ast.ActionKind.KEEP_ULTRASOUND_REGIONS:
@@ -58,5 +58,4 @@ def run_pixel_stage(
         x, y, w, h = rule.action.numbers
         boxes = ((x, y, w, h),)
     redact_pixels(dataset, identifying_values=identifying, mode=mode, boxes=boxes, backend=backend)
-    dataset.BurnedInAnnotation = "NO"
-    return True
+    return rule

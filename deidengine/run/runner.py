@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -49,6 +49,7 @@ from deidengine.run.layout import (
     default_audit_directory,
     default_quarantine,
 )
+from deidengine.run.manifest import RunManifest, configuration_digest, default_manifest
 from deidengine.run.mappings import MappingCollector, MappingFiles
 from deidengine.run.outcome import Outcome, Status
 from deidengine.run.pipeline import RunSettings
@@ -144,14 +145,58 @@ class _Tally:
         )
 
 
+class _Recorder:
+    """Takes every outcome of a run: counts, audit line, mappings, manifest row, progress."""
+
+    def __init__(
+        self,
+        tally: _Tally,
+        collector: MappingCollector | None,
+        progress: ProgressSink | None,
+    ) -> None:
+        self.tally = tally
+        self.collector = collector
+        self.progress = progress
+        self.log: AuditWriter | None = None
+        self.manifest: RunManifest | None = None
+
+    def record(self, outcome: Outcome, *, from_manifest: bool = False) -> None:
+        self.tally.add(outcome)
+        if self.log is not None:
+            self.log.record(outcome)
+        if self.collector is not None:
+            self.collector.add(outcome)
+        if self.manifest is not None and not from_manifest:
+            self.manifest.record(outcome)
+        if self.progress is not None:
+            self.progress.update(self.tally.counts)
+
+
+def _needing_work(paths: Iterable[Path], recorder: _Recorder) -> Iterator[Path]:
+    """The inputs the manifest does not record as done; the others are recorded as skipped.
+
+    Pulled lazily by the executor, in the runner's thread, as it has room for more work.
+    """
+    for path in paths:
+        manifest = recorder.manifest
+        skipped = manifest.done(path) if manifest is not None else None
+        if skipped is None:
+            yield path
+        else:
+            recorder.record(skipped, from_manifest=True)
+
+
 def run_tree(
     settings: RunSettings,
     input: Path,
     *,
     workers: int | None = None,
     executor: str = "local",
+    scheduler: str | None = None,
     audit_path: Path | None = None,
     mappings_dir: Path | None = None,
+    manifest_path: Path | None = None,
+    resume: bool = True,
     progress: ProgressSink | None = None,
     worker_factory: WorkerFactory = build_file_processor,
 ) -> RunSummary:
@@ -163,14 +208,21 @@ def run_tree(
         input: a file or a directory (walked lazily, sorted, no directory symlinks followed).
         workers: processes for the executor; default ``os.cpu_count()``. 1 runs in-process.
         executor: a name registered in :data:`deidengine.run.executor.EXECUTORS`.
+        scheduler: the Dask scheduler's address, for ``executor="dask"`` only (without one,
+            that executor starts a local cluster of ``workers`` processes).
         audit_path: the audit file; default ``<OUT>.audit/<run-id>.jsonl``. Never overwritten.
         mappings_dir: write ``uids.csv`` and ``patient_ids.csv`` here (merged, mode 0600).
+        manifest_path: the run manifest (:mod:`deidengine.run.manifest`); default
+            ``<OUT>.manifest.sqlite``. Inputs it records as done are skipped, not redone.
+        resume: ``False`` processes every input whatever the manifest says (it is still
+            updated).
         progress: receives the running counts (never names).
         worker_factory: builds each worker's processor; tests pass a fake one.
 
     Raises:
-        RunConfigurationError: the layout is refused, the executor is unknown, the worker
-            count is below 1, or ``record_mappings`` disagrees with ``mappings_dir``.
+        RunConfigurationError: the layout is refused, the executor is unknown or refuses the
+            scheduler, the worker count is below 1, ``record_mappings`` disagrees with
+            ``mappings_dir``, or another run is writing to the same output.
         PolicyError: the policy does not compile into a runnable plan.
         WorkerStartError: the per-file processor cannot be built (nothing is created then, when
             it fails in this process; a failure only in pool processes stops the run early).
@@ -185,6 +237,8 @@ def run_tree(
     run_id = new_run_id()
     audit = audit_path or default_audit_directory(output) / f"{run_id}.jsonl"
     check_side_paths(input, output, audit=audit, mappings=mappings_dir)
+    manifest_file = manifest_path or default_manifest(output)
+    _check_manifest_place(manifest_file, input, output)
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count < 1:
         raise RunConfigurationError(f"--workers must be at least 1, not {count}")
@@ -192,6 +246,10 @@ def run_tree(
         raise RunConfigurationError(
             f"unknown executor {executor!r}; known: {', '.join(executor_names())}"
         )
+    try:
+        chosen = make_executor(executor, ExecutorOptions(workers=count, scheduler=scheduler))
+    except ValueError as error:
+        raise RunConfigurationError(str(error)) from None
     plan = load_plan(settings.policy_spec, runnable=True)
 
     secret = ProjectSecret(settings.secret_key)
@@ -205,31 +263,37 @@ def run_tree(
     )
     tally = _Tally()
     collector = MappingCollector(mappings_dir) if mappings_dir is not None else None
+    recorder = _Recorder(tally, collector, progress)
     unlisted = 0
 
     def unlistable(directory: Path, error: OSError) -> None:
         nonlocal unlisted
         unlisted += 1
         reference = keyed_reference(secret, os.path.abspath(directory))
-        log.record_unlisted_directory(reference, type(error).__name__)
+        if recorder.log is not None:
+            recorder.log.record_unlisted_directory(reference, type(error).__name__)
 
     inputs = discover_inputs(input, exclude=(output, quarantine), on_error=unlistable)
     # execute() builds the worker now: one that cannot be built fails before anything exists.
-    outcomes = make_executor(executor, ExecutorOptions(workers=count)).execute(
-        inputs, settings, worker_factory
+    outcomes = chosen.execute(_needing_work(inputs, recorder), settings, worker_factory)
+    manifest = RunManifest(
+        manifest_file,
+        secret=secret,
+        output_root=output,
+        policy_digest=plan.digest,
+        configuration=configuration_digest(plan.digest, settings.ocr_backend, settings.lookups),
+        run_id=run_id,
+        mappings_dir=mappings_dir,
+        resume=resume,
     )
     mappings: MappingFiles | None = None
-    with AuditWriter(audit, header, workers=count) as log:
+    with manifest, AuditWriter(audit, header, workers=count) as log:
+        recorder.log, recorder.manifest = log, manifest
         if progress is not None:
             progress.start()
         try:
             for outcome in outcomes:
-                tally.add(outcome)
-                log.record(outcome)
-                if collector is not None:
-                    collector.add(outcome)
-                if progress is not None:
-                    progress.update(tally.counts)
+                recorder.record(outcome)
         finally:
             if progress is not None:
                 progress.stop()
@@ -237,6 +301,7 @@ def run_tree(
             # finds them already done and may not report their mappings again.
             if collector is not None:
                 mappings = collector.write()
+                manifest.mappings_written()
         summary = RunSummary(
             run_id=run_id,
             total=tally.counts.done,
@@ -253,6 +318,17 @@ def run_tree(
     return summary
 
 
+def _check_manifest_place(manifest: Path, input: Path, output: Path) -> None:
+    place, source, target = manifest.resolve(), input.resolve(), output.resolve()
+    for root, what in ((source, "input"), (target, "output")):
+        if place == root or root in place.parents:
+            raise RunConfigurationError(
+                f"the manifest {manifest} is inside the {what}; put it beside the output"
+            )
+    if manifest.exists() and not manifest.is_file():
+        raise RunConfigurationError(f"the manifest {manifest} exists and is not a file")
+
+
 @dataclass(frozen=True)
 class RunRequest:
     """A ``deid run`` as the operator asked for it, before the secret is loaded."""
@@ -267,6 +343,8 @@ class RunRequest:
     audit_path: Path | None = None
     workers: int | None = None
     executor: str = "local"
+    scheduler: str | None = None  # a Dask scheduler address, with executor="dask"
+    resume: bool = True  # skip the inputs the run manifest records as done
     ocr_backend: str = "default"
 
 
@@ -320,6 +398,8 @@ def run_request(
         request.input,
         workers=request.workers,
         executor=request.executor,
+        scheduler=request.scheduler,
+        resume=request.resume,
         audit_path=request.audit_path,
         mappings_dir=request.mappings_dir,
         progress=progress,

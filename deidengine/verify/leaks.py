@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -23,6 +25,7 @@ UNSCANNED_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT",
 # often equal device facts (an institution called like its scanner's maker), so only the
 # patient-borne values count there: see patient_borne_values.
 INSTITUTION_KEYWORDS = ("InstitutionName", "ResponsibleOrganization")
+INSTITUTION_TAGS = frozenset(int(tag_for_keyword(keyword) or 0) for keyword in INSTITUTION_KEYWORDS)
 
 Path = tuple[tuple[int, int], ...]
 
@@ -105,15 +108,35 @@ def find_leaks(
     return tuple(found)
 
 
+def _institution_values(dataset: Dataset) -> Iterator[object]:
+    """The values of the institution elements at any depth (what ``iterall`` would find).
+
+    Only sequences and the institution elements themselves are converted from their raw form;
+    the element keyword, a dictionary look-up per element, is not needed: the tags say it.
+    """
+    for raw in dataset.elements():
+        tag = int(raw.tag)
+        # A raw element of another stated VR can be neither (UN may turn out to be a sequence).
+        if isinstance(raw, RawDataElement):
+            if tag not in INSTITUTION_TAGS and raw.VR not in (None, "SQ", "UN"):
+                continue
+            element = dataset[tag]
+        else:
+            element = raw
+        if tag in INSTITUTION_TAGS:
+            yield element.value
+        if element.VR == "SQ":
+            for item in element.value:
+                yield from _institution_values(item)
+
+
 def patient_borne_values(identifying: IdentifyingValues, dataset: Dataset) -> IdentifyingValues:
     """The values that identify the patient: no station, AE title or institution name.
 
     Call it on the INPUT (before the header stage), like the deny-list itself.
     """
     institutions = frozenset(
-        normalise(str(element.value or ""))
-        for element in dataset.iterall()
-        if element.keyword in INSTITUTION_KEYWORDS
+        normalise(str(value or "")) for value in _institution_values(dataset)
     ) - {""}
     return IdentifyingValues(
         names=identifying.of_kind(ValueKind.NAMES) - institutions,

@@ -188,3 +188,26 @@ def test_unlisted_uids_are_remapped_unless_uids_are_retained(tmp_path: Path) -> 
     ds = pydicom.dcmread(tmp_path / "b" / "out" / str(kept.output))
     assert ds[0x00080017].value == "1.2.826.0.1.3680043.9.7.555"
     assert ds.SOPInstanceUID == source.SOPInstanceUID
+
+
+def test_honest_broker_mode_envelopes_the_originals(tmp_path: Path,
+                                                    corpus: dict[str, Path]) -> None:
+    from deidengine.provenance import reidentify
+    from tests.provenance.recipients import make_recipient
+
+    broker = make_recipient("honest broker")
+    certificate = tmp_path / "broker.pem"
+    certificate.write_bytes(broker.cert_pem)
+    processor = _processor(tmp_path, "hipaa-safe-harbor", encrypt_to=str(certificate))
+    outcome = processor.process(str(corpus["jane-ct"]))
+    assert outcome.status is Status.WRITTEN, outcome
+    written = tmp_path / "out" / str(outcome.output)
+    raw = written.read_bytes()
+    assert JANE.family.encode() not in raw and JANE.patient_id.encode() not in raw
+    ds = pydicom.dcmread(written)
+    assert 0x04000500 in ds
+    restored = reidentify(ds, broker.key_pem, broker.cert_pem)
+    assert str(restored.PatientName) == JANE.name
+    assert restored.PatientID == JANE.patient_id
+    again = processor.process(str(corpus["jane-ct"]))  # a new random envelope, same content
+    assert (again.status, again.reason) == (Status.SKIPPED, Reason.ALREADY_DONE)

@@ -186,7 +186,9 @@ def test_configuration_errors_touch_nothing(tmp_path: Path) -> None:
     with pytest.raises(PolicyError):
         run_tree(broken, source, worker_factory=fake_worker)
     with pytest.raises(RunConfigurationError, match="unknown executor"):
-        run_tree(settings, source, executor="dask", worker_factory=fake_worker)
+        run_tree(settings, source, executor="nowhere", worker_factory=fake_worker)
+    with pytest.raises(RunConfigurationError, match="takes no scheduler"):
+        run_tree(settings, source, scheduler="tcp://127.0.0.1:1", worker_factory=fake_worker)
     with pytest.raises(RunConfigurationError, match="at least 1"):
         run_tree(settings, source, workers=0, worker_factory=fake_worker)
     assert sorted(tmp_path.rglob("*")) == before

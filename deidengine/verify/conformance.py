@@ -1,0 +1,531 @@
+"""Policy conformance: does an output hold only what its plan lets it hold?
+
+The checker walks the OUTPUT and, for every element it finds, asks the plan which rule wins
+there (conditions read the original when it is given, else the output) and what that rule's
+action resolves to for this file: compound codes by the attribute's Type in the file's IOD,
+``C`` by the VR, as the engine does. It then checks what can be checked from the result:
+
+- nothing the plan removes (``X``) is present, nothing it empties (``Z``) holds a value;
+- every private element was kept by a rule (``private -> X`` leaves none; ``C`` removes);
+- every UID was remapped: with the original and the secret exactly (``remap_uid`` of the
+  original in the same place), without them by form (``2.25.`` or a registry UID);
+- every date agrees with its action: ``keep-year`` leaves ``YYYY0101`` / ``YYYY`` / no time,
+  ``shift-date`` (and ``C`` on a date) moves the original by the patient's keyed offset.
+
+The checker is independent of how the output was made, so it verifies other tools' outputs
+too. A :class:`Finding` names the file, the element path and a stable code, never a value.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+
+from deidengine.dicom.apply import DEFAULT_SHIFT, _private_key, patient_key
+from deidengine.dicom.conditions import ConditionSnapshot, condition_holds
+from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
+from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.uids import UUID_DERIVED_ROOT, is_registry_uid, remap_uid
+from deidengine.policy.ast import CODE_ACTIONS, ActionKind
+from deidengine.policy.plan import Plan, PlannedRule, is_private_group
+from deidengine.standard.iod import resolve_compound_action
+
+# The engine's own element paths (``(0040,0275)[0].(0010,0010)``), so a leak finding and a
+# conformance finding at one element read alike.
+from deidengine.verify.leaks import _as_text, _location
+
+__all__ = [
+    "CLEAN_KINDS",
+    "PROVENANCE_TAGS",
+    "Decision",
+    "Finding",
+    "FindingCode",
+    "Severity",
+    "check_conformance",
+    "finding",
+    "plan_decisions",
+]
+
+ElementPath = tuple[tuple[int, int], ...]
+
+
+class Severity(enum.Enum):
+    """An error fails verification; a warning is reported and does not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class FindingCode(enum.Enum):
+    """Every finding the verifier reports: ``V<stage><n> <slug>``, stable across releases."""
+
+    # conformance
+    SHOULD_BE_REMOVED = "V101 element-should-be-removed"
+    SHOULD_BE_EMPTY = "V102 element-should-be-empty"
+    PRIVATE_NOT_ALLOWED = "V103 private-element-not-allowed"
+    UID_NOT_REMAPPED = "V104 uid-not-remapped"
+    UID_REMAP_MISMATCH = "V105 uid-remap-mismatch"
+    DATE_NOT_YEAR_ONLY = "V106 date-not-year-only"
+    DATE_SHIFT_MISMATCH = "V107 date-shift-mismatch"
+    # leaks
+    IDENTIFYING_VALUE = "V201 identifying-value-present"
+    IDENTIFYING_PIXEL_TEXT = "V202 identifying-text-in-pixels"
+    OCR_UNAVAILABLE = "V203 ocr-unavailable"
+    OCR_FAILED = "V204 ocr-failed"
+    IDENTIFYING_PATH = "V205 identifying-value-in-path"
+    # provenance
+    IDENTITY_NOT_REMOVED = "V301 patient-identity-removed-missing"
+    METHOD_MISSING = "V302 deidentification-method-missing"
+    CODE_NOT_CID_7050 = "V303 method-code-not-cid-7050"
+    CODE_MISSING = "V304 method-code-missing"
+    CODE_UNEXPECTED = "V305 method-code-unexpected"
+    TEMPORAL_INVALID = "V306 longitudinal-temporal-invalid"
+    TEMPORAL_INCONSISTENT = "V307 longitudinal-temporal-inconsistent"
+    BURNED_IN_MISSING = "V308 burned-in-annotation-missing"
+    PRIVATE_CHARACTERISTICS_MISSING = "V309 private-characteristics-missing"
+    # IOD validity
+    IOD_NEW_ERROR = "V401 iod-new-error"
+    IOD_ERROR = "V402 iod-error"
+    VALIDATOR_MISSING = "V403 validator-missing"
+    VALIDATOR_FAILED = "V404 validator-failed"
+    # the tree
+    NOT_DICOM = "V501 not-dicom"
+    ORIGINAL_NOT_FOUND = "V502 original-not-found"
+
+
+#: Codes that do not fail verification; every other code is an error.
+WARNING_CODES: Final = frozenset(
+    {
+        FindingCode.OCR_UNAVAILABLE,
+        FindingCode.PRIVATE_CHARACTERISTICS_MISSING,  # warn-level until the engine writes it
+        FindingCode.IOD_ERROR,  # no input to compare with: the error may be the input's own
+        FindingCode.VALIDATOR_MISSING,
+        FindingCode.VALIDATOR_FAILED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem in one output file. ``message`` names tags and codes, never a value."""
+
+    file: str
+    location: str
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "file": self.file,
+            "location": self.location,
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+        }
+
+
+def finding(code: FindingCode, file: str, location: str, message: str) -> Finding:
+    """A finding with the severity its code carries."""
+    severity = Severity.WARNING if code in WARNING_CODES else Severity.ERROR
+    return Finding(file, location, code.value, message, severity)
+
+
+# ---------------------------------------------------------------------------- decisions
+PIXEL_DATA_TAGS: Final = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+#: Written after the header stage (provenance, and Burned In Annotation by the pixel stage):
+#: the plan does not govern them, :mod:`deidengine.verify.provenance_check` does.
+PROVENANCE_TAGS: Final = frozenset(
+    {0x00120062, 0x00120063, 0x00120064, 0x00280301, 0x00280302, 0x00280303, 0x00080300}
+)
+#: File meta elements that name the writing software, not the patient or the study: every
+#: tool writes its own, so they are outside the plan's reach.
+WRITER_META_TAGS: Final = frozenset({0x00020012, 0x00020013, 0x00020016, 0x00020100})
+DATE_VRS: Final = frozenset({"DA", "DT"})
+#: What keep-year leaves, per VR (for messages).
+YEAR_ONLY_FORMS: Final = MappingProxyType({"DA": "YYYY0101", "DT": "YYYY", "TM": "empty"})
+
+#: What ``C`` (clean) does per VR; mirrors :data:`deidengine.dicom.apply.CLEANERS` (a test
+#: keeps the two in step). Sequences are walked in clean scope, like ``scrub``. Any other VR
+#: (bytes) cannot be cleaned and is removed.
+CLEAN_KINDS: Final[Mapping[str, ActionKind]] = MappingProxyType(
+    {
+        "SQ": ActionKind.SCRUB,
+        "DA": ActionKind.SHIFT_DATE,
+        "DT": ActionKind.SHIFT_DATE,
+        "TM": ActionKind.KEEP,  # a whole-day shift keeps the time of day
+        "UI": ActionKind.REMAP_UID,
+        **{
+            vr: ActionKind.SCRUB
+            for vr in ("AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR")
+        },
+        **{
+            vr: ActionKind.KEEP
+            for vr in ("AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV")
+        },
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The engine's walking flags: ``clean`` cleans unselected standard elements, ``remap``
+    remaps every unselected UID (``_descend``'s ``clean_scope`` and ``remap_all_uids``)."""
+
+    clean: bool = False
+    remap: bool = False
+
+
+#: Actions after which the engine walks a sequence's items, and the scope it walks them in:
+#: keep passes on only the clean scope, scrub/clean starts one, remap-uid adds the UID remap.
+DESCEND: Final[Mapping[ActionKind, Callable[[_Scope], _Scope]]] = MappingProxyType(
+    {
+        ActionKind.KEEP: lambda scope: _Scope(clean=scope.clean),
+        ActionKind.SCRUB: lambda scope: _Scope(clean=True),
+        ActionKind.REMAP_UID: lambda scope: _Scope(clean=scope.clean, remap=True),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the plan makes of one element found in the output.
+
+    ``kind`` is resolved for this file: never ``compound`` or ``clean``. ``defaulted`` is true
+    when no rule selects the element and no enclosing scope acts on it (the engine keeps it
+    untouched). ``creator`` marks a private creator element (gggg,0010-00FF).
+    """
+
+    path: ElementPath
+    tag: int
+    element: DataElement
+    rule: PlannedRule | None
+    kind: ActionKind
+    defaulted: bool
+    creator: bool = False
+
+    @property
+    def location(self) -> str:
+        return _location(self.path, self.tag)
+
+    @property
+    def explicitly_kept(self) -> bool:
+        """A rule says ``K``: the element may hold what the input held."""
+        return self.rule is not None and self.rule.action.kind is ActionKind.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    plan: Plan
+    snapshot: ConditionSnapshot
+    sop_class: str | None
+
+
+def _choose(rules: tuple[PlannedRule, ...], snapshot: ConditionSnapshot) -> PlannedRule | None:
+    for rule in rules:
+        if rule.condition is None or condition_holds(rule.condition, snapshot):
+            return rule
+    return None
+
+
+def _resolve(
+    rule: PlannedRule | None, vr: str, private: bool, tag_path: tuple[int, ...], walk: _Walk
+) -> ActionKind:
+    kind = rule.action.kind if rule is not None else ActionKind.KEEP
+    if kind is ActionKind.COMPOUND and rule is not None:
+        code = resolve_compound_action(rule.action.code or "X", walk.sop_class, tag_path)
+        kind = CODE_ACTIONS[code]
+    if kind is ActionKind.CLEAN:
+        # PS3.15 E.3.10: a private element not known to be safe is removed.
+        kind = ActionKind.REMOVE if private else CLEAN_KINDS.get(vr, ActionKind.REMOVE)
+    return kind
+
+
+def _walk(
+    dataset: Dataset,
+    walk: _Walk,
+    path: ElementPath,
+    tag_path: tuple[int, ...],
+    scope: _Scope,
+) -> Iterator[Decision]:
+    for element in dataset:
+        tag = int(element.tag)
+        group, number = tag >> 16, tag & 0xFFFF
+        if number == 0x0000 or (not path and tag in PIXEL_DATA_TAGS | PROVENANCE_TAGS):
+            continue
+        if group == 0x0002 and tag in WRITER_META_TAGS:
+            continue
+        vr = str(element.VR)
+        private = is_private_group(group)
+        if private and 0x0010 <= number <= 0x00FF:
+            yield Decision(path, tag, element, None, ActionKind.KEEP, False, creator=True)
+            continue
+        key = _private_key(dataset, tag) if private else None
+        rule = _choose(walk.plan.candidates(tag, vr, key, path), walk.snapshot)
+        defaulted = False
+        if rule is None and scope.remap and vr == "UI":
+            kind = ActionKind.REMAP_UID
+        elif rule is None and scope.clean and not private:
+            kind = CLEAN_KINDS.get(vr, ActionKind.REMOVE)
+        else:
+            kind = _resolve(rule, vr, private, (*tag_path, tag), walk)
+            defaulted = rule is None
+        yield Decision(path, tag, element, rule, kind, defaulted)
+        inner = DESCEND.get(kind)
+        if vr == "SQ" and inner is not None and isinstance(element.value, Sequence):
+            for index, item in enumerate(element.value):
+                yield from _walk(item, walk, (*path, (tag, index)), (*tag_path, tag), inner(scope))
+
+
+def plan_decisions(
+    output: Dataset, plan: Plan, conditions_from: Dataset | None = None
+) -> Iterator[Decision]:
+    """The plan's decision for every element of ``output`` (file meta first), depth first.
+
+    Rule conditions are evaluated on ``conditions_from`` (the original, when known: that is
+    what the engine evaluated them on), else on the output itself.
+    """
+    source = conditions_from if conditions_from is not None else output
+    sop_class = source.get("SOPClassUID") or output.get("SOPClassUID")
+    walk = _Walk(plan, ConditionSnapshot.of(source), str(sop_class).strip() if sop_class else None)
+    meta = getattr(output, "file_meta", None)
+    if isinstance(meta, Dataset):
+        yield from _walk(meta, walk, (), (), _Scope())
+    yield from _walk(output, walk, (), (), _Scope())
+
+
+# ---------------------------------------------------------------------------- checks
+def _is_empty(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, Sequence | MultiValue | list | tuple):
+        return len(value) == 0 or all(_is_empty(v) for v in value)
+    if isinstance(value, bytes):
+        return not value.strip(b" \x00")
+    return not str(value).strip(" \x00")
+
+
+def _clean_text(value: object) -> str:
+    return _as_text(value).strip(" \x00")
+
+
+def _original_element(original: Dataset, path: ElementPath, tag: int) -> DataElement | None:
+    """The element at the same place in the original: same sequence items, same tag."""
+    dataset: Dataset | None = original
+    if tag >> 16 == 0x0002 and not path:
+        dataset = getattr(original, "file_meta", None)
+    for sequence_tag, index in path:
+        if dataset is None or sequence_tag not in dataset:
+            return None
+        items = dataset[sequence_tag].value
+        if not isinstance(items, Sequence) or index >= len(items):
+            return None
+        dataset = items[index]
+    if dataset is None or tag not in dataset:
+        return None
+    return dataset[tag]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    file: str
+    secret: ProjectSecret | None
+    original: Dataset | None
+    patient: str | None
+    siblings: Mapping[ElementPath, frozenset[int]]
+
+
+def _removed(decision: Decision, context: _Context) -> Iterator[Finding]:
+    # A private element's removal is reported by _private, with its own code.
+    if decision.kind is ActionKind.REMOVE and not is_private_group(decision.tag >> 16):
+        label = decision.rule.action.label if decision.rule else "C"
+        yield finding(
+            FindingCode.SHOULD_BE_REMOVED,
+            context.file,
+            decision.location,
+            f"present, but the plan removes it ({label} at "
+            f"{decision.rule.source if decision.rule else 'an enclosing clean'})",
+        )
+
+
+def _emptied(decision: Decision, context: _Context) -> Iterator[Finding]:
+    if decision.kind is ActionKind.EMPTY and not _is_empty(decision.element.value):
+        source = decision.rule.source if decision.rule else "?"
+        yield finding(
+            FindingCode.SHOULD_BE_EMPTY,
+            context.file,
+            decision.location,
+            f"holds a value, but the plan empties it (Z at {source})",
+        )
+
+
+def _private(decision: Decision, context: _Context) -> Iterator[Finding]:
+    if not is_private_group(decision.tag >> 16):
+        return
+    if decision.creator:
+        block = decision.tag & 0xFF
+        tags = context.siblings.get(decision.path, frozenset())
+        if not any(t >> 16 == decision.tag >> 16 and (t >> 8) & 0xFF == block for t in tags):
+            yield finding(
+                FindingCode.PRIVATE_NOT_ALLOWED,
+                context.file,
+                decision.location,
+                "a private creator whose block holds no element",
+            )
+        return
+    if decision.rule is None:
+        yield finding(
+            FindingCode.PRIVATE_NOT_ALLOWED,
+            context.file,
+            decision.location,
+            "a private element no rule of the plan keeps",
+        )
+    elif decision.kind is ActionKind.REMOVE:
+        yield finding(
+            FindingCode.PRIVATE_NOT_ALLOWED,
+            context.file,
+            decision.location,
+            f"a private element the plan removes ({decision.rule.action.label} at "
+            f"{decision.rule.source})",
+        )
+
+
+def _uid(decision: Decision, context: _Context) -> Iterator[Finding]:
+    element = decision.element
+    if element.VR != "UI" or not (decision.kind is ActionKind.REMAP_UID or decision.defaulted):
+        return
+    value = _clean_text(element.value)
+    if not value:
+        return
+    original = (
+        _original_element(context.original, decision.path, decision.tag)
+        if context.original is not None and context.secret is not None
+        else None
+    )
+    if original is not None and context.secret is not None:
+        before = _clean_text(original.value)
+        expected = remap_uid(context.secret, before)
+        if value == expected:
+            return
+        unchanged = value == before
+        yield finding(
+            FindingCode.UID_NOT_REMAPPED if unchanged else FindingCode.UID_REMAP_MISMATCH,
+            context.file,
+            decision.location,
+            "the original UID is still here"
+            if unchanged
+            else "not the keyed replacement of the original UID (another secret or tool?)",
+        )
+        return
+    for part in value.split("\\"):
+        bare = part.strip(" \x00")
+        if bare and not bare.startswith(UUID_DERIVED_ROOT) and not is_registry_uid(bare):
+            yield finding(
+                FindingCode.UID_NOT_REMAPPED,
+                context.file,
+                decision.location,
+                "a UID neither under 2.25 nor a registry UID, and the plan does not keep it",
+            )
+            return
+
+
+def _keep_year(decision: Decision, context: _Context) -> Iterator[Finding]:
+    element = decision.element
+    if decision.kind is not ActionKind.KEEP_YEAR or element.VR not in (*DATE_VRS, "TM"):
+        return
+    value = _clean_text(element.value)
+    if not value:
+        return
+    try:
+        year_only = keep_year(value, str(element.VR)) == value
+    except UnparseableDateError:
+        year_only = False
+    if not year_only:
+        yield finding(
+            FindingCode.DATE_NOT_YEAR_ONLY,
+            context.file,
+            decision.location,
+            f"keep-year leaves only the year ({element.VR}: {YEAR_ONLY_FORMS[element.VR]})",
+        )
+
+
+def _shifted(decision: Decision, context: _Context) -> Iterator[Finding]:
+    element = decision.element
+    if (
+        decision.kind is not ActionKind.SHIFT_DATE
+        or element.VR not in DATE_VRS
+        or context.original is None
+        or context.secret is None
+        or context.patient is None
+    ):
+        return  # without the original and the secret a shift cannot be recomputed
+    original = _original_element(context.original, decision.path, decision.tag)
+    if original is None:
+        return
+    numbers = decision.rule.action.numbers if decision.rule else ()
+    low, high = numbers if len(numbers) == 2 else DEFAULT_SHIFT
+    offset = patient_date_offset(context.secret, context.patient, low, high)
+    before = _as_text(original.value)
+    try:
+        # The engine strips padding itself; compare what it would have written.
+        expected = shift_date(before, str(element.VR), offset).strip(" \x00") if before else ""
+    except UnparseableDateError:
+        expected = ""  # the engine empties a date it cannot parse
+    if _clean_text(element.value) != expected:
+        yield finding(
+            FindingCode.DATE_SHIFT_MISMATCH,
+            context.file,
+            decision.location,
+            f"not the original moved by the patient's keyed offset ({low}..{high} days)",
+        )
+
+
+#: Every check, run on every decision in order.
+CHECKS: Final = (_removed, _emptied, _private, _uid, _keep_year, _shifted)
+
+
+def _siblings(decisions: list[Decision]) -> Mapping[ElementPath, frozenset[int]]:
+    """Element tags present per dataset (by path), to tell empty private blocks."""
+    found: dict[ElementPath, set[int]] = {}
+    for decision in decisions:
+        if not decision.creator:
+            found.setdefault(decision.path, set()).add(decision.tag)
+    return {path: frozenset(tags) for path, tags in found.items()}
+
+
+def check_conformance(
+    output: Dataset,
+    plan: Plan,
+    *,
+    secret: ProjectSecret | None = None,
+    original: Dataset | None = None,
+    file: str = "",
+    decisions: list[Decision] | None = None,
+) -> tuple[Finding, ...]:
+    """Every way ``output`` departs from ``plan``; empty when it conforms.
+
+    With ``original`` (the input the output was made from) and ``secret``, UIDs and shifted
+    dates are recomputed exactly; without them UIDs are checked by form and shifts are skipped.
+    ``file`` is put in every finding. ``decisions`` may pass :func:`plan_decisions` already
+    computed for this output (the tree verifier shares one walk between checks).
+    """
+    if decisions is None:
+        decisions = list(plan_decisions(output, plan, original))
+    context = _Context(
+        file=file,
+        secret=secret,
+        original=original,
+        patient=patient_key(original) if original is not None else None,
+        siblings=_siblings(decisions),
+    )
+    return tuple(
+        found for decision in decisions for check in CHECKS for found in check(decision, context)
+    )

@@ -1,0 +1,212 @@
+"""Provenance: the de-identification attributes (the paper's Table 1) are present and coherent.
+
+A recipient decides what an object may be used for from these attributes alone, so a claim
+that does not match the object is as bad as no claim:
+
+- Patient Identity Removed (0012,0062) is ``YES``; De-identification Method (0012,0063) says
+  what ran;
+- De-identification Method Code Sequence (0012,0064) holds CID 7050 codes (scheme DCM): every
+  code of the plan, ``113100`` whenever Annex E Basic is composed, the pixel options
+  (113101, 113102) only where the pixels were cleaned (Burned In Annotation ``NO``), nothing else;
+- Longitudinal Temporal Information Modified (0028,0303) is one of its enumerated values, and
+  ``REMOVED`` holds only where no date of the patient's is left;
+- Burned In Annotation (0028,0301) is stated when 113101 (Clean Pixel Data) is claimed;
+- Private Data Element Characteristics Sequence (0008,0300) describes kept private blocks
+  (warning level: the engine does not write it yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from deidengine.policy.plan import Plan, is_private_group
+from deidengine.standard.cid7050 import cid_7050
+from deidengine.verify.conformance import Finding, FindingCode, finding
+from deidengine.verify.leaks import _as_text, _location
+
+__all__ = ["BASIC_PROFILE", "BASIC_PROFILE_CODE", "PIXEL_CODES", "check_provenance"]
+
+PATIENT_IDENTITY_REMOVED: Final = 0x00120062
+DEIDENTIFICATION_METHOD: Final = 0x00120063
+METHOD_CODE_SEQUENCE: Final = 0x00120064
+BURNED_IN_ANNOTATION: Final = 0x00280301
+LONGITUDINAL_TEMPORAL: Final = 0x00280303
+PRIVATE_CHARACTERISTICS: Final = 0x00080300
+
+BASIC_PROFILE: Final = "annex-e/basic"
+BASIC_PROFILE_CODE: Final = "113100"
+CLEAN_PIXEL_DATA_CODE: Final = "113101"
+#: Clean Pixel Data and Clean Recognizable Visual Features: claimed only when the pixels were
+#: cleaned, which the pixel stage records as Burned In Annotation NO.
+PIXEL_CODES: Final = frozenset({CLEAN_PIXEL_DATA_CODE, "113102"})
+TEMPORAL_VALUES: Final = frozenset({"UNMODIFIED", "MODIFIED", "REMOVED"})
+#: Coding-scheme versions are DT values that date a terminology, not an event of the patient.
+NOT_PATIENT_DATES: Final = frozenset({0x00080106, 0x00080107})
+
+Check = Callable[[Dataset, Plan, str], Iterator[Finding]]
+
+
+def _text(dataset: Dataset, tag: int) -> str:
+    return _as_text(dataset[tag].value).strip(" \x00") if tag in dataset else ""
+
+
+def _elements(
+    dataset: Dataset, path: tuple[tuple[int, int], ...] = ()
+) -> Iterator[tuple[tuple[tuple[int, int], ...], DataElement]]:
+    """Every element with its sequence path, depth first (file meta not included)."""
+    for element in dataset:
+        yield path, element
+        if element.VR == "SQ" and isinstance(element.value, Sequence):
+            for index, item in enumerate(element.value):
+                yield from _elements(item, (*path, (int(element.tag), index)))
+
+
+def _claimed_codes(output: Dataset) -> tuple[tuple[int, str, str], ...]:
+    """(item index, coding scheme, code value) of every item of (0012,0064)."""
+    if METHOD_CODE_SEQUENCE not in output:
+        return ()
+    items = output[METHOD_CODE_SEQUENCE].value
+    if not isinstance(items, Sequence):
+        return ()
+    return tuple(
+        (
+            index,
+            str(item.get("CodingSchemeDesignator", "") or "").strip(),
+            str(item.get("CodeValue", "") or "").strip(),
+        )
+        for index, item in enumerate(items)
+    )
+
+
+def _identity_removed(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+    if _text(output, PATIENT_IDENTITY_REMOVED) != "YES":
+        yield finding(
+            FindingCode.IDENTITY_NOT_REMOVED,
+            file,
+            _location((), PATIENT_IDENTITY_REMOVED),
+            "Patient Identity Removed is absent or not YES",
+        )
+
+
+def _method(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+    if not _text(output, DEIDENTIFICATION_METHOD):
+        yield finding(
+            FindingCode.METHOD_MISSING,
+            file,
+            _location((), DEIDENTIFICATION_METHOD),
+            "De-identification Method is absent or empty",
+        )
+
+
+def _is_cid_7050(scheme: str, value: str) -> bool:
+    try:
+        return cid_7050(value).scheme == scheme
+    except KeyError:
+        return False
+
+
+def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+    claimed: set[str] = set()
+    for index, scheme, value in _claimed_codes(output):
+        if _is_cid_7050(scheme, value):
+            claimed.add(value)
+            continue
+        yield finding(
+            FindingCode.CODE_NOT_CID_7050,
+            file,
+            f"{_location(((METHOD_CODE_SEQUENCE, index),), 0x00080100)}",
+            "not a CID 7050 De-identification Method code",
+        )
+    required = set(plan.codes) - PIXEL_CODES
+    if BASIC_PROFILE in plan.names:
+        required.add(BASIC_PROFILE_CODE)
+    pixels_cleaned = _text(output, BURNED_IN_ANNOTATION) == "NO"
+    optional = PIXEL_CODES & set(plan.codes) if pixels_cleaned else set()
+    where = _location((), METHOD_CODE_SEQUENCE)
+    for code in sorted(required - claimed):
+        message = f"the plan ran {code}, the object does not say so"
+        yield finding(FindingCode.CODE_MISSING, file, where, message)
+    for code in sorted(claimed - required - optional):
+        reason = (
+            "its pixels were not cleaned (Burned In Annotation is not NO)"
+            if code in PIXEL_CODES and code in plan.codes
+            else "the plan does not have it"
+        )
+        yield finding(FindingCode.CODE_UNEXPECTED, file, where, f"claims {code}, but {reason}")
+
+
+def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+    value = _text(output, LONGITUDINAL_TEMPORAL)
+    if value not in TEMPORAL_VALUES:
+        yield finding(
+            FindingCode.TEMPORAL_INVALID,
+            file,
+            _location((), LONGITUDINAL_TEMPORAL),
+            "Longitudinal Temporal Information Modified is absent or not "
+            + ", ".join(sorted(TEMPORAL_VALUES)),
+        )
+        return
+    if value != "REMOVED":
+        return
+    for path, element in _elements(output):
+        tag = int(element.tag)
+        if (
+            element.VR in ("DA", "DT")
+            and tag not in NOT_PATIENT_DATES
+            and _as_text(element.value).strip(" \x00")
+        ):
+            yield finding(
+                FindingCode.TEMPORAL_INCONSISTENT,
+                file,
+                _location(path, tag),
+                "a date is present, but Longitudinal Temporal Information Modified says REMOVED",
+            )
+
+
+def _burned_in(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+    claims_clean_pixels = any(v == CLEAN_PIXEL_DATA_CODE for _, _, v in _claimed_codes(output))
+    if claims_clean_pixels and not _text(output, BURNED_IN_ANNOTATION):
+        yield finding(
+            FindingCode.BURNED_IN_MISSING,
+            file,
+            _location((), BURNED_IN_ANNOTATION),
+            f"{CLEAN_PIXEL_DATA_CODE} (Clean Pixel Data) is claimed without Burned In Annotation",
+        )
+
+
+def _private_characteristics(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+    if PRIVATE_CHARACTERISTICS in output:
+        return
+    kept = any(
+        is_private_group(int(element.tag) >> 16) and int(element.tag) & 0xFFFF >= 0x1000
+        for _, element in _elements(output)
+    )
+    if kept:
+        yield finding(
+            FindingCode.PRIVATE_CHARACTERISTICS_MISSING,
+            file,
+            _location((), PRIVATE_CHARACTERISTICS),
+            "private blocks are kept without Private Data Element Characteristics Sequence",
+        )
+
+
+#: Every provenance check, in report order.
+CHECKS: Final[tuple[Check, ...]] = (
+    _identity_removed,
+    _method,
+    _codes,
+    _temporal,
+    _burned_in,
+    _private_characteristics,
+)
+
+
+def check_provenance(output: Dataset, plan: Plan, *, file: str = "") -> tuple[Finding, ...]:
+    """Every missing or incoherent de-identification attribute of ``output``; empty when the
+    provenance is complete and agrees with ``plan`` and with the object itself."""
+    return tuple(found for check in CHECKS for found in check(output, plan, file))

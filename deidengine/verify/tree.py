@@ -1,0 +1,383 @@
+"""Verify a de-identified tree: ``deid verify --policy P OUT [--original IN]``.
+
+Works on any tree, ours or another tool's. Every file under OUT is read and checked against
+the plan (:mod:`~deidengine.verify.conformance`) and for its provenance attributes
+(:mod:`~deidengine.verify.provenance_check`). With the original tree, each output is matched to
+the input it was made from, by its SOP Instance UID: the keyed remap of the input's (needs the
+project secret), a ``uids.csv`` mappings file (``id_old,id_new``) or, for policies that retain
+UIDs, the UID itself. A matched output is then also
+
+- scanned for the input's identifying values (:func:`~deidengine.verify.leaks.find_leaks`):
+  elements the plan keeps (``K``) may hold what they held, elements no rule selects are scanned
+  for the patient's own values only, as the engine's scan does;
+- checked exactly for UIDs and shifted dates, and compared with its input for IOD errors
+  (only errors the input did not already have count).
+
+The pixels of every output are read for burned-in text (:func:`deidengine.pixels.detect.
+detect_text`) unless OCR is turned off. Findings name files, element paths and codes; no
+identifying value reaches a finding, and an output path that holds one is withheld.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
+from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.uids import remap_uid
+from deidengine.policy import load_plan
+from deidengine.policy.plan import Plan
+from deidengine.run.discover import discover_inputs
+from deidengine.run.mappings import UID_FILE, _read_rows
+from deidengine.verify.conformance import (
+    Decision,
+    Finding,
+    FindingCode,
+    Severity,
+    check_conformance,
+    finding,
+    plan_decisions,
+)
+from deidengine.verify.iod import iod_errors, new_iod_errors
+from deidengine.verify.leaks import find_leaks, patient_borne_values
+from deidengine.verify.provenance_check import check_provenance
+
+__all__ = ["VerifyConfigurationError", "VerifyReport", "render_report", "verify_tree"]
+
+SOP_INSTANCE_UID: Final = 0x00080018
+PIXEL_DATA: Final = "(7FE0,0010)"
+
+Detector = Callable[[Dataset, IdentifyingValues], Any]
+
+
+class VerifyConfigurationError(Exception):
+    """The verification cannot start as asked (a usage error, not a finding)."""
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What verifying a tree found. ``exit_code`` is 0 when no finding is an error."""
+
+    files_checked: int
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "files_checked": self.files_checked,
+            "errors": len(self.errors),
+            "warnings": len(self.findings) - len(self.errors),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+# ---------------------------------------------------------------------------- reading
+def _read(path: Path, *, header_only: bool = False) -> Dataset | None:
+    """A DICOM dataset, or None; a file without preamble counts when it has SOP identity."""
+    try:
+        try:
+            return pydicom.dcmread(path, stop_before_pixels=header_only)
+        except InvalidDicomError:
+            dataset = pydicom.dcmread(path, stop_before_pixels=header_only, force=True)
+            return dataset if "SOPInstanceUID" in dataset or "SOPClassUID" in dataset else None
+    except Exception:  # any reader failure means the same here: not a DICOM object we can read
+        return None
+
+
+def _sop_instance(dataset: Dataset) -> str:
+    value = dataset.get(SOP_INSTANCE_UID)
+    return str(value.value).strip(" \x00") if value is not None and value.value else ""
+
+
+def _read_uid_mappings(directory: Path) -> Mapping[str, str]:
+    path = directory / UID_FILE
+    if not path.is_file():
+        raise VerifyConfigurationError(f"no {UID_FILE} in the mappings directory {directory}")
+    return dict(_read_rows(path))
+
+
+def _index_originals(
+    root: Path,
+    secret: ProjectSecret | None,
+    mappings: Mapping[str, str],
+    exclude: Path,
+) -> dict[str, Path]:
+    """Output SOP Instance UID → input path, for every readable input under ``root``."""
+    index: dict[str, Path] = {}
+    for path in discover_inputs(root, exclude=(exclude,)):
+        dataset = _read(path, header_only=True)
+        uid = _sop_instance(dataset) if dataset is not None else ""
+        if not uid:
+            continue
+        # The UID itself matches outputs of policies that retain UIDs.
+        keys = {uid, remap_uid(secret, uid) if secret else uid, mappings.get(uid, uid)}
+        for key in keys:
+            index.setdefault(key, path)
+    return index
+
+
+# ---------------------------------------------------------------------------- one file
+@dataclass(frozen=True)
+class _Settings:
+    plan: Plan
+    secret: ProjectSecret | None
+    originals: Mapping[str, Path] | None
+    detector: Detector | None
+    iod: bool
+
+
+def _detector() -> Detector | None:
+    """``detect_text`` when the pixel stack (OpenCV, an OCR backend) can be imported."""
+    try:
+        from deidengine.pixels.detect import detect_text
+    except ImportError:
+        return None
+    return detect_text
+
+
+def _leaks(
+    output: Dataset,
+    original: Dataset,
+    identifying: IdentifyingValues,
+    decisions: list[Decision],
+    file: str,
+) -> Iterator[Finding]:
+    # The engine's allowed sets are not known for an output made elsewhere: the plan's K rules
+    # say what may hold an input value, and unselected elements hold only device facts.
+    allowed = frozenset((d.path, d.tag) for d in decisions if d.explicitly_kept)
+    untouched = frozenset((d.path, d.tag) for d in decisions if d.defaulted)
+    patient = patient_borne_values(identifying, original)
+    for leak in find_leaks(output, identifying, allowed, untouched, patient):
+        yield finding(
+            FindingCode.IDENTIFYING_VALUE,
+            file,
+            leak.location,
+            "holds an identifying value of the input",
+        )
+
+
+def _pixel_location(found: Any) -> str:
+    where = f"({found.overlay:04X},3000)" if found.overlay is not None else PIXEL_DATA
+    return f"{where} frame {found.frame} box {found.x},{found.y},{found.w},{found.h}"
+
+
+def _pixels(
+    output: Dataset, identifying: IdentifyingValues, detector: Detector, file: str
+) -> Iterator[Finding]:
+    try:
+        report = detector(output, identifying)
+    except Exception as error:  # undecodable pixels, a broken OCR backend: not proven clean
+        yield finding(
+            FindingCode.OCR_FAILED,
+            file,
+            PIXEL_DATA,
+            f"the pixels could not be read for text ({type(error).__name__})",
+        )
+        return
+    for found in report.identifying:
+        yield finding(
+            FindingCode.IDENTIFYING_PIXEL_TEXT,
+            file,
+            _pixel_location(found),
+            "identifying text is burned into the pixels",
+        )
+
+
+def _shown_name(relative: str, number: int, identifying: IdentifyingValues | None) -> str:
+    """The path shown in findings: relative to the root, withheld when it holds PHI.
+
+    Output names of other tools often carry the patient's name or MRN; with the original at
+    hand the verifier can tell, and then shows a number instead.
+    """
+    if identifying is not None and identifying.contains_in(relative):
+        return f"#{number} (path withheld)"
+    return relative
+
+
+def _withheld(found: Finding, identifying: IdentifyingValues | None) -> Finding:
+    """``found`` with its message withheld if it quotes an input value.
+
+    Messages are fixed wording, tags and policy sources, but the validator's are its own text:
+    values are cut from them by pattern (:func:`~deidengine.verify.iod.normalise_message`), and
+    this is the second line of defence for a format the patterns do not know.
+    """
+    if identifying is not None and identifying.contains_in(found.message):
+        return replace(found, message="(message withheld: it quotes an identifying value)")
+    return found
+
+
+def _verify_file(path: Path, relative: str, number: int, settings: _Settings) -> list[Finding]:
+    output = _read(path)
+    if output is None:
+        return [finding(FindingCode.NOT_DICOM, relative, "", "not a readable DICOM file")]
+    found: list[Finding] = []
+    input_path: Path | None = None
+    original: Dataset | None = None
+    if settings.originals is not None:
+        input_path = settings.originals.get(_sop_instance(output))
+        original = _read(input_path, header_only=True) if input_path is not None else None
+    identifying = collect_identifying_values(original) if original is not None else None
+    file = _shown_name(relative, number, identifying)
+    if file != relative:
+        message = "the output's path holds an identifying value of its input"
+        found.append(finding(FindingCode.IDENTIFYING_PATH, file, "", message))
+    if settings.originals is not None and original is None:
+        found.append(
+            finding(
+                FindingCode.ORIGINAL_NOT_FOUND,
+                file,
+                "(0008,0018)",
+                "no input in the original tree matches this SOP Instance UID: "
+                "leaks, UIDs and dates cannot be checked against it",
+            )
+        )
+    decisions = list(plan_decisions(output, settings.plan, original))
+    found.extend(
+        check_conformance(
+            output,
+            settings.plan,
+            secret=settings.secret,
+            original=original,
+            file=file,
+            decisions=decisions,
+        )
+    )
+    found.extend(check_provenance(output, settings.plan, file=file))
+    if original is not None and identifying is not None:
+        found.extend(_leaks(output, original, identifying, decisions, file))
+    if settings.detector is not None:
+        # Without the input only the pixel patterns (dates, IDs, labels) and the output's own
+        # values can be recognised.
+        values = identifying if identifying is not None else collect_identifying_values(output)
+        found.extend(_pixels(output, values, settings.detector, file))
+    if settings.iod:
+        if input_path is not None and original is not None:
+            found.extend(new_iod_errors(path, input_path, file=file))
+        else:
+            found.extend(iod_errors(path, file=file))
+    return [_withheld(item, identifying) for item in found]
+
+
+# ---------------------------------------------------------------------------- the tree
+def verify_tree(
+    policy_spec: str,
+    output_root: str | os.PathLike[str],
+    *,
+    original_root: str | os.PathLike[str] | None = None,
+    secret: ProjectSecret | None = None,
+    mapping_dir: str | os.PathLike[str] | None = None,
+    ocr: bool = True,
+    iod: bool = True,
+) -> VerifyReport:
+    """Verify every file under ``output_root`` against ``policy_spec``.
+
+    Raises:
+        PolicyError: the policy does not compile.
+        VerifyConfigurationError: a root does not exist, or ``original_root`` is given without
+            a way to match outputs to inputs (``secret`` or ``mapping_dir``).
+    """
+    plan = load_plan(policy_spec)
+    root = Path(output_root)
+    if not root.exists():
+        raise VerifyConfigurationError(f"the output {root} does not exist")
+    if original_root is not None:
+        if secret is None and mapping_dir is None:
+            raise VerifyConfigurationError(
+                "matching outputs to their originals needs the project secret "
+                "(--secret-file or DEID_SECRET) or the run's mappings (--mappings DIR)"
+            )
+        if not Path(original_root).exists():
+            raise VerifyConfigurationError(f"the original {original_root} does not exist")
+    mappings = _read_uid_mappings(Path(mapping_dir)) if mapping_dir is not None else {}
+    with warnings.catch_warnings():
+        # pydicom's warnings quote the offending value ("Invalid value for VR PN: '...'"); on
+        # trees that may hold PHI they must not reach the terminal.
+        warnings.simplefilter("ignore")
+        originals = (
+            _index_originals(Path(original_root), secret, mappings, root)
+            if original_root is not None
+            else None
+        )
+        settings = _Settings(plan, secret, originals, _detector() if ocr else None, iod)
+        return _verify_files(root, settings, original_root, ocr)
+
+
+def _verify_files(
+    root: Path,
+    settings: _Settings,
+    original_root: str | os.PathLike[str] | None,
+    ocr: bool,
+) -> VerifyReport:
+    findings: list[Finding] = []
+    if ocr and settings.detector is None:
+        findings.append(
+            finding(
+                FindingCode.OCR_UNAVAILABLE,
+                "",
+                "",
+                "the pixel text detector cannot be imported; burned-in text not checked",
+            )
+        )
+    checked = 0
+    exclude = (Path(original_root),) if original_root is not None else ()
+    for number, path in enumerate(discover_inputs(root, exclude=exclude), start=1):
+        checked += 1
+        relative = path.name if root.is_file() else str(path.relative_to(root))
+        findings.extend(_verify_file(path, relative, number, settings))
+    return VerifyReport(files_checked=checked, findings=tuple(findings))
+
+
+# ---------------------------------------------------------------------------- rendering
+def render_report(report: VerifyReport, console: Console) -> None:
+    """A table of findings (file, location, code, message), then a one-line summary.
+
+    A file is named on its first row only, with a line between files: output names derived
+    from UIDs are long, and repeating them would bury the findings. Cells are
+    :class:`~rich.text.Text`, so ``[PN]`` and the like print as written, not as console markup.
+    """
+    if report.findings:
+        table = Table(title="deid verify", title_justify="left")
+        for column in ("file", "location", "code", "message"):
+            table.add_column(column, overflow="fold")
+        previous: str | None = None
+        for item in report.findings:
+            style = "red" if item.severity is Severity.ERROR else "yellow"
+            if previous is not None and item.file != previous:
+                table.add_section()
+            table.add_row(
+                Text("" if item.file == previous else item.file or "-"),
+                Text(item.location or "-"),
+                Text(item.code, style=style),
+                Text(item.message),
+            )
+            previous = item.file
+        console.print(table)
+    errors = len(report.errors)
+    warnings = len(report.findings) - errors
+    verdict = "FAILED" if report.exit_code else "passed"
+    console.print(
+        Text(
+            f"{verdict}: {report.files_checked} files checked, {errors} errors, "
+            f"{warnings} warnings",
+            style="red bold" if report.exit_code else "green",
+        )
+    )
