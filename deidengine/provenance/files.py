@@ -9,14 +9,13 @@ values.
 from __future__ import annotations
 
 import enum
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from deidengine.dicom.storage import StoreResult, store_atomically
 from deidengine.provenance.original_attributes import (
     OriginalAttributesError,
     check_key_pair,
@@ -54,23 +53,18 @@ class _Failed(Exception):
     pass
 
 
+#: What a stored file means for re-identification.
+STORE_STATUS = {
+    StoreResult.WRITTEN: ReidentifyStatus.RESTORED,
+    StoreResult.ALREADY_THERE: ReidentifyStatus.ALREADY_DONE,
+}
+
+
 def _write_atomically(dataset: pydicom.Dataset, target: Path) -> ReidentifyStatus:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".reid-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            dataset.save_as(stream, enforce_file_format=True)
-            stream.flush()
-            os.fsync(stream.fileno())
-        try:
-            os.link(temporary, target)
-        except FileExistsError:
-            if Path(temporary).read_bytes() == target.read_bytes():
-                return ReidentifyStatus.ALREADY_DONE
-            raise _Failed("the output exists and differs; it is never replaced") from None
-        return ReidentifyStatus.RESTORED
-    finally:
-        os.unlink(temporary)
+    result = store_atomically(dataset, target, prefix=".reid-")
+    if result is StoreResult.CONFLICT:
+        raise _Failed("the output exists and differs; it is never replaced")
+    return STORE_STATUS[result]
 
 
 def _one(

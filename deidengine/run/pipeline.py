@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from deidengine.dicom.apply import (
 )
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.storage import StoreResult, store_atomically
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -181,25 +181,16 @@ def output_name(dataset: Dataset) -> str:
     return f"{parts[0]}/{parts[1]}/{parts[2]}.dcm"
 
 
+#: What a stored output means for the run.
+STORE_STATUS = {StoreResult.WRITTEN: Status.WRITTEN, StoreResult.ALREADY_THERE: Status.SKIPPED}
+
+
 def _write_atomically(dataset: Dataset, root: Path, name: str) -> Status:
-    """Write via a temporary file and a link; an existing identical file means already done."""
-    final = root / name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".deid-", suffix=".tmp", dir=final.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            dataset.save_as(stream, enforce_file_format=True)
-            stream.flush()
-            os.fsync(stream.fileno())
-        try:
-            os.link(temporary, final)
-        except FileExistsError:
-            if _same_output(Path(temporary), final):
-                return Status.SKIPPED
-            raise _Quarantine(Reason.DUPLICATE_OUTPUT) from None
-        return Status.WRITTEN
-    finally:
-        os.unlink(temporary)
+    """Write via a temporary file and a link; an existing equal file means already done."""
+    result = store_atomically(dataset, root / name, same=_same_output)
+    if result is StoreResult.CONFLICT:
+        raise _Quarantine(Reason.DUPLICATE_OUTPUT)
+    return STORE_STATUS[result]
 
 
 def _same_output(mine: Path, theirs: Path) -> bool:

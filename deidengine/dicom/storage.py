@@ -1,0 +1,53 @@
+"""Write a dataset atomically: a temporary file in the target's folder, fsync, then a link.
+
+Linking (not renaming) means an existing file is never replaced: two inputs that map to one
+output, or a resumed run, find the file there and decide what that means.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+
+
+class StoreResult(enum.Enum):
+    WRITTEN = "written"
+    ALREADY_THERE = "already-there"  # an equal file exists (``same`` said so)
+    CONFLICT = "conflict"  # a different file exists; it was left alone
+
+
+def _identical(mine: Path, theirs: Path) -> bool:
+    return mine.read_bytes() == theirs.read_bytes()
+
+
+def store_atomically(
+    dataset: Dataset,
+    target: Path,
+    *,
+    same: Callable[[Path, Path], bool] = _identical,
+    prefix: str = ".deid-",
+) -> StoreResult:
+    """Write ``dataset`` to ``target`` as a DICOM file, never leaving a partial file there."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            dataset.save_as(stream, enforce_file_format=True)
+            stream.flush()
+            os.fsync(stream.fileno())
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            return (
+                StoreResult.ALREADY_THERE
+                if same(Path(temporary), target)
+                else (StoreResult.CONFLICT)
+            )
+        return StoreResult.WRITTEN
+    finally:
+        os.unlink(temporary)
