@@ -211,3 +211,26 @@ def test_honest_broker_mode_envelopes_the_originals(tmp_path: Path,
     assert restored.PatientID == JANE.patient_id
     again = processor.process(str(corpus["jane-ct"]))  # a new random envelope, same content
     assert (again.status, again.reason) == (Status.SKIPPED, Reason.ALREADY_DONE)
+
+
+CHARSET_FILES = ["chrArab.dcm", "chrFren.dcm", "chrGerm.dcm", "chrGreek.dcm", "chrH31.dcm",
+                 "chrH32.dcm", "chrHbrw.dcm", "chrI2.dcm", "chrRuss.dcm", "chrX1.dcm",
+                 "chrX2.dcm"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", CHARSET_FILES)
+def test_character_sets_names_are_gone_and_output_reads(tmp_path: Path, name: str) -> None:
+    from pydicom.data import get_charset_files
+
+    (path,) = get_charset_files(name)
+    source = pydicom.dcmread(path)
+    groups = str(source.PatientName).replace("=", "^").split("^")
+    processor = _processor(tmp_path, "hipaa-safe-harbor")
+    outcome = processor.process(path)
+    assert outcome.status is Status.WRITTEN, outcome
+    output = pydicom.dcmread(tmp_path / "out" / str(outcome.output))
+    text = "".join(str(e.value) for e in output.iterall() if e.VR in ("PN", "LO", "SH", "ST"))
+    for part in (g for g in groups if len(g) >= 2):
+        assert part not in text, name
+    assert str(output.PatientName).startswith("SUBJ-")
+    assert output.get("SpecificCharacterSet") == source.get("SpecificCharacterSet")
