@@ -30,6 +30,7 @@ class Reason(enum.Enum):
     LOOKUP_MISS = "lookup-miss"
     REJECTED_BY_POLICY = "rejected-by-policy"
     LEAK_DETECTED = "leak-detected"
+    NONCONFORMANT = "nonconformant"
     PIXELS_NOT_CLEAN = "pixels-not-clean"
     PIXEL_STAGE_FAILED = "pixel-stage-failed"
     DUPLICATE_OUTPUT = "duplicate-output"
@@ -48,6 +49,7 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.LOOKUP_MISS: "a lookup table has no entry for a value this file needs",
     Reason.REJECTED_BY_POLICY: "a policy rule rejects this kind of file",
     Reason.LEAK_DETECTED: "an identifying value of the input is still present in the output",
+    Reason.NONCONFORMANT: "the output departs from its policy or its provenance is incoherent",
     Reason.PIXELS_NOT_CLEAN: "burned-in text is still readable after redaction",
     Reason.PIXEL_STAGE_FAILED: "the pixel data could not be decoded, redacted or encoded",
     Reason.DUPLICATE_OUTPUT: "another input already produced this SOP Instance",

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,13 +49,21 @@ from deidengine.provenance import (
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.standard.hipaa import restricted_zip3
+from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
+from deidengine.verify.provenance_check import check_provenance
 
 #: Our Implementation Class UID: a 2.25 UUID-derived UID fixed for this engine.
 IMPLEMENTATION_CLASS_UID = "2.25." + str(int(hashlib.sha256(b"deidengine").hexdigest()[:32], 16))
 IMPLEMENTATION_VERSION_NAME = f"DEIDENGINE_{__version__.replace('.', '')}"[:16]
 RECOGNIZABLE_FEATURES_POLICY = "annex-e/clean-recognizable-visual-features"
 ENCRYPTED_ATTRIBUTES_SEQUENCE = 0x04000500
+#: (implicit VR, little endian) of a dataset read without File Meta → its transfer syntax.
+ENCODING_SYNTAX = {
+    (True, True): "1.2.840.10008.1.2",
+    (False, True): "1.2.840.10008.1.2.1",
+    (False, False): "1.2.840.10008.1.2.2",
+}
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 #: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
 PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
@@ -238,7 +247,10 @@ class FileProcessor:
     def process(self, path: str) -> Outcome:
         reference = self.input_reference(path)
         try:
-            return self._process(path, reference)
+            with warnings.catch_warnings():
+                # pydicom's warnings quote element values: none may reach a terminal or log.
+                warnings.simplefilter("ignore")
+                return self._process(path, reference)
         except _Quarantine as quarantine:
             return self._quarantine(path, reference, quarantine.reason, quarantine.detail)
         except MemoryError:
@@ -261,6 +273,8 @@ class FileProcessor:
             )
         identifying = collect_identifying_values(dataset)
         untouched_values = patient_borne_values(identifying, dataset)
+        # The verifier compares the output with the input header, which apply_plan edits.
+        original = pydicom.dcmread(path, stop_before_pixels=True, force=True)
         private_before = private_block_inventory(dataset)
         before = original_snapshot(dataset) if self.certificate is not None else None
         try:
@@ -279,7 +293,9 @@ class FileProcessor:
         if "SOPInstanceUID" not in dataset or "SOPClassUID" not in dataset:
             raise _Quarantine(Reason.ACTION_FAILED, "the policy removed the SOP Instance UID")
         # The pixel stage may have re-encoded in another (recorded, lossless) syntax.
-        transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
+        transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "")) or (
+            ENCODING_SYNTAX[tuple(dataset.original_encoding)]  # a bare dataset: as it was read
+        )
         dataset.file_meta = _new_file_meta(dataset, transfer_syntax)
         leaks = find_leaks(
             dataset, identifying, header.explicitly_kept, header.default_kept, untouched_values
@@ -301,6 +317,7 @@ class FileProcessor:
             kept_private_blocks=kept_private_blocks(private_before, dataset, self.known_safe),
         )
         stamp_provenance(dataset, ran)
+        self._verify_before_write(dataset, original)
         if before is not None and self.certificate is not None:
             protect_original_attributes(before, dataset, self.certificate)
         name = output_name(dataset)
@@ -329,6 +346,21 @@ class FileProcessor:
             uid_map=header.uid_map,
             id_map=header.id_map,
         )
+
+    def _verify_before_write(self, dataset: Dataset, original: Dataset) -> None:
+        """The verifier gates the write: policy conformance and provenance coherence."""
+        problems = check_conformance(
+            dataset, self.plan, secret=self.secret, original=original
+        ) + check_provenance(dataset, self.plan)
+        errors = sorted(
+            {
+                f"{p.code.split()[0]} at {p.location}"
+                for p in problems
+                if p.severity is Severity.ERROR
+            }
+        )
+        if errors:
+            raise _Quarantine(Reason.NONCONFORMANT, ", ".join(errors[:5]))
 
     def _pixel_stage(self, dataset: Dataset, identifying: IdentifyingValues) -> PlannedRule | None:
         """Run the policy's pixel rule for this file; the rule when it cleaned pixels."""

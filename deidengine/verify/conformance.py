@@ -40,6 +40,7 @@ from deidengine.standard.iod import resolve_compound_action
 
 # The engine's own element paths (``(0040,0275)[0].(0010,0010)``), so a leak finding and a
 # conformance finding at one element read alike.
+from deidengine.verify.leaks import Path as ElementPath
 from deidengine.verify.leaks import _as_text, _location
 
 __all__ = [
@@ -53,8 +54,6 @@ __all__ = [
     "finding",
     "plan_decisions",
 ]
-
-ElementPath = tuple[tuple[int, int], ...]
 
 
 class Severity(enum.Enum):
@@ -146,9 +145,10 @@ PIXEL_DATA_TAGS: Final = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 PROVENANCE_TAGS: Final = frozenset(
     {0x00120062, 0x00120063, 0x00120064, 0x00280301, 0x00280302, 0x00280303, 0x00080300}
 )
-#: File meta elements that name the writing software, not the patient or the study: every
-#: tool writes its own, so they are outside the plan's reach.
-WRITER_META_TAGS: Final = frozenset({0x00020012, 0x00020013, 0x00020016, 0x00020100})
+#: File meta UIDs that name the writing software (Implementation Class UID) or the vendor of
+#: private meta information, not the patient or the study: every tool writes its own, so they
+#: are outside the plan's reach and no remap is expected.
+WRITER_META_TAGS: Final = frozenset({0x00020012, 0x00020100})
 DATE_VRS: Final = frozenset({"DA", "DT"})
 #: What keep-year leaves, per VR (for messages).
 YEAR_ONLY_FORMS: Final = MappingProxyType({"DA": "YYYY0101", "DT": "YYYY", "TM": "empty"})
@@ -261,7 +261,7 @@ def _walk(
         group, number = tag >> 16, tag & 0xFFFF
         if number == 0x0000 or (not path and tag in PIXEL_DATA_TAGS | PROVENANCE_TAGS):
             continue
-        if group == 0x0002 and tag in WRITER_META_TAGS:
+        if tag in WRITER_META_TAGS:
             continue
         vr = str(element.VR)
         private = is_private_group(group)
@@ -306,8 +306,10 @@ def plan_decisions(
 def _is_empty(value: object) -> bool:
     if value is None:
         return True
-    if isinstance(value, Sequence | MultiValue | list | tuple):
-        return len(value) == 0 or all(_is_empty(v) for v in value)
+    if isinstance(value, Sequence):
+        return len(value) == 0  # Z on a sequence leaves no item at all
+    if isinstance(value, MultiValue | list | tuple):
+        return all(_is_empty(v) for v in value)
     if isinstance(value, bytes):
         return not value.strip(b" \x00")
     return not str(value).strip(" \x00")
@@ -405,9 +407,13 @@ def _uid(decision: Decision, context: _Context) -> Iterator[Finding]:
     value = _clean_text(element.value)
     if not value:
         return
+    # The File Meta Information is rebuilt, not carried over (PS3.15 E.1): its Media Storage
+    # SOP Instance UID follows the dataset's, and the transfer syntax may change with the
+    # pixels. So group 0002 is checked by form only.
+    in_file_meta = decision.tag >> 16 == 0x0002
     original = (
         _original_element(context.original, decision.path, decision.tag)
-        if context.original is not None and context.secret is not None
+        if context.original is not None and context.secret is not None and not in_file_meta
         else None
     )
     if original is not None and context.secret is not None:

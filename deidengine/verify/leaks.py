@@ -60,7 +60,8 @@ def _scan(
     untouched_values: IdentifyingValues,
     path: Path,
 ) -> Iterator[LeakFinding]:
-    for element in dataset:
+    for raw in dataset.elements():  # as iterating the dataset, without the look-ups
+        element = dataset[raw.tag] if isinstance(raw, RawDataElement) else raw
         tag = int(element.tag)
         if tag in SKIPPED_TAGS or element.VR in UNSCANNED_VRS:
             continue

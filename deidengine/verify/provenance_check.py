@@ -25,26 +25,34 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidengine.policy.plan import Plan, is_private_group
+from deidengine.provenance.stamp import PIXEL_OPTION_CODES
+from deidengine.provenance.vocabulary import (
+    BurnedInAnnotation,
+    LongitudinalTemporalInformationModified,
+    PatientIdentityRemoved,
+    Tag,
+)
 from deidengine.standard.cid7050 import cid_7050
 from deidengine.verify.conformance import Finding, FindingCode, finding
+from deidengine.dicom.dummies import dummy_value
 from deidengine.verify.leaks import _as_text, _location
 
 __all__ = ["BASIC_PROFILE", "BASIC_PROFILE_CODE", "PIXEL_CODES", "check_provenance"]
 
-PATIENT_IDENTITY_REMOVED: Final = 0x00120062
-DEIDENTIFICATION_METHOD: Final = 0x00120063
-METHOD_CODE_SEQUENCE: Final = 0x00120064
-BURNED_IN_ANNOTATION: Final = 0x00280301
-LONGITUDINAL_TEMPORAL: Final = 0x00280303
-PRIVATE_CHARACTERISTICS: Final = 0x00080300
+PATIENT_IDENTITY_REMOVED: Final = int(Tag.PatientIdentityRemoved)
+DEIDENTIFICATION_METHOD: Final = int(Tag.DeidentificationMethod)
+METHOD_CODE_SEQUENCE: Final = int(Tag.DeidentificationMethodCodeSequence)
+BURNED_IN_ANNOTATION: Final = int(Tag.BurnedInAnnotation)
+LONGITUDINAL_TEMPORAL: Final = int(Tag.LongitudinalTemporalInformationModified)
+PRIVATE_CHARACTERISTICS: Final = int(Tag.PrivateDataElementCharacteristicsSequence)
 
 BASIC_PROFILE: Final = "annex-e/basic"
 BASIC_PROFILE_CODE: Final = "113100"
 CLEAN_PIXEL_DATA_CODE: Final = "113101"
 #: Clean Pixel Data and Clean Recognizable Visual Features: claimed only when the pixels were
 #: cleaned, which the pixel stage records as Burned In Annotation NO.
-PIXEL_CODES: Final = frozenset({CLEAN_PIXEL_DATA_CODE, "113102"})
-TEMPORAL_VALUES: Final = frozenset({"UNMODIFIED", "MODIFIED", "REMOVED"})
+PIXEL_CODES: Final = frozenset(PIXEL_OPTION_CODES)
+TEMPORAL_VALUES: Final = frozenset(v.value for v in LongitudinalTemporalInformationModified)
 #: Coding-scheme versions are DT values that date a terminology, not an event of the patient.
 NOT_PATIENT_DATES: Final = frozenset({0x00080106, 0x00080107})
 
@@ -84,7 +92,7 @@ def _claimed_codes(output: Dataset) -> tuple[tuple[int, str, str], ...]:
 
 
 def _identity_removed(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
-    if _text(output, PATIENT_IDENTITY_REMOVED) != "YES":
+    if _text(output, PATIENT_IDENTITY_REMOVED) != PatientIdentityRemoved.YES.value:
         yield finding(
             FindingCode.IDENTITY_NOT_REMOVED,
             file,
@@ -119,13 +127,13 @@ def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         yield finding(
             FindingCode.CODE_NOT_CID_7050,
             file,
-            f"{_location(((METHOD_CODE_SEQUENCE, index),), 0x00080100)}",
+            _location(((METHOD_CODE_SEQUENCE, index),), int(Tag.CodeValue)),
             "not a CID 7050 De-identification Method code",
         )
     required = set(plan.codes) - PIXEL_CODES
     if BASIC_PROFILE in plan.names:
         required.add(BASIC_PROFILE_CODE)
-    pixels_cleaned = _text(output, BURNED_IN_ANNOTATION) == "NO"
+    pixels_cleaned = _text(output, BURNED_IN_ANNOTATION) == BurnedInAnnotation.NO.value
     optional = PIXEL_CODES & set(plan.codes) if pixels_cleaned else set()
     where = _location((), METHOD_CODE_SEQUENCE)
     for code in sorted(required - claimed):
@@ -151,14 +159,14 @@ def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
             + ", ".join(sorted(TEMPORAL_VALUES)),
         )
         return
-    if value != "REMOVED":
+    if value != LongitudinalTemporalInformationModified.REMOVED.value:
         return
     for path, element in _elements(output):
         tag = int(element.tag)
-        if (
-            element.VR in ("DA", "DT")
-            and tag not in NOT_PATIENT_DATES
-            and _as_text(element.value).strip(" \x00")
+        text = _as_text(element.value).strip(" \x00")
+        # A D (dummy) value stands in for a removed date: it dates nothing.
+        if element.VR in ("DA", "DT") and tag not in NOT_PATIENT_DATES and text and (
+            text != str(dummy_value(element.VR))
         ):
             yield finding(
                 FindingCode.TEMPORAL_INCONSISTENT,

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -54,12 +54,15 @@ from deidengine.verify.iod import iod_errors, new_iod_errors
 from deidengine.verify.leaks import find_leaks, patient_borne_values
 from deidengine.verify.provenance_check import check_provenance
 
+if TYPE_CHECKING:  # the pixel stack (OpenCV, OCR) is imported only when OCR runs
+    from deidengine.pixels.detect import DetectionReport, TextFinding
+
 __all__ = ["VerifyConfigurationError", "VerifyReport", "render_report", "verify_tree"]
 
 SOP_INSTANCE_UID: Final = 0x00080018
 PIXEL_DATA: Final = "(7FE0,0010)"
 
-Detector = Callable[[Dataset, IdentifyingValues], Any]
+Detector = Callable[[Dataset, IdentifyingValues], "DetectionReport"]
 
 
 class VerifyConfigurationError(Exception):
@@ -175,7 +178,7 @@ def _leaks(
         )
 
 
-def _pixel_location(found: Any) -> str:
+def _pixel_location(found: TextFinding) -> str:
     where = f"({found.overlay:04X},3000)" if found.overlay is not None else PIXEL_DATA
     return f"{where} frame {found.frame} box {found.x},{found.y},{found.w},{found.h}"
 
