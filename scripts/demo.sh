@@ -10,5 +10,6 @@ mkdir -p "$(dirname "$SECRET")"
 rm -rf "$OUT" "$OUT.quarantine" "$OUT.audit"
 deid policy check hipaa-safe-harbor
 deid run --policy hipaa-safe-harbor --secret-file "$SECRET" samples/in "$OUT"
+deid verify --policy hipaa-safe-harbor --original samples/in --secret-file "$SECRET" "$OUT"
 echo "de-identified files:"
 find "$OUT" -name '*.dcm' | sort
