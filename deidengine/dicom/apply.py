@@ -435,6 +435,34 @@ def _private_key(dataset: Dataset, tag: int) -> tuple[str, int, int] | None:
     return (_text(creator.value).strip(" \x00"), group, element & 0xFF)
 
 
+class _PrivateKeys:
+    """:func:`_private_key` for the elements of one dataset, reading each creator once.
+
+    Creator elements are set aside by the walk and deleted only after it, so what a creator
+    says cannot change while the dataset's elements are decided.
+    """
+
+    __slots__ = ("_creators", "_dataset")
+
+    def __init__(self, dataset: Dataset) -> None:
+        self._dataset = dataset
+        self._creators: dict[int, str | None] = {}
+
+    def __call__(self, tag: int) -> tuple[str, int, int] | None:
+        group, element = tag >> 16, tag & 0xFFFF
+        if element < 0x1000:
+            return None
+        creator_tag = (group << 16) | (element >> 8)
+        if creator_tag in self._creators:
+            name = self._creators[creator_tag]
+        else:
+            creator = self._dataset.get(creator_tag)
+            value = None if creator is None else creator.value
+            name = None if value in (None, "") else _text(value).strip(" \x00")
+            self._creators[creator_tag] = name
+        return None if name is None else (name, group, element & 0xFF)
+
+
 def _choose(rules: tuple[PlannedRule, ...], state: _FileState) -> PlannedRule | None:
     for rule in rules:
         if rule.condition is None or condition_holds(rule.condition, state.snapshot):
@@ -452,6 +480,7 @@ def _walk(
 ) -> None:
     plan = state.context.plan
     creators: list[int] = []
+    private_key = _PrivateKeys(dataset)
     for base_tag in list(dataset.keys()):
         tag = int(base_tag)
         if tag in PIXEL_DATA_TAGS and not path:
@@ -459,14 +488,14 @@ def _walk(
         group, number = tag >> 16, tag & 0xFFFF
         private = is_private_group(group)
         if number == 0x0000:
-            del dataset[tag]  # group lengths go stale once anything in the group changes
+            del dataset[base_tag]  # group lengths go stale once anything in the group changes
             continue
         if private and 0x0010 <= number <= 0x00FF:
             creators.append(tag)
             continue
-        element = dataset[tag]
+        element = dataset[base_tag]
         vr = str(element.VR)
-        rules = plan.candidates(tag, vr, _private_key(dataset, tag) if private else None, path)
+        rules = plan.candidates(tag, vr, private_key(tag) if private else None, path)
         rule = _choose(rules, state)
         item = _Element(
             dataset, element, tag, vr, path, (*tag_path, tag), private, rule, clean_scope
@@ -485,13 +514,19 @@ def _walk(
             # The value was replaced by construction (keyed, dummy, year-only, ...): what is
             # left is the policy's output, even when it happens to equal the input.
             state.explicitly_kept.add((path, tag))
+    # A creator goes unless its block was kept and still holds an element. (A creator's own
+    # tag, (gggg,00xx) with xx >= 10, never falls in a block, so deleting creators does not
+    # change which blocks hold elements: they are listed once.)
+    blocks_in_use: set[tuple[int, int]] | None = None
     for creator in creators:
         block = (creator >> 16, creator & 0xFF)
-        if block not in state.kept_private_blocks or not any(
-            (int(e.tag) >> 16) == block[0] and ((int(e.tag) & 0xFF00) >> 8) == block[1]
-            for e in dataset
-        ):
-            del dataset[creator]
+        if block in state.kept_private_blocks:
+            if blocks_in_use is None:
+                tags = dataset.keys()  # tags: iterating a Dataset itself gives its elements
+                blocks_in_use = {(int(t) >> 16, (int(t) & 0xFF00) >> 8) for t in tags}
+            if block in blocks_in_use:
+                continue
+        del dataset[creator]
 
 
 def _descend(
@@ -550,6 +585,9 @@ def patient_key(dataset: Dataset) -> str:
     return f"study:{study.strip()}"
 
 
+_NO_SNAPSHOT = ConditionSnapshot({}, {})
+
+
 def apply_plan(
     dataset: Dataset, context: EngineContext, identifying: IdentifyingValues
 ) -> HeaderOutcome:
@@ -562,7 +600,8 @@ def apply_plan(
     columns = tuple(SR_OPTION_COLUMNS[c] for c in context.plan.codes if c in SR_OPTION_COLUMNS)
     state = _FileState(
         context=context,
-        snapshot=ConditionSnapshot.of(dataset),
+        # Conditions are the only readers of the snapshot: without any, none is taken.
+        snapshot=ConditionSnapshot.of(dataset) if context.plan.header_conditions else _NO_SNAPSHOT,
         identifying=identifying,
         sop_class=sop_class,
         patient_key=patient_key(dataset),

@@ -43,7 +43,7 @@ from __future__ import annotations
 import datetime
 import enum
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Final
@@ -344,30 +344,103 @@ def _compiled(values: frozenset[str]) -> re.Pattern[str] | None:
     return _compile(values)
 
 
-def _date_groups(forms: frozenset[str]) -> tuple[frozenset[str], ...]:
-    """``forms`` split into the written forms of each date, and whatever is left.
+_ASCII_ALPHANUMERICS: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+_ASCII_DIGIT_RUNS: Final = re.compile(r"[0-9]+")
 
-    The groups cover ``forms`` exactly, so a text contains one of ``forms`` if and only if it
-    contains one of some group's; a date recurs across patients and studies where a whole set
-    rarely does, so each group's pattern is compiled once per run.
+
+@lru_cache(maxsize=4096)
+def _ascii_equivalent(character: str) -> str | None:
+    """The ASCII letter or digit ``character`` matches under ``re.IGNORECASE`` ("" when none,
+    ``None`` when several): dotless i (U+0131) matches ``i``, long s (U+017F) ``s``, o with
+    diaeresis none. Asked of the regular expression engine itself, so it agrees with it."""
+    if character.isascii():
+        return character.lower() if character.isalnum() else ""
+    pattern = re.compile(re.escape(character), re.IGNORECASE)
+    found = [ascii for ascii in _ASCII_ALPHANUMERICS if pattern.fullmatch(ascii)]
+    return (found[0] if found else "") if len(found) <= 1 else None
+
+
+_IMPOSSIBLE: Final = 0  # no ASCII text can hold the value
+_RUN: Final = 1  # the key is a token of digits: it must be a whole run of digits of the text
+_SUBSTRING: Final = 2  # the key is a token of letters: it must occur in the lower-cased text
+_UNDECIDED: Final = 3  # a character with several ASCII equivalents: always searched
+
+
+@lru_cache(maxsize=16384)
+def _value_key(value: str) -> tuple[int, str]:
+    """The most selective token of ``value`` for :class:`_Guard`, and how to look for it."""
+    keys: list[tuple[int, str, bool]] = []
+    for token in _TOKENS.findall(value):
+        mapped = [_ascii_equivalent(character) for character in token]
+        if None in mapped:
+            return _UNDECIDED, ""
+        ascii = "".join(c for c in mapped if c is not None)
+        if len(ascii) != len(token):
+            return _IMPOSSIBLE, ""  # a character no ASCII text can match
+        digits = ascii.isdigit()
+        keys.append((len(ascii) + (3 if digits else 0), ascii, digits))
+    if not keys:
+        return _IMPOSSIBLE, ""  # no token: the value is not in the pattern at all
+    _, key, digits = max(keys)
+    return (_RUN if digits else _SUBSTRING), key
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    """Which of a set of values an ASCII text can possibly contain.
+
+    In an ASCII text, every token of a matching value occurs case-insensitively (its letters
+    mapped to their ASCII equivalents), and a token of digits occurs as a whole run of digits:
+    the pattern allows no digit on either side of it (the left boundary of a first token, a
+    separator of at least one non-digit between two digit tokens, a letter or a separator
+    otherwise, the right boundary after the last). So a value whose most selective token (one
+    per value, :func:`_value_key`) is absent from the text cannot match there.
+
+    Searching the text with the pattern of the remaining candidates gives exactly the matches of
+    the whole set's pattern: an alternative that cannot succeed at any position never changes
+    which one succeeds first, and the alternatives keep their relative order. The candidates
+    are few and recur across files (a device's serial number, a study date), so their patterns
+    are compiled once per run; a new patient's values are compiled only if a text may hold them.
     """
-    groups: list[frozenset[str]] = []
-    covered: set[str] = set()
-    for form in sorted(forms):
-        if len(form) != 8 or not form.isdigit() or form in covered:
-            continue
-        try:
-            date = datetime.date(int(form[:4]), int(form[4:6]), int(form[6:]))
-        except ValueError:
-            continue
-        group = date_forms(date)
-        if group <= forms:
-            groups.append(group)
-            covered |= group
-    rest = forms - covered
-    if rest:
-        groups.append(rest)
-    return tuple(groups)
+
+    by_run: Mapping[str, frozenset[str]]
+    by_substring: tuple[tuple[str, frozenset[str]], ...]
+    undecided: frozenset[str]
+
+    def candidates(self, lowered: str, runs: frozenset[str]) -> frozenset[str]:
+        """``lowered``: the ASCII text in lower case; ``runs``: its runs of digits."""
+        found = [self.by_run[run] for run in runs if run in self.by_run]
+        found.extend(values for key, values in self.by_substring if key in lowered)
+        if not found:
+            return self.undecided
+        return self.undecided.union(*found)
+
+
+@lru_cache(maxsize=PATTERN_CACHE_SIZE)
+def _guard(values: frozenset[str]) -> _Guard:
+    by_run: dict[str, set[str]] = {}
+    by_substring: dict[str, set[str]] = {}
+    undecided: set[str] = set()
+    for value in values:
+        how, key = _value_key(value)
+        if how == _RUN:
+            by_run.setdefault(key, set()).add(value)
+        elif how == _SUBSTRING:
+            by_substring.setdefault(key, set()).add(value)
+        elif how == _UNDECIDED:
+            undecided.add(value)
+    return _Guard(
+        by_run={key: frozenset(found) for key, found in by_run.items()},
+        by_substring=tuple((key, frozenset(by_substring[key])) for key in sorted(by_substring)),
+        undecided=frozenset(undecided),
+    )
+
+
+def _ascii_view(text: str) -> tuple[str, frozenset[str]] | None:
+    """What a :class:`_Guard` reads of ``text``; ``None`` when the text is not ASCII."""
+    if not text.isascii():
+        return None
+    return text.lower(), frozenset(_ASCII_DIGIT_RUNS.findall(text))
 
 
 @dataclass(frozen=True, repr=False)
@@ -386,9 +459,6 @@ class IdentifyingValues:
     _patterns: dict[ValueKind, re.Pattern[str] | None] = field(
         default_factory=dict, init=False, compare=False, hash=False
     )
-    _searches: list[re.Pattern[str]] = field(
-        default_factory=list, init=False, compare=False, hash=False
-    )
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{kind.value}={len(self.of_kind(kind))}" for kind in ValueKind)
@@ -396,7 +466,7 @@ class IdentifyingValues:
 
     __str__ = __repr__
 
-    @property
+    @cached_property
     def values(self) -> frozenset[str]:
         """Every identifying value, whatever its kind."""
         return self.names | self.ids | self.dates | self.phones | self.addresses
@@ -421,27 +491,32 @@ class IdentifyingValues:
     def contains_in(self, text: str) -> bool:
         """True when ``text`` contains any of the values.
 
-        The same answer as ``pattern.search(text)``: a text holds one of a set of values exactly
-        when it holds one of some part's, so the search runs over per-kind (and, for dates,
-        per-date) patterns that recur across files and are compiled once per run.
+        The same answer as ``pattern.search(text)``, found faster: for an ASCII text only the
+        values a :class:`_Guard` cannot rule out are searched, with a pattern cached per run.
         """
-        if not self._searches and self:
-            # Private, mutable cache state, like _patterns.
-            for kind in ValueKind:
-                values = self.of_kind(kind)
-                parts = _date_groups(values) if kind is ValueKind.DATES else (values,)
-                for part in parts:
-                    pattern = _compiled(part)
-                    if pattern is not None:
-                        self._searches.append(pattern)
-        return any(pattern.search(text) is not None for pattern in self._searches)
+        if not text or not self:
+            return False  # every value has at least one character
+        view = _ascii_view(text)
+        values = self.values if view is None else _guard(self.values).candidates(*view)
+        if not values:
+            return False
+        pattern = _compiled(values)
+        return pattern is not None and pattern.search(text) is not None
 
     def find_in(
         self, text: str, kinds: Iterable[ValueKind]
     ) -> Iterator[tuple[int, int, ValueKind]]:
-        """The spans ``(start, end, kind)`` of the values of ``kinds`` in ``text``."""
+        """The spans ``(start, end, kind)`` of the values of ``kinds`` in ``text``.
+
+        The spans of ``pattern_for(kind).finditer(text)``, kind by kind; for an ASCII text the
+        search runs over the values its :class:`_Guard` leaves, which gives the same spans.
+        """
+        view = _ascii_view(text)
         for kind in kinds:
-            pattern = self.pattern_for(kind)
+            values = self.of_kind(kind)
+            if values and view is not None:
+                values = _guard(values).candidates(*view)
+            pattern = _compiled(values) if values else None
             if pattern is not None:
                 for match in pattern.finditer(text):
                     yield match.start(), match.end(), kind

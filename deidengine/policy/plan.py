@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 from deidengine.policy import ast
@@ -209,6 +210,15 @@ class Plan:
             pixels=tuple(pixels),
         )
 
+    @cached_property
+    def header_conditions(self) -> bool:
+        """Whether any rule other than a ``pixels`` rule has a ``when`` condition (if none does,
+        the header stage needs no snapshot of the input to evaluate conditions on)."""
+        return any(
+            rule.condition is not None and rule.target.kind != SelectorKind.PIXELS
+            for rule in self.rules
+        )
+
     def candidates(
         self,
         tag: int | None,
@@ -222,12 +232,14 @@ class Plan:
         ``vr`` and ``*`` rules select standard elements only: a private element is reached
         only by ``private`` selectors or its absolute tag, so no broad rule keeps one by accident.
         """
-        is_private = tag is not None and is_private_group(tag >> 16)
-        use_path = bool(path) and tag is not None and tag in self.by_path_tag
-        cache_key = (tag, vr, private_key, is_private, path if use_path else None)
+        # The answer depends on the path only for tags a path rule names; privateness is a
+        # function of the tag. So the cache key is (tag, vr, private key[, path]).
+        use_path = bool(path) and tag in self.by_path_tag
+        cache_key = (tag, vr, private_key, path) if use_path else (tag, vr, private_key)
         cached = self._cache.get(cache_key)
         if cached is not None:
             return cached
+        is_private = tag is not None and is_private_group(tag >> 16)
         found: list[PlannedRule] = []
         if tag is not None:
             found.extend(self.by_tag.get(tag, ()))

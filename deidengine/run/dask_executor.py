@@ -54,10 +54,20 @@ from deidengine.run.outcome import Outcome
 if TYPE_CHECKING:
     from deidengine.run.pipeline import RunSettings
 
-__all__ = ["CONNECT_TIMEOUT", "PROCESSORS_PER_WORKER", "DaskExecutor", "process_on_worker"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "PROCESSORS_PER_WORKER",
+    "WORKERS_TIMEOUT",
+    "DaskExecutor",
+    "process_on_worker",
+]
 
 CONNECT_TIMEOUT: Final = "20s"
 """How long to wait for the scheduler (or the local cluster) to answer."""
+
+WORKERS_TIMEOUT: Final = 120.0
+"""Seconds to wait for a first worker to join the cluster (and take the settings) before the
+run stops with an error rather than waiting for ever."""
 
 PROCESSORS_PER_WORKER: Final = 4
 """Processors (compiled plans) a long-lived worker keeps, for the most recent runs' settings."""
@@ -136,7 +146,7 @@ class DaskExecutor:
                     n_workers=self.workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # a free port: never collides with a running dashboard
                     silence_logs=logging.ERROR,
                 )
                 return distributed.Client(cluster, timeout=CONNECT_TIMEOUT), cluster
@@ -159,13 +169,22 @@ class DaskExecutor:
         secret = ProjectSecret(settings.secret_key)
         client, cluster = self._connect(distributed)
         try:
+            try:
+                client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+                # Once, to the workers: tasks then carry a reference, not the secret.
+                shared = client.scatter(
+                    settings, broadcast=True, hash=False, timeout=WORKERS_TIMEOUT
+                )
+            except Exception as error:
+                raise WorkerStartError(
+                    f"no Dask worker took the run's settings within {WORKERS_TIMEOUT:.0f} s "
+                    f"({type(error).__name__})"
+                ) from error
             threads = sum(
                 int(worker.get("nthreads", 1))
                 for worker in client.scheduler_info()["workers"].values()
             )
             limit = IN_FLIGHT_PER_WORKER * max(threads, self.workers, 1)
-            # Once, to every worker: tasks then carry a reference, not the secret.
-            shared = client.scatter(settings, broadcast=True, hash=False)
             pending = iter(paths)
             in_flight: dict[Any, Path] = {}
             completed = distributed.as_completed()

@@ -24,11 +24,11 @@ worker) or fixed since.
 What the manifest holds, and does not: keyed digests of the input paths (HMAC with the project
 secret: meaningless without it), the same 12-digit references the audit uses, outcome codes,
 output names (built from de-identified UIDs), digests, run ids and times; no path, no name,
-no value. Rows are committed in batches (an interrupted run loses at most the last batch, whose
-files the next run finds already written). Opening the manifest takes an exclusive lock
-(``<manifest>.lock``, released by the kernel when the process dies), so two runs never write
-into one output at once; a run that finds its predecessor did not finish removes the
-``.deid-*.tmp`` temporaries that run's workers may have left in the output.
+no value. Each outcome is committed as it is recorded (a write-ahead log without a sync per
+commit: tens of microseconds), so a killed run loses none it recorded. Opening the manifest
+takes an exclusive lock (``<manifest>.lock``, released by the kernel when the process dies), so
+two runs never write into one output at once; a run that finds its predecessor did not finish
+removes the ``.deid-*.tmp`` temporaries that run's workers may have left in the output.
 """
 
 from __future__ import annotations
@@ -38,23 +38,22 @@ import hashlib
 import json
 import os
 import sqlite3
-import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from deidengine import __version__
 from deidengine.dicom.keys import ProjectSecret, keyed_digest
 from deidengine.run.layout import RunConfigurationError
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 
+if TYPE_CHECKING:
+    from deidengine.run.pipeline import RunSettings
+
 __all__ = [
-    "COMMIT_EVERY",
-    "COMMIT_SECONDS",
     "MANIFEST_FORMAT",
     "TEMPORARY_PREFIX",
     "TEMPORARY_SUFFIX",
@@ -65,10 +64,6 @@ __all__ = [
 ]
 
 MANIFEST_FORMAT: Final = 1
-COMMIT_EVERY: Final = 128
-"""Outcomes recorded between commits."""
-COMMIT_SECONDS: Final = 2.0
-"""...or seconds, whichever comes first."""
 TEMPORARY_PREFIX: Final = ".deid-"
 TEMPORARY_SUFFIX: Final = ".tmp"
 """The pipeline writes each output as ``.deid-*.tmp`` beside it, then links it into place."""
@@ -98,19 +93,22 @@ def default_manifest(output: Path) -> Path:
     return output.with_name(output.name + ".manifest.sqlite")
 
 
-def configuration_digest(
-    policy_digest: str, ocr_backend: str, lookups: Iterable[tuple[str, str]]
-) -> str:
-    """What, besides the input and the secret, decides an output: a SHA-256 hex digest."""
-    tables = []
-    for name, path in sorted(lookups):
-        with open(path, "rb") as handle:
-            tables.append((name, hashlib.file_digest(handle, "sha256").hexdigest()))
+def _file_digest(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def configuration_digest(policy_digest: str, settings: RunSettings) -> str:
+    """What, besides the input and the secret, decides an output: a SHA-256 hex digest of the
+    policy digest, the engine version, the OCR backend and the contents of the lookup tables
+    and of the honest broker's recipient certificate."""
+    certificate = settings.encrypt_to
     document = {
         "policy_digest": policy_digest,
         "engine_version": __version__,
-        "ocr_backend": ocr_backend,
-        "lookups": tables,
+        "ocr_backend": settings.ocr_backend,
+        "lookups": [(name, _file_digest(path)) for name, path in sorted(settings.lookups)],
+        "recipient_certificate": _file_digest(certificate) if certificate else None,
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
@@ -186,15 +184,13 @@ class RunManifest:
         self._lock: IO[bytes] | None = None
         self._database: sqlite3.Connection | None = None
         self._expected: dict[str, deque[_Expected]] = {}
-        self._uncommitted = 0
-        self._last_commit = time.monotonic()
         self._crashed = False
         self.stale_temporaries_removed = 0
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> RunManifest:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(self.path.with_name(self.path.name + ".lock"), "ab")  # noqa: SIM115
+        lock = open(self.path.with_name(self.path.name + ".lock"), "ab")
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -219,11 +215,8 @@ class RunManifest:
             unfinished = self._meta("active_run") is not None
             if unfinished:
                 self.stale_temporaries_removed = remove_stale_temporaries(self._output_root)
-            database.execute("BEGIN")
             self._set_meta("format", str(MANIFEST_FORMAT))
             self._set_meta("active_run", self._run_id)
-            database.execute("COMMIT")
-            database.execute("BEGIN")
         except BaseException:
             self._close()
             raise
@@ -236,12 +229,10 @@ class RunManifest:
         trace: TracebackType | None,
     ) -> None:
         try:
-            if self._database is not None:
-                # A run that ended (even by an exception) left no temporary behind, unless a
-                # worker died: then the next run sweeps the output.
-                if not self._crashed:
-                    self._database.execute("DELETE FROM meta WHERE key = 'active_run'")
-                self._database.execute("COMMIT")
+            # A run that ended (even by an exception) left no temporary behind, unless a worker
+            # died: then the next run sweeps the output.
+            if self._database is not None and not self._crashed:
+                self._database.execute("DELETE FROM meta WHERE key = 'active_run'")
         finally:
             self._close()
 
@@ -354,25 +345,11 @@ class RunManifest:
                 _now(),
             ),
         )
-        self._uncommitted += 1
-        if (
-            self._uncommitted >= COMMIT_EVERY
-            or time.monotonic() - self._last_commit >= COMMIT_SECONDS
-        ):
-            self.commit()
 
     def mappings_written(self) -> None:
         """This run's mappings are on disk: its rows need not be redone to report them."""
         if self._mappings is None:
             return
-        self.commit()
         self._db.execute(
             "UPDATE inputs SET mappings = ? WHERE run_id = ?", (self._mappings, self._run_id)
         )
-        self.commit()
-
-    def commit(self) -> None:
-        self._db.execute("COMMIT")
-        self._db.execute("BEGIN")
-        self._uncommitted = 0
-        self._last_commit = time.monotonic()

@@ -281,7 +281,7 @@ def run_tree(
         secret=secret,
         output_root=output,
         policy_digest=plan.digest,
-        configuration=configuration_digest(plan.digest, settings.ocr_backend, settings.lookups),
+        configuration=configuration_digest(plan.digest, settings),
         run_id=run_id,
         mappings_dir=mappings_dir,
         resume=resume,

@@ -1,0 +1,1 @@
+"""Benchmarks: pytest-benchmark suites and the peer comparison (see README, Performance)."""

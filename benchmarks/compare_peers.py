@@ -1,0 +1,354 @@
+"""Compare ``deid run`` with its peers and with a pydicom read+write floor, on one corpus.
+
+    python benchmarks/compare_peers.py [-n 300] [--rounds 3] [--write-readme]
+
+What it does, in one run:
+
+1. makes one virtual environment per peer (default under ``/tmp/deid-peers``) and installs it
+   from PyPI with pip: ``deid`` (pydicom/deid), ``dicognito``, ``dicom-anonymizer``;
+2. writes the corpus: ``N`` copies of pydicom's CT, MR, SR and RT Plan test files, every copy a
+   distinct patient (name, ID, birth date) with distinct UIDs (:mod:`benchmarks.corpus`), in one
+   flat folder (``dicom-anonymizer`` reads one folder, not a tree); and a second corpus of
+   ``N/3`` files;
+3. runs every tool as a command, timed by the wall clock from start to exit (interpreter start,
+   imports, policy compilation and worker start-up included), into an empty output folder,
+   ``--rounds`` times, interleaved and rotated so that load from elsewhere spreads over all:
+
+   - ``floor``: a plain pydicom loop, ``dcmread`` then ``save_as`` of every file, one process;
+   - ``deid --workers 1`` and ``deid --workers 2``: ``deid run --policy annex-e/basic`` (the
+     Basic Profile has no pixel rule: header only);
+   - ``dicognito``, ``pydicom/deid`` (its bundled default recipe, private tags removed),
+     ``dicom-anonymizer``, each with its defaults;
+
+4. prints, per tool, the median files per second on ``N`` files (end to end) and the marginal
+   rate ``(N - N/3) / (t(N) - t(N/3))``, which start-up does not count in; then the ratios
+   against the floor and against dicognito, and whether the targets hold (header only, 2-core
+   machine: ``deid --workers 2`` at least 0.8x the floor and 2x dicognito). With
+   ``--write-readme`` the table replaces the "Performance" section of README.md.
+
+Every tool must write one output per input, or the run stops: a tool that skips files is not
+faster. Nothing here is a test; the targets are checked in this script's output only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.corpus import write_corpus  # noqa: E402
+
+PEERS = {"deid": "deid", "dicognito": "dicognito", "dicom-anonymizer": "dicom-anonymizer"}
+"""Virtual environment name → the PyPI distribution installed in it."""
+
+SECRET_HEX = "a5" * 32
+FLOOR_SCRIPT = """
+import sys
+from pathlib import Path
+import pydicom
+source, target = Path(sys.argv[1]), Path(sys.argv[2])
+target.mkdir(parents=True, exist_ok=True)
+for index, path in enumerate(sorted(p for p in source.rglob("*") if p.is_file())):
+    pydicom.dcmread(path).save_as(target / f"{index}.dcm", enforce_file_format=True)
+"""
+PYDICOM_DEID_SCRIPT = """
+import sys
+from pathlib import Path
+from deid.config import DeidRecipe
+from deid.dicom import replace_identifiers
+source, target = Path(sys.argv[1]), Path(sys.argv[2])
+target.mkdir(parents=True, exist_ok=True)
+files = sorted(str(p) for p in source.rglob("*") if p.is_file())
+replace_identifiers(files, deid=DeidRecipe(), save=True, output_folder=str(target),
+                    remove_private=True, overwrite=True)
+"""
+README_HEADING = "## Performance"
+
+
+@dataclass
+class Tool:
+    name: str
+    command: Callable[[Path, Path], list[str]]
+    note: str
+    version: str = ""
+    seconds: dict[int, list[float]] = field(default_factory=dict)
+
+    def median(self, count: int) -> float:
+        return statistics.median(self.seconds[count])
+
+
+def _run(command: list[str], **extra: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, text=True, capture_output=True, **extra)  # type: ignore[call-overload,no-any-return]
+
+
+def ensure_peers(root: Path, install: bool) -> dict[str, Path]:
+    """The Python of each peer's virtual environment, installing what is missing."""
+    pythons: dict[str, Path] = {}
+    for venv, distribution in PEERS.items():
+        python = root / venv / "bin" / "python"
+        if not python.exists():
+            if not install:
+                raise SystemExit(f"{python} is missing; run without --no-install")
+            print(f"installing {distribution} into {root / venv} ...", flush=True)
+            subprocess.run([sys.executable, "-m", "venv", str(root / venv)], check=True)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", distribution],
+                check=True,
+            )
+        pythons[venv] = python
+    return pythons
+
+
+def _version(python: Path, distribution: str) -> str:
+    found = _run(
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version('{distribution}'))"]
+    )
+    return found.stdout.strip() or "?"
+
+
+def tools(pythons: dict[str, Path], work: Path) -> list[Tool]:
+    key = work / "project.key"
+    key.write_text(SECRET_HEX + "\n", encoding="ascii")
+    floor = work / "floor.py"
+    floor.write_text(FLOOR_SCRIPT, encoding="utf-8")
+    pydicom_deid = work / "pydicom_deid.py"
+    pydicom_deid.write_text(PYDICOM_DEID_SCRIPT, encoding="utf-8")
+
+    def deid(workers: int) -> Callable[[Path, Path], list[str]]:
+        def command(source: Path, target: Path) -> list[str]:
+            return [
+                sys.executable, "-m", "deidengine.cli", "run", "--policy", "annex-e/basic",
+                "--secret-file", str(key), "--workers", str(workers), str(source), str(target),
+            ]  # fmt: skip
+
+        return command
+
+    import pydicom
+
+    from deidengine import __version__
+
+    return [
+        Tool(
+            "floor",
+            lambda s, t: [sys.executable, str(floor), str(s), str(t)],
+            "pydicom dcmread + save_as, one process",
+            f"pydicom {pydicom.__version__}",
+        ),
+        Tool("deid --workers 1", deid(1), "deid run, annex-e/basic", __version__),
+        Tool("deid --workers 2", deid(2), "deid run, annex-e/basic", __version__),
+        Tool(
+            "dicognito",
+            lambda s, t: [str(pythons["dicognito"]), "-m", "dicognito", "-q", "-o", str(t), str(s)],
+            "defaults",
+            _version(pythons["dicognito"], "dicognito"),
+        ),
+        Tool(
+            "pydicom/deid",
+            lambda s, t: [str(pythons["deid"]), str(pydicom_deid), str(s), str(t)],
+            "default recipe, private tags removed",
+            _version(pythons["deid"], "deid"),
+        ),
+        Tool(
+            "dicom-anonymizer",
+            lambda s, t: [
+                str(pythons["dicom-anonymizer"].with_name("dicom-anonymizer")),
+                str(s),
+                str(t),
+            ],
+            "defaults",
+            _version(pythons["dicom-anonymizer"], "dicom-anonymizer"),
+        ),
+    ]
+
+
+def _clean(target: Path) -> None:
+    for path in (target, *target.parent.glob(target.name + ".*")):
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def time_tool(tool: Tool, source: Path, target: Path, expected: int) -> float:
+    _clean(target)
+    target.mkdir(parents=True)  # dicom-anonymizer wants it; the others accept it
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    done = _run(tool.command(source, target), env=environment)
+    seconds = time.perf_counter() - started
+    written = sum(1 for path in target.rglob("*") if path.is_file())
+    if done.returncode != 0 or written != expected:
+        raise SystemExit(
+            f"{tool.name} failed: exit {done.returncode}, {written} of {expected} outputs\n"
+            f"{done.stderr[-2000:]}"
+        )
+    _clean(target)
+    return seconds
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{os.cpu_count()} cores ({model}){memory}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def table(all_tools: list[Tool], large: int, small: int) -> tuple[str, dict[str, float]]:
+    rate = {tool.name: large / tool.median(large) for tool in all_tools}
+    marginal = {
+        tool.name: (large - small) / max(tool.median(large) - tool.median(small), 1e-9)
+        for tool in all_tools
+    }
+    lines = [
+        f"| tool | version | files/s ({large} files) | vs floor | vs dicognito "
+        f"| marginal files/s | vs floor | vs dicognito |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for tool in all_tools:
+        name = tool.name
+        lines.append(
+            f"| {name} ({tool.note}) | {tool.version} | {rate[name]:.0f} "
+            f"| {rate[name] / rate['floor']:.2f}x | {rate[name] / rate['dicognito']:.2f}x "
+            f"| {marginal[name]:.0f} | {marginal[name] / marginal['floor']:.2f}x "
+            f"| {marginal[name] / marginal['dicognito']:.2f}x |"
+        )
+    ratios = {
+        "vs_floor": rate["deid --workers 2"] / rate["floor"],
+        "vs_dicognito": rate["deid --workers 2"] / rate["dicognito"],
+        "marginal_vs_floor": marginal["deid --workers 2"] / marginal["floor"],
+        "marginal_vs_dicognito": marginal["deid --workers 2"] / marginal["dicognito"],
+    }
+    return "\n".join(lines), ratios
+
+
+def _wrapped(markdown: str) -> str:
+    """Paragraphs wrapped at 100 columns; headings, tables and list items left as they are."""
+    blocks = []
+    for block in markdown.split("\n\n"):
+        if block.startswith(("#", "|", "- ")):
+            blocks.append(block)
+        else:
+            blocks.append(textwrap.fill(block, width=100, break_on_hyphens=False))
+    return "\n\n".join(blocks)
+
+
+def write_readme(section: str) -> None:
+    readme = REPO / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start = text.find(README_HEADING + "\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        following = text.find("\n## ", start + len(README_HEADING))
+        end = len(text) if following < 0 else following + 1
+        text = text[:start] + section + ("\n" + text[end:] if following >= 0 else "")
+    readme.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--files", type=int, default=300, help="corpus size (300)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per tool and size (3)")
+    parser.add_argument("--venvs", type=Path, default=Path("/tmp/deid-peers"))
+    parser.add_argument("--work", type=Path, default=Path("/tmp/deid-compare"))
+    parser.add_argument("--no-install", action="store_true", help="never run pip")
+    parser.add_argument("--write-readme", action="store_true", help="update README.md")
+    arguments = parser.parse_args()
+    large, small = arguments.files, max(1, arguments.files // 3)
+
+    pythons = ensure_peers(arguments.venvs, install=not arguments.no_install)
+    work = arguments.work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    corpora = {}
+    for count in (large, small):
+        corpora[count] = work / f"in-{count}" / "files"
+        write_corpus(corpora[count].parent, count, per_directory=count)
+        (corpora[count].parent / "0000").rename(corpora[count])
+    all_tools = tools(pythons, work)
+    load_before = _load()
+    print(f"{machine()}; load average {load_before}", flush=True)
+    for round_index in range(arguments.rounds):
+        shift = round_index % len(all_tools)
+        for tool in all_tools[shift:] + all_tools[:shift]:
+            for count in (large, small):
+                seconds = time_tool(tool, corpora[count], work / "out", count)
+                tool.seconds.setdefault(count, []).append(seconds)
+                print(f"  round {round_index + 1} {tool.name:<18} {count:>5} files "
+                      f"{seconds:7.2f} s", flush=True)  # fmt: skip
+    rows, ratios = table(all_tools, large, small)
+    load_after = _load()
+    targets = [
+        ("deid --workers 2 >= 0.8x the floor", ratios["vs_floor"], 0.8),
+        ("deid --workers 2 >= 2x dicognito", ratios["vs_dicognito"], 2.0),
+    ]
+    verdicts = "\n".join(
+        f"- {label}: {value:.2f}x (marginal {ratios['marginal_' + key]:.2f}x) "
+        f"{'HOLDS' if value >= goal else 'DOES NOT HOLD'}"
+        for (label, value, goal), key in zip(targets, ("vs_floor", "vs_dicognito"), strict=True)
+    )
+    section = _wrapped(
+        f"{README_HEADING}\n\n"
+        f"Measured by `python benchmarks/compare_peers.py -n {large} --rounds "
+        f"{arguments.rounds}` on {machine()}; load average {load_before} before and "
+        f"{load_after} after. Every tool ran as a command on the "
+        f"same {large} files ({small} for the marginal rate), each a distinct patient with "
+        f"distinct UIDs (copies of pydicom's CT, MR, SR and RT Plan test files), timed from "
+        f"start to exit, median of {arguments.rounds} interleaved runs. *Marginal* divides the "
+        f"{large - small} extra files by the extra time, so start-up (interpreter, imports, "
+        f"policy compilation, worker processes) does not count.\n\n"
+        f"{rows}\n\n"
+        f"Targets (header only, default settings on 2 cores):\n\n{verdicts}\n\n"
+        "Per-file microbenchmarks (policy compilation, header de-identification of CT, MR, SR "
+        "and a private-heavy file, peak memory of a 32 MiB multi-frame file): "
+        "`python -m pytest benchmarks --benchmark-enable`.\n\n"
+        "Scale: `deid run --executor dask [--scheduler tcp://HOST:PORT]` runs the same per-file "
+        "function on a Dask cluster (`pip install 'deidengine[dask]'`; without `--scheduler`, a "
+        "local cluster of `--workers` processes), with at most four files per worker thread in "
+        "flight. Every run records each input's outcome in `OUT.manifest.sqlite` (keyed "
+        "references, no PHI): re-running an interrupted command skips what is done and finishes "
+        "the rest (`--no-resume` processes everything).\n"
+    )
+    print()
+    print(section)
+    if arguments.write_readme:
+        write_readme(section)
+        print("README.md updated")
+
+
+if __name__ == "__main__":
+    main()
