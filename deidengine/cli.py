@@ -215,6 +215,13 @@ def _lookup_option(
     is_flag=True,
     help="Process every input, even those OUT.manifest.sqlite records as done.",
 )
+@click.option(
+    "--encrypt-to",
+    "encrypt_to",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Honest brokers: a recipient certificate (PEM); the original values travel in the "
+    "Encrypted Attributes Sequence, readable with its key only (deid reidentify).",
+)
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 def run(
@@ -229,6 +236,7 @@ def run(
     executor: str,
     scheduler: str | None,
     no_resume: bool,
+    encrypt_to: Path | None,
     input_path: Path,
     output: Path,
 ) -> None:
@@ -262,6 +270,7 @@ def run(
         scheduler=scheduler,
         resume=not no_resume,
         ocr_backend=ocr or "default",
+        encrypt_to=encrypt_to,
     )
     try:
         summary = run_request(request, progress=terminal_progress())
@@ -306,8 +315,13 @@ def keygen(out: Path) -> None:
 @main.command("detect")
 @click.argument("input_path", metavar="IN", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
-@click.option("--ocr", "backend", type=click.Choice(["default", "tesseract", "rapidocr"]),
-              default="default", help="The OCR backend (default: the best recall installed).")
+@click.option(
+    "--ocr",
+    "backend",
+    type=click.Choice(["default", "tesseract", "rapidocr"]),
+    default="default",
+    help="The OCR backend (default: the best recall installed).",
+)
 @click.option("--show-text", is_flag=True, help="Print the recognised text (it may be PHI).")
 @click.option("--show-paths", is_flag=True, help="Print file paths (they may carry PHI).")
 def detect(input_path: Path, fmt: str, backend: str, show_text: bool, show_paths: bool) -> None:

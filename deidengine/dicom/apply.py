@@ -425,7 +425,7 @@ def _where(item: _Element) -> str:
 
 
 # ---------------------------------------------------------------------------- walking
-def _private_key(dataset: Dataset, tag: int) -> tuple[str, int, int] | None:
+def private_key_of(dataset: Dataset, tag: int) -> tuple[str, int, int] | None:
     group, element = tag >> 16, tag & 0xFFFF
     if element < 0x1000:
         return None
@@ -436,7 +436,7 @@ def _private_key(dataset: Dataset, tag: int) -> tuple[str, int, int] | None:
 
 
 class _PrivateKeys:
-    """:func:`_private_key` for the elements of one dataset, reading each creator once.
+    """:func:`private_key_of` for the elements of one dataset, reading each creator once.
 
     Creator elements are set aside by the walk and deleted only after it, so what a creator
     says cannot change while the dataset's elements are decided.

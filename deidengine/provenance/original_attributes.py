@@ -242,7 +242,7 @@ def protect_original_attributes(
 
 
 # ------------------------------------------------------------------------------ decrypt
-def _private_key(private_key_pem: bytes, password: bytes | None) -> rsa.RSAPrivateKey:
+def private_key_of(private_key_pem: bytes, password: bytes | None) -> rsa.RSAPrivateKey:
     try:
         key = serialization.load_pem_private_key(private_key_pem, password=password)
     except TypeError:
@@ -263,7 +263,7 @@ def check_key_pair(
     private_key_pem: bytes, certificate_pem: bytes, *, password: bytes | None = None
 ) -> None:
     """Raise :class:`OriginalAttributesError` unless the key is the certificate's key."""
-    key = _private_key(private_key_pem, password)
+    key = private_key_of(private_key_pem, password)
     certificate = _certificate(certificate_pem)
     public = certificate.public_key()
     assert isinstance(public, rsa.RSAPublicKey)
@@ -293,7 +293,7 @@ def _decrypt(
     ds: Dataset, private_key_pem: bytes, certificate_pem: bytes, password: bytes | None
 ) -> tuple[int, Dataset]:
     check_key_pair(private_key_pem, certificate_pem, password=password)
-    key = _private_key(private_key_pem, password)
+    key = private_key_of(private_key_pem, password)
     certificate = _certificate(certificate_pem)
     for index, item in _items(ds):
         syntax_element = item.get(Tag.EncryptedContentTransferSyntaxUID)

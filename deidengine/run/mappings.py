@@ -40,7 +40,7 @@ class MappingFiles:
     patient_id_rows: int
 
 
-def _read_rows(path: Path) -> set[tuple[str, str]]:
+def read_mapping_rows(path: Path) -> set[tuple[str, str]]:
     if not path.exists():
         return set()
     with open(path, encoding="utf-8", newline="") as handle:
@@ -56,7 +56,7 @@ def write_mapping_file(path: Path, pairs: Iterable[tuple[str, str]]) -> int:
 
     Returns the number of rows the file holds afterwards.
     """
-    rows = sorted(_read_rows(path) | set(pairs))
+    rows = sorted(read_mapping_rows(path) | set(pairs))
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(descriptor, 0o600)

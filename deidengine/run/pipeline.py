@@ -293,8 +293,10 @@ class FileProcessor:
         if "SOPInstanceUID" not in dataset or "SOPClassUID" not in dataset:
             raise _Quarantine(Reason.ACTION_FAILED, "the policy removed the SOP Instance UID")
         # The pixel stage may have re-encoded in another (recorded, lossless) syntax.
-        transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", "")) or (
-            ENCODING_SYNTAX[tuple(dataset.original_encoding)]  # a bare dataset: as it was read
+        implicit, little = dataset.original_encoding  # a bare dataset: as it was read
+        transfer_syntax = (
+            str(dataset.file_meta.get("TransferSyntaxUID", ""))
+            or ENCODING_SYNTAX[(bool(implicit), little is not False)]
         )
         dataset.file_meta = _new_file_meta(dataset, transfer_syntax)
         leaks = find_leaks(

@@ -346,6 +346,7 @@ class RunRequest:
     scheduler: str | None = None  # a Dask scheduler address, with executor="dask"
     resume: bool = True  # skip the inputs the run manifest records as done
     ocr_backend: str = "default"
+    encrypt_to: Path | None = None  # a recipient certificate: honest-broker mode
 
 
 def parse_lookup(text: str) -> tuple[str, Path]:
@@ -392,6 +393,7 @@ def run_request(
         lookups=tuple((name, str(path)) for name, path in request.lookups),
         record_mappings=request.mappings_dir is not None,
         ocr_backend=request.ocr_backend,
+        encrypt_to=str(request.encrypt_to) if request.encrypt_to else None,
     )
     return run_tree(
         settings,

@@ -29,7 +29,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from deidengine.dicom.apply import DEFAULT_SHIFT, _private_key, patient_key
+from deidengine.dicom.apply import DEFAULT_SHIFT, patient_key, private_key_of
 from deidengine.dicom.conditions import ConditionSnapshot, condition_holds
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
 from deidengine.dicom.keys import ProjectSecret
@@ -41,7 +41,7 @@ from deidengine.standard.iod import resolve_compound_action
 # The engine's own element paths (``(0040,0275)[0].(0010,0010)``), so a leak finding and a
 # conformance finding at one element read alike.
 from deidengine.verify.leaks import Path as ElementPath
-from deidengine.verify.leaks import _as_text, _location
+from deidengine.verify.leaks import element_location, element_text
 
 __all__ = [
     "CLEAN_KINDS",
@@ -214,7 +214,7 @@ class Decision:
 
     @property
     def location(self) -> str:
-        return _location(self.path, self.tag)
+        return element_location(self.path, self.tag)
 
     @property
     def explicitly_kept(self) -> bool:
@@ -268,7 +268,7 @@ def _walk(
         if private and 0x0010 <= number <= 0x00FF:
             yield Decision(path, tag, element, None, ActionKind.KEEP, False, creator=True)
             continue
-        key = _private_key(dataset, tag) if private else None
+        key = private_key_of(dataset, tag) if private else None
         rule = _choose(walk.plan.candidates(tag, vr, key, path), walk.snapshot)
         defaulted = False
         if rule is None and scope.remap and vr == "UI":
@@ -316,7 +316,7 @@ def _is_empty(value: object) -> bool:
 
 
 def _clean_text(value: object) -> str:
-    return _as_text(value).strip(" \x00")
+    return element_text(value).strip(" \x00")
 
 
 def _original_element(original: Dataset, path: ElementPath, tag: int) -> DataElement | None:
@@ -479,7 +479,7 @@ def _shifted(decision: Decision, context: _Context) -> Iterator[Finding]:
     numbers = decision.rule.action.numbers if decision.rule else ()
     low, high = numbers if len(numbers) == 2 else DEFAULT_SHIFT
     offset = patient_date_offset(context.secret, context.patient, low, high)
-    before = _as_text(original.value)
+    before = element_text(original.value)
     try:
         # The engine strips padding itself; compare what it would have written.
         expected = shift_date(before, str(element.VR), offset).strip(" \x00") if before else ""

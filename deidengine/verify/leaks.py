@@ -37,12 +37,12 @@ class LeakFinding:
     location: str
 
 
-def _location(path: Path, tag: int) -> str:
+def element_location(path: Path, tag: int) -> str:
     steps = "".join(f"({t >> 16:04X},{t & 0xFFFF:04X})[{i}]." for t, i in path)
     return f"{steps}({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
-def _as_text(value: object) -> str:
+def element_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bytes):
@@ -79,12 +79,12 @@ def _scan(
             continue
         if (path, tag) in allowed:
             continue
-        text = _as_text(element.value)
+        text = element_text(element.value)
         if (path, tag) in untouched:
             if untouched_values.contains_in(text):
-                yield LeakFinding(_location(path, tag))
+                yield LeakFinding(element_location(path, tag))
         elif identifying.contains_in(text):
-            yield LeakFinding(_location(path, tag))
+            yield LeakFinding(element_location(path, tag))
 
 
 def find_leaks(

@@ -24,6 +24,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from deidengine.dicom.dummies import dummy_value
 from deidengine.policy.plan import Plan, is_private_group
 from deidengine.provenance.stamp import PIXEL_OPTION_CODES
 from deidengine.provenance.vocabulary import (
@@ -34,8 +35,7 @@ from deidengine.provenance.vocabulary import (
 )
 from deidengine.standard.cid7050 import cid_7050
 from deidengine.verify.conformance import Finding, FindingCode, finding
-from deidengine.dicom.dummies import dummy_value
-from deidengine.verify.leaks import _as_text, _location
+from deidengine.verify.leaks import element_location, element_text
 
 __all__ = ["BASIC_PROFILE", "BASIC_PROFILE_CODE", "PIXEL_CODES", "check_provenance"]
 
@@ -60,7 +60,7 @@ Check = Callable[[Dataset, Plan, str], Iterator[Finding]]
 
 
 def _text(dataset: Dataset, tag: int) -> str:
-    return _as_text(dataset[tag].value).strip(" \x00") if tag in dataset else ""
+    return element_text(dataset[tag].value).strip(" \x00") if tag in dataset else ""
 
 
 def _elements(
@@ -96,7 +96,7 @@ def _identity_removed(output: Dataset, plan: Plan, file: str) -> Iterator[Findin
         yield finding(
             FindingCode.IDENTITY_NOT_REMOVED,
             file,
-            _location((), PATIENT_IDENTITY_REMOVED),
+            element_location((), PATIENT_IDENTITY_REMOVED),
             "Patient Identity Removed is absent or not YES",
         )
 
@@ -106,7 +106,7 @@ def _method(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         yield finding(
             FindingCode.METHOD_MISSING,
             file,
-            _location((), DEIDENTIFICATION_METHOD),
+            element_location((), DEIDENTIFICATION_METHOD),
             "De-identification Method is absent or empty",
         )
 
@@ -127,7 +127,7 @@ def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         yield finding(
             FindingCode.CODE_NOT_CID_7050,
             file,
-            _location(((METHOD_CODE_SEQUENCE, index),), int(Tag.CodeValue)),
+            element_location(((METHOD_CODE_SEQUENCE, index),), int(Tag.CodeValue)),
             "not a CID 7050 De-identification Method code",
         )
     required = set(plan.codes) - PIXEL_CODES
@@ -135,7 +135,7 @@ def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         required.add(BASIC_PROFILE_CODE)
     pixels_cleaned = _text(output, BURNED_IN_ANNOTATION) == BurnedInAnnotation.NO.value
     optional = PIXEL_CODES & set(plan.codes) if pixels_cleaned else set()
-    where = _location((), METHOD_CODE_SEQUENCE)
+    where = element_location((), METHOD_CODE_SEQUENCE)
     for code in sorted(required - claimed):
         message = f"the plan ran {code}, the object does not say so"
         yield finding(FindingCode.CODE_MISSING, file, where, message)
@@ -154,7 +154,7 @@ def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         yield finding(
             FindingCode.TEMPORAL_INVALID,
             file,
-            _location((), LONGITUDINAL_TEMPORAL),
+            element_location((), LONGITUDINAL_TEMPORAL),
             "Longitudinal Temporal Information Modified is absent or not "
             + ", ".join(sorted(TEMPORAL_VALUES)),
         )
@@ -163,15 +163,18 @@ def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         return
     for path, element in _elements(output):
         tag = int(element.tag)
-        text = _as_text(element.value).strip(" \x00")
+        text = element_text(element.value).strip(" \x00")
         # A D (dummy) value stands in for a removed date: it dates nothing.
-        if element.VR in ("DA", "DT") and tag not in NOT_PATIENT_DATES and text and (
-            text != str(dummy_value(element.VR))
+        if (
+            element.VR in ("DA", "DT")
+            and tag not in NOT_PATIENT_DATES
+            and text
+            and (text != str(dummy_value(element.VR)))
         ):
             yield finding(
                 FindingCode.TEMPORAL_INCONSISTENT,
                 file,
-                _location(path, tag),
+                element_location(path, tag),
                 "a date is present, but Longitudinal Temporal Information Modified says REMOVED",
             )
 
@@ -182,7 +185,7 @@ def _burned_in(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         yield finding(
             FindingCode.BURNED_IN_MISSING,
             file,
-            _location((), BURNED_IN_ANNOTATION),
+            element_location((), BURNED_IN_ANNOTATION),
             f"{CLEAN_PIXEL_DATA_CODE} (Clean Pixel Data) is claimed without Burned In Annotation",
         )
 
@@ -198,7 +201,7 @@ def _private_characteristics(output: Dataset, plan: Plan, file: str) -> Iterator
         yield finding(
             FindingCode.PRIVATE_CHARACTERISTICS_MISSING,
             file,
-            _location((), PRIVATE_CHARACTERISTICS),
+            element_location((), PRIVATE_CHARACTERISTICS),
             "private blocks are kept without Private Data Element Characteristics Sequence",
         )
 

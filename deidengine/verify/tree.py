@@ -40,7 +40,7 @@ from deidengine.dicom.uids import remap_uid
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan
 from deidengine.run.discover import discover_inputs
-from deidengine.run.mappings import UID_FILE, _read_rows
+from deidengine.run.mappings import UID_FILE, read_mapping_rows
 from deidengine.verify.conformance import (
     Decision,
     Finding,
@@ -115,7 +115,7 @@ def _read_uid_mappings(directory: Path) -> Mapping[str, str]:
     path = directory / UID_FILE
     if not path.is_file():
         raise VerifyConfigurationError(f"no {UID_FILE} in the mappings directory {directory}")
-    return dict(_read_rows(path))
+    return dict(read_mapping_rows(path))
 
 
 def _index_originals(

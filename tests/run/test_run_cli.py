@@ -196,3 +196,31 @@ def test_end_to_end_with_a_process_pool(tmp_path: Path) -> None:
     assert "written" in result.output and "not-dicom" in result.output
     assert len(list((tmp_path / "out").rglob("*.dcm"))) == 1
     assert len(list((tmp_path / "out.quarantine").glob("*.input"))) == 1
+
+
+def test_run_encrypt_to_envelopes_originals_for_the_broker(tmp_path: Path) -> None:
+    import pydicom
+
+    from deidengine.provenance import reidentify
+    from tests.phi_corpus import JANE, write_corpus
+    from tests.provenance.recipients import make_recipient
+
+    corpus = write_corpus(tmp_path / "in")
+    broker = make_recipient("broker")
+    certificate = tmp_path / "broker.pem"
+    certificate.write_bytes(broker.cert_pem)
+    secret = tmp_path / "secret"
+    secret.write_text("ab" * 32, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", "--policy", "annex-e/basic", "--workers", "1",
+                                       "--secret-file", str(secret), "--encrypt-to",
+                                       str(certificate), str(tmp_path / "in"),
+                                       str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    outputs = sorted((tmp_path / "out").rglob("*.dcm"))
+    assert len(outputs) == len(corpus)
+    names = set()
+    for path in outputs:
+        assert JANE.family.encode() not in path.read_bytes()
+        names.add(str(reidentify(pydicom.dcmread(path), broker.key_pem, broker.cert_pem)
+                      .PatientName))  # fmt: skip
+    assert JANE.name in names

@@ -190,8 +190,9 @@ def test_unlisted_uids_are_remapped_unless_uids_are_retained(tmp_path: Path) -> 
     assert ds.SOPInstanceUID == source.SOPInstanceUID
 
 
-def test_honest_broker_mode_envelopes_the_originals(tmp_path: Path,
-                                                    corpus: dict[str, Path]) -> None:
+def test_honest_broker_mode_envelopes_the_originals(
+    tmp_path: Path, corpus: dict[str, Path]
+) -> None:
     from deidengine.provenance import reidentify
     from tests.provenance.recipients import make_recipient
 
