@@ -100,21 +100,28 @@ class _Checker:
         self.diagnostics.append(Diagnostic(code, message, span, help))
 
     # ------------------------------------------------------------------ element names
+    def _keyword_tag(self, ref: ast.ElementRef) -> int | None:
+        """The keyword's tag, or an unknown-keyword error with the closest keyword."""
+        assert ref.keyword is not None
+        tag = tag_for_keyword(ref.keyword)
+        if tag is None:
+            close = closest_keywords(ref.keyword, 1)
+            self.error(
+                ErrorCode.UNKNOWN_KEYWORD,
+                f"unknown keyword '{ref.keyword}'",
+                ref.span,
+                f"did you mean '{close[0]}'?" if close else None,
+            )
+        return tag
+
     def resolve_ref(self, ref: ast.ElementRef) -> tuple[int | None, str | None]:
         """Resolve a tag/keyword/mask reference to (tag or mask value, keyword)."""
         if ref.mask is not None:
             return self._resolve_mask(ref)
         keyword_tag = None
         if ref.keyword is not None:
-            keyword_tag = tag_for_keyword(ref.keyword)
+            keyword_tag = self._keyword_tag(ref)
             if keyword_tag is None:
-                close = closest_keywords(ref.keyword, 1)
-                self.error(
-                    ErrorCode.UNKNOWN_KEYWORD,
-                    f"unknown keyword '{ref.keyword}'",
-                    ref.span,
-                    f"did you mean '{close[0]}'?" if close else None,
-                )
                 return None, None
         if ref.tag is None:
             return keyword_tag, ref.keyword
@@ -167,15 +174,8 @@ class _Checker:
             )
             return None, None
         if ref.keyword is not None:
-            keyword_tag = tag_for_keyword(ref.keyword)
+            keyword_tag = self._keyword_tag(ref)
             if keyword_tag is None:
-                close = closest_keywords(ref.keyword, 1)
-                self.error(
-                    ErrorCode.UNKNOWN_KEYWORD,
-                    f"unknown keyword '{ref.keyword}'",
-                    ref.span,
-                    f"did you mean '{close[0]}'?" if close else None,
-                )
                 return None, None
             if keyword_tag & ref.mask != ref.tag:
                 self.error(

@@ -291,37 +291,9 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Action(kind, self._span(meta), **fields)
 
     @v_args(meta=True)
-    def remove(self, meta: Any, children: list[Any]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.REMOVE)
-
-    @v_args(meta=True)
-    def empty(self, meta: Any, children: list[Any]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.EMPTY)
-
-    @v_args(meta=True)
-    def dummy(self, meta: Any, children: list[Any]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.DUMMY)
-
-    @v_args(meta=True)
-    def keep(self, meta: Any, children: list[Any]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.KEEP)
-
-    @v_args(meta=True)
-    def clean(self, meta: Any, children: list[Any]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.CLEAN)
-
-    @v_args(meta=True)
-    def remap_uid(self, meta: Any, children: list[Any]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.REMAP_UID)
-
-    @v_args(meta=True)
     def shift_date(self, meta: Any, children: list[Token]) -> ast.Action:
         numbers = tuple(int(c) for c in children)
         return self._verb(meta, ast.ActionKind.SHIFT_DATE, numbers=numbers)
-
-    @v_args(meta=True)
-    def keep_year(self, meta: Any, children: list[Any]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.KEEP_YEAR)
 
     @v_args(meta=True)
     def pseudonym(self, meta: Any, children: list[Token]) -> ast.Action:
@@ -345,10 +317,6 @@ class _ToAst(Transformer[Token, Any]):
         return self._verb(meta, ast.ActionKind.CAP_AGE, numbers=(int(children[0]),))
 
     @v_args(meta=True)
-    def truncate_zip(self, meta: Any, children: list[Any]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.TRUNCATE_ZIP)
-
-    @v_args(meta=True)
     def scrub(self, meta: Any, children: list[Token]) -> ast.Action:
         return self._verb(meta, ast.ActionKind.SCRUB, words=tuple(str(c) for c in children))
 
@@ -362,13 +330,36 @@ class _ToAst(Transformer[Token, Any]):
         return self._verb(meta, ast.ActionKind.REDACT_BOX, numbers=tuple(int(c) for c in children))
 
     @v_args(meta=True)
-    def keep_ultrasound_regions(self, meta: Any, children: list[Any]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.KEEP_ULTRASOUND_REGIONS)
-
-    @v_args(meta=True)
     def reject(self, meta: Any, children: list[Token]) -> ast.Action:
         text = _unquote(children[0]) if children else None
         return self._verb(meta, ast.ActionKind.REJECT, text=text)
+
+
+#: Verbs without arguments: grammar alias → action kind. Lark finds a transformer method by the
+#: alias, so each gets one from this table instead of a hand-written twin.
+ARGUMENTLESS_VERBS: dict[str, ast.ActionKind] = {
+    "remove": ast.ActionKind.REMOVE,
+    "empty": ast.ActionKind.EMPTY,
+    "dummy": ast.ActionKind.DUMMY,
+    "keep": ast.ActionKind.KEEP,
+    "clean": ast.ActionKind.CLEAN,
+    "remap_uid": ast.ActionKind.REMAP_UID,
+    "keep_year": ast.ActionKind.KEEP_YEAR,
+    "truncate_zip": ast.ActionKind.TRUNCATE_ZIP,
+    "keep_ultrasound_regions": ast.ActionKind.KEEP_ULTRASOUND_REGIONS,
+}
+
+
+def _argumentless(kind: ast.ActionKind) -> Any:
+    @v_args(meta=True)
+    def build(self: _ToAst, meta: Any, children: list[Any]) -> ast.Action:
+        return self._verb(meta, kind)
+
+    return build
+
+
+for _alias, _kind in ARGUMENTLESS_VERBS.items():
+    setattr(_ToAst, _alias, _argumentless(_kind))
 
 
 def _expected_hint(expected: set[str], found: str) -> str | None:

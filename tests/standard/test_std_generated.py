@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections import Counter
@@ -20,24 +19,13 @@ from deidengine.standard.generate import (
     quote,
     repo_root,
 )
+from tests.standard.standard_tables import needs_standard, read_csv, read_json
 
 STANDARD = default_standard_dir()
 REPO = repo_root()
 POLICIES = REPO / "policies" / "annex-e"
 
-pytestmark = pytest.mark.skipif(
-    not (STANDARD / "annex_e_attributes.csv").is_file(),
-    reason=f"standard tables not found at {STANDARD} (set DEID_STANDARD_DIR)",
-)
-
-
-def read_csv(name: str) -> list[dict[str, str]]:
-    with (STANDARD / name).open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def read_json(name: str) -> Any:
-    return json.loads((STANDARD / name).read_text(encoding="utf-8"))
+pytestmark = needs_standard
 
 
 # A tiny reading of the rule lines; the real parser lives elsewhere.

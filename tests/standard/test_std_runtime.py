@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from itertools import product
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydicom import datadict
@@ -30,23 +27,12 @@ from deidengine.standard import (
     vr_of,
 )
 from deidengine.standard.generate import default_standard_dir
+from tests.standard.standard_tables import needs_standard, read_csv, read_json
 
 STANDARD: Path = default_standard_dir()
 CT = "1.2.840.10008.5.1.4.1.1.2"
 
-pytestmark = pytest.mark.skipif(
-    not (STANDARD / "annex_e_attributes.csv").is_file(),
-    reason=f"standard tables not found at {STANDARD} (set DEID_STANDARD_DIR)",
-)
-
-
-def read_csv(name: str) -> list[dict[str, str]]:
-    with (STANDARD / name).open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def read_json(name: str) -> Any:
-    return json.loads((STANDARD / name).read_text(encoding="utf-8"))
+pytestmark = needs_standard
 
 
 @pytest.fixture(scope="module")
