@@ -102,6 +102,8 @@ class Target:
             return format_tag(self.tag)
         if self.kind == SelectorKind.MASK and self.tag is not None and self.mask is not None:
             return format_mask(self.mask, self.tag)
+        if self.kind == SelectorKind.PRIVATE:
+            return "(gggg,eeee)"  # as Table E.1-1 prints its private row
         if self.kind == SelectorKind.PRIVATE_CREATOR and self.group is not None:
             return f"({self.group:04X},xx{self.offset or 0:02X})"
         return self.text
