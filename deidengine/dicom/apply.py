@@ -601,7 +601,9 @@ def apply_plan(
     state = _FileState(
         context=context,
         # Conditions are the only readers of the snapshot: without any, none is taken.
-        snapshot=ConditionSnapshot.of(dataset) if context.plan.header_conditions else _NO_SNAPSHOT,
+        snapshot=ConditionSnapshot.of(dataset, context.plan.condition_tags)
+        if context.plan.header_conditions
+        else _NO_SNAPSHOT,
         identifying=identifying,
         sop_class=sop_class,
         patient_key=patient_key(dataset),

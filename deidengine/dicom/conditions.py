@@ -6,7 +6,7 @@ elements are de-identified never changes which rules apply.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
@@ -38,9 +38,16 @@ class ConditionSnapshot:
     derived: Mapping[str, float]
 
     @classmethod
-    def of(cls, dataset: Dataset) -> ConditionSnapshot:
+    def of(cls, dataset: Dataset, tags: Iterable[int] | None = None) -> ConditionSnapshot:
+        """Take the values of ``tags`` (every top-level element when ``None``); reading only
+        what conditions use spares parsing the rest of the input."""
         values: dict[int, tuple[str, ...]] = {}
-        for element in dataset:
+        elements = (
+            dataset
+            if tags is None
+            else (element for tag in tags if (element := dataset.get(tag)) is not None)
+        )
+        for element in elements:
             if element.VR in ("SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN"):
                 values[int(element.tag)] = ("",) if element.VR == "SQ" else ()
                 continue

@@ -131,6 +131,11 @@ class PlannedRule:
 
 
 RuleTuple = tuple[PlannedRule, ...]
+#: What the derived ``age`` reads: Patient's Age, Birth Date, and Study/Content/Acquisition/
+#: Instance Creation Date.
+AGE_SOURCE_TAGS = frozenset(
+    {0x00101010, 0x00100030, 0x00080020, 0x00080023, 0x00080022, 0x00080012}
+)
 PrivateKey = tuple[str, int, int]  # (creator, group, element offset within the block)
 
 
@@ -220,6 +225,32 @@ class Plan:
             rule.condition is not None and rule.target.kind != SelectorKind.PIXELS
             for rule in self.rules
         )
+
+    @cached_property
+    def condition_tags(self) -> frozenset[int]:
+        """Every tag a ``when`` condition reads, plus those the derived ``age`` reads: all a
+        condition snapshot needs to take from the input."""
+        tags: set[int] = set()
+        uses_age = False
+        pending = [rule.condition for rule in self.rules if rule.condition is not None]
+        while pending:
+            condition = pending.pop()
+            match condition:
+                case (
+                    ast.Compare(operand=operand)
+                    | ast.Membership(operand=operand)
+                    | (ast.Presence(operand=operand))
+                ):
+                    if operand.tag is not None:
+                        tags.add(operand.tag)
+                    uses_age = uses_age or operand.derived == "age"
+                case ast.Not(operand=inner):
+                    pending.append(inner)
+                case ast.And(operands=parts) | ast.Or(operands=parts):
+                    pending.extend(parts)
+        if uses_age:
+            tags |= AGE_SOURCE_TAGS
+        return frozenset(tags)
 
     def candidates(
         self,

@@ -23,7 +23,7 @@ def select_pixel_rule(plan: Plan, dataset: Dataset) -> PlannedRule | None:
     """The ``pixels`` rule that applies to this file, if any (conditions read the input)."""
     if not plan.pixels:
         return None
-    snapshot = ConditionSnapshot.of(dataset)
+    snapshot = ConditionSnapshot.of(dataset, plan.condition_tags)
     for rule in plan.pixels:
         if rule.condition is None or condition_holds(rule.condition, snapshot):
             return rule

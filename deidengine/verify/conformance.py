@@ -295,7 +295,11 @@ def plan_decisions(
     """
     source = conditions_from if conditions_from is not None else output
     sop_class = source.get("SOPClassUID") or output.get("SOPClassUID")
-    walk = _Walk(plan, ConditionSnapshot.of(source), str(sop_class).strip() if sop_class else None)
+    walk = _Walk(
+        plan,
+        ConditionSnapshot.of(source, plan.condition_tags),
+        str(sop_class).strip() if sop_class else None,
+    )
     meta = getattr(output, "file_meta", None)
     if isinstance(meta, Dataset):
         yield from _walk(meta, walk, (), (), _Scope())
