@@ -35,7 +35,7 @@ from deidengine.dicom.vr import maximum_length
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule, is_private_group
 from deidengine.standard.dictionary import attribute_info
-from deidengine.standard.iod import resolve_compound_action
+from deidengine.standard.iod import attribute_type, resolve_compound_action
 from deidengine.standard.sr import sr_concept_actions
 
 PIXEL_DATA_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
@@ -48,6 +48,7 @@ SOP_INSTANCE_UID = 0x00080018
 CONTENT_SEQUENCE = 0x0040A730
 CONCEPT_NAME_CODE_SEQUENCE = 0x0040A043
 DATE_VRS = frozenset({"DA", "DT", "TM"})
+MANDATORY_TYPES = frozenset({"1", "1C"})
 TEXT_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"})
 BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 DEFAULT_SHIFT = (-365, -1)
@@ -175,8 +176,16 @@ def _empty(item: _Element, state: _FileState) -> None:
 
 def _dummy(item: _Element, state: _FileState) -> None:
     if item.vr == "SQ":
-        # A dummy sequence is an empty one: no item can carry identifying content.
-        item.element.value = Sequence()
+        required = attribute_type(state.sop_class, item.tag_path)
+        # Inside items the IOD tables often say nothing (SR content trees nest freely): a
+        # sequence there is kept like its parent, rather than left empty and invalid.
+        if required in MANDATORY_TYPES or (required is None and item.path):
+            # The IOD needs items here (e.g. Verifying Observer Sequence of a verified SR):
+            # they stay, and everything in them without a rule of its own is cleaned.
+            _descend(item, state, clean_scope=True)
+        else:
+            # Otherwise a dummy sequence is an empty one: no item can carry identifying content.
+            item.element.value = Sequence()
         return
     info = attribute_info(item.tag)
     try:
@@ -374,7 +383,9 @@ CLEANERS: dict[str, Handler] = {
     "DT": _clean_date,
     "TM": _clean_date,
     "UI": _remap_uid,
-    **{vr: _clean_text for vr in TEXT_VRS},
+    **{vr: _clean_text for vr in TEXT_VRS - {"CS"}},
+    # Coded strings are enumerated terms (Value Type, Modality, ...): masking breaks them.
+    "CS": _clean_keep,
     **{
         vr: _clean_keep
         for vr in ("AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV")
@@ -570,6 +581,18 @@ def _drop_sr_item(item: Dataset, state: _FileState) -> bool:
     return chosen == "X"
 
 
+def _drop_orphaned_overlay_planes(dataset: Dataset, state: _FileState) -> None:
+    """An Overlay Plane whose Overlay Data (60xx,3000) the policy removed goes whole: its rows,
+    columns and origin alone would leave a Type 1 attribute missing (an invalid object)."""
+    groups = {int(tag) >> 16 for tag in dataset.keys()}  # noqa: SIM118 - tags, not elements
+    for group in sorted(g for g in groups if 0x6000 <= g <= 0x601E and not g & 1):
+        if (group << 16) | 0x3000 in dataset:
+            continue
+        for tag in [t for t in dataset.keys() if int(t) >> 16 == group]:  # noqa: SIM118
+            del dataset[tag]
+        state.counts["overlay-plane-removed"] += 1
+
+
 def patient_key(dataset: Dataset) -> str:
     """The input's patient identity for keyed date offsets: ID and issuer, else the name."""
     patient_id = _text(dataset.get(PATIENT_ID).value if PATIENT_ID in dataset else "").strip()
@@ -619,6 +642,7 @@ def apply_plan(
         ast.ActionKind.CLEAN,
     )
     _walk(dataset, state, (), (), clean_scope=False, remap_all_uids=False)
+    _drop_orphaned_overlay_planes(dataset, state)
     if state.dates_modified:
         temporal = TemporalTreatment.MODIFIED
     elif state.dates_kept:

@@ -163,13 +163,10 @@ CLEAN_KINDS: Final[Mapping[str, ActionKind]] = MappingProxyType(
         "DT": ActionKind.SHIFT_DATE,
         "TM": ActionKind.KEEP,  # a whole-day shift keeps the time of day
         "UI": ActionKind.REMAP_UID,
-        **{
-            vr: ActionKind.SCRUB
-            for vr in ("AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR")
-        },
+        **{vr: ActionKind.SCRUB for vr in ("AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR")},
         **{
             vr: ActionKind.KEEP
-            for vr in ("AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV")
+            for vr in ("AS", "AT", "CS", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV")
         },
     }
 )
@@ -190,6 +187,8 @@ DESCEND: Final[Mapping[ActionKind, Callable[[_Scope], _Scope]]] = MappingProxyTy
     {
         ActionKind.KEEP: lambda scope: _Scope(clean=scope.clean),
         ActionKind.SCRUB: lambda scope: _Scope(clean=True),
+        # D on a sequence the IOD requires keeps its items, cleaned (else it is emptied).
+        ActionKind.DUMMY: lambda scope: _Scope(clean=True),
         ActionKind.REMAP_UID: lambda scope: _Scope(clean=scope.clean, remap=True),
     }
 )

@@ -235,3 +235,13 @@ def test_character_sets_names_are_gone_and_output_reads(tmp_path: Path, name: st
         assert part not in text, name
     assert str(output.PatientName).startswith("SUBJ-")
     assert output.get("SpecificCharacterSet") == source.get("SpecificCharacterSet")
+
+
+def test_an_overlay_plane_without_its_data_goes_whole(tmp_path: Path) -> None:
+    path = get_testdata_file("examples_overlay.dcm")
+    source = pydicom.dcmread(path)
+    assert (0x6000, 0x3000) in source and (0x6000, 0x0010) in source
+    outcome = _processor(tmp_path, "annex-e/basic").process(str(path))
+    ds = pydicom.dcmread(tmp_path / "out" / str(outcome.output))
+    assert not [e for e in ds if e.tag.group == 0x6000]
+    assert ds.PixelData == source.PixelData
