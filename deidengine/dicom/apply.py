@@ -593,6 +593,39 @@ def _drop_orphaned_overlay_planes(dataset: Dataset, state: _FileState) -> None:
         state.counts["overlay-plane-removed"] += 1
 
 
+#: The Common Instance Reference Module's sequences (PS3.3 C.12.2): they list where the
+#: instances referenced elsewhere in the object live.
+COMMON_INSTANCE_REFERENCES = (0x00081115, 0x00081200)
+REFERENCED_SOP_INSTANCE_UID = 0x00081155
+
+
+def _references_elsewhere(dataset: Dataset) -> bool:
+    for element in dataset:
+        tag = int(element.tag)
+        if tag in COMMON_INSTANCE_REFERENCES:
+            continue
+        if tag == REFERENCED_SOP_INSTANCE_UID:
+            return True
+        if (
+            element.VR == "SQ"
+            and isinstance(element.value, Sequence)
+            and any(_references_elsewhere(item) for item in element.value)
+        ):
+            return True
+    return False
+
+
+def _drop_orphaned_instance_references(dataset: Dataset, state: _FileState) -> None:
+    """When the policy removed every reference to other instances, the Common Instance
+    Reference sequences that index them go too (they are required only while references exist,
+    and alone they would make the object invalid)."""
+    present = [tag for tag in COMMON_INSTANCE_REFERENCES if tag in dataset]
+    if present and not _references_elsewhere(dataset):
+        for tag in present:
+            del dataset[tag]
+        state.counts["instance-reference-index-removed"] += 1
+
+
 def patient_key(dataset: Dataset) -> str:
     """The input's patient identity for keyed date offsets: ID and issuer, else the name."""
     patient_id = _text(dataset.get(PATIENT_ID).value if PATIENT_ID in dataset else "").strip()
@@ -643,6 +676,7 @@ def apply_plan(
     )
     _walk(dataset, state, (), (), clean_scope=False, remap_all_uids=False)
     _drop_orphaned_overlay_planes(dataset, state)
+    _drop_orphaned_instance_references(dataset, state)
     if state.dates_modified:
         temporal = TemporalTreatment.MODIFIED
     elif state.dates_kept:
