@@ -145,6 +145,8 @@ class _FileState:
     sr_actions: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
     sr_columns: tuple[str, ...] = ()
     remap_unlisted_uids: bool = False
+    # Depth of D sequences being walked: inside one, what has no rule gets a dummy value.
+    dummy_depth: int = 0
 
 
 def _text(value: object) -> str:
@@ -181,8 +183,13 @@ def _dummy(item: _Element, state: _FileState) -> None:
         # sequence there is kept like its parent, rather than left empty and invalid.
         if required in MANDATORY_TYPES or (required is None and item.path):
             # The IOD needs items here (e.g. Verifying Observer Sequence of a verified SR):
-            # they stay, and everything in them without a rule of its own is cleaned.
-            _descend(item, state, clean_scope=True)
+            # they stay, and everything in them without a rule of its own gets a dummy value
+            # (coded strings and numbers stay, so the structure stays valid).
+            state.dummy_depth += 1
+            try:
+                _descend(item, state, clean_scope=False)
+            finally:
+                state.dummy_depth -= 1
         else:
             # Otherwise a dummy sequence is an empty one: no item can carry identifying content.
             item.element.value = Sequence()
@@ -414,6 +421,18 @@ ACTIONS: dict[ast.ActionKind, Handler] = {
 
 CODE_KINDS: dict[str, ast.ActionKind] = dict(ast.CODE_ACTIONS)
 
+#: Inside a D sequence, what an element without a rule of its own gets, by VR.
+DUMMY_SCOPE_KINDS: dict[str, ast.ActionKind] = {
+    **{vr: ast.ActionKind.DUMMY for vr in TEXT_VRS - {"CS"}},
+    **{vr: ast.ActionKind.DUMMY for vr in DATE_VRS},
+    "UI": ast.ActionKind.REMAP_UID,
+    "SQ": ast.ActionKind.DUMMY,
+    **{
+        vr: ast.ActionKind.KEEP
+        for vr in ("CS", "AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV")
+    },
+}
+
 REPLACING_ACTIONS = frozenset(
     {
         ast.ActionKind.DUMMY,
@@ -515,6 +534,8 @@ def _walk(
             kind = rule.action.kind
         elif (remap_all_uids or state.remap_unlisted_uids) and vr == "UI":
             kind = ast.ActionKind.REMAP_UID
+        elif state.dummy_depth and not private:
+            kind = DUMMY_SCOPE_KINDS.get(vr, ast.ActionKind.REMOVE)
         elif clean_scope and not private:
             kind = ast.ActionKind.CLEAN
         else:

@@ -29,7 +29,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from deidengine.dicom.apply import DEFAULT_SHIFT, patient_key, private_key_of
+from deidengine.dicom.apply import DEFAULT_SHIFT, DUMMY_SCOPE_KINDS, patient_key, private_key_of
 from deidengine.dicom.conditions import ConditionSnapshot, condition_holds
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
 from deidengine.dicom.keys import ProjectSecret
@@ -179,17 +179,21 @@ class _Scope:
 
     clean: bool = False
     remap: bool = False
+    dummy: bool = False  # inside a D sequence (the engine's ``dummy_depth``)
 
 
 #: Actions after which the engine walks a sequence's items, and the scope it walks them in:
 #: keep passes on only the clean scope, scrub/clean starts one, remap-uid adds the UID remap.
 DESCEND: Final[Mapping[ActionKind, Callable[[_Scope], _Scope]]] = MappingProxyType(
     {
-        ActionKind.KEEP: lambda scope: _Scope(clean=scope.clean),
-        ActionKind.SCRUB: lambda scope: _Scope(clean=True),
-        # D on a sequence the IOD requires keeps its items, cleaned (else it is emptied).
-        ActionKind.DUMMY: lambda scope: _Scope(clean=True),
-        ActionKind.REMAP_UID: lambda scope: _Scope(clean=scope.clean, remap=True),
+        ActionKind.KEEP: lambda scope: _Scope(clean=scope.clean, dummy=scope.dummy),
+        ActionKind.SCRUB: lambda scope: _Scope(clean=True, dummy=scope.dummy),
+        # D on a sequence the IOD requires keeps its items with dummy values (else it is
+        # emptied, and there is nothing to walk).
+        ActionKind.DUMMY: lambda scope: _Scope(dummy=True),
+        ActionKind.REMAP_UID: lambda scope: _Scope(
+            clean=scope.clean, remap=True, dummy=scope.dummy
+        ),
     }
 )
 
@@ -272,6 +276,8 @@ def _walk(
         defaulted = False
         if rule is None and scope.remap and vr == "UI":
             kind = ActionKind.REMAP_UID
+        elif rule is None and scope.dummy and not private:
+            kind = DUMMY_SCOPE_KINDS.get(vr, ActionKind.REMOVE)
         elif rule is None and scope.clean and not private:
             kind = CLEAN_KINDS.get(vr, ActionKind.REMOVE)
         else:
