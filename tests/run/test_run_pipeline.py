@@ -245,3 +245,34 @@ def test_an_overlay_plane_without_its_data_goes_whole(tmp_path: Path) -> None:
     ds = pydicom.dcmread(tmp_path / "out" / str(outcome.output))
     assert not [e for e in ds if e.tag.group == 0x6000]
     assert ds.PixelData == source.PixelData
+
+
+def test_research_longitudinal_leaves_no_original_date(tmp_path: Path,
+                                                       corpus: dict[str, Path]) -> None:
+    """Every DA/DT of a patient moves by that patient's one offset; no original date remains,
+    in any element, free text included."""
+    from datetime import date
+
+    processor = _processor(tmp_path, "research-longitudinal")
+    for label, path in corpus.items():
+        source = pydicom.dcmread(path)
+        outcome = processor.process(str(path))
+        assert outcome.status is Status.WRITTEN, (label, outcome)
+        written = tmp_path / "out" / str(outcome.output)
+        output = pydicom.dcmread(written)
+        originals = {str(e.value)[:8] for e in source.iterall()
+                     if e.VR in ("DA", "DT") and e.value and e.tag.group != 0x0008
+                     or e.keyword in ("StudyDate", "SeriesDate", "PatientBirthDate")}  # fmt: skip
+        blob = written.read_bytes()
+        for value in originals:
+            if len(value) == 8 and value.isdigit():
+                assert value.encode() not in blob, (label, value)
+                slashed = f"{value[4:6]}/{value[6:8]}/{value[:4]}".encode()
+                assert slashed not in blob
+        shift = {
+            (date.fromisoformat(f"{a[:4]}-{a[4:6]}-{a[6:8]}")
+             - date.fromisoformat(f"{b[:4]}-{b[4:6]}-{b[6:8]}")).days
+            for keyword in ("StudyDate", "PatientBirthDate", "SeriesDate")
+            if (a := str(output.get(keyword, ""))) and (b := str(source.get(keyword, "")))
+        }  # fmt: skip
+        assert len(shift) == 1 and -365 <= shift.pop() <= -1, label
