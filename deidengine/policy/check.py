@@ -8,6 +8,7 @@ not fit the element's VR, conflicting and unreachable rules, bad arguments and c
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,6 +66,25 @@ OCR_MODES = frozenset({"identifying", "all"})
 DERIVED_OPERANDS = frozenset({"age"})
 PLACEHOLDER = re.compile(r"\{([a-z]+)(?::(\d+))?\}")
 REPEATING_GROUPS = ("50", "60", "7F")  # PS3.5 7.6 and the retired curve / variable pixel data
+
+
+def _suggest(word: str, known: frozenset[str], otherwise: str) -> str:
+    """``did you mean 'X'?`` for the closest known word, else ``otherwise``."""
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'?" if close else otherwise
+
+
+def _suggest_vr(vr: str) -> str:
+    """Two-letter codes are too short for spelling distance: offer the VRs sharing a letter
+    in the same place."""
+    alike = sorted(v for v in ALL_VRS if v[0] == vr[:1] or v[1:] == vr[1:2])
+    if not alike:
+        return "VRs are the two-letter codes of PS3.5 6.2, e.g. DA, PN, LO"
+    return (
+        "did you mean "
+        + (", ".join(alike[:-1]) + " or " + alike[-1] if len(alike) > 1 else alike[0])
+        + "?"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +218,7 @@ class _Checker:
                         ErrorCode.UNKNOWN_VR,
                         f"unknown VR '{vr}'",
                         span,
-                        "VRs are the two-letter codes of PS3.5 6.2, e.g. DA, PN, LO",
+                        _suggest_vr(vr),
                     )
                 if unknown:
                     return None
@@ -397,10 +417,17 @@ class _Checker:
                     if word not in SCRUB_CATEGORIES:
                         bad(
                             f"unknown scrub category '{word}'",
-                            "categories: " + " ".join(sorted(SCRUB_CATEGORIES)),
+                            _suggest(
+                                word,
+                                SCRUB_CATEGORIES,
+                                "categories: " + " ".join(sorted(SCRUB_CATEGORIES)),
+                            ),
                         )
             case ast.ActionKind.OCR_REDACT if action.text and action.text not in OCR_MODES:
-                bad(f"unknown ocr-redact mode '{action.text}'", "modes: identifying, all")
+                bad(
+                    f"unknown ocr-redact mode '{action.text}'",
+                    _suggest(action.text, OCR_MODES, "modes: identifying, all"),
+                )
             case ast.ActionKind.REDACT_BOX if action.numbers[2] <= 0 or action.numbers[3] <= 0:
                 bad("a redaction box needs a positive width and height")
             case ast.ActionKind.PSEUDONYM if action.text is not None:
