@@ -214,9 +214,19 @@ def test_honest_broker_mode_envelopes_the_originals(
     assert (again.status, again.reason) == (Status.SKIPPED, Reason.ALREADY_DONE)
 
 
-CHARSET_FILES = ["chrArab.dcm", "chrFren.dcm", "chrGerm.dcm", "chrGreek.dcm", "chrH31.dcm",
-                 "chrH32.dcm", "chrHbrw.dcm", "chrI2.dcm", "chrRuss.dcm", "chrX1.dcm",
-                 "chrX2.dcm"]  # fmt: skip
+CHARSET_FILES = [
+    "chrArab.dcm",
+    "chrFren.dcm",
+    "chrGerm.dcm",
+    "chrGreek.dcm",
+    "chrH31.dcm",
+    "chrH32.dcm",
+    "chrHbrw.dcm",
+    "chrI2.dcm",
+    "chrRuss.dcm",
+    "chrX1.dcm",
+    "chrX2.dcm",
+]
 
 
 @pytest.mark.parametrize("name", CHARSET_FILES)
@@ -247,8 +257,9 @@ def test_an_overlay_plane_without_its_data_goes_whole(tmp_path: Path) -> None:
     assert ds.PixelData == source.PixelData
 
 
-def test_research_longitudinal_leaves_no_original_date(tmp_path: Path,
-                                                       corpus: dict[str, Path]) -> None:
+def test_research_longitudinal_leaves_no_original_date(
+    tmp_path: Path, corpus: dict[str, Path]
+) -> None:
     """Every DA/DT of a patient moves by that patient's one offset; no original date remains,
     in any element, free text included."""
     from datetime import date
@@ -260,9 +271,12 @@ def test_research_longitudinal_leaves_no_original_date(tmp_path: Path,
         assert outcome.status is Status.WRITTEN, (label, outcome)
         written = tmp_path / "out" / str(outcome.output)
         output = pydicom.dcmread(written)
-        originals = {str(e.value)[:8] for e in source.iterall()
-                     if e.VR in ("DA", "DT") and e.value and e.tag.group != 0x0008
-                     or e.keyword in ("StudyDate", "SeriesDate", "PatientBirthDate")}  # fmt: skip
+        originals = {
+            str(e.value)[:8]
+            for e in source.iterall()
+            if (e.VR in ("DA", "DT") and e.value and e.tag.group != 0x0008)
+            or e.keyword in ("StudyDate", "SeriesDate", "PatientBirthDate")
+        }
         blob = written.read_bytes()
         for value in originals:
             if len(value) == 8 and value.isdigit():
@@ -270,9 +284,11 @@ def test_research_longitudinal_leaves_no_original_date(tmp_path: Path,
                 slashed = f"{value[4:6]}/{value[6:8]}/{value[:4]}".encode()
                 assert slashed not in blob
         shift = {
-            (date.fromisoformat(f"{a[:4]}-{a[4:6]}-{a[6:8]}")
-             - date.fromisoformat(f"{b[:4]}-{b[4:6]}-{b[6:8]}")).days
+            (
+                date.fromisoformat(f"{a[:4]}-{a[4:6]}-{a[6:8]}")
+                - date.fromisoformat(f"{b[:4]}-{b[4:6]}-{b[6:8]}")
+            ).days
             for keyword in ("StudyDate", "PatientBirthDate", "SeriesDate")
             if (a := str(output.get(keyword, ""))) and (b := str(source.get(keyword, "")))
-        }  # fmt: skip
+        }
         assert len(shift) == 1 and -365 <= shift.pop() <= -1, label
