@@ -188,10 +188,17 @@ def test_end_to_end_with_a_process_pool(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
         [
-            "run", "--policy", "annex-e/basic", "--secret-file", str(key), "--workers", "2",
-            str(source), str(tmp_path / "out"),
+            "run",
+            "--policy",
+            "annex-e/basic",
+            "--secret-file",
+            str(key),
+            "--workers",
+            "2",
+            str(source),
+            str(tmp_path / "out"),
         ],
-    )  # fmt: skip
+    )
     assert result.exit_code == 1, result.output
     assert "written" in result.output and "not-dicom" in result.output
     assert len(list((tmp_path / "out").rglob("*.dcm"))) == 1
@@ -211,16 +218,29 @@ def test_run_encrypt_to_envelopes_originals_for_the_broker(tmp_path: Path) -> No
     certificate.write_bytes(broker.cert_pem)
     secret = tmp_path / "secret"
     secret.write_text("ab" * 32, encoding="utf-8")
-    result = CliRunner().invoke(main, ["run", "--policy", "annex-e/basic", "--workers", "1",
-                                       "--secret-file", str(secret), "--encrypt-to",
-                                       str(certificate), str(tmp_path / "in"),
-                                       str(tmp_path / "out")])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--policy",
+            "annex-e/basic",
+            "--workers",
+            "1",
+            "--secret-file",
+            str(secret),
+            "--encrypt-to",
+            str(certificate),
+            str(tmp_path / "in"),
+            str(tmp_path / "out"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     outputs = sorted((tmp_path / "out").rglob("*.dcm"))
     assert len(outputs) == len(corpus)
     names = set()
     for path in outputs:
         assert JANE.family.encode() not in path.read_bytes()
-        names.add(str(reidentify(pydicom.dcmread(path), broker.key_pem, broker.cert_pem)
-                      .PatientName))  # fmt: skip
+        names.add(
+            str(reidentify(pydicom.dcmread(path), broker.key_pem, broker.cert_pem).PatientName)
+        )
     assert JANE.name in names

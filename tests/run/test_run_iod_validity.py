@@ -12,9 +12,19 @@ from deidengine.run.outcome import Status
 from deidengine.run.pipeline import FileProcessor, RunSettings
 from deidengine.verify.iod import new_iod_errors
 
-FILES = ["CT_small.dcm", "MR_small.dcm", "test-SR.dcm", "reportsi.dcm", "rtplan.dcm",
-         "waveform_ecg.dcm", "SC_rgb_rle.dcm", "JPEG2000.dcm", "examples_overlay.dcm",
-         "rtstruct.dcm", "liver_1frame.dcm"]  # fmt: skip
+FILES = [
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "test-SR.dcm",
+    "reportsi.dcm",
+    "rtplan.dcm",
+    "waveform_ecg.dcm",
+    "SC_rgb_rle.dcm",
+    "JPEG2000.dcm",
+    "examples_overlay.dcm",
+    "rtstruct.dcm",
+    "liver_1frame.dcm",
+]
 POLICIES = ["annex-e/basic", "hipaa-safe-harbor", "research-longitudinal"]
 
 pytestmark = pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dicom3tools missing")

@@ -65,9 +65,19 @@ def test_kill_minus_nine_then_resume_equals_an_uninterrupted_run(tmp_path: Path)
     key.write_text(KEY_HEX + "\n", encoding="ascii")
     out = tmp_path / "out"
     command = [
-        sys.executable, "-m", "deidengine.cli", "run", "--policy", "annex-e/basic",
-        "--secret-file", str(key), "--workers", "2", str(source), str(out),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "deidengine.cli",
+        "run",
+        "--policy",
+        "annex-e/basic",
+        "--secret-file",
+        str(key),
+        "--workers",
+        "2",
+        str(source),
+        str(out),
+    ]
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     run = subprocess.Popen(
         command,

@@ -75,9 +75,18 @@ def test_audit_has_a_line_per_input_and_no_phi(tmp_path: Path) -> None:
     assert {line["input"] for line in files} == {reference(source / name) for name in names}
     for line in files:
         assert set(line) == {
-            "record", "input", "status", "output", "reason", "detail", "actions",
-            "policy", "policy_digest", "engine_version", "time",
-        }  # fmt: skip
+            "record",
+            "input",
+            "status",
+            "output",
+            "reason",
+            "detail",
+            "actions",
+            "policy",
+            "policy_digest",
+            "engine_version",
+            "time",
+        }
         assert line["policy_digest"] == header["policy_digest"]
     assert last["written"] == 1 and last["quarantined"] == {"internal-error": 1, "not-dicom": 1}
     assert last["skipped"] == {"already-done": 1} and last["exit_code"] == 1
