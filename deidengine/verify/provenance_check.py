@@ -163,14 +163,11 @@ def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         return
     for path, element in _elements(output):
         tag = int(element.tag)
+        if element.VR not in ("DA", "DT") or tag in NOT_PATIENT_DATES:
+            continue
         text = element_text(element.value).strip(" \x00")
         # A D (dummy) value stands in for a removed date: it dates nothing.
-        if (
-            element.VR in ("DA", "DT")
-            and tag not in NOT_PATIENT_DATES
-            and text
-            and (text != str(dummy_value(element.VR)))
-        ):
+        if text and text != str(dummy_value(element.VR)):
             yield finding(
                 FindingCode.TEMPORAL_INCONSISTENT,
                 file,
