@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from deidengine.dicom.conditions import ConditionSnapshot, condition_holds
+from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.dates import UnparseableDateError, cap_age, keep_year, shift_date
 from deidengine.dicom.dates import patient_date_offset as keyed_date_offset
 from deidengine.dicom.dummies import NoDummyValueError, dummy_value
@@ -493,13 +493,6 @@ class _PrivateKeys:
         return None if name is None else (name, group, element & 0xFF)
 
 
-def _choose(rules: tuple[PlannedRule, ...], state: _FileState) -> PlannedRule | None:
-    for rule in rules:
-        if rule.condition is None or condition_holds(rule.condition, state.snapshot):
-            return rule
-    return None
-
-
 def _walk(
     dataset: Dataset,
     state: _FileState,
@@ -526,7 +519,7 @@ def _walk(
         element = dataset[base_tag]
         vr = str(element.VR)
         rules = plan.candidates(tag, vr, private_key(tag) if private else None, path)
-        rule = _choose(rules, state)
+        rule = first_applicable(rules, state.snapshot)
         item = _Element(
             dataset, element, tag, vr, path, (*tag_path, tag), private, rule, clean_scope
         )
@@ -662,13 +655,16 @@ def patient_key(dataset: Dataset) -> str:
     return f"study:{study.strip()}"
 
 
-_NO_SNAPSHOT = ConditionSnapshot({}, {})
-
-
 def apply_plan(
-    dataset: Dataset, context: EngineContext, identifying: IdentifyingValues
+    dataset: Dataset,
+    context: EngineContext,
+    identifying: IdentifyingValues,
+    snapshot: ConditionSnapshot | None = None,
 ) -> HeaderOutcome:
     """De-identify ``dataset``'s header in place by ``context.plan``.
+
+    ``snapshot`` holds the input's values that conditions read; the pipeline takes it once, so
+    the pixel rule later sees the same input. Without it one is taken here.
 
     Raises :class:`LookupMissError` or :class:`RejectedError` (the file must be quarantined)
     and :class:`ActionError` when an action cannot be applied.
@@ -677,10 +673,9 @@ def apply_plan(
     columns = tuple(SR_OPTION_COLUMNS[c] for c in context.plan.codes if c in SR_OPTION_COLUMNS)
     state = _FileState(
         context=context,
-        # Conditions are the only readers of the snapshot: without any, none is taken.
         snapshot=ConditionSnapshot.of(dataset, context.plan.condition_tags)
-        if context.plan.header_conditions
-        else _NO_SNAPSHOT,
+        if snapshot is None
+        else snapshot,
         identifying=identifying,
         sop_class=sop_class,
         patient_key=patient_key(dataset),

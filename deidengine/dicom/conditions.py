@@ -14,6 +14,7 @@ from pydicom.multival import MultiValue
 
 from deidengine.dicom.dates import age_from_dates, age_in_years
 from deidengine.policy import ast
+from deidengine.policy.plan import PlannedRule
 
 PATIENT_AGE = 0x00101010
 PATIENT_BIRTH_DATE = 0x00100030
@@ -122,6 +123,16 @@ ORDERINGS: dict[ast.Comparator, Callable[[object, object], bool]] = {
     ast.Comparator.GT: lambda a, b: a > b,  # type: ignore[operator]
     ast.Comparator.GE: lambda a, b: a >= b,  # type: ignore[operator]
 }
+
+
+def first_applicable(
+    rules: Iterable[PlannedRule], snapshot: ConditionSnapshot
+) -> PlannedRule | None:
+    """The first rule (in precedence order) whose condition holds, or ``None``."""
+    for rule in rules:
+        if rule.condition is None or condition_holds(rule.condition, snapshot):
+            return rule
+    return None
 
 
 def condition_holds(condition: ast.Condition, snapshot: ConditionSnapshot) -> bool:

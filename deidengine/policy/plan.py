@@ -218,15 +218,6 @@ class Plan:
         )
 
     @cached_property
-    def header_conditions(self) -> bool:
-        """Whether any rule other than a ``pixels`` rule has a ``when`` condition (if none does,
-        the header stage needs no snapshot of the input to evaluate conditions on)."""
-        return any(
-            rule.condition is not None and rule.target.kind != SelectorKind.PIXELS
-            for rule in self.rules
-        )
-
-    @cached_property
     def condition_tags(self) -> frozenset[int]:
         """Every tag a ``when`` condition reads, plus those the derived ``age`` reads: all a
         condition snapshot needs to take from the input."""

@@ -31,6 +31,7 @@ from deidengine.dicom.apply import (
     RejectedError,
     apply_plan,
 )
+from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.storage import StoreResult, store_atomically
@@ -272,19 +273,21 @@ class FileProcessor:
                 detail=REASON_TEXT[Reason.DIRECTORY_RECORD],
             )
         identifying = collect_identifying_values(dataset)
+        # What rule conditions read, from the input: the header and pixel stages share it.
+        snapshot = ConditionSnapshot.of(dataset, self.plan.condition_tags)
         untouched_values = patient_borne_values(identifying, dataset)
         # The verifier compares the output with the input header, which apply_plan edits.
         original = pydicom.dcmread(path, stop_before_pixels=True, force=True)
         private_before = private_block_inventory(dataset)
         before = original_snapshot(dataset) if self.certificate is not None else None
         try:
-            header = apply_plan(dataset, self.context, identifying)
+            header = apply_plan(dataset, self.context, identifying, snapshot)
         except LookupMissError as error:
             raise _Quarantine(Reason.LOOKUP_MISS, str(error)) from error
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
         try:
-            pixel_rule = self._pixel_stage(dataset, identifying)
+            pixel_rule = self._pixel_stage(dataset, identifying, snapshot)
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
         except Exception as error:
@@ -364,11 +367,13 @@ class FileProcessor:
         if errors:
             raise _Quarantine(Reason.NONCONFORMANT, ", ".join(errors[:5]))
 
-    def _pixel_stage(self, dataset: Dataset, identifying: IdentifyingValues) -> PlannedRule | None:
+    def _pixel_stage(
+        self, dataset: Dataset, identifying: IdentifyingValues, snapshot: ConditionSnapshot
+    ) -> PlannedRule | None:
         """Run the policy's pixel rule for this file; the rule when it cleaned pixels."""
         from deidengine.run.pixel_stage import run_pixel_stage
 
-        return run_pixel_stage(dataset, self.plan, identifying, self.settings.ocr_backend)
+        return run_pixel_stage(dataset, self.plan, identifying, snapshot, self.settings.ocr_backend)
 
     def _quarantine(self, path: str, reference: str, reason: Reason, detail: str | None) -> Outcome:
         """Copy the input beside a JSON reason, outside the output tree."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 
 from deidengine.dicom.apply import RejectedError
-from deidengine.dicom.conditions import ConditionSnapshot, condition_holds
+from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule
@@ -19,26 +19,20 @@ from deidengine.policy.plan import Plan, PlannedRule
 PIXEL_DATA = 0x7FE00010
 
 
-def select_pixel_rule(plan: Plan, dataset: Dataset) -> PlannedRule | None:
-    """The ``pixels`` rule that applies to this file, if any (conditions read the input)."""
-    if not plan.pixels:
-        return None
-    snapshot = ConditionSnapshot.of(dataset, plan.condition_tags)
-    for rule in plan.pixels:
-        if rule.condition is None or condition_holds(rule.condition, snapshot):
-            return rule
-    return None
-
-
 def run_pixel_stage(
-    dataset: Dataset, plan: Plan, identifying: IdentifyingValues, backend: str
+    dataset: Dataset,
+    plan: Plan,
+    identifying: IdentifyingValues,
+    snapshot: ConditionSnapshot,
+    backend: str,
 ) -> PlannedRule | None:
     """Apply the selected pixel rule in place; the rule when it cleaned pixels, else None.
 
-    Call it with the header already de-identified but the identifying values collected from
-    the input: OCR output is matched against those.
+    Call it with the header already de-identified but the identifying values and the
+    condition ``snapshot`` taken from the input: OCR output is matched against those values,
+    and conditions read what the input said, not what the header stage left.
     """
-    rule = select_pixel_rule(plan, dataset)
+    rule = first_applicable(plan.pixels, snapshot)
     if rule is None or rule.action.kind is ast.ActionKind.KEEP:
         return None
     if rule.action.kind is ast.ActionKind.REJECT:

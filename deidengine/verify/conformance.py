@@ -30,7 +30,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from deidengine.dicom.apply import DEFAULT_SHIFT, DUMMY_SCOPE_KINDS, patient_key, private_key_of
-from deidengine.dicom.conditions import ConditionSnapshot, condition_holds
+from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.uids import UUID_DERIVED_ROOT, is_registry_uid, remap_uid
@@ -232,13 +232,6 @@ class _Walk:
     sop_class: str | None
 
 
-def _choose(rules: tuple[PlannedRule, ...], snapshot: ConditionSnapshot) -> PlannedRule | None:
-    for rule in rules:
-        if rule.condition is None or condition_holds(rule.condition, snapshot):
-            return rule
-    return None
-
-
 def _resolve(
     rule: PlannedRule | None, vr: str, private: bool, tag_path: tuple[int, ...], walk: _Walk
 ) -> ActionKind:
@@ -272,7 +265,7 @@ def _walk(
             yield Decision(path, tag, element, None, ActionKind.KEEP, False, creator=True)
             continue
         key = private_key_of(dataset, tag) if private else None
-        rule = _choose(walk.plan.candidates(tag, vr, key, path), walk.snapshot)
+        rule = first_applicable(walk.plan.candidates(tag, vr, key, path), walk.snapshot)
         defaulted = False
         if rule is None and scope.remap and vr == "UI":
             kind = ActionKind.REMAP_UID

@@ -292,3 +292,18 @@ def test_research_longitudinal_leaves_no_original_date(
             if (a := str(output.get(keyword, ""))) and (b := str(source.get(keyword, "")))
         }
         assert len(shift) == 1 and -365 <= shift.pop() <= -1, label
+
+
+def test_pixel_rule_conditions_read_the_input_not_the_deidentified_header(
+    tmp_path: Path, corpus: dict[str, Path]
+) -> None:
+    # Basic removes Institution Name before the pixel stage runs; the condition must still
+    # see what the input said.
+    policy = tmp_path / "site.policy"
+    policy.write_text(
+        "policy site\nuse annex-e/basic\n"
+        'pixels when InstitutionName == "Saint Elsewhere Hospital" -> reject\n',
+        encoding="utf-8",
+    )
+    outcome = _processor(tmp_path, str(policy)).process(str(corpus["jane-ct"]))
+    assert (outcome.status, outcome.reason) == (Status.QUARANTINED, Reason.REJECTED_BY_POLICY)
