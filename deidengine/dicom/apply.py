@@ -26,6 +26,7 @@ from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.dates import UnparseableDateError, cap_age, keep_year, shift_date
 from deidengine.dicom.dates import patient_date_offset as keyed_date_offset
 from deidengine.dicom.dummies import NoDummyValueError, dummy_value
+from deidengine.dicom.elements import element_location, element_text
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.pseudonyms import keyed_hash, pseudonym
@@ -149,16 +150,6 @@ class _FileState:
     dummy_depth: int = 0
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, MultiValue | list | tuple):
-        return "\\".join(str(v) for v in value)
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    return str(value)
-
-
 def _fit(text: str, vr: str) -> str:
     limit = maximum_length(vr)
     return text if limit is None else text[:limit]
@@ -219,8 +210,8 @@ def _remap_uid(item: _Element, state: _FileState) -> None:
         _descend(item, state, clean_scope=item.in_clean_scope, remap_all_uids=True)
         return
     if item.vr != "UI":
-        raise ActionError(f"remap-uid on VR {item.vr} at {_where(item)}")
-    old = _text(item.element.value)
+        raise ActionError(f"remap-uid on VR {item.vr} at {element_location(item.path, item.tag)}")
+    old = element_text(item.element.value)
     if not old:
         return
     new = "\\".join(remap_uid(state.context.secret, uid) for uid in old.split("\\"))
@@ -237,7 +228,7 @@ def _date_offset(state: _FileState, numbers: tuple[int, ...]) -> int:
 
 
 def _shift_date(item: _Element, state: _FileState) -> None:
-    value = _text(item.element.value)
+    value = element_text(item.element.value)
     state.dates_modified = True
     if not value:
         return
@@ -250,7 +241,7 @@ def _shift_date(item: _Element, state: _FileState) -> None:
 
 
 def _keep_year(item: _Element, state: _FileState) -> None:
-    value = _text(item.element.value)
+    value = element_text(item.element.value)
     state.dates_modified = True
     if not value:
         return
@@ -262,7 +253,7 @@ def _keep_year(item: _Element, state: _FileState) -> None:
 
 
 def _pseudonym(item: _Element, state: _FileState) -> None:
-    value = _text(item.element.value)
+    value = element_text(item.element.value)
     if not value:
         return
     template = (item.rule.action.text if item.rule else None) or "{hmac:10}"
@@ -273,7 +264,7 @@ def _pseudonym(item: _Element, state: _FileState) -> None:
 
 
 def _lookup(item: _Element, state: _FileState) -> None:
-    value = _text(item.element.value).strip(" \x00")
+    value = element_text(item.element.value).strip(" \x00")
     table_name = item.rule.action.text if item.rule and item.rule.action.text else ""
     table = state.context.lookups.get(table_name)
     if table is None:
@@ -281,7 +272,8 @@ def _lookup(item: _Element, state: _FileState) -> None:
     if not value:
         return
     if value not in table:
-        raise LookupMissError(f"lookup table '{table_name}' has no entry for {_where(item)}")
+        where = element_location(item.path, item.tag)
+        raise LookupMissError(f"lookup table '{table_name}' has no entry for {where}")
     if state.context.record_mappings and item.tag == PATIENT_ID:
         state.id_map[value] = table[value]
     item.element.value = _fit(table[value], item.vr)
@@ -292,7 +284,7 @@ def _set(item: _Element, state: _FileState) -> None:
 
 
 def _hash(item: _Element, state: _FileState) -> None:
-    value = _text(item.element.value)
+    value = element_text(item.element.value)
     if not value:
         return
     numbers = item.rule.action.numbers if item.rule else ()
@@ -301,7 +293,7 @@ def _hash(item: _Element, state: _FileState) -> None:
 
 
 def _cap_age(item: _Element, state: _FileState) -> None:
-    value = _text(item.element.value)
+    value = element_text(item.element.value)
     if value and item.rule is not None:
         try:
             item.element.value = cap_age(value, item.rule.action.numbers[0])
@@ -311,7 +303,7 @@ def _cap_age(item: _Element, state: _FileState) -> None:
 
 def _truncate_zip(item: _Element, state: _FileState) -> None:
     """The value becomes the three-digit ZIP prefix found in it (``000`` when restricted)."""
-    match = ZIP_CODE.search(_text(item.element.value))
+    match = ZIP_CODE.search(element_text(item.element.value))
     if match is None:
         item.element.value = None
         return
@@ -449,11 +441,6 @@ REPLACING_ACTIONS = frozenset(
 )
 
 
-def _where(item: _Element) -> str:
-    steps = "".join(f"({t >> 16:04X},{t & 0xFFFF:04X})[{i}]." for t, i in item.path)
-    return f"{steps}({item.tag >> 16:04X},{item.tag & 0xFFFF:04X})"
-
-
 # ---------------------------------------------------------------------------- walking
 def private_key_of(dataset: Dataset, tag: int) -> tuple[str, int, int] | None:
     group, element = tag >> 16, tag & 0xFFFF
@@ -462,7 +449,7 @@ def private_key_of(dataset: Dataset, tag: int) -> tuple[str, int, int] | None:
     creator = dataset.get((group << 16) | (element >> 8))
     if creator is None or creator.value in (None, ""):
         return None
-    return (_text(creator.value).strip(" \x00"), group, element & 0xFF)
+    return (element_text(creator.value).strip(" \x00"), group, element & 0xFF)
 
 
 class _PrivateKeys:
@@ -488,7 +475,7 @@ class _PrivateKeys:
         else:
             creator = self._dataset.get(creator_tag)
             value = None if creator is None else creator.value
-            name = None if value in (None, "") else _text(value).strip(" \x00")
+            name = None if value in (None, "") else element_text(value).strip(" \x00")
             self._creators[creator_tag] = name
         return None if name is None else (name, group, element & 0xFF)
 
@@ -640,19 +627,19 @@ def _drop_orphaned_instance_references(dataset: Dataset, state: _FileState) -> N
         state.counts["instance-reference-index-removed"] += 1
 
 
+def _top_level_text(dataset: Dataset, tag: int) -> str:
+    return element_text(dataset[tag].value).strip() if tag in dataset else ""
+
+
 def patient_key(dataset: Dataset) -> str:
     """The input's patient identity for keyed date offsets: ID and issuer, else the name."""
-    patient_id = _text(dataset.get(PATIENT_ID).value if PATIENT_ID in dataset else "").strip()
+    patient_id = _top_level_text(dataset, PATIENT_ID)
     if patient_id:
-        issuer = (
-            _text(dataset[ISSUER_OF_PATIENT_ID].value) if ISSUER_OF_PATIENT_ID in dataset else ""
-        )
-        return f"id:{patient_id}|{issuer.strip()}"
-    name = _text(dataset[PATIENT_NAME].value).strip() if PATIENT_NAME in dataset else ""
+        return f"id:{patient_id}|{_top_level_text(dataset, ISSUER_OF_PATIENT_ID)}"
+    name = _top_level_text(dataset, PATIENT_NAME)
     if name:
         return f"name:{name}"
-    study = _text(dataset[STUDY_INSTANCE_UID].value) if STUDY_INSTANCE_UID in dataset else ""
-    return f"study:{study.strip()}"
+    return f"study:{_top_level_text(dataset, STUDY_INSTANCE_UID)}"
 
 
 def apply_plan(
@@ -669,7 +656,7 @@ def apply_plan(
     Raises :class:`LookupMissError` or :class:`RejectedError` (the file must be quarantined)
     and :class:`ActionError` when an action cannot be applied.
     """
-    sop_class = _text(dataset[SOP_CLASS_UID].value).strip() if SOP_CLASS_UID in dataset else None
+    sop_class = _top_level_text(dataset, SOP_CLASS_UID) or None
     columns = tuple(SR_OPTION_COLUMNS[c] for c in context.plan.codes if c in SR_OPTION_COLUMNS)
     state = _FileState(
         context=context,

@@ -32,6 +32,7 @@ from pydicom.sequence import Sequence
 from deidengine.dicom.apply import DEFAULT_SHIFT, DUMMY_SCOPE_KINDS, patient_key, private_key_of
 from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
+from deidengine.dicom.elements import ElementPath, element_location, element_text
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.uids import UUID_DERIVED_ROOT, is_registry_uid, remap_uid
 from deidengine.policy.ast import CODE_ACTIONS, ActionKind
@@ -40,8 +41,6 @@ from deidengine.standard.iod import resolve_compound_action
 
 # The engine's own element paths (``(0040,0275)[0].(0010,0010)``), so a leak finding and a
 # conformance finding at one element read alike.
-from deidengine.verify.leaks import Path as ElementPath
-from deidengine.verify.leaks import element_location, element_text
 
 __all__ = [
     "CLEAN_KINDS",

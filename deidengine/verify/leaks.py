@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from deidengine.dicom.identifiers import IdentifyingValues, ValueKind, normalise
+from deidengine.dicom.elements import ElementPath, element_location, element_text
+from deidengine.dicom.identifiers import NAME_KEYWORDS, IdentifyingValues, ValueKind, normalise
 
 SKIPPED_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 # Coded strings (CS) hold enumerated terms, where short name parts match by accident.
@@ -24,10 +24,8 @@ UNSCANNED_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT",
 # In elements no rule touched, station names, AE titles and institution names of the input
 # often equal device facts (an institution called like its scanner's maker), so only the
 # patient-borne values count there: see patient_borne_values.
-INSTITUTION_KEYWORDS = ("InstitutionName", "ResponsibleOrganization")
-INSTITUTION_TAGS = frozenset(int(tag_for_keyword(keyword) or 0) for keyword in INSTITUTION_KEYWORDS)
-
-Path = tuple[tuple[int, int], ...]
+# The deny-list's own list of non-PN names (institutions and organisations).
+INSTITUTION_TAGS = frozenset(int(tag_for_keyword(keyword) or 0) for keyword in NAME_KEYWORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,28 +35,13 @@ class LeakFinding:
     location: str
 
 
-def element_location(path: Path, tag: int) -> str:
-    steps = "".join(f"({t >> 16:04X},{t & 0xFFFF:04X})[{i}]." for t, i in path)
-    return f"{steps}({tag >> 16:04X},{tag & 0xFFFF:04X})"
-
-
-def element_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    if isinstance(value, MultiValue | list | tuple):
-        return "\\".join(str(v) for v in value)
-    return str(value)
-
-
 def _scan(
     dataset: Dataset,
     identifying: IdentifyingValues,
-    allowed: frozenset[tuple[Path, int]],
-    untouched: frozenset[tuple[Path, int]],
+    allowed: frozenset[tuple[ElementPath, int]],
+    untouched: frozenset[tuple[ElementPath, int]],
     untouched_values: IdentifyingValues,
-    path: Path,
+    path: ElementPath,
 ) -> Iterator[LeakFinding]:
     for raw in dataset.elements():  # as iterating the dataset, without the look-ups
         element = dataset[raw.tag] if isinstance(raw, RawDataElement) else raw
@@ -90,8 +73,8 @@ def _scan(
 def find_leaks(
     dataset: Dataset,
     identifying: IdentifyingValues,
-    allowed: frozenset[tuple[Path, int]] = frozenset(),
-    untouched: frozenset[tuple[Path, int]] = frozenset(),
+    allowed: frozenset[tuple[ElementPath, int]] = frozenset(),
+    untouched: frozenset[tuple[ElementPath, int]] = frozenset(),
     untouched_values: IdentifyingValues | None = None,
 ) -> tuple[LeakFinding, ...]:
     """Every element of ``dataset`` (and its file meta) that still holds an identifying value.

@@ -25,6 +25,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidengine.dicom.dummies import dummy_value
+from deidengine.dicom.elements import element_location, element_text
 from deidengine.policy.plan import Plan, is_private_group
 from deidengine.provenance.stamp import PIXEL_OPTION_CODES
 from deidengine.provenance.vocabulary import (
@@ -35,7 +36,6 @@ from deidengine.provenance.vocabulary import (
 )
 from deidengine.standard.cid7050 import cid_7050
 from deidengine.verify.conformance import Finding, FindingCode, finding
-from deidengine.verify.leaks import element_location, element_text
 
 __all__ = ["BASIC_PROFILE", "BASIC_PROFILE_CODE", "PIXEL_CODES", "check_provenance"]
 
