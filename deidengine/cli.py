@@ -22,6 +22,7 @@ from deidengine.policy import (
     shipped_policy_names,
 )
 from deidengine.policy.diagnostics import has_errors
+from deidengine.policy.plan import Plan
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -71,7 +72,7 @@ def policy_check(specs: tuple[str, ...], fmt: str) -> None:
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
-def _load_or_exit(spec: str, runnable: bool = False) -> object:
+def _load_or_exit(spec: str, runnable: bool = False) -> Plan:
     try:
         return load_plan(spec, runnable=runnable)
     except PolicyError as error:
@@ -86,10 +87,7 @@ def _load_or_exit(spec: str, runnable: bool = False) -> object:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
     """Show the winning rule for every selector the policy names, and why."""
-    from deidengine.policy.plan import Plan
-
     plan = _load_or_exit(spec)
-    assert isinstance(plan, Plan)
     if fmt == "json":
         click.echo(json.dumps(explain_json(plan, tag), indent=2))
         return
@@ -119,10 +117,7 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
 def policy_compile(spec: str, out: Path | None) -> None:
     """Compile a policy and print its plan as JSON (rules in precedence order)."""
-    from deidengine.policy.plan import Plan
-
     plan = _load_or_exit(spec)
-    assert isinstance(plan, Plan)
     document = {
         "policy": list(plan.names),
         "runnable": plan.runnable,

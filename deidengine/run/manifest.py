@@ -48,7 +48,7 @@ from typing import IO, TYPE_CHECKING, Final
 from deidengine import __version__
 from deidengine.dicom.keys import ProjectSecret, keyed_digest
 from deidengine.run.layout import RunConfigurationError
-from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
+from deidengine.run.outcome import Outcome, Reason, Status, input_reference
 
 if TYPE_CHECKING:
     from deidengine.run.pipeline import RunSettings
@@ -279,19 +279,8 @@ class RunManifest:
             status, reason, output = row[2], row[3], row[4]
             ref = input_reference(self._secret, absolute)
             if status == Status.SKIPPED.value and reason == Reason.DIRECTORY_RECORD.value:
-                return Outcome(
-                    ref,
-                    Status.SKIPPED,
-                    reason=Reason.DIRECTORY_RECORD,
-                    detail=REASON_TEXT[Reason.DIRECTORY_RECORD],
-                )
-            return Outcome(
-                ref,
-                Status.SKIPPED,
-                output=output,
-                reason=Reason.ALREADY_DONE,
-                detail=REASON_TEXT[Reason.ALREADY_DONE],
-            )
+                return Outcome.skipped(ref, Reason.DIRECTORY_RECORD)
+            return Outcome.skipped(ref, Reason.ALREADY_DONE, output=output)
         ref = input_reference(self._secret, absolute)
         self._expected.setdefault(ref, deque()).append(_Expected(key, stamp))
         return None

@@ -10,6 +10,7 @@ import enum
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from deidengine.dicom.keys import ProjectSecret, keyed_reference
 
@@ -74,6 +75,11 @@ class Outcome:
     # Re-identification keys, filled only when the run asked for mapping files.
     uid_map: Mapping[str, str] = field(default_factory=dict)
     id_map: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def skipped(cls, input_ref: str, reason: Reason, **fields: Any) -> Outcome:
+        """A skipped input, its detail the reason's fixed wording."""
+        return cls(input_ref, Status.SKIPPED, reason=reason, detail=REASON_TEXT[reason], **fields)
 
 
 def input_reference(secret: ProjectSecret, path: str | os.PathLike[str]) -> str:

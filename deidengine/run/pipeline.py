@@ -266,12 +266,7 @@ class FileProcessor:
             str(dataset.get("SOPClassUID", "")) == DICOMDIR_CLASS
             or "DirectoryRecordSequence" in dataset
         ):
-            return Outcome(
-                reference,
-                Status.SKIPPED,
-                reason=Reason.DIRECTORY_RECORD,
-                detail=REASON_TEXT[Reason.DIRECTORY_RECORD],
-            )
+            return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
         identifying = collect_identifying_values(dataset)
         # What rule conditions read, from the input: the header and pixel stages share it.
         snapshot = ConditionSnapshot.of(dataset, self.plan.condition_tags)
@@ -333,12 +328,10 @@ class FileProcessor:
         except Exception as error:
             raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
         if status is Status.SKIPPED:
-            return Outcome(
+            return Outcome.skipped(
                 reference,
-                Status.SKIPPED,
+                Reason.ALREADY_DONE,
                 output=name,
-                reason=Reason.ALREADY_DONE,
-                detail=REASON_TEXT[Reason.ALREADY_DONE],
                 actions=header.actions,
                 uid_map=header.uid_map,
                 id_map=header.id_map,
