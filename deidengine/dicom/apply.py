@@ -12,7 +12,6 @@ Conditions read a snapshot of the input taken before the first action.
 from __future__ import annotations
 
 import enum
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from deidengine.dicom.dummies import NoDummyValueError, dummy_value
 from deidengine.dicom.elements import element_location, element_text
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
-from deidengine.dicom.pseudonyms import keyed_hash, pseudonym
+from deidengine.dicom.pseudonyms import keyed_hash, pseudonym, zip3_prefix
 from deidengine.dicom.scrub import ScrubCategory, scrub_text
 from deidengine.dicom.uids import remap_uid
 from deidengine.dicom.vr import maximum_length
@@ -51,11 +50,7 @@ CONCEPT_NAME_CODE_SEQUENCE = 0x0040A043
 DATE_VRS = frozenset({"DA", "DT", "TM"})
 MANDATORY_TYPES = frozenset({"1", "1C"})
 TEXT_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"})
-BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 DEFAULT_SHIFT = (-365, -1)
-ZIP_CODE = re.compile(r"(?<!\d)(\d{3})\d{2}(?:-\d{4})?(?!\d)")
-#: Value elements of an SR content item, in PS3.3 C.17.3 order.
-SR_VALUE_TAGS = (0x0040A160, 0x0040A123, 0x0040A120, 0x0040A121, 0x0040A122, 0x0040A124)
 
 #: Option codes (CID 7050) → the Table E.3.4-1 column their presence selects.
 SR_OPTION_COLUMNS = {
@@ -303,12 +298,8 @@ def _cap_age(item: _Element, state: _FileState) -> None:
 
 def _truncate_zip(item: _Element, state: _FileState) -> None:
     """The value becomes the three-digit ZIP prefix found in it (``000`` when restricted)."""
-    match = ZIP_CODE.search(element_text(item.element.value))
-    if match is None:
-        item.element.value = None
-        return
-    prefix = match[1]
-    item.element.value = "000" if prefix in state.context.restricted_zip3 else prefix
+    prefix = zip3_prefix(element_text(item.element.value), state.context.restricted_zip3)
+    item.element.value = prefix or None
 
 
 def _scrub(item: _Element, state: _FileState) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "keyed_hash",
     "pseudonym",
     "truncate_zip",
+    "zip3_prefix",
 ]
 
 DEFAULT_TEMPLATE: Final = "{hmac:10}"
@@ -130,6 +131,15 @@ def keyed_hash(secret: ProjectSecret, value: str, n: int = 16) -> str:
     if not 1 <= n <= 64:
         raise ValueError("a keyed hash has 1 to 64 hex digits")
     return keyed_digest(secret, "hash", value.strip(" \x00")).hex()[:n].upper()
+
+
+def zip3_prefix(text: str, restricted: frozenset[str]) -> str:
+    """The three-digit prefix of the first ZIP code in ``text`` (``000`` when restricted), or
+    ``""`` when there is none: what ``truncate-zip`` leaves of an address."""
+    match = _ZIP_CODE.search(text)
+    if match is None:
+        return ""
+    return "000" if match[1] in restricted else match[1]
 
 
 def truncate_zip(text: str, restricted: frozenset[str]) -> str:

@@ -63,7 +63,6 @@ SCRUB_CATEGORIES = frozenset(
     {"names", "ids", "dates", "phone", "email", "ssn", "mrn", "url", "ip", "address"}
 )
 OCR_MODES = frozenset({"identifying", "all"})
-DERIVED_OPERANDS = frozenset({"age"})
 PLACEHOLDER = re.compile(r"\{([a-z]+)(?::(\d+))?\}")
 REPEATING_GROUPS = ("50", "60", "7F")  # PS3.5 7.6 and the retired curve / variable pixel data
 

@@ -11,7 +11,7 @@ from pydicom import config
 from pydicom.valuerep import validate_value
 
 from deidengine.dicom.keys import ProjectSecret
-from deidengine.dicom.pseudonyms import keyed_hash, pseudonym, truncate_zip
+from deidengine.dicom.pseudonyms import keyed_hash, pseudonym, truncate_zip, zip3_prefix
 
 SECRET = ProjectSecret(bytes(range(32)))
 RESTRICTED = frozenset({"036", "059"})
@@ -113,3 +113,15 @@ def test_keyed_hash(secret: ProjectSecret) -> None:
 )
 def test_truncate_zip(text: str, expected: str) -> None:
     assert truncate_zip(text, RESTRICTED) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("77 Juniper Lane, Springfield MA 02139", "021"),
+        ("PO Box 4, Hanover NH 03601-1234", "000"),  # a restricted prefix
+        ("no code here", ""),
+    ],
+)
+def test_zip3_prefix(text: str, expected: str) -> None:
+    assert zip3_prefix(text, RESTRICTED) == expected
