@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -25,7 +25,15 @@ from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.dates import UnparseableDateError, cap_age, keep_year, shift_date
 from deidengine.dicom.dates import patient_date_offset as keyed_date_offset
 from deidengine.dicom.dummies import NoDummyValueError, dummy_value
-from deidengine.dicom.elements import element_location, element_text
+from deidengine.dicom.elements import (
+    AnyElement,
+    element_location,
+    element_text,
+    element_vr,
+    known_vr,
+    raw_text,
+    walk_elements,
+)
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.pseudonyms import keyed_hash, pseudonym, zip3_prefix
@@ -110,10 +118,14 @@ class HeaderOutcome:
 
 @dataclass(slots=True)
 class _Element:
-    """One element being decided: where it is and what selects it."""
+    """One element being decided: where it is and what selects it.
+
+    ``raw`` stays as read (bytes) until a handler needs the value: :attr:`element` converts
+    it then. Kept and removed elements are never converted, so the writer copies their bytes.
+    """
 
     dataset: Dataset
-    element: DataElement
+    raw: AnyElement
     tag: int
     vr: str
     path: tuple[tuple[int, int], ...]
@@ -121,6 +133,39 @@ class _Element:
     private: bool
     rule: PlannedRule | None
     in_clean_scope: bool
+
+    @property
+    def element(self) -> DataElement:
+        """The element, converted (once) from its raw form."""
+        if isinstance(self.raw, RawDataElement):
+            self.raw = self.dataset[self.tag]
+        return self.raw
+
+    def text(self) -> str:
+        """The value as :func:`element_text` gives it, read from the raw bytes when it can be
+        (each value's trailing padding dropped, as pydicom's conversion does)."""
+        text = raw_text(self.raw, self.vr, None)
+        if text is None:
+            return element_text(self.element.value)
+        return "\\".join(part.rstrip(" \x00") for part in text.split("\\"))
+
+    def replace(self, value: object) -> None:
+        """Give the element a new value; the old one is never converted."""
+        element = DataElement(self.tag, self.vr, value)
+        if self.private:
+            self.dataset[self.tag] = element  # pydicom records the element's creator
+        else:
+            self.dataset._dict[element.tag] = element  # what __setitem__ does, minus its checks
+        self.raw = element
+
+    def holds_value(self) -> bool:
+        """Whether the value is not empty, read without converting it."""
+        raw = self.raw
+        if isinstance(raw, RawDataElement):
+            if raw.value is None:
+                return raw.length != 0  # a deferred read
+            return bool(raw.value.strip(b" \x00"))
+        return raw.value not in (None, "")
 
 
 @dataclass(slots=True)
@@ -159,7 +204,7 @@ def _remove(item: _Element, state: _FileState) -> None:
 
 
 def _empty(item: _Element, state: _FileState) -> None:
-    item.element.value = Sequence() if item.vr == "SQ" else None
+    item.replace(Sequence() if item.vr == "SQ" else None)
 
 
 def _dummy(item: _Element, state: _FileState) -> None:
@@ -178,13 +223,13 @@ def _dummy(item: _Element, state: _FileState) -> None:
                 state.dummy_depth -= 1
         else:
             # Otherwise a dummy sequence is an empty one: no item can carry identifying content.
-            item.element.value = Sequence()
+            item.replace(Sequence())
         return
     info = attribute_info(item.tag)
     try:
-        item.element.value = dummy_value(item.vr, info.vm if info else "1")
+        item.replace(dummy_value(item.vr, info.vm if info else "1"))
     except NoDummyValueError:
-        item.element.value = None
+        item.replace(None)
 
 
 def _keep(item: _Element, state: _FileState) -> None:
@@ -194,7 +239,7 @@ def _keep(item: _Element, state: _FileState) -> None:
         state.explicitly_kept.add((item.path, item.tag))
         if item.private:
             state.kept_private_blocks.add((item.tag >> 16, (item.tag & 0xFF00) >> 8))
-    if item.vr in DATE_VRS and item.element.value not in (None, ""):
+    if item.vr in DATE_VRS and item.holds_value():
         state.dates_kept = True
     if item.vr == "SQ":
         _descend(item, state, clean_scope=item.in_clean_scope)
@@ -206,7 +251,7 @@ def _remap_uid(item: _Element, state: _FileState) -> None:
         return
     if item.vr != "UI":
         raise ActionError(f"remap-uid on VR {item.vr} at {element_location(item.path, item.tag)}")
-    old = element_text(item.element.value)
+    old = item.text()
     if not old:
         return
     new = "\\".join(remap_uid(state.context.secret, uid) for uid in old.split("\\"))
@@ -214,7 +259,7 @@ def _remap_uid(item: _Element, state: _FileState) -> None:
         for before, after in zip(old.split("\\"), new.split("\\"), strict=True):
             if before != after:
                 state.uid_map[before.strip(" \x00")] = after
-    item.element.value = new
+    item.replace(new)
 
 
 def _date_offset(state: _FileState, numbers: tuple[int, ...]) -> int:
@@ -223,43 +268,43 @@ def _date_offset(state: _FileState, numbers: tuple[int, ...]) -> int:
 
 
 def _shift_date(item: _Element, state: _FileState) -> None:
-    value = element_text(item.element.value)
+    value = item.text()
     state.dates_modified = True
     if not value:
         return
     numbers = item.rule.action.numbers if item.rule else ()
     try:
-        item.element.value = shift_date(value, item.vr, _date_offset(state, numbers))
+        item.replace(shift_date(value, item.vr, _date_offset(state, numbers)))
     except UnparseableDateError:
-        item.element.value = None
+        item.replace(None)
         state.counts["unparseable-date-emptied"] += 1
 
 
 def _keep_year(item: _Element, state: _FileState) -> None:
-    value = element_text(item.element.value)
+    value = item.text()
     state.dates_modified = True
     if not value:
         return
     try:
-        item.element.value = keep_year(value, item.vr) or None
+        item.replace(keep_year(value, item.vr) or None)
     except UnparseableDateError:
-        item.element.value = None
+        item.replace(None)
         state.counts["unparseable-date-emptied"] += 1
 
 
 def _pseudonym(item: _Element, state: _FileState) -> None:
-    value = element_text(item.element.value)
+    value = item.text()
     if not value:
         return
     template = (item.rule.action.text if item.rule else None) or "{hmac:10}"
     new = pseudonym(state.context.secret, value, template, item.vr)
     if state.context.record_mappings and item.tag == PATIENT_ID:
         state.id_map[value.strip(" \x00")] = new
-    item.element.value = new
+    item.replace(new)
 
 
 def _lookup(item: _Element, state: _FileState) -> None:
-    value = element_text(item.element.value).strip(" \x00")
+    value = item.text().strip(" \x00")
     table_name = item.rule.action.text if item.rule and item.rule.action.text else ""
     table = state.context.lookups.get(table_name)
     if table is None:
@@ -271,35 +316,35 @@ def _lookup(item: _Element, state: _FileState) -> None:
         raise LookupMissError(f"lookup table '{table_name}' has no entry for {where}")
     if state.context.record_mappings and item.tag == PATIENT_ID:
         state.id_map[value] = table[value]
-    item.element.value = _fit(table[value], item.vr)
+    item.replace(_fit(table[value], item.vr))
 
 
 def _set(item: _Element, state: _FileState) -> None:
-    item.element.value = item.rule.action.text if item.rule else None
+    item.replace(item.rule.action.text if item.rule else None)
 
 
 def _hash(item: _Element, state: _FileState) -> None:
-    value = element_text(item.element.value)
+    value = item.text()
     if not value:
         return
     numbers = item.rule.action.numbers if item.rule else ()
     length = numbers[0] if numbers else 16
-    item.element.value = _fit(keyed_hash(state.context.secret, value, length), item.vr)
+    item.replace(_fit(keyed_hash(state.context.secret, value, length), item.vr))
 
 
 def _cap_age(item: _Element, state: _FileState) -> None:
-    value = element_text(item.element.value)
+    value = item.text()
     if value and item.rule is not None:
         try:
-            item.element.value = cap_age(value, item.rule.action.numbers[0])
+            item.replace(cap_age(value, item.rule.action.numbers[0]))
         except ValueError:
-            item.element.value = None
+            item.replace(None)
 
 
 def _truncate_zip(item: _Element, state: _FileState) -> None:
     """The value becomes the three-digit ZIP prefix found in it (``000`` when restricted)."""
-    prefix = zip3_prefix(element_text(item.element.value), state.context.restricted_zip3)
-    item.element.value = prefix or None
+    prefix = zip3_prefix(item.text(), state.context.restricted_zip3)
+    item.replace(prefix or None)
 
 
 def _scrub(item: _Element, state: _FileState) -> None:
@@ -494,8 +539,7 @@ def _walk(
         if private and 0x0010 <= number <= 0x00FF:
             creators.append(tag)
             continue
-        element = dataset[base_tag]
-        vr = str(element.VR)
+        vr, element = element_vr(dataset, tag)
         rules = plan.candidates(tag, vr, private_key(tag) if private else None, path)
         rule = first_applicable(rules, state.snapshot)
         item = _Element(
@@ -592,12 +636,14 @@ REFERENCED_SOP_INSTANCE_UID = 0x00081155
 
 
 def _references_elsewhere(dataset: Dataset) -> bool:
-    for element in dataset:
-        tag = int(element.tag)
+    for tag, raw in walk_elements(dataset):
         if tag in COMMON_INSTANCE_REFERENCES:
             continue
         if tag == REFERENCED_SOP_INSTANCE_UID:
             return True
+        if known_vr(raw) not in (None, "SQ"):
+            continue  # only a sequence can hold a reference: the rest stays unconverted
+        element = dataset[tag]
         if (
             element.VR == "SQ"
             and isinstance(element.value, Sequence)

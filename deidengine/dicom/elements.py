@@ -2,14 +2,43 @@
 
 Shared by the header stage, the leak scan and the verifier, so that what one writes and what
 the others read agree to the character.
+
+pydicom reads an element as a :class:`~pydicom.dataelem.RawDataElement` (its bytes) and
+converts it on first access; converting costs more than reading the file, and a converted
+element is encoded again on write, while a raw one is copied. So every walk of the pipeline
+asks :func:`known_vr` first and converts only the elements whose value it needs: an element
+that is kept or removed stays raw from read to write. :func:`raw_text` reads a raw text
+element's value without converting it.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
+from functools import lru_cache
+
+from pydicom.charset import TEXT_VR_DELIMS, decode_bytes
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
 
 #: An element's place: the (sequence tag, item index) steps from the dataset's root.
 ElementPath = tuple[tuple[int, int], ...]
+
+#: An element as a dataset holds it: converted, or still the bytes read from the file.
+AnyElement = DataElement | RawDataElement
+
+#: VRs whose raw bytes are text in the dataset's character set.
+ENCODED_TEXT_VRS = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
+#: VRs whose raw bytes are read as Latin-1 whatever the character set: ASCII text, and bytes
+#: (which :func:`element_text` reads as Latin-1 too).
+ASCII_TEXT_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"}
+    | {"OB", "OD", "OF", "OL", "OV", "OW", "UN"}
+)
+SPECIFIC_CHARACTER_SET = 0x00080005
 
 
 def element_text(value: object) -> str:
@@ -27,3 +56,121 @@ def element_location(path: ElementPath, tag: int) -> str:
     """``(0040,0275)[0].(0010,0010)``: tags and item indices, never a value."""
     steps = "".join(f"({t >> 16:04X},{t & 0xFFFF:04X})[{i}]." for t, i in path)
     return f"{steps}({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+@lru_cache(maxsize=8192)
+def _dictionary_vr(tag: int) -> str | None:
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return None
+    return None if " or " in vr else vr
+
+
+def known_vr(element: AnyElement) -> str | None:
+    """The element's VR if it is known without converting the element, else ``None``.
+
+    A converted element knows its VR; a raw one states it in an explicit VR file (except
+    ``UN``, which pydicom replaces by the dictionary's VR or reads as a sequence); in an
+    implicit VR file a standard element's VR is the dictionary's, unless the dictionary gives
+    a choice (``US or SS``) that only the dataset settles.
+    """
+    if not isinstance(element, RawDataElement):
+        return str(element.VR)
+    vr = element.VR
+    if vr is None:
+        tag = int(element.tag)
+        return None if (tag >> 16) & 1 else _dictionary_vr(tag)
+    return None if vr == "UN" else str(vr)
+
+
+def element_vr(dataset: Dataset, tag: int) -> tuple[str, AnyElement]:
+    """The VR of ``dataset``'s element at ``tag`` and the element, converting it only when its
+    VR cannot be known otherwise (see :func:`known_vr`)."""
+    element: AnyElement = dataset._dict[tag]  # get_item's Tag() parsing, without the cost
+    vr = known_vr(element)
+    if vr is None:
+        element = dataset[tag]
+        vr = str(element.VR)
+    return vr, element
+
+
+def character_set(dataset: Dataset) -> list[str]:
+    """The Python codecs of ``dataset``'s text (its own Specific Character Set, else the
+    enclosing dataset's)."""
+    encodings = dataset._character_set
+    return [encodings] if isinstance(encodings, str) else list(encodings)
+
+
+def raw_text(element: AnyElement, vr: str, encodings: list[str] | None) -> str | None:
+    """A raw text element's value as :func:`element_text` would give it after conversion, up to
+    padding; ``None`` when the element is converted, deferred or not text, or when its
+    character set switches codecs (ISO 2022): convert it then."""
+    if not isinstance(element, RawDataElement) or element.value is None:
+        return None
+    if vr in ASCII_TEXT_VRS:
+        return element.value.decode("latin-1")
+    if vr in ENCODED_TEXT_VRS and encodings is not None and len(encodings) == 1:
+        return decode_bytes(element.value, encodings, TEXT_VR_DELIMS)
+    return None
+
+
+def value_text(
+    dataset: Dataset, tag: int, element: AnyElement, vr: str, encodings: list[str] | None
+) -> str:
+    """The element's value as text, converting it only when :func:`raw_text` cannot read it."""
+    text = raw_text(element, vr, encodings)
+    if text is None:
+        text = element_text(dataset[tag].value)
+    return text
+
+
+def walk_elements(dataset: Dataset) -> Iterator[tuple[int, AnyElement]]:
+    """``(tag, element)`` of the top-level elements in tag order, none converted."""
+    elements = dataset._dict
+    for tag in sorted(elements):
+        yield int(tag), elements[tag]
+
+
+def walk_tree(
+    dataset: Dataset, path: ElementPath = ()
+) -> Iterator[tuple[ElementPath, Dataset, int, str, AnyElement]]:
+    """``(path, dataset, tag, vr, element)`` of every element at every depth, depth first.
+
+    Only sequences, and elements whose VR is unknown until converted, are converted: a caller
+    that needs another element's value reads it with :func:`value_text`.
+    """
+    for tag in sorted(dataset._dict):
+        vr, element = element_vr(dataset, int(tag))
+        yield path, dataset, int(tag), vr, element
+        if vr == "SQ":
+            items = dataset[tag].value
+            for index, item in enumerate(items or ()):
+                if isinstance(item, Dataset):
+                    yield from walk_tree(item, (*path, (int(tag), index)))
+
+
+def copy_as_read(dataset: Dataset) -> Dataset:
+    """A copy of ``dataset`` that later edits of ``dataset`` leave as it is.
+
+    Raw elements are immutable and shared; only elements already converted (sequences pydicom
+    parses while reading, items of undefined length) are copied, so the copy costs a fraction of
+    reading the file again, and converts nothing.
+    """
+    duplicate = Dataset.__new__(type(dataset))
+    duplicate.__dict__.update(dataset.__dict__)
+    duplicate.__dict__["_dict"] = {
+        tag: element if isinstance(element, RawDataElement) else _copy_converted(element)
+        for tag, element in dataset._dict.items()
+    }
+    duplicate.__dict__["_private_blocks"] = {}
+    return duplicate
+
+
+def _copy_converted(element: DataElement) -> DataElement:
+    if element.VR == "SQ" and element.value is not None:
+        items = [copy_as_read(item) for item in element.value]
+        return DataElement(
+            element.tag, "SQ", Sequence(items), is_undefined_length=element.is_undefined_length
+        )
+    return copy.copy(element)

@@ -168,6 +168,10 @@ ADDRESS_KEYWORDS: Final = frozenset(
 #: "RADIOLOGY" are ordinary words that descriptions need.
 NAME_KEYWORDS: Final = frozenset({"InstitutionName", "ResponsibleOrganization"})
 
+_INSTITUTION_TAGS: Final = frozenset(
+    int(tag_for_keyword(keyword) or 0) for keyword in NAME_KEYWORDS
+)
+
 #: Placeholders that identify nobody; collecting them would mask them in every text.
 NON_IDENTIFYING_VALUES: Final = frozenset(
     {
@@ -456,6 +460,9 @@ class IdentifyingValues:
     dates: frozenset[str] = frozenset()
     phones: frozenset[str] = frozenset()
     addresses: frozenset[str] = frozenset()
+    #: The institution names (:data:`NAME_KEYWORDS`) among ``names``, each whole value
+    #: normalised: the leak scan tells patient-borne values from them.
+    institutions: frozenset[str] = frozenset()
     _patterns: dict[ValueKind, re.Pattern[str] | None] = field(
         default_factory=dict, init=False, compare=False, hash=False
     )
@@ -530,10 +537,12 @@ class _Collector:
 
     def __init__(self) -> None:
         self.values: dict[ValueKind, set[str]] = {kind: set() for kind in ValueKind}
+        self.institutions: set[str] = set()
 
     def result(self) -> IdentifyingValues:
         return IdentifyingValues(
-            **{kind.value: frozenset(found) for kind, found in self.values.items()}
+            **{kind.value: frozenset(found) for kind, found in self.values.items()},
+            institutions=frozenset(self.institutions - {""}),
         )
 
     def add(self, kind: ValueKind, text: str, minimum: int = MINIMUM_VALUE_CHARACTERS) -> None:
@@ -614,7 +623,10 @@ class _Collector:
                 self.walk_sequence(dataset[tag])
             elif kind is not None or vr in ("PN", "DA", "DT"):
                 # Converting a raw element decodes it; only the few that matter are converted.
-                self.add_element(dataset[tag], kind)
+                element = dataset[tag]
+                self.add_element(element, kind)
+                if tag in _INSTITUTION_TAGS:
+                    self.institutions.update(normalise(item) for item in _strings(element.value))
 
     def walk_sequence(self, element: DataElement | RawDataElement) -> None:
         items = element.value

@@ -35,7 +35,7 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,6 +43,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidengine import ENGINE_NAME, __version__
+from deidengine.dicom.elements import value_text, walk_tree
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, is_private_group
 from deidengine.provenance.vocabulary import (
@@ -322,42 +323,31 @@ def _set_or_remove_sequence(ds: Dataset, tag: int, items: Sequence) -> None:
 
 
 # ------------------------------------------------------------------------------ private blocks
-def _datasets(dataset: Dataset) -> Iterator[Dataset]:
-    """``dataset`` and every item of every sequence in it, at any depth."""
-    yield dataset
-    for element in dataset:
-        if element.VR == "SQ" and element.value:
-            for item in element.value:
-                yield from _datasets(item)
-
-
 def private_block_inventory(dataset: Dataset) -> dict[tuple[int, str], frozenset[int]]:
     """Which element offsets each private block holds, merged over every depth.
 
     Blocks are named by (group, Private Creator value), not by block number: PS3.3 notes that
     block numbers may be reassigned but the creator value is preserved. Call it on the input
-    before the header stage (which edits in place) and on the output after.
+    before the header stage (which edits in place) and on the output after. Only creators and
+    sequences are converted from their raw form.
     """
     found: dict[tuple[int, str], set[int]] = {}
-    for item in _datasets(dataset):
-        creators: dict[tuple[int, int], str] = {}
-        members: list[tuple[int, int, int]] = []
-        for element in item:
-            tag = int(element.tag)
-            group, number = tag >> 16, tag & 0xFFFF
-            if not is_private_group(group):
-                continue
-            if 0x0010 <= number <= 0x00FF:
-                value = element.value
-                text = value.decode("latin-1") if isinstance(value, bytes) else str(value or "")
-                if text.strip(" \x00"):
-                    creators[(group, number)] = text.strip(" \x00")
-            elif number >= 0x1000:
-                members.append((group, number >> 8, number & 0xFF))
-        for group, block, offset in members:
-            creator = creators.get((group, block))
-            if creator is not None:
-                found.setdefault((group, creator), set()).add(offset)
+    creators: dict[tuple[int, int], dict[tuple[int, int], str]] = {}
+    members: list[tuple[int, int, int, int]] = []
+    for _, item, tag, vr, element in walk_tree(dataset):
+        group, number = tag >> 16, tag & 0xFFFF
+        if not is_private_group(group):
+            continue
+        if 0x0010 <= number <= 0x00FF:
+            text = value_text(item, tag, element, vr, None).strip(" \x00")
+            if text:
+                creators.setdefault(id(item), {})[(group, number)] = text
+        elif number >= 0x1000:
+            members.append((id(item), group, number >> 8, number & 0xFF))
+    for item_id, group, block, offset in members:
+        creator = creators.get(item_id, {}).get((group, block))
+        if creator is not None:
+            found.setdefault((group, creator), set()).add(offset)
     return {key: frozenset(offsets) for key, offsets in found.items()}
 
 

@@ -32,6 +32,7 @@ from deidengine.dicom.apply import (
     apply_plan,
 )
 from deidengine.dicom.conditions import ConditionSnapshot
+from deidengine.dicom.elements import copy_as_read
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.storage import StoreResult, store_atomically
@@ -162,8 +163,6 @@ def read_input(path: str) -> Dataset:
     try:
         if _truncated(dataset, os.path.getsize(path)):
             raise _Quarantine(Reason.TRUNCATED)
-        for _element in dataset.iterall():
-            pass  # parse every element now, so a broken one fails here and not mid-write
     except _Quarantine:
         raise
     except Exception as error:
@@ -268,11 +267,12 @@ class FileProcessor:
         ):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
         identifying = collect_identifying_values(dataset)
+        # The verifier compares the output with the input, which the stages below edit. Copied
+        # after the deny-list walk, which parsed every sequence: the copy shares that work.
+        original = copy_as_read(dataset)
         # What rule conditions read, from the input: the header and pixel stages share it.
         snapshot = ConditionSnapshot.of(dataset, self.plan.condition_tags)
-        untouched_values = patient_borne_values(identifying, dataset)
-        # The verifier compares the output with the input header, which apply_plan edits.
-        original = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        untouched_values = patient_borne_values(identifying)
         private_before = private_block_inventory(dataset)
         before = original_snapshot(dataset) if self.certificate is not None else None
         try:

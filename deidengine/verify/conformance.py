@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -32,7 +32,15 @@ from pydicom.sequence import Sequence
 from deidengine.dicom.apply import DEFAULT_SHIFT, DUMMY_SCOPE_KINDS, patient_key, private_key_of
 from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
-from deidengine.dicom.elements import ElementPath, element_location, element_text
+from deidengine.dicom.elements import (
+    AnyElement,
+    ElementPath,
+    element_location,
+    element_text,
+    element_vr,
+    value_text,
+    walk_elements,
+)
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.uids import UUID_DERIVED_ROOT, is_registry_uid, remap_uid
 from deidengine.policy.ast import CODE_ACTIONS, ActionKind
@@ -208,15 +216,31 @@ class Decision:
 
     path: ElementPath
     tag: int
-    element: DataElement
+    element: AnyElement
     rule: PlannedRule | None
     kind: ActionKind
     defaulted: bool
     creator: bool = False
+    vr: str = ""
+    #: The dataset holding the element, to convert it when a check needs its value.
+    dataset: Dataset | None = None
 
     @property
     def location(self) -> str:
         return element_location(self.path, self.tag)
+
+    @property
+    def value(self) -> object:
+        """The element's value, converted from its raw form if need be."""
+        if isinstance(self.element, RawDataElement) and self.dataset is not None:
+            return self.dataset[self.tag].value
+        return self.element.value
+
+    def text(self) -> str:
+        """The value as text (:func:`~deidengine.dicom.elements.element_text`), unpadded."""
+        if self.dataset is None:
+            return _clean_text(self.element.value)
+        return value_text(self.dataset, self.tag, self.element, self.vr, None).strip(" \x00")
 
     @property
     def explicitly_kept(self) -> bool:
@@ -251,17 +275,16 @@ def _walk(
     tag_path: tuple[int, ...],
     scope: _Scope,
 ) -> Iterator[Decision]:
-    for element in dataset:
-        tag = int(element.tag)
+    for tag, _raw in walk_elements(dataset):
         group, number = tag >> 16, tag & 0xFFFF
         if number == 0x0000 or (not path and tag in PIXEL_DATA_TAGS | PROVENANCE_TAGS):
             continue
         if tag in WRITER_META_TAGS:
             continue
-        vr = str(element.VR)
+        vr, element = element_vr(dataset, tag)
         private = is_private_group(group)
         if private and 0x0010 <= number <= 0x00FF:
-            yield Decision(path, tag, element, None, ActionKind.KEEP, False, creator=True)
+            yield Decision(path, tag, element, None, ActionKind.KEEP, False, True, vr, dataset)
             continue
         key = private_key_of(dataset, tag) if private else None
         rule = first_applicable(walk.plan.candidates(tag, vr, key, path), walk.snapshot)
@@ -275,11 +298,15 @@ def _walk(
         else:
             kind = _resolve(rule, vr, private, (*tag_path, tag), walk)
             defaulted = rule is None
-        yield Decision(path, tag, element, rule, kind, defaulted)
+        yield Decision(path, tag, element, rule, kind, defaulted, False, vr, dataset)
         inner = DESCEND.get(kind)
-        if vr == "SQ" and inner is not None and isinstance(element.value, Sequence):
-            for index, item in enumerate(element.value):
-                yield from _walk(item, walk, (*path, (tag, index)), (*tag_path, tag), inner(scope))
+        if vr == "SQ" and inner is not None:
+            items = dataset[tag].value
+            if isinstance(items, Sequence):
+                for index, item in enumerate(items):
+                    yield from _walk(
+                        item, walk, (*path, (tag, index)), (*tag_path, tag), inner(scope)
+                    )
 
 
 def plan_decisions(
@@ -320,8 +347,9 @@ def _clean_text(value: object) -> str:
     return element_text(value).strip(" \x00")
 
 
-def _original_element(original: Dataset, path: ElementPath, tag: int) -> DataElement | None:
-    """The element at the same place in the original: same sequence items, same tag."""
+def _original_text(original: Dataset, path: ElementPath, tag: int) -> str | None:
+    """The unpadded text of the element at the same place in the original (same sequence
+    items, same tag), or ``None`` when there is none; only sequences on the way are converted."""
     dataset: Dataset | None = original
     if tag >> 16 == 0x0002 and not path:
         dataset = getattr(original, "file_meta", None)
@@ -334,7 +362,8 @@ def _original_element(original: Dataset, path: ElementPath, tag: int) -> DataEle
         dataset = items[index]
     if dataset is None or tag not in dataset:
         return None
-    return dataset[tag]
+    vr, element = element_vr(dataset, tag)
+    return value_text(dataset, tag, element, vr, None).strip(" \x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +389,7 @@ def _removed(decision: Decision, context: _Context) -> Iterator[Finding]:
 
 
 def _emptied(decision: Decision, context: _Context) -> Iterator[Finding]:
-    if decision.kind is ActionKind.EMPTY and not _is_empty(decision.element.value):
+    if decision.kind is ActionKind.EMPTY and not _is_empty(decision.value):
         source = decision.rule.source if decision.rule else "?"
         yield finding(
             FindingCode.SHOULD_BE_EMPTY,
@@ -402,23 +431,21 @@ def _private(decision: Decision, context: _Context) -> Iterator[Finding]:
 
 
 def _uid(decision: Decision, context: _Context) -> Iterator[Finding]:
-    element = decision.element
-    if element.VR != "UI" or not (decision.kind is ActionKind.REMAP_UID or decision.defaulted):
+    if decision.vr != "UI" or not (decision.kind is ActionKind.REMAP_UID or decision.defaulted):
         return
-    value = _clean_text(element.value)
+    value = decision.text()
     if not value:
         return
     # The File Meta Information is rebuilt, not carried over (PS3.15 E.1): its Media Storage
     # SOP Instance UID follows the dataset's, and the transfer syntax may change with the
     # pixels. So group 0002 is checked by form only.
     in_file_meta = decision.tag >> 16 == 0x0002
-    original = (
-        _original_element(context.original, decision.path, decision.tag)
+    before = (
+        _original_text(context.original, decision.path, decision.tag)
         if context.original is not None and context.secret is not None and not in_file_meta
         else None
     )
-    if original is not None and context.secret is not None:
-        before = _clean_text(original.value)
+    if before is not None and context.secret is not None:
         expected = remap_uid(context.secret, before)
         if value == expected:
             return
@@ -445,14 +472,14 @@ def _uid(decision: Decision, context: _Context) -> Iterator[Finding]:
 
 
 def _keep_year(decision: Decision, context: _Context) -> Iterator[Finding]:
-    element = decision.element
-    if decision.kind is not ActionKind.KEEP_YEAR or element.VR not in (*DATE_VRS, "TM"):
+    vr = decision.vr
+    if decision.kind is not ActionKind.KEEP_YEAR or vr not in (*DATE_VRS, "TM"):
         return
-    value = _clean_text(element.value)
+    value = decision.text()
     if not value:
         return
     try:
-        year_only = keep_year(value, str(element.VR)) == value
+        year_only = keep_year(value, vr) == value
     except UnparseableDateError:
         year_only = False
     if not year_only:
@@ -460,33 +487,32 @@ def _keep_year(decision: Decision, context: _Context) -> Iterator[Finding]:
             FindingCode.DATE_NOT_YEAR_ONLY,
             context.file,
             decision.location,
-            f"keep-year leaves only the year ({element.VR}: {YEAR_ONLY_FORMS[element.VR]})",
+            f"keep-year leaves only the year ({vr}: {YEAR_ONLY_FORMS[vr]})",
         )
 
 
 def _shifted(decision: Decision, context: _Context) -> Iterator[Finding]:
-    element = decision.element
+    vr = decision.vr
     if (
         decision.kind is not ActionKind.SHIFT_DATE
-        or element.VR not in DATE_VRS
+        or vr not in DATE_VRS
         or context.original is None
         or context.secret is None
         or context.patient is None
     ):
         return  # without the original and the secret a shift cannot be recomputed
-    original = _original_element(context.original, decision.path, decision.tag)
-    if original is None:
+    before = _original_text(context.original, decision.path, decision.tag)
+    if before is None:
         return
     numbers = decision.rule.action.numbers if decision.rule else ()
     low, high = numbers if len(numbers) == 2 else DEFAULT_SHIFT
     offset = patient_date_offset(context.secret, context.patient, low, high)
-    before = element_text(original.value)
     try:
         # The engine strips padding itself; compare what it would have written.
-        expected = shift_date(before, str(element.VR), offset).strip(" \x00") if before else ""
+        expected = shift_date(before, vr, offset).strip(" \x00") if before else ""
     except UnparseableDateError:
         expected = ""  # the engine empties a date it cannot parse
-    if _clean_text(element.value) != expected:
+    if decision.text() != expected:
         yield finding(
             FindingCode.DATE_SHIFT_MISMATCH,
             context.file,

@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pydicom.datadict import tag_for_keyword
-from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from deidengine.dicom.elements import ElementPath, element_location, element_text
-from deidengine.dicom.identifiers import NAME_KEYWORDS, IdentifyingValues, ValueKind, normalise
+from deidengine.dicom.elements import (
+    ElementPath,
+    character_set,
+    element_location,
+    known_vr,
+    value_text,
+    walk_elements,
+)
+from deidengine.dicom.identifiers import IdentifyingValues, ValueKind
 
 SKIPPED_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 # Coded strings (CS) hold enumerated terms, where short name parts match by accident.
@@ -24,8 +29,6 @@ UNSCANNED_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT",
 # In elements no rule touched, station names, AE titles and institution names of the input
 # often equal device facts (an institution called like its scanner's maker), so only the
 # patient-borne values count there: see patient_borne_values.
-# The deny-list's own list of non-PN names (institutions and organisations).
-INSTITUTION_TAGS = frozenset(int(tag_for_keyword(keyword) or 0) for keyword in NAME_KEYWORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,38 +38,61 @@ class LeakFinding:
     location: str
 
 
-def _scan(
+def _texts(
     dataset: Dataset,
-    identifying: IdentifyingValues,
     allowed: frozenset[tuple[ElementPath, int]],
     untouched: frozenset[tuple[ElementPath, int]],
-    untouched_values: IdentifyingValues,
     path: ElementPath,
+) -> Iterator[tuple[ElementPath, int, str, bool]]:
+    """``(path, tag, text, untouched)`` of every element to scan, at every depth."""
+    encodings: list[str] | None = None
+    for tag, raw in walk_elements(dataset):
+        if tag in SKIPPED_TAGS:
+            continue
+        vr = known_vr(raw)
+        if vr in UNSCANNED_VRS or (vr != "SQ" and (path, tag) in allowed):
+            continue  # decided without converting the element
+        if vr is None or vr == "SQ":
+            element = dataset[tag]
+            vr = str(element.VR)
+            if vr in UNSCANNED_VRS:
+                continue
+            if vr == "SQ":
+                if isinstance(element.value, Sequence):
+                    for index, item in enumerate(element.value):
+                        yield from _texts(item, allowed, untouched, (*path, (tag, index)))
+                continue
+            if (path, tag) in allowed:
+                continue
+            raw = element
+        if encodings is None:
+            encodings = character_set(dataset)
+        text = value_text(dataset, tag, raw, vr, encodings)
+        if text:
+            yield path, tag, text, (path, tag) in untouched
+
+
+#: Joins the texts of a file for one search. Matching is character-class based (no value
+#: holds it, it is neither a letter, a digit nor a separator), so a value found in one
+#: element is found in the joined text too; a match across the joint is only a candidate,
+#: and the elements are then searched one by one.
+JOINT = "\x00"
+
+
+def _scan(
+    texts: list[tuple[ElementPath, int, str, bool]],
+    identifying: IdentifyingValues,
+    untouched_values: IdentifyingValues,
 ) -> Iterator[LeakFinding]:
-    for raw in dataset.elements():  # as iterating the dataset, without the look-ups
-        element = dataset[raw.tag] if isinstance(raw, RawDataElement) else raw
-        tag = int(element.tag)
-        if tag in SKIPPED_TAGS or element.VR in UNSCANNED_VRS:
-            continue
-        if element.VR == "SQ":
-            if isinstance(element.value, Sequence):
-                for index, item in enumerate(element.value):
-                    yield from _scan(
-                        item,
-                        identifying,
-                        allowed,
-                        untouched,
-                        untouched_values,
-                        (*path, (tag, index)),
-                    )
-            continue
-        if (path, tag) in allowed:
-            continue
-        text = element_text(element.value)
-        if (path, tag) in untouched:
-            if untouched_values.contains_in(text):
-                yield LeakFinding(element_location(path, tag))
-        elif identifying.contains_in(text):
+    touched = [text for _, _, text, untouched in texts if not untouched]
+    narrow = [text for _, _, text, untouched in texts if untouched]
+    if not identifying.contains_in(JOINT.join(touched)) and not untouched_values.contains_in(
+        JOINT.join(narrow)
+    ):
+        return
+    for path, tag, text, untouched in texts:
+        values = untouched_values if untouched else identifying
+        if values.contains_in(text):
             yield LeakFinding(element_location(path, tag))
 
 
@@ -85,45 +111,21 @@ def find_leaks(
     if not identifying:
         return ()
     narrow = identifying if untouched_values is None else untouched_values
-    found = list(_scan(dataset, identifying, allowed, untouched, narrow, ()))
+    texts = list(_texts(dataset, allowed, untouched, ()))
+    found = list(_scan(texts, identifying, narrow))
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:
-        found.extend(_scan(meta, identifying, frozenset(), frozenset(), narrow, ()))
+        found.extend(_scan(list(_texts(meta, frozenset(), frozenset(), ())), identifying, narrow))
     return tuple(found)
 
 
-def _institution_values(dataset: Dataset) -> Iterator[object]:
-    """The values of the institution elements at any depth (what ``iterall`` would find).
-
-    Only sequences and the institution elements themselves are converted from their raw form;
-    the element keyword, a dictionary look-up per element, is not needed: the tags say it.
-    """
-    for raw in dataset.elements():
-        tag = int(raw.tag)
-        # A raw element of another stated VR can be neither (UN may turn out to be a sequence).
-        if isinstance(raw, RawDataElement):
-            if tag not in INSTITUTION_TAGS and raw.VR not in (None, "SQ", "UN"):
-                continue
-            element = dataset[tag]
-        else:
-            element = raw
-        if tag in INSTITUTION_TAGS:
-            yield element.value
-        if element.VR == "SQ":
-            for item in element.value:
-                yield from _institution_values(item)
-
-
-def patient_borne_values(identifying: IdentifyingValues, dataset: Dataset) -> IdentifyingValues:
+def patient_borne_values(identifying: IdentifyingValues) -> IdentifyingValues:
     """The values that identify the patient: no station, AE title or institution name.
 
-    Call it on the INPUT (before the header stage), like the deny-list itself.
+    ``identifying`` is the deny-list of the INPUT, which records its institution names.
     """
-    institutions = frozenset(
-        normalise(str(value or "")) for value in _institution_values(dataset)
-    ) - {""}
     return IdentifyingValues(
-        names=identifying.of_kind(ValueKind.NAMES) - institutions,
+        names=identifying.of_kind(ValueKind.NAMES) - identifying.institutions,
         dates=identifying.of_kind(ValueKind.DATES),
         phones=identifying.of_kind(ValueKind.PHONES),
         addresses=identifying.of_kind(ValueKind.ADDRESSES),

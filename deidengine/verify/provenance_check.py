@@ -20,12 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Final
 
-from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidengine.dicom.dummies import dummy_value
-from deidengine.dicom.elements import element_location, element_text
+from deidengine.dicom.elements import element_location, element_text, value_text, walk_tree
 from deidengine.policy.plan import Plan, is_private_group
 from deidengine.provenance.stamp import PIXEL_OPTION_CODES
 from deidengine.provenance.vocabulary import (
@@ -61,17 +60,6 @@ Check = Callable[[Dataset, Plan, str], Iterator[Finding]]
 
 def _text(dataset: Dataset, tag: int) -> str:
     return element_text(dataset[tag].value).strip(" \x00") if tag in dataset else ""
-
-
-def _elements(
-    dataset: Dataset, path: tuple[tuple[int, int], ...] = ()
-) -> Iterator[tuple[tuple[tuple[int, int], ...], DataElement]]:
-    """Every element with its sequence path, depth first (file meta not included)."""
-    for element in dataset:
-        yield path, element
-        if element.VR == "SQ" and isinstance(element.value, Sequence):
-            for index, item in enumerate(element.value):
-                yield from _elements(item, (*path, (int(element.tag), index)))
 
 
 def _claimed_codes(output: Dataset) -> tuple[tuple[int, str, str], ...]:
@@ -161,13 +149,12 @@ def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         return
     if value != LongitudinalTemporalInformationModified.REMOVED.value:
         return
-    for path, element in _elements(output):
-        tag = int(element.tag)
-        if element.VR not in ("DA", "DT") or tag in NOT_PATIENT_DATES:
+    for path, dataset, tag, vr, element in walk_tree(output):
+        if vr not in ("DA", "DT") or tag in NOT_PATIENT_DATES:
             continue
-        text = element_text(element.value).strip(" \x00")
+        text = value_text(dataset, tag, element, vr, None).strip(" \x00")
         # A D (dummy) value stands in for a removed date: it dates nothing.
-        if text and text != str(dummy_value(element.VR)):
+        if text and text != str(dummy_value(vr)):
             yield finding(
                 FindingCode.TEMPORAL_INCONSISTENT,
                 file,
@@ -191,8 +178,8 @@ def _private_characteristics(output: Dataset, plan: Plan, file: str) -> Iterator
     if PRIVATE_CHARACTERISTICS in output:
         return
     kept = any(
-        is_private_group(int(element.tag) >> 16) and int(element.tag) & 0xFFFF >= 0x1000
-        for _, element in _elements(output)
+        is_private_group(tag >> 16) and tag & 0xFFFF >= 0x1000
+        for _, _, tag, _, _ in walk_tree(output)
     )
     if kept:
         yield finding(

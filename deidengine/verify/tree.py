@@ -168,7 +168,7 @@ def _leaks(
     # say what may hold an input value, and unselected elements hold only device facts.
     allowed = frozenset((d.path, d.tag) for d in decisions if d.explicitly_kept)
     untouched = frozenset((d.path, d.tag) for d in decisions if d.defaulted)
-    patient = patient_borne_values(identifying, original)
+    patient = patient_borne_values(identifying)
     for leak in find_leaks(output, identifying, allowed, untouched, patient):
         yield finding(
             FindingCode.IDENTIFYING_VALUE,
