@@ -27,6 +27,7 @@ from deidengine.dicom.dates import patient_date_offset as keyed_date_offset
 from deidengine.dicom.dummies import NoDummyValueError, dummy_value
 from deidengine.dicom.elements import (
     AnyElement,
+    ascii_value_bytes,
     element_location,
     element_text,
     element_vr,
@@ -150,7 +151,25 @@ class _Element:
         return "\\".join(part.rstrip(" \x00") for part in text.split("\\"))
 
     def replace(self, value: object) -> None:
-        """Give the element a new value; the old one is never converted."""
+        """Give the element a new value; the old one is never converted.
+
+        An ASCII text value of an element read raw is stored raw too (its bytes as the writer
+        would encode them), so neither pydicom's value checks nor its encoder run for it.
+        """
+        old = self.raw
+        encoded = ascii_value_bytes(self.vr, value)
+        if encoded is not None and isinstance(old, RawDataElement):
+            self.raw = self.dataset._dict[old.tag] = RawDataElement(
+                old.tag,
+                self.vr,
+                len(encoded),
+                encoded,
+                old.value_tell,
+                old.is_implicit_VR,
+                old.is_little_endian,
+                True,
+            )
+            return
         element = DataElement(self.tag, self.vr, value)
         if self.private:
             self.dataset[self.tag] = element  # pydicom records the element's creator

@@ -17,7 +17,7 @@ import copy
 from collections.abc import Iterator
 from functools import lru_cache
 
-from pydicom.charset import TEXT_VR_DELIMS, decode_bytes
+from pydicom.charset import decode_bytes
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -39,6 +39,9 @@ ASCII_TEXT_VRS = frozenset(
     | {"OB", "OD", "OF", "OL", "OV", "OW", "UN"}
 )
 SPECIFIC_CHARACTER_SET = 0x00080005
+#: Control characters after which a text value returns to its initial code element (PS3.5
+#: 6.1.2.5.3): CR, LF, TAB and FF.
+TEXT_DELIMITERS = frozenset({0x0D, 0x0A, 0x09, 0x0C})
 
 
 def element_text(value: object) -> str:
@@ -87,7 +90,8 @@ def known_vr(element: AnyElement) -> str | None:
 def element_vr(dataset: Dataset, tag: int) -> tuple[str, AnyElement]:
     """The VR of ``dataset``'s element at ``tag`` and the element, converting it only when its
     VR cannot be known otherwise (see :func:`known_vr`)."""
-    element: AnyElement = dataset._dict[tag]  # get_item's Tag() parsing, without the cost
+    # get_item's Tag() parsing, without its cost (a BaseTag hashes and compares as its int)
+    element: AnyElement = dataset._dict[tag]  # type: ignore[index]
     vr = known_vr(element)
     if vr is None:
         element = dataset[tag]
@@ -111,8 +115,34 @@ def raw_text(element: AnyElement, vr: str, encodings: list[str] | None) -> str |
     if vr in ASCII_TEXT_VRS:
         return element.value.decode("latin-1")
     if vr in ENCODED_TEXT_VRS and encodings is not None and len(encodings) == 1:
-        return decode_bytes(element.value, encodings, TEXT_VR_DELIMS)
+        return decode_bytes(element.value, encodings, set(TEXT_DELIMITERS))
     return None
+
+
+#: Text VRs whose ASCII values are stored as their ASCII bytes, padded to even length with a
+#: space (UI with a NUL), in every character set: what pydicom's writer does with them.
+RAW_ASCII_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DT", "TM", "UI", "LO", "LT", "PN", "SH", "ST", "UC", "UT"}
+)
+
+
+def ascii_value_bytes(vr: str, value: object) -> bytes | None:
+    """The encoded value of an element of ``vr`` holding ``value`` (text, a list of texts or
+    ``None``), or ``None`` when it is not plain ASCII text of such a VR (let pydicom encode it)."""
+    if vr not in RAW_ASCII_VRS:
+        return None
+    if value is None:
+        return b""
+    if isinstance(value, MultiValue | list | tuple):
+        if not all(isinstance(part, str) for part in value):
+            return None
+        value = "\\".join(value)
+    if not isinstance(value, str) or not value.isascii():
+        return None
+    encoded = value.encode("ascii")
+    if len(encoded) % 2:
+        encoded += b"\x00" if vr == "UI" else b" "
+    return encoded
 
 
 def value_text(
@@ -138,16 +168,27 @@ def walk_tree(
     """``(path, dataset, tag, vr, element)`` of every element at every depth, depth first.
 
     Only sequences, and elements whose VR is unknown until converted, are converted: a caller
-    that needs another element's value reads it with :func:`value_text`.
+    that needs another element's value reads it with :func:`value_text`. Iterative: deep trees
+    (SR content) would otherwise pass every element up through one generator per level.
     """
-    for tag in sorted(dataset._dict):
-        vr, element = element_vr(dataset, int(tag))
-        yield path, dataset, int(tag), vr, element
-        if vr == "SQ":
-            items = dataset[tag].value
-            for index, item in enumerate(items or ()):
-                if isinstance(item, Dataset):
-                    yield from walk_tree(item, (*path, (int(tag), index)))
+    stack: list[tuple[ElementPath, Dataset, list[int], int]] = [
+        (path, dataset, sorted(dataset._dict), 0)
+    ]
+    while stack:
+        where, current, tags, index = stack.pop()
+        while index < len(tags):
+            tag = int(tags[index])
+            index += 1
+            vr, element = element_vr(current, tag)
+            yield where, current, tag, vr, element
+            if vr == "SQ":
+                items = current[tag].value
+                stack.append((where, current, tags, index))
+                for number in range(len(items or ()) - 1, -1, -1):
+                    item = items[number]
+                    if isinstance(item, Dataset):
+                        stack.append(((*where, (tag, number)), item, sorted(item._dict), 0))
+                break
 
 
 def copy_as_read(dataset: Dataset) -> Dataset:

@@ -1,5 +1,8 @@
 """Write a dataset atomically: a temporary file in the target's folder, fsync, then a link.
 
+The bytes are :func:`~deidengine.dicom.encode.encode_file`'s (what pydicom's ``dcmwrite``
+writes, faster for elements still raw).
+
 Linking (not renaming) means an existing file is never replaced: two inputs that map to one
 output, or a resumed run, find the file there and decide what that means.
 """
@@ -13,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pydicom.dataset import Dataset
+
+from deidengine.dicom.encode import encode_file
 
 
 class StoreResult(enum.Enum):
@@ -37,7 +42,7 @@ def store_atomically(
     handle, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            dataset.save_as(stream, enforce_file_format=True)
+            stream.write(encode_file(dataset))
             stream.flush()
             os.fsync(stream.fileno())
         try:

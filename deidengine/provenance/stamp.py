@@ -332,7 +332,7 @@ def private_block_inventory(dataset: Dataset) -> dict[tuple[int, str], frozenset
     sequences are converted from their raw form.
     """
     found: dict[tuple[int, str], set[int]] = {}
-    creators: dict[tuple[int, int], dict[tuple[int, int], str]] = {}
+    creators: dict[int, dict[tuple[int, int], str]] = {}  # by id() of the item
     members: list[tuple[int, int, int, int]] = []
     for _, item, tag, vr, element in walk_tree(dataset):
         group, number = tag >> 16, tag & 0xFFFF
