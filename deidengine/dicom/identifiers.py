@@ -54,6 +54,8 @@ from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 from pydicom.valuerep import PersonName
 
+from deidengine.dicom.elements import character_set, known_vr, raw_text
+
 __all__ = [
     "ADDRESS_KEYWORDS",
     "ID_KEYWORDS",
@@ -538,6 +540,9 @@ class _Collector:
     def __init__(self) -> None:
         self.values: dict[ValueKind, set[str]] = {kind: set() for kind in ValueKind}
         self.institutions: set[str] = set()
+        # The character set of the dataset being walked, found once per dataset.
+        self._encodings_of: Dataset | None = None
+        self._encodings: list[str] = []
 
     def result(self) -> IdentifyingValues:
         return IdentifyingValues(
@@ -594,9 +599,8 @@ class _Collector:
         for part in _ADDRESS_PARTS.split(text):
             self.add(ValueKind.ADDRESSES, part)
 
-    def add_element(self, element: DataElement, kind: ValueKind | None) -> None:
-        vr = element.VR
-        for item in _strings(element.value):
+    def add_element(self, vr: str, values: Iterable[str], kind: ValueKind | None) -> None:
+        for item in values:
             if vr == "PN":
                 self.add_name(item)
             elif vr in ("DA", "DT"):
@@ -622,11 +626,30 @@ class _Collector:
             if vr == "SQ":
                 self.walk_sequence(dataset[tag])
             elif kind is not None or vr in ("PN", "DA", "DT"):
-                # Converting a raw element decodes it; only the few that matter are converted.
-                element = dataset[tag]
-                self.add_element(element, kind)
+                vr, values = self.values_of(dataset, tag, raw, vr)
+                self.add_element(vr, values, kind)
                 if tag in _INSTITUTION_TAGS:
-                    self.institutions.update(normalise(item) for item in _strings(element.value))
+                    self.institutions.update(normalise(item) for item in values)
+
+    def values_of(
+        self, dataset: Dataset, tag: BaseTag, raw: DataElement | RawDataElement, vr: str | None
+    ) -> tuple[str, list[str]]:
+        """The element's VR and text values, read from its raw bytes when they are plain text
+        in a single-codec character set (the element is then left raw), else converted."""
+        if (
+            vr is not None
+            and isinstance(raw, RawDataElement)
+            and raw.value is not None
+            and known_vr(raw) == vr
+        ):
+            if self._encodings_of is not dataset:
+                self._encodings_of, self._encodings = dataset, character_set(dataset)
+            text = raw_text(raw, vr, self._encodings)
+            if text is not None:
+                parts = (part.rstrip(" \x00") for part in text.split("\\"))
+                return vr, [part for part in parts if part]
+        element = dataset[tag]
+        return str(element.VR), list(_strings(element.value))
 
     def walk_sequence(self, element: DataElement | RawDataElement) -> None:
         items = element.value

@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
@@ -375,6 +376,9 @@ class _Context:
     siblings: Mapping[ElementPath, frozenset[int]]
 
 
+Check = Callable[[Decision, "_Context"], Iterator[Finding]]
+
+
 def _removed(decision: Decision, context: _Context) -> Iterator[Finding]:
     # A private element's removal is reported by _private, with its own code.
     if decision.kind is ActionKind.REMOVE and not is_private_group(decision.tag >> 16):
@@ -521,8 +525,28 @@ def _shifted(decision: Decision, context: _Context) -> Iterator[Finding]:
         )
 
 
-#: Every check, run on every decision in order.
+#: Every check, in report order.
 CHECKS: Final = (_removed, _emptied, _private, _uid, _keep_year, _shifted)
+#: The checks that can find something, by what a decision is: a check not listed for its
+#: kind returns at once (each check's first test says the same), so it is not called.
+KIND_CHECKS: Final[Mapping[ActionKind, frozenset[Check]]] = MappingProxyType(
+    {
+        ActionKind.REMOVE: frozenset({_removed}),
+        ActionKind.EMPTY: frozenset({_emptied}),
+        ActionKind.KEEP_YEAR: frozenset({_keep_year}),
+        ActionKind.SHIFT_DATE: frozenset({_shifted}),
+    }
+)
+
+
+@lru_cache(maxsize=256)
+def _checks_for(kind: ActionKind, uid: bool, private: bool) -> tuple[Check, ...]:
+    wanted = set(KIND_CHECKS.get(kind, ()))
+    if uid:
+        wanted.add(_uid)
+    if private:
+        wanted.add(_private)
+    return tuple(check for check in CHECKS if check in wanted)
 
 
 def _siblings(decisions: list[Decision]) -> Mapping[ElementPath, frozenset[int]]:
@@ -560,5 +584,10 @@ def check_conformance(
         siblings=_siblings(decisions),
     )
     return tuple(
-        found for decision in decisions for check in CHECKS for found in check(decision, context)
+        found
+        for decision in decisions
+        for check in _checks_for(
+            decision.kind, decision.vr == "UI", is_private_group(decision.tag >> 16)
+        )
+        for found in check(decision, context)
     )
