@@ -15,6 +15,7 @@ import os
 import shutil
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,15 +28,17 @@ from pydicom.uid import UID, AllTransferSyntaxes
 from deidengine import __version__
 from deidengine.dicom.apply import (
     EngineContext,
+    HeaderOutcome,
     LookupMissError,
     RejectedError,
     apply_plan,
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.elements import copy_as_read
+from deidengine.dicom.encode import encode_file
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
-from deidengine.dicom.storage import StoreResult, store_atomically
+from deidengine.dicom.storage import PreparedTarget, StoreResult, prepare_target, store_prepared
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -48,6 +51,7 @@ from deidengine.provenance import (
     protect_original_attributes,
     stamp_provenance,
 )
+from deidengine.provenance.stamp import PrivateInventory
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.standard.hipaa import restricted_zip3
@@ -194,12 +198,14 @@ def output_name(dataset: Dataset) -> str:
 STORE_STATUS = {StoreResult.WRITTEN: Status.WRITTEN, StoreResult.ALREADY_THERE: Status.SKIPPED}
 
 
-def _write_atomically(dataset: Dataset, root: Path, name: str) -> Status:
-    """Write via a temporary file and a link; an existing equal file means already done."""
-    result = store_atomically(dataset, root / name, same=_same_output)
-    if result is StoreResult.CONFLICT:
-        raise _Quarantine(Reason.DUPLICATE_OUTPUT)
-    return STORE_STATUS[result]
+def _discard_unstored(preparing: Future[PreparedTarget]) -> None:
+    """Delete the temporary file of an output that was not stored (a quarantined file; the
+    folders, named by keyed UIDs, stay: another file of the series may be writing there)."""
+    try:
+        prepared = preparing.result()
+    except Exception:
+        return  # nothing was made
+    prepared.discard()
 
 
 def _same_output(mine: Path, theirs: Path) -> bool:
@@ -238,6 +244,7 @@ class FileProcessor:
         self.known_safe = plan_known_safe(self.plan)
         self.certificate = Path(settings.encrypt_to).read_bytes() if settings.encrypt_to else None
         self.output_root = Path(settings.output_root)
+        self._io_thread: ThreadPoolExecutor | None = None
         self.quarantine_root = Path(settings.quarantine_root)
 
     def input_reference(self, path: str) -> str:
@@ -290,6 +297,40 @@ class FileProcessor:
             raise _Quarantine(reason, type(error).__name__) from error
         if "SOPInstanceUID" not in dataset or "SOPClassUID" not in dataset:
             raise _Quarantine(Reason.ACTION_FAILED, "the policy removed the SOP Instance UID")
+        # The UIDs are final: the output's folders and temporary file are made on a thread
+        # while this one verifies (file-system calls wait on the disk, not on the processor).
+        name = output_name(dataset)
+        preparing = self._io().submit(prepare_target, self.output_root / name)
+        try:
+            return self._verify_and_store(
+                dataset, original, identifying, untouched_values, private_before, before,
+                header, pixel_rule, reference, name, preparing,
+            )  # fmt: skip
+        finally:
+            if not preparing.cancel():
+                _discard_unstored(preparing)
+
+    def _io(self) -> ThreadPoolExecutor:
+        """One thread for file-system calls, started on first use (never in a process that
+        only builds a processor, such as a pool's parent checking that it can)."""
+        if self._io_thread is None:
+            self._io_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deid-io")
+        return self._io_thread
+
+    def _verify_and_store(
+        self,
+        dataset: Dataset,
+        original: Dataset,
+        identifying: IdentifyingValues,
+        untouched_values: IdentifyingValues,
+        private_before: PrivateInventory,
+        before: Dataset | None,
+        header: HeaderOutcome,
+        pixel_rule: PlannedRule | None,
+        reference: str,
+        name: str,
+        preparing: Future[PreparedTarget],
+    ) -> Outcome:
         # The pixel stage may have re-encoded in another (recorded, lossless) syntax.
         implicit, little = dataset.original_encoding  # a bare dataset: as it was read
         transfer_syntax = (
@@ -320,13 +361,16 @@ class FileProcessor:
         self._verify_before_write(dataset, original)
         if before is not None and self.certificate is not None:
             protect_original_attributes(before, dataset, self.certificate)
-        name = output_name(dataset)
+        if output_name(dataset) != name:
+            raise _Quarantine(Reason.ACTION_FAILED, "the UIDs changed after the header stage")
         try:
-            status = _write_atomically(dataset, self.output_root, name)
-        except _Quarantine:
-            raise
+            data = encode_file(dataset)
+            result = store_prepared(preparing.result(), data, same=_same_output)
         except Exception as error:
             raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
+        if result is StoreResult.CONFLICT:
+            raise _Quarantine(Reason.DUPLICATE_OUTPUT)
+        status = STORE_STATUS[result]
         if status is Status.SKIPPED:
             return Outcome.skipped(
                 reference,

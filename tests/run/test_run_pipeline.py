@@ -307,3 +307,30 @@ def test_pixel_rule_conditions_read_the_input_not_the_deidentified_header(
     )
     outcome = _processor(tmp_path, str(policy)).process(str(corpus["jane-ct"]))
     assert (outcome.status, outcome.reason) == (Status.QUARANTINED, Reason.REJECTED_BY_POLICY)
+
+
+def test_a_file_quarantined_after_its_output_was_prepared_leaves_no_file(
+    tmp_path: Path, corpus: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output's temporary file is opened while the verifier runs; a verdict against the
+    file deletes it: nothing but (keyed, empty) folders is left in the output."""
+    import deidengine.run.pipeline as pipeline
+    from deidengine.verify.leaks import LeakFinding
+
+    monkeypatch.setattr(pipeline, "find_leaks", lambda *_args: (LeakFinding("(0010,0010)"),))
+    processor = _processor(tmp_path, "annex-e/basic")
+    outcome = processor.process(str(next(iter(corpus.values()))))
+    assert outcome.status is Status.QUARANTINED
+    assert outcome.reason is Reason.LEAK_DETECTED
+    assert [path for path in (tmp_path / "out").rglob("*") if path.is_file()] == []
+
+
+def test_store_prepared_links_once_and_never_leaves_a_temporary(tmp_path: Path) -> None:
+    from deidengine.dicom.storage import StoreResult, prepare_target, store_prepared
+
+    target = tmp_path / "a" / "b" / "x.dcm"
+    assert store_prepared(prepare_target(target), b"one") is StoreResult.WRITTEN
+    assert store_prepared(prepare_target(target), b"one") is StoreResult.ALREADY_THERE
+    assert store_prepared(prepare_target(target), b"two") is StoreResult.CONFLICT
+    assert target.read_bytes() == b"one"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["x.dcm"]
