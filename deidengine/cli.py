@@ -2,6 +2,10 @@
 
 Choice of library: click (argument parsing, well kept, already a dependency of many tools)
 and rich (tables and progress on a terminal).
+
+Each verb imports what it needs when it runs: start-up time is part of every run, and
+``deid run`` on a few files should not pay for the policy parser, rich or the OCR stack when
+the plan is cached, the output is a log, and there are no pixels to clean.
 """
 
 from __future__ import annotations
@@ -9,20 +13,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from deidengine import __version__
-from deidengine.policy import (
-    PolicyError,
-    check_policy,
-    explain_json,
-    explain_plan,
-    load_plan,
-    shipped_policy_names,
-)
-from deidengine.policy.diagnostics import has_errors
-from deidengine.policy.plan import Plan
+
+if TYPE_CHECKING:
+    from deidengine.policy.plan import Plan
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -44,6 +42,8 @@ def policy() -> None:
 @policy.command("list")
 def policy_list() -> None:
     """List the shipped policies."""
+    from deidengine.policy import shipped_policy_names
+
     for name in shipped_policy_names():
         click.echo(name)
 
@@ -56,6 +56,9 @@ def policy_check(specs: tuple[str, ...], fmt: str) -> None:
 
     SPECS are shipped names (annex-e/basic), paths, or comma lists composed in order.
     """
+    from deidengine.policy import check_policy
+    from deidengine.policy.diagnostics import has_errors
+
     failed = False
     report: dict[str, list[dict[str, object]]] = {}
     for spec in specs:
@@ -73,6 +76,8 @@ def policy_check(specs: tuple[str, ...], fmt: str) -> None:
 
 
 def _load_or_exit(spec: str, runnable: bool = False) -> Plan:
+    from deidengine.policy import PolicyError, load_plan
+
     try:
         return load_plan(spec, runnable=runnable)
     except PolicyError as error:
@@ -87,6 +92,8 @@ def _load_or_exit(spec: str, runnable: bool = False) -> Plan:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
     """Show the winning rule for every selector the policy names, and why."""
+    from deidengine.policy import explain_json, explain_plan
+
     plan = _load_or_exit(spec)
     if fmt == "json":
         click.echo(json.dumps(explain_json(plan, tag), indent=2))
@@ -242,13 +249,12 @@ def run(
     Re-running the same command finishes an interrupted run: the inputs OUT.manifest.sqlite
     records as done are skipped, the others (and the quarantined ones) are processed.
     """
-    from rich.console import Console
-
     from deidengine.dicom.keys import SecretError
+    from deidengine.policy import PolicyError
     from deidengine.run.executor import WorkerStartError
     from deidengine.run.layout import RunConfigurationError
     from deidengine.run.progress import terminal_progress
-    from deidengine.run.report import render_summary
+    from deidengine.run.report import print_summary
     from deidengine.run.runner import RunRequest, run_request
 
     request = RunRequest(
@@ -276,7 +282,7 @@ def run(
     except (SecretError, RunConfigurationError, WorkerStartError) as error:
         click.echo(f"deid run: {error}", err=True)
         sys.exit(EXIT_USAGE)
-    render_summary(summary, Console())
+    print_summary(summary)
     sys.exit(summary.exit_code)
 
 
@@ -425,6 +431,7 @@ def verify(
     from rich.console import Console
 
     from deidengine.dicom.keys import SECRET_ENVIRONMENT_VARIABLE, SecretError, load_secret
+    from deidengine.policy import PolicyError
     from deidengine.verify.tree import VerifyConfigurationError, render_report, verify_tree
 
     try:

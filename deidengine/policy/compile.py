@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
-from deidengine.policy.check import CheckedPolicy, check_composition
 from deidengine.policy.diagnostics import Diagnostic, ErrorCode, PolicyError, has_errors
 from deidengine.policy.plan import Plan, PlannedRule
-from deidengine.policy.resolve import compose
+from deidengine.policy.resolve import Composition, compose
+
+if TYPE_CHECKING:
+    from deidengine.policy.check import CheckedPolicy
 
 
 def policy_digest(checked: CheckedPolicy) -> str:
@@ -51,14 +54,26 @@ def compile_plan(checked: CheckedPolicy) -> Plan:
     return Plan.build(tuple(names), runnable, tuple(codes), policy_digest(checked), rules)
 
 
+def _compile_spec(spec: str) -> tuple[Plan, Composition]:
+    # Imported here, as in check_policy: a plan from the plan cache needs no checker.
+    from deidengine.policy.check import check_composition
+
+    composition = compose(spec)
+    return compile_plan(check_composition(composition)), composition
+
+
 def load_plan(spec: str, *, runnable: bool = False) -> Plan:
     """Compose, check and compile a policy spec (shipped name, path, or comma list).
 
+    The plan comes from the plan cache (:mod:`deidengine.policy.cache`) when every file the
+    spec reads is unchanged since it was compiled; it is the plan compiling would give.
     With ``runnable`` the plan must include a profile, not only option overlays: an option
     alone would keep everything the profile removes.
     """
-    checked = check_composition(compose(spec))
-    plan = compile_plan(checked)
+    # Imported here: the cache module imports this one's dependencies, not the other way round.
+    from deidengine.policy.cache import cached_plan
+
+    plan = cached_plan(spec, _compile_spec)
     if runnable and not plan.runnable:
         raise PolicyError(
             [
@@ -75,4 +90,6 @@ def load_plan(spec: str, *, runnable: bool = False) -> Plan:
 
 def check_policy(spec: str) -> tuple[Diagnostic, ...]:
     """Every diagnostic for a spec; empty when it is clean."""
+    from deidengine.policy.check import check_composition
+
     return check_composition(compose(spec)).diagnostics

@@ -1,7 +1,9 @@
 """Parse policy text into a :class:`~deidengine.policy.ast.PolicyFile`.
 
-The grammar (``grammar/policy.lark``) describes one statement; the parser feeds it each
-physical line, so a file with ten broken lines yields ten syntax diagnostics, not one.
+The grammar (``grammar/policy.lark``, located by :mod:`deidengine.policy.grammar`) describes one
+statement; the parser feeds it each physical line, so a file with ten broken lines yields ten
+syntax diagnostics, not one. This is the only module that imports lark: a run whose plan comes
+from the plan cache (:mod:`deidengine.policy.cache`) never loads it.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import lark
@@ -18,10 +18,7 @@ from lark import Token, Transformer, v_args
 
 from deidengine.policy import ast
 from deidengine.policy.diagnostics import Diagnostic, ErrorCode, Span
-
-GRAMMAR_PACKAGE = "deidengine._grammar"
-GRAMMAR_FILE = "policy.lark"
-
+from deidengine.policy.grammar import grammar_text
 
 # Human names for the grammar's terminals, used in "expected ..." hints.
 TERMINAL_NAMES = {
@@ -42,15 +39,6 @@ TERMINAL_NAMES = {
     "COMPARATOR": "a comparison (== != < <= > >=)",
     "STAR": "'*'",
 }
-
-
-def grammar_text() -> str:
-    """The grammar, from the installed package or, in a source tree, from ``grammar/``."""
-    try:
-        return resources.files(GRAMMAR_PACKAGE).joinpath(GRAMMAR_FILE).read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        root = Path(__file__).resolve().parents[2]
-        return (root / "grammar" / GRAMMAR_FILE).read_text("utf-8")
 
 
 @functools.cache

@@ -217,6 +217,14 @@ class Plan:
             pixels=tuple(pixels),
         )
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle as the rules alone and rebuild the indexes on loading.
+
+        The indexes are read-only views (``MappingProxyType``), which cannot be pickled, and
+        are cheap to rebuild; the plan cache and process pools ship plans this way.
+        """
+        return (Plan.build, (self.names, self.runnable, self.codes, self.digest, self.rules))
+
     @cached_property
     def condition_tags(self) -> frozenset[int]:
         """Every tag a ``when`` condition reads, plus those the derived ``age`` reads: all a

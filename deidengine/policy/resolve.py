@@ -8,6 +8,7 @@ that says it; a policy reached twice is included once, at its first place.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
@@ -15,7 +16,6 @@ from pathlib import Path
 
 from deidengine.policy import ast
 from deidengine.policy.diagnostics import Diagnostic, ErrorCode, Span
-from deidengine.policy.parse import parse_policy_text
 
 POLICY_PACKAGE = "deidengine._policies"
 SUFFIX = ".policy"
@@ -131,8 +131,25 @@ def _unknown_policy(ref: str, span: Span | None) -> Diagnostic:
     return Diagnostic(ErrorCode.UNKNOWN_POLICY, f"unknown policy '{ref}'", span, hint)
 
 
-def compose(spec: str) -> Composition:
-    """Compose a policy spec into layers, expanding ``use`` depth first."""
+SourceParser = Callable[[PolicySource], tuple[ast.PolicyFile, tuple[Diagnostic, ...]]]
+"""Turns a policy's text into its AST and syntax diagnostics (``compose`` only reads ``use``)."""
+
+
+def parse_source(source: PolicySource) -> tuple[ast.PolicyFile, tuple[Diagnostic, ...]]:
+    """The default :data:`SourceParser`: the lark parser of :mod:`deidengine.policy.parse`."""
+    # Imported here: lark is needed only when a policy is actually parsed, not when the plan
+    # cache answers (deidengine.policy.cache walks the same composition without parsing).
+    from deidengine.policy.parse import parse_policy_text
+
+    return parse_policy_text(source.text, source.display)
+
+
+def compose(spec: str, *, parse: SourceParser = parse_source) -> Composition:
+    """Compose a policy spec into layers, expanding ``use`` depth first.
+
+    ``parse`` turns each source read into its AST; the plan cache passes one that answers from
+    a cache entry, so that it finds exactly the files this function would read.
+    """
     layers: list[Layer] = []
     diagnostics: list[Diagnostic] = []
     included: set[str] = set()
@@ -140,7 +157,7 @@ def compose(spec: str) -> Composition:
     def include(source: PolicySource, stack: tuple[str, ...]) -> None:
         if source.identity in included:
             return
-        parsed, syntax = parse_policy_text(source.text, source.display)
+        parsed, syntax = parse(source)
         diagnostics.extend(syntax)
         base = None if source.shipped else Path(source.identity.removeprefix("file:")).parent
         for use in parsed.uses:

@@ -372,6 +372,8 @@ def kept_private_blocks(
 ) -> tuple[KeptPrivateBlock, ...]:
     """The private blocks still in ``after``, each with its known-safe, unverified and removed
     offsets (``before`` is :func:`private_block_inventory` of the input)."""
+    if not before:
+        return ()  # de-identification adds no private block: an input without any keeps none
     blocks: list[KeptPrivateBlock] = []
     for (group, creator), kept in sorted(private_block_inventory(after).items()):
         safe = [o for o in kept if known_safe(group, creator, o)]

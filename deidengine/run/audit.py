@@ -43,9 +43,13 @@ FLUSH_EVERY: Final = 256
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    """A run id that sorts by start time: ``20250101T120000Z-1a2b3c``."""
+    """A run id that sorts by start time: ``20250101T120000.123Z-1a2b3c``.
+
+    To the millisecond: a short run and the next one (a resumed run, say) often start within
+    the same second, and their audits must still list in the order they ran.
+    """
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 def _timestamp() -> str:

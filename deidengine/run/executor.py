@@ -8,14 +8,24 @@ order. Executors are registered by name in :data:`EXECUTORS`; the CLI and
 :func:`~deidengine.run.runner.run_tree` pick one with ``executor="local"``.
 
 ``local``: a :class:`concurrent.futures.ProcessPoolExecutor` whose initializer builds the file
-processor once per process. Its processes never come from forking this one (so no lock held by
-a parent thread, such as the progress display's, is inherited mid-operation): they are forked
-from a fork server, a fresh single-threaded process that has imported the engine once
-(:data:`PRELOADED`), so a worker starts in milliseconds rather than re-importing pydicom and
-the engine; where there is no fork server (Windows) they are spawned. The fork server is started
-before the run's own processor is built, so its imports overlap that work. At most
-``4 * workers`` files are in flight, so memory stays flat whatever the number of inputs. With
-``workers=1`` it runs in this process without a pool, which is what tests and debuggers want.
+processor once per process. With ``workers=1`` it runs in this process without a pool, which is
+what tests and debuggers want. Otherwise the pool is created, and its processes started, inside
+:meth:`LocalExecutor.execute`, before the caller opens its manifest or starts a progress display,
+and they are *forked from this process* when that is safe (:func:`fork_is_safe`): on Linux,
+with no other Python thread alive and no native library loaded whose thread pool does not
+survive a fork (OpenCV, ONNX Runtime). Then a worker starts in about a millisecond holding
+everything this process has already done: the engine imported and the plan compiled (the plan
+cache keeps it in memory, so the worker's own processor is built from it at once). This keeps
+the fork's one hazard away: a lock held by another thread at the moment of the fork stays held
+in the child forever, and here there is no other thread. Nor does a forked worker hold the
+manifest's lock, opened only later.
+
+Where a fork is not safe (another thread is running, a native pool is loaded, a pool must be
+replaced after a crash while the manifest's lock is open, or on macOS), the processes come from
+a fork server: a fresh single-threaded process that has imported the engine once
+(:data:`PRELOADED`) and whose children load the compiled plan from the plan cache on disk;
+where there is no fork server (Windows) they are spawned. At most ``4 * workers`` files are in
+flight, so memory stays flat whatever the number of inputs.
 
 The per-file function never raises; an executor still guards against one that does, or against
 a worker process that dies (a crash in a native decoder), by turning the failure into an
@@ -26,6 +36,9 @@ are never recorded, since they can quote file names or values.
 from __future__ import annotations
 
 import multiprocessing
+import sys
+import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -44,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXECUTORS",
+    "FORK_UNSAFE_MODULES",
     "IN_FLIGHT_PER_WORKER",
     "PRELOADED",
     "Executor",
@@ -55,12 +69,19 @@ __all__ = [
     "WorkerStartError",
     "build_file_processor",
     "executor_names",
+    "fork_is_safe",
     "make_executor",
     "register_executor",
 ]
 
 PRELOADED: Final = ("deidengine.run.pipeline", "deidengine.run.executor")
 """Modules the fork server imports once, for every worker it forks."""
+
+FORK_UNSAFE_MODULES: Final = ("cv2", "onnxruntime")
+"""Native libraries (the pixel stage's) whose thread pools do not survive a fork: once one is
+loaded here, for instance because this process ran the pixel stage itself, workers come from
+the fork server instead. (numpy's OpenBLAS pool is fork-safe: it stops and restarts its threads
+around a fork.)"""
 
 IN_FLIGHT_PER_WORKER: Final = 4
 """Files submitted ahead per worker: enough to keep every process busy, few enough to stay flat."""
@@ -212,8 +233,9 @@ class LocalExecutor:
             WorkerStartError: the worker factory raised, here or (later) in a pool process.
         """
         secret = ProjectSecret(settings.secret_key)
-        if self.workers > 1:
-            _worker_context()  # the fork server imports the engine while we build below
+        forking = self.workers > 1 and fork_is_safe()
+        if self.workers > 1 and not forking:
+            _server_context()  # the fork server imports the engine while we build below
         try:
             processor = worker_factory(settings)
         except Exception as error:
@@ -224,7 +246,18 @@ class LocalExecutor:
         if self.workers == 1:
             return self._in_process(paths, processor, secret)
         del processor  # built only to fail early: each pool process builds its own
-        return self._in_pool(paths, settings, worker_factory, secret)
+        # Asked again: building the processor may have loaded a native pool or started a thread.
+        forking = forking and fork_is_safe()
+        context = multiprocessing.get_context("fork") if forking else _server_context()
+        pool = self._new_pool(context, settings, worker_factory)
+        # With fork, the first submission forks every process: do it now, while this thread
+        # is still the only one (the caller may start a progress display before iterating).
+        pool.submit(_ready)
+        outcomes = self._in_pool(paths, pool, settings, worker_factory, secret)
+        # A caller that never iterates (it failed before its loop) must not leave the pool
+        # running; once iterated, the loop shuts it down itself (shutting down twice is fine).
+        weakref.finalize(outcomes, pool.shutdown, wait=False, cancel_futures=True)
+        return outcomes
 
     @staticmethod
     def _in_process(
@@ -240,6 +273,7 @@ class LocalExecutor:
     def _in_pool(
         self,
         paths: Iterable[Path],
+        pool: ProcessPoolExecutor,
         settings: RunSettings,
         worker_factory: WorkerFactory,
         secret: ProjectSecret,
@@ -249,7 +283,9 @@ class LocalExecutor:
         When a process dies (a native decoder crashing, the kernel's OOM killer), the pool is
         lost with every file in flight, and which one killed it is unknown. Those files become
         suspects: each is retried alone in a fresh pool, so an innocent one is processed
-        normally and the culprit, dying alone, is the only file reported as a crash.
+        normally and the culprit, dying alone, is the only file reported as a crash. A fresh
+        pool always comes from the fork server: by now the caller holds the manifest's lock
+        (and may run threads), which a forked process would inherit.
         """
         limit = IN_FLIGHT_PER_WORKER * self.workers
         pending = iter(paths)
@@ -257,7 +293,6 @@ class LocalExecutor:
         suspects: deque[Path] = deque()  # lost with a dying pool; each is retried alone
         alone: Future[Outcome] | None = None  # the suspect now running by itself
         exhausted = False
-        pool = self._new_pool(settings, worker_factory)
         try:
             while True:
                 broken = False
@@ -302,22 +337,42 @@ class LocalExecutor:
                     in_flight.clear()
                     alone = None
                     pool.shutdown(wait=True, cancel_futures=True)
-                    pool = self._new_pool(settings, worker_factory)
+                    pool = self._new_pool(_server_context(), settings, worker_factory)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _new_pool(
-        self, settings: RunSettings, worker_factory: WorkerFactory
+        self, context: BaseContext, settings: RunSettings, worker_factory: WorkerFactory
     ) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=_worker_context(),
+            mp_context=context,
             initializer=_initialize_worker,
             initargs=(settings, worker_factory),
         )
 
 
-def _worker_context() -> BaseContext:
+def fork_is_safe() -> bool:
+    """True when pool processes may be forked from this process (see the module doc): on
+    Linux, with this thread the only Python thread and no :data:`FORK_UNSAFE_MODULES` loaded.
+
+    (macOS offers fork too, but its system libraries are not fork-safe; Python itself stopped
+    forking there by default.)
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if threading.active_count() != 1:
+        return False
+    return not any(name in sys.modules for name in FORK_UNSAFE_MODULES)
+
+
+def _ready() -> None:
+    """The task that starts a pool's processes (it runs after each one's initializer)."""
+
+
+def _server_context() -> BaseContext:
     """The fork server's context (started now, preloading the engine), else spawn's."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")

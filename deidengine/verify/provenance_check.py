@@ -24,7 +24,13 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidengine.dicom.dummies import dummy_value
-from deidengine.dicom.elements import element_location, element_text, value_text, walk_tree
+from deidengine.dicom.elements import (
+    element_location,
+    element_text,
+    known_vr,
+    value_text,
+    walk_tree,
+)
 from deidengine.policy.plan import Plan, is_private_group
 from deidengine.provenance.stamp import PIXEL_OPTION_CODES
 from deidengine.provenance.vocabulary import (
@@ -174,14 +180,23 @@ def _burned_in(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         )
 
 
+def _holds_private_element(dataset: Dataset) -> bool:
+    """Whether a private element (not a creator) is anywhere in ``dataset``; only sequences
+    are converted on the way."""
+    for tag, element in dataset._dict.items():
+        if is_private_group(tag >> 16) and tag & 0xFFFF >= 0x1000:
+            return True
+        if known_vr(element) in (None, "SQ"):
+            items = dataset[tag].value
+            if isinstance(items, Sequence) and any(_holds_private_element(i) for i in items):
+                return True
+    return False
+
+
 def _private_characteristics(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
     if PRIVATE_CHARACTERISTICS in output:
         return
-    kept = any(
-        is_private_group(tag >> 16) and tag & 0xFFFF >= 0x1000
-        for _, _, tag, _, _ in walk_tree(output)
-    )
-    if kept:
+    if _holds_private_element(output):
         yield finding(
             FindingCode.PRIVATE_CHARACTERISTICS_MISSING,
             file,
