@@ -12,7 +12,6 @@ writes 64 (32 bytes). Hex only, so a value can never be read two ways.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -154,7 +153,8 @@ def keyed_digest(secret: ProjectSecret, domain: str, value: str | bytes) -> byte
     if not domain or "\x00" in domain:
         raise ValueError("a keyed digest domain must be non-empty text without NUL")
     message = value.encode("utf-8") if isinstance(value, str) else value
-    return hmac.new(secret.key, domain.encode("utf-8") + b"\x00" + message, hashlib.sha256).digest()
+    # hmac.digest is the one-shot form (OpenSSL's, without an HMAC object per call).
+    return hmac.digest(secret.key, domain.encode("utf-8") + b"\x00" + message, "sha256")
 
 
 def keyed_reference(secret: ProjectSecret, value: str | bytes) -> str:

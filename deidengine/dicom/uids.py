@@ -9,6 +9,7 @@ every run of a project, which keeps study/series/instance references internally 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 # pydicom.uid re-exports this table without declaring it; import it from where it is defined.
@@ -78,6 +79,11 @@ CODING_SCHEME_UIDS: Final = frozenset(
 
 _VALID_UID: Final = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
 
+#: Remapped UIDs kept per process: the engine and the verifier remap each UID of a file, and a
+#: series' files share their study, series and frame-of-reference UIDs. Bounded, so a worker's
+#: memory stays flat.
+REMAP_CACHE_SIZE: Final = 4096
+
 # UI values are padded to even length with NUL; some writers pad with a space instead.
 _PADDING: Final = "\x00 "
 
@@ -95,6 +101,7 @@ def is_registry_uid(uid: str) -> bool:
     return bare.startswith(DICOM_ROOT) or bare in UID_dictionary or bare in CODING_SCHEME_UIDS
 
 
+@lru_cache(maxsize=REMAP_CACHE_SIZE)
 def _remap_one(secret: ProjectSecret, uid: str) -> str:
     bare = uid.strip(_PADDING)
     if not bare or is_registry_uid(bare):
