@@ -125,7 +125,7 @@ def _truncated(dataset: Dataset, size: int) -> bool:
                 handle.seek(end)
                 rest = handle.read()
             return any(rest)
-    pixel = dataset.get(0x7FE00010)
+    pixel = dataset.get_item(0x7FE00010)  # raw: its length is all that is asked here
     if pixel is not None and not dataset.file_meta.TransferSyntaxUID.is_compressed:
         try:
             expected = (
