@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,12 @@ def standard() -> Path:
     if not (path / "annex_e_attributes.csv").is_file():
         pytest.skip(f"the standard's tables are not at {path} (set DEID_STANDARD_DIR)")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The plan cache of the whole session (and of the commands it runs) in a temporary
+    directory: the tests neither read nor fill the cache of the user running them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DEID_CACHE_DIR", str(tmp_path_factory.mktemp("plan-cache")))
+        yield

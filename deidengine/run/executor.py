@@ -2,7 +2,7 @@
 
 An executor takes the lazily discovered input paths, the picklable
 :class:`~deidengine.run.pipeline.RunSettings` and a worker factory (by default
-:func:`~deidengine.run.pipeline.prepare_worker`, which compiles the plan once per process), and
+:func:`~deidengine.run.pipeline.prepare_worker`, which loads the plan once per process), and
 yields one :class:`~deidengine.run.outcome.Outcome` per input as each completes, in completion
 order. Executors are registered by name in :data:`EXECUTORS`; the CLI and
 :func:`~deidengine.run.runner.run_tree` pick one with ``executor="local"``.
@@ -226,8 +226,9 @@ class LocalExecutor:
         """Build the processor now, then yield one Outcome per path as each completes.
 
         The processor is built before this returns (in this process, once, even for a pool),
-        so a settings problem raises here, before any input is read; outcomes come in input
-        order when ``workers == 1``, in completion order otherwise.
+        so a settings problem raises here, before any input is read; a pool's processes are
+        started here too, before the caller starts any thread. Outcomes come in input order
+        when ``workers == 1``, in completion order otherwise.
 
         Raises:
             WorkerStartError: the worker factory raised, here or (later) in a pool process.

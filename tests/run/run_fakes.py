@@ -80,3 +80,22 @@ def failing_in_pool_worker(settings: RunSettings) -> FakeProcessor:
     if multiprocessing.parent_process() is not None:
         raise OSError("the OCR model at /home/Smith^John is missing")
     return FakeProcessor(settings)
+
+
+#: Set by a test in its own process: a worker forked from it sees the new value, a worker
+#: from the fork server (a fresh interpreter) the one written here.
+PARENT_MARK = "unset"
+
+
+@dataclass(frozen=True)
+class MarkProcessor:
+    """Writes every input, reporting in ``detail`` the :data:`PARENT_MARK` its process sees."""
+
+    settings: RunSettings
+
+    def process(self, path: str) -> Outcome:
+        return Outcome(reference(path), Status.WRITTEN, output="x.dcm", detail=PARENT_MARK)
+
+
+def mark_worker(settings: RunSettings) -> MarkProcessor:
+    return MarkProcessor(settings)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -244,3 +247,43 @@ def test_run_encrypt_to_envelopes_originals_for_the_broker(tmp_path: Path) -> No
             str(reidentify(pydicom.dcmread(path), broker.key_pem, broker.cert_pem).PatientName)
         )
     assert JANE.name in names
+
+
+_PROBE = """
+import runpy, sys
+report, sys.argv = sys.argv[1], ["deid", *sys.argv[2:]]
+try:
+    runpy.run_module("deidengine.cli", run_name="__main__")
+except SystemExit as done:
+    code = done.code
+with open(report, "w") as handle:
+    handle.write(f"{code}\\n" + "\\n".join(sorted({name.split('.')[0] for name in sys.modules})))
+"""
+
+
+def test_a_run_off_a_terminal_loads_no_parser_rich_or_pixel_stack(tmp_path: Path) -> None:
+    """The CLI is a thin layer: with the plan cached and no terminal to draw on, ``deid run``
+    imports neither lark nor rich, nor the optional Dask and OCR stacks."""
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(_testdata("CT_small.dcm"), source / "a")
+    key = _secret_file(tmp_path)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "DEID_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    loaded: list[set[str]] = []
+    for workers in ("1", "2"):
+        report = tmp_path / f"modules-{workers}.txt"
+        out = tmp_path / f"out{workers}"
+        command = [sys.executable, "-c", _PROBE, str(report), "run", "--policy", "annex-e/basic"]
+        command += ["--secret-file", str(key), "--workers", workers, str(source), str(out)]
+        subprocess.run(command, env=environment, check=True, capture_output=True)
+        code, *modules = report.read_text().splitlines()
+        assert code == "0"
+        loaded.append(set(modules))
+    assert "lark" in loaded[0]  # the first run compiled the policy
+    assert "pydicom" in loaded[1] and "lark" not in loaded[1]  # the second found it cached
+    for modules in loaded:
+        assert not modules & {"rich", "dask", "distributed", "cv2", "onnxruntime", "rapidocr"}

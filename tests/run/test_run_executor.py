@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
+import subprocess
+import sys
+import threading
+import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import run_fakes
 from run_fakes import (
     failing_in_pool_worker,
     failing_worker,
     fake_worker,
+    mark_worker,
     reference,
     settings_for,
 )
 
+from deidengine.run import executor as executor_module
 from deidengine.run.executor import (
     CRASH_DETAIL,
     EXECUTORS,
+    FORK_UNSAFE_MODULES,
     IN_FLIGHT_PER_WORKER,
     ExecutorOptions,
     LocalExecutor,
     WorkerStartError,
     executor_names,
+    fork_is_safe,
     make_executor,
     register_executor,
 )
@@ -132,3 +145,75 @@ def test_a_worker_failing_only_in_pool_processes_stops_the_run(tmp_path: Path) -
     with pytest.raises(WorkerStartError, match="OSError") as caught:
         list(outcomes)
     assert "Smith" not in str(caught.value)
+
+
+def test_fork_is_refused_while_another_thread_runs() -> None:
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not fork_is_safe()
+    finally:
+        release.set()
+        other.join()
+
+
+def test_fork_is_refused_once_a_native_thread_pool_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in FORK_UNSAFE_MODULES:
+        with monkeypatch.context() as patch:
+            patch.setitem(sys.modules, name, types.ModuleType(name))
+            assert not fork_is_safe()
+
+
+_FORK_PROBE = """
+import sys
+from pathlib import Path
+import run_fakes
+from deidengine.run.executor import LocalExecutor, fork_is_safe
+assert fork_is_safe()
+run_fakes.PARENT_MARK = "set in the parent"
+paths = [Path(p) for p in sys.argv[1:]]
+settings = run_fakes.settings_for(paths[0].parent)
+outcomes = LocalExecutor(2).execute(paths, settings, run_fakes.mark_worker)
+print(sorted({outcome.detail for outcome in outcomes}), len(paths))
+"""
+
+
+def test_pool_workers_forked_from_a_fresh_process_inherit_its_state(tmp_path: Path) -> None:
+    """In a process with no other thread (a fresh one: this test process may run leftovers of
+    other tests), the workers are forked, so they see what the runner prepared."""
+    paths = _inputs(tmp_path, [f"f{index}" for index in range(6)])
+    here = Path(__file__).resolve().parent
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here.parents[1]), str(here)])}
+    command = [sys.executable, "-c", _FORK_PROBE, *map(str, paths)]
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['set in the parent'] 6"
+
+
+def test_pool_workers_from_the_fork_server_start_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(executor_module, "fork_is_safe", lambda: False)
+    monkeypatch.setattr(run_fakes, "PARENT_MARK", "set in the parent")
+    paths = _inputs(tmp_path, [f"f{index}" for index in range(6)])
+    outcomes = list(LocalExecutor(2).execute(paths, settings_for(tmp_path), mark_worker))
+    assert {o.input_ref for o in outcomes} == {reference(p) for p in paths}
+    assert {o.detail for o in outcomes} == {"unset"}
+
+
+def test_a_pool_never_iterated_is_shut_down(tmp_path: Path) -> None:
+    paths = _inputs(tmp_path, ["a", "b"])
+    before = set(multiprocessing.active_children())
+    outcomes = LocalExecutor(2).execute(paths, settings_for(tmp_path), fake_worker)
+    started = set(multiprocessing.active_children()) - before
+    assert started  # execute() starts the pool's processes
+    del outcomes  # as when the caller fails before its loop
+    gc.collect()
+    # The pool's own thread reaps the processes too, and is_alive() can briefly answer True
+    # while it does: ask until the answer settles (a bound for a stuck test, not a timing).
+    deadline = time.monotonic() + 60
+    while any(process.is_alive() for process in started) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(process.is_alive() for process in started)
