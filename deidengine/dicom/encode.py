@@ -14,19 +14,20 @@ the two to that over pydicom's own test files.
 from __future__ import annotations
 
 import copy
+import io
 import struct
-from typing import Final
+from typing import BinaryIO, Final
 
 from pydicom.charset import convert_encodings, default_encoding
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.filebase import DicomBytesIO
+from pydicom.filebase import DicomBytesIO, DicomFileLike, DicomIO
 from pydicom.filewriter import dcmwrite, write_data_element, write_dataset, write_file_meta_info
 from pydicom.tag import BaseTag
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-__all__ = ["encode_file"]
+__all__ = ["encode_file", "write_file"]
 
 PREAMBLE: Final = b"\x00" * 128
 #: Explicit VRs whose length field has 4 bytes (after 2 reserved ones), PS3.5 Table 7.1-1.
@@ -83,9 +84,7 @@ def _reads_as_written(dataset: Dataset, layout: _Layout) -> bool:
     return bool(dataset.original_character_set == dataset._character_set)
 
 
-def _write_sequence(
-    out: DicomBytesIO, element: DataElement, layout: _Layout, encodings: object
-) -> None:
+def _write_sequence(out: DicomIO, element: DataElement, layout: _Layout, encodings: object) -> None:
     """A sequence element, laid out as pydicom's writer lays it out."""
     encodings = convert_encodings(encodings or [default_encoding])  # type: ignore[arg-type]
     body = DicomBytesIO()
@@ -114,7 +113,7 @@ def _write_sequence(
         out.write(layout.tag_length.pack(SEQUENCE_DELIMITER >> 16, SEQUENCE_DELIMITER & 0xFFFF, 0))
 
 
-def _write_dataset(out: DicomBytesIO, dataset: Dataset, layout: _Layout, parent: object) -> None:
+def _write_dataset(out: DicomIO, dataset: Dataset, layout: _Layout, parent: object) -> None:
     if not _reads_as_written(dataset, layout):
         write_dataset(out, dataset, parent_encoding=parent)  # type: ignore[arg-type]
         return
@@ -139,23 +138,23 @@ def _write_dataset(out: DicomBytesIO, dataset: Dataset, layout: _Layout, parent:
             write_data_element(out, element, encodings)
 
 
-def encode_file(dataset: Dataset) -> bytes:
-    """``dataset`` with its File Meta Information as DICOM file bytes (Part 10: preamble,
-    ``DICM``, meta, dataset), byte for byte what ``dcmwrite`` with ``enforce_file_format``
-    writes. ``dataset.file_meta`` must be complete (the pipeline builds it whole)."""
+def write_file(dataset: Dataset, stream: BinaryIO) -> None:
+    """Write ``dataset`` with its File Meta Information to ``stream`` as a DICOM file (Part 10:
+    preamble, ``DICM``, meta, dataset), byte for byte what ``dcmwrite`` with
+    ``enforce_file_format`` writes. ``dataset.file_meta`` must be complete (the pipeline builds
+    it whole). Values go to ``stream`` as they are: a large Pixel Data is not copied."""
     meta = dataset.file_meta
     syntax = UID(str(meta.get("TransferSyntaxUID", "")))
-    out = DicomBytesIO()
     if syntax == DeflatedExplicitVRLittleEndian or not syntax.is_transfer_syntax:
-        dcmwrite(out, dataset, enforce_file_format=True)
-        return bytes(out.getvalue())
+        dcmwrite(stream, dataset, enforce_file_format=True)
+        return
     implicit, little = syntax.is_implicit_VR, syntax.is_little_endian
     pixels = dataset._dict.get(BaseTag(PIXEL_DATA))
     if not syntax.is_private and pixels is not None and not isinstance(pixels, RawDataElement):
         pixels.is_undefined_length = syntax.is_compressed  # as dcmwrite sets it
-    preamble = getattr(dataset, "preamble", None) or PREAMBLE
+    out = DicomFileLike(stream)
     out.is_implicit_VR, out.is_little_endian = False, True
-    out.write(preamble)
+    out.write(getattr(dataset, "preamble", None) or PREAMBLE)
     out.write(b"DICM")
     # dcmwrite writes a copy: the group length it adds is not the caller's, nor the Media
     # Storage UIDs it takes from the dataset when they differ.
@@ -167,4 +166,10 @@ def encode_file(dataset: Dataset) -> bytes:
     write_file_meta_info(out, meta, enforce_standard=True)
     out.is_implicit_VR, out.is_little_endian = implicit, little
     _write_dataset(out, dataset, _Layout(implicit, little), default_encoding)
-    return bytes(out.getvalue())
+
+
+def encode_file(dataset: Dataset) -> bytes:
+    """:func:`write_file`'s bytes, in memory."""
+    stream = io.BytesIO()
+    write_file(dataset, stream)
+    return stream.getvalue()

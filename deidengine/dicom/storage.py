@@ -8,7 +8,7 @@ what its manifest says is done.
 Writing is two steps, so that the slow file-system calls can overlap other work:
 :func:`prepare_target` makes the folders and opens the temporary file (it needs only the
 target's name), :func:`store_prepared` writes the bytes, syncs and links. The bytes are
-:func:`~deidengine.dicom.encode.encode_file`'s (what pydicom's ``dcmwrite`` writes, faster for
+:func:`~deidengine.dicom.encode.write_file`'s (what pydicom's ``dcmwrite`` writes, faster for
 elements still raw).
 """
 
@@ -21,10 +21,11 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pydicom.dataset import Dataset
 
-from deidengine.dicom.encode import encode_file
+from deidengine.dicom.encode import write_file
 
 __all__ = ["PreparedTarget", "StoreResult", "prepare_target", "store_atomically", "store_prepared"]
 
@@ -69,17 +70,17 @@ def prepare_target(target: Path, prefix: str = ".deid-") -> PreparedTarget:
 
 def store_prepared(
     prepared: PreparedTarget,
-    data: bytes,
+    write: Callable[[BinaryIO], object],
     *,
     same: Callable[[Path, Path], bool] = _identical,
 ) -> StoreResult:
-    """Write ``data`` to the prepared temporary file, sync it, and link it as the target.
+    """Let ``write`` fill the prepared temporary file, sync it, and link it as the target.
 
     The temporary file is gone afterwards, whatever happened.
     """
     try:
         with os.fdopen(prepared.descriptor, "wb", closefd=False) as stream:
-            stream.write(data)
+            write(stream)
             stream.flush()
             os.fsync(stream.fileno())
         try:
@@ -103,5 +104,6 @@ def store_atomically(
     prefix: str = ".deid-",
 ) -> StoreResult:
     """Write ``dataset`` to ``target`` as a DICOM file, never leaving a partial file there."""
-    data = encode_file(dataset)
-    return store_prepared(prepare_target(target, prefix), data, same=same)
+    return store_prepared(
+        prepare_target(target, prefix), lambda stream: write_file(dataset, stream), same=same
+    )

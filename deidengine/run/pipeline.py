@@ -35,7 +35,7 @@ from deidengine.dicom.apply import (
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.elements import copy_as_read
-from deidengine.dicom.encode import encode_file
+from deidengine.dicom.encode import write_file
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.storage import PreparedTarget, StoreResult, prepare_target, store_prepared
@@ -364,8 +364,9 @@ class FileProcessor:
         if output_name(dataset) != name:
             raise _Quarantine(Reason.ACTION_FAILED, "the UIDs changed after the header stage")
         try:
-            data = encode_file(dataset)
-            result = store_prepared(preparing.result(), data, same=_same_output)
+            result = store_prepared(
+                preparing.result(), lambda stream: write_file(dataset, stream), same=_same_output
+            )
         except Exception as error:
             raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
         if result is StoreResult.CONFLICT:

@@ -329,8 +329,12 @@ def test_store_prepared_links_once_and_never_leaves_a_temporary(tmp_path: Path) 
     from deidengine.dicom.storage import StoreResult, prepare_target, store_prepared
 
     target = tmp_path / "a" / "b" / "x.dcm"
-    assert store_prepared(prepare_target(target), b"one") is StoreResult.WRITTEN
-    assert store_prepared(prepare_target(target), b"one") is StoreResult.ALREADY_THERE
-    assert store_prepared(prepare_target(target), b"two") is StoreResult.CONFLICT
+
+    def store(data: bytes) -> StoreResult:
+        return store_prepared(prepare_target(target), lambda stream: stream.write(data))
+
+    assert store(b"one") is StoreResult.WRITTEN
+    assert store(b"one") is StoreResult.ALREADY_THERE
+    assert store(b"two") is StoreResult.CONFLICT
     assert target.read_bytes() == b"one"
     assert sorted(p.name for p in target.parent.iterdir()) == ["x.dcm"]
