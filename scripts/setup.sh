@@ -16,3 +16,6 @@ python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
 # RapidOCR (the default OCR backend: best recall measured here) ships its ONNX models in the
 # wheel; --no-deps keeps the GUI opencv-python out (opencv-python-headless is already in).
 python3 -m pip install -q --disable-pip-version-check --no-deps "rapidocr-onnxruntime==1.4.4"
+# Bytecode for the engine: an editable install has none, and where PYTHONDONTWRITEBYTECODE is set
+# every process would compile the engine's modules again at start-up.
+python3 -m compileall -q deidengine
