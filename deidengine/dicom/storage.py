@@ -5,9 +5,8 @@ output, or a resumed run, find the file there and decide what that means. The fs
 link means a file under its final name is whole even after a power cut: a resumed run trusts
 what its manifest says is done.
 
-Writing is two steps, so that the slow file-system calls can overlap other work:
-:func:`prepare_target` makes the folders and opens the temporary file (it needs only the
-target's name), :func:`store_prepared` writes the bytes, syncs and links. The bytes are
+Writing is two steps: :func:`prepare_target` makes the folders and opens the temporary file,
+:func:`store_prepared` lets a writer fill it, syncs and links. The bytes are
 :func:`~deidengine.dicom.encode.write_file`'s (what pydicom's ``dcmwrite`` writes, faster for
 elements still raw).
 """

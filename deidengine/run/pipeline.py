@@ -15,7 +15,6 @@ import os
 import shutil
 import warnings
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from deidengine.dicom.elements import copy_as_read
 from deidengine.dicom.encode import write_file
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
-from deidengine.dicom.storage import PreparedTarget, StoreResult, prepare_target, store_prepared
+from deidengine.dicom.storage import StoreResult, prepare_target, store_prepared
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -196,16 +195,6 @@ def output_name(dataset: Dataset) -> str:
 STORE_STATUS = {StoreResult.WRITTEN: Status.WRITTEN, StoreResult.ALREADY_THERE: Status.SKIPPED}
 
 
-def _discard_unstored(preparing: Future[PreparedTarget]) -> None:
-    """Delete the temporary file of an output that was not stored (a quarantined file; the
-    folders, named by keyed UIDs, stay: another file of the series may be writing there)."""
-    try:
-        prepared = preparing.result()
-    except Exception:
-        return  # nothing was made
-    prepared.discard()
-
-
 def _same_output(mine: Path, theirs: Path) -> bool:
     """Byte-identical, or equal but for the Encrypted Attributes Sequence (its CMS envelope
     is random every time, so an honest-broker re-run never repeats its bytes)."""
@@ -242,7 +231,6 @@ class FileProcessor:
         self.known_safe = plan_known_safe(self.plan)
         self.certificate = Path(settings.encrypt_to).read_bytes() if settings.encrypt_to else None
         self.output_root = Path(settings.output_root)
-        self._io_thread: ThreadPoolExecutor | None = None
         self.quarantine_root = Path(settings.quarantine_root)
 
     def input_reference(self, path: str) -> str:
@@ -299,25 +287,11 @@ class FileProcessor:
             raise _Quarantine(reason, type(error).__name__) from error
         if "SOPInstanceUID" not in dataset or "SOPClassUID" not in dataset:
             raise _Quarantine(Reason.ACTION_FAILED, "the policy removed the SOP Instance UID")
-        # The UIDs are final: the output's folders and temporary file are made on a thread
-        # while this one verifies (file-system calls wait on the disk, not on the processor).
-        name = output_name(dataset)
-        preparing = self._io().submit(prepare_target, self.output_root / name)
-        try:
-            return self._verify_and_store(
-                dataset, original, identifying, untouched_values, private_before, before,
-                header, pixel_rule, reference, name, preparing,
-            )  # fmt: skip
-        finally:
-            if not preparing.cancel():
-                _discard_unstored(preparing)
-
-    def _io(self) -> ThreadPoolExecutor:
-        """One thread for file-system calls, started on first use (never in a process that
-        only builds a processor, such as a pool's parent checking that it can)."""
-        if self._io_thread is None:
-            self._io_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deid-io")
-        return self._io_thread
+        name = output_name(dataset)  # the UIDs are final
+        return self._verify_and_store(
+            dataset, original, identifying, untouched_values, private_before, before,
+            header, pixel_rule, reference, name,
+        )  # fmt: skip
 
     def _verify_and_store(
         self,
@@ -331,7 +305,6 @@ class FileProcessor:
         pixel_rule: PlannedRule | None,
         reference: str,
         name: str,
-        preparing: Future[PreparedTarget],
     ) -> Outcome:
         # The pixel stage may have re-encoded in another (recorded, lossless) syntax.
         implicit, little = dataset.original_encoding  # a bare dataset: as it was read
@@ -369,7 +342,9 @@ class FileProcessor:
             raise _Quarantine(Reason.ACTION_FAILED, "the UIDs changed after the header stage")
         try:
             result = store_prepared(
-                preparing.result(), lambda stream: write_file(dataset, stream), same=_same_output
+                prepare_target(self.output_root / name),
+                lambda stream: write_file(dataset, stream),
+                same=_same_output,
             )
         except Exception as error:
             raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error

@@ -309,11 +309,10 @@ def test_pixel_rule_conditions_read_the_input_not_the_deidentified_header(
     assert (outcome.status, outcome.reason) == (Status.QUARANTINED, Reason.REJECTED_BY_POLICY)
 
 
-def test_a_file_quarantined_after_its_output_was_prepared_leaves_no_file(
+def test_a_file_the_verifier_rejects_leaves_no_file(
     tmp_path: Path, corpus: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The output's temporary file is opened while the verifier runs; a verdict against the
-    file deletes it: nothing but (keyed, empty) folders is left in the output."""
+    """A leak verdict stops the file before anything is written to the output."""
     import deidengine.run.pipeline as pipeline
     from deidengine.verify.leaks import LeakFinding
 
