@@ -546,7 +546,9 @@ def _walk(
     plan = state.context.plan
     creators: list[int] = []
     private_key = _PrivateKeys(dataset)
-    for base_tag in list(dataset.keys()):
+    # A snapshot of the items (the walk deletes); raw elements in it stay valid until the walk
+    # reaches them, and a creator converted by a look-up is set aside unused.
+    for base_tag, raw in list(dataset._dict.items()):
         tag = int(base_tag)
         if tag in PIXEL_DATA_TAGS and not path:
             continue
@@ -558,7 +560,7 @@ def _walk(
         if private and 0x0010 <= number <= 0x00FF:
             creators.append(tag)
             continue
-        vr, element = element_vr(dataset, tag)
+        vr, element = element_vr(dataset, tag, raw)
         rules = plan.candidates(tag, vr, private_key(tag) if private else None, path)
         rule = first_applicable(rules, state.snapshot)
         item = _Element(

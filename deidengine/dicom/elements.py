@@ -87,16 +87,27 @@ def known_vr(element: AnyElement) -> str | None:
     return None if vr == "UN" else str(vr)
 
 
-def element_vr(dataset: Dataset, tag: int) -> tuple[str, AnyElement]:
-    """The VR of ``dataset``'s element at ``tag`` and the element, converting it only when its
-    VR cannot be known otherwise (see :func:`known_vr`)."""
-    # get_item's Tag() parsing, without its cost (a BaseTag hashes and compares as its int)
-    element: AnyElement = dataset._dict[tag]  # type: ignore[index]
+def element_vr(
+    dataset: Dataset, tag: int, element: AnyElement | None = None
+) -> tuple[str, AnyElement]:
+    """The VR of ``dataset``'s element at ``tag`` and the element (``element``, when the caller
+    holds it already), converting it only when its VR cannot be known otherwise (see
+    :func:`known_vr`)."""
+    if element is None:
+        element = dataset._dict[tag]  # type: ignore[index]  # a BaseTag hashes as its int
     vr = known_vr(element)
     if vr is None:
         element = dataset[tag]
         vr = str(element.VR)
     return vr, element
+
+
+def sequence_items(dataset: Dataset, tag: int, element: AnyElement) -> list[Dataset]:
+    """The items of the sequence element ``element`` at ``tag``, converting it if raw."""
+    if isinstance(element, RawDataElement):
+        element = dataset[tag]
+    items = element.value
+    return [item for item in items if isinstance(item, Dataset)] if items else []
 
 
 def character_set(dataset: Dataset) -> list[str]:
@@ -155,11 +166,18 @@ def value_text(
     return text
 
 
+def _tag_order(item: tuple[int, AnyElement]) -> int:
+    return int(item[0])
+
+
 def walk_elements(dataset: Dataset) -> Iterator[tuple[int, AnyElement]]:
-    """``(tag, element)`` of the top-level elements in tag order, none converted."""
-    elements = dataset._dict
-    for tag in sorted(elements):
-        yield int(tag), elements[tag]
+    """``(tag, element)`` of the top-level elements in tag order, none converted.
+
+    Sorted by plain ints and read from the dictionary's own items: pydicom's tag class compares
+    in Python, which costs more than the walk itself.
+    """
+    for tag, element in sorted(dataset._dict.items(), key=_tag_order):
+        yield int(tag), element
 
 
 def walk_tree(
@@ -171,23 +189,22 @@ def walk_tree(
     that needs another element's value reads it with :func:`value_text`. Iterative: deep trees
     (SR content) would otherwise pass every element up through one generator per level.
     """
-    stack: list[tuple[ElementPath, Dataset, list[int], int]] = [
-        (path, dataset, sorted(dataset._dict), 0)
+    stack: list[tuple[ElementPath, Dataset, list[tuple[int, AnyElement]], int]] = [
+        (path, dataset, list(walk_elements(dataset)), 0)
     ]
     while stack:
-        where, current, tags, index = stack.pop()
-        while index < len(tags):
-            tag = int(tags[index])
+        where, current, elements, index = stack.pop()
+        while index < len(elements):
+            tag, element = elements[index]
             index += 1
-            vr, element = element_vr(current, tag)
+            vr, element = element_vr(current, tag, element)
             yield where, current, tag, vr, element
             if vr == "SQ":
-                items = current[tag].value
-                stack.append((where, current, tags, index))
-                for number in range(len(items or ()) - 1, -1, -1):
+                items = sequence_items(current, tag, element)
+                stack.append((where, current, elements, index))
+                for number in range(len(items) - 1, -1, -1):
                     item = items[number]
-                    if isinstance(item, Dataset):
-                        stack.append(((*where, (tag, number)), item, sorted(item._dict), 0))
+                    stack.append(((*where, (tag, number)), item, list(walk_elements(item)), 0))
                 break
 
 

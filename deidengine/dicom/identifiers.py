@@ -51,10 +51,9 @@ from typing import Any, Final
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.tag import BaseTag
 from pydicom.valuerep import PersonName
 
-from deidengine.dicom.elements import character_set, known_vr, raw_text
+from deidengine.dicom.elements import character_set, known_vr, raw_text, walk_elements
 
 __all__ = [
     "ADDRESS_KEYWORDS",
@@ -613,16 +612,15 @@ class _Collector:
                 self.add(kind, item)
 
     def walk(self, dataset: Dataset) -> None:
-        for raw in dataset.elements():
-            tag = raw.tag
-            if tag.is_private:
+        for tag, raw in walk_elements(dataset):
+            if (tag >> 16) & 1:  # a private group
                 # Only a private sequence can hold standard elements worth collecting, and its
                 # VR is known only when the file states it (explicit VR).
                 if raw.VR == "SQ":
                     self.walk_sequence(dataset[tag])
                 continue
             vr = raw.VR or _dictionary_vr(tag)
-            kind = _KIND_BY_TAG.get(int(tag))
+            kind = _KIND_BY_TAG.get(tag)
             if vr == "SQ":
                 self.walk_sequence(dataset[tag])
             elif kind is not None or vr in ("PN", "DA", "DT"):
@@ -632,7 +630,7 @@ class _Collector:
                     self.institutions.update(normalise(item) for item in values)
 
     def values_of(
-        self, dataset: Dataset, tag: BaseTag, raw: DataElement | RawDataElement, vr: str | None
+        self, dataset: Dataset, tag: int, raw: DataElement | RawDataElement, vr: str | None
     ) -> tuple[str, list[str]]:
         """The element's VR and text values, read from its raw bytes when they are plain text
         in a single-codec character set (the element is then left raw), else converted."""
@@ -670,7 +668,7 @@ def _worth_collecting(value: str, minimum: int) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _dictionary_vr(tag: BaseTag) -> str | None:
+def _dictionary_vr(tag: int) -> str | None:
     try:
         return dictionary_VR(tag)
     except KeyError:

@@ -39,6 +39,7 @@ from deidengine.dicom.elements import (
     element_location,
     element_text,
     element_vr,
+    sequence_items,
     value_text,
     walk_elements,
 )
@@ -276,13 +277,13 @@ def _walk(
     tag_path: tuple[int, ...],
     scope: _Scope,
 ) -> Iterator[Decision]:
-    for tag, _raw in walk_elements(dataset):
+    for tag, raw in walk_elements(dataset):
         group, number = tag >> 16, tag & 0xFFFF
         if number == 0x0000 or (not path and tag in PIXEL_DATA_TAGS | PROVENANCE_TAGS):
             continue
         if tag in WRITER_META_TAGS:
             continue
-        vr, element = element_vr(dataset, tag)
+        vr, element = element_vr(dataset, tag, raw)
         private = is_private_group(group)
         if private and 0x0010 <= number <= 0x00FF:
             yield Decision(path, tag, element, None, ActionKind.KEEP, False, True, vr, dataset)
@@ -302,12 +303,8 @@ def _walk(
         yield Decision(path, tag, element, rule, kind, defaulted, False, vr, dataset)
         inner = DESCEND.get(kind)
         if vr == "SQ" and inner is not None:
-            items = dataset[tag].value
-            if isinstance(items, Sequence):
-                for index, item in enumerate(items):
-                    yield from _walk(
-                        item, walk, (*path, (tag, index)), (*tag_path, tag), inner(scope)
-                    )
+            for index, item in enumerate(sequence_items(dataset, tag, element)):
+                yield from _walk(item, walk, (*path, (tag, index)), (*tag_path, tag), inner(scope))
 
 
 def plan_decisions(

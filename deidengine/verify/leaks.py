@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
 
 from deidengine.dicom.elements import (
     ElementPath,
     character_set,
     element_location,
+    element_vr,
     known_vr,
+    sequence_items,
     value_text,
     walk_elements,
 )
@@ -53,18 +54,15 @@ def _texts(
         if vr in UNSCANNED_VRS or (vr != "SQ" and (path, tag) in allowed):
             continue  # decided without converting the element
         if vr is None or vr == "SQ":
-            element = dataset[tag]
-            vr = str(element.VR)
+            vr, raw = element_vr(dataset, tag, raw)
             if vr in UNSCANNED_VRS:
                 continue
             if vr == "SQ":
-                if isinstance(element.value, Sequence):
-                    for index, item in enumerate(element.value):
-                        yield from _texts(item, allowed, untouched, (*path, (tag, index)))
+                for index, item in enumerate(sequence_items(dataset, tag, raw)):
+                    yield from _texts(item, allowed, untouched, (*path, (tag, index)))
                 continue
             if (path, tag) in allowed:
                 continue
-            raw = element
         if encodings is None:
             encodings = character_set(dataset)
         text = value_text(dataset, tag, raw, vr, encodings)
