@@ -84,7 +84,9 @@ def known_vr(element: AnyElement) -> str | None:
     if vr is None:
         tag = int(element.tag)
         return None if (tag >> 16) & 1 else _dictionary_vr(tag)
-    return None if vr == "UN" else str(vr)
+    # UN, or a raw VR that is still a choice ("OB or OW", from a file that says it is explicit
+    # VR but is not): only conversion settles it.
+    return None if vr == "UN" or " or " in vr else str(vr)
 
 
 def element_vr(
@@ -126,7 +128,11 @@ def raw_text(element: AnyElement, vr: str, encodings: list[str] | None) -> str |
     if vr in ASCII_TEXT_VRS:
         return element.value.decode("latin-1")
     if vr in ENCODED_TEXT_VRS and encodings is not None and len(encodings) == 1:
-        return decode_bytes(element.value, encodings, set(TEXT_DELIMITERS))
+        text = decode_bytes(element.value, encodings, set(TEXT_DELIMITERS))
+        if vr == "PN":
+            # As pydicom's Person Name does: no empty component group at the end.
+            text = "\\".join(part.rstrip(" \x00").rstrip("=") for part in text.split("\\"))
+        return text
     return None
 
 
