@@ -614,12 +614,16 @@ class _Collector:
     def walk(self, dataset: Dataset) -> None:
         for tag, raw in walk_elements(dataset):
             if (tag >> 16) & 1:  # a private group
-                # Only a private sequence can hold standard elements worth collecting, and its
-                # VR is known only when the file states it (explicit VR).
-                if raw.VR == "SQ":
+                # Only a private sequence can hold standard elements worth collecting.
+                if raw.VR == "SQ" or (known_vr(raw) is None and _may_be_sequence(raw)):
                     self.walk_sequence(dataset[tag])
                 continue
-            vr = raw.VR or _dictionary_vr(tag)
+            vr = known_vr(raw)
+            if vr is None:
+                # UN, a choice of VRs or no VR in the file: pydicom's conversion knows better
+                # (a name stored as UN is still a name).
+                raw = dataset[tag]
+                vr = str(raw.VR)
             kind = _KIND_BY_TAG.get(tag)
             if vr == "SQ":
                 self.walk_sequence(dataset[tag])
@@ -655,6 +659,18 @@ class _Collector:
             for item in items:
                 if isinstance(item, Dataset):
                     self.walk(item)
+
+
+#: An item tag, in either byte order: how a sequence's value starts.
+_ITEM_TAGS: Final = (b"\xfe\xff\x00\xe0", b"\xff\xfe\xe0\x00")
+
+
+def _may_be_sequence(raw: DataElement | RawDataElement) -> bool:
+    """Whether an element of unstated VR may hold items: its length is undefined, or its value
+    starts with an item tag (converting it tells for sure)."""
+    if not isinstance(raw, RawDataElement):
+        return raw.VR == "SQ"
+    return raw.length == 0xFFFFFFFF or (raw.value or b"")[:4] in _ITEM_TAGS
 
 
 def _worth_collecting(value: str, minimum: int) -> bool:

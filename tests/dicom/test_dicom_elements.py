@@ -18,6 +18,7 @@ from deidengine.dicom.elements import (
     raw_text,
     walk_tree,
 )
+from deidengine.dicom.identifiers import collect_identifying_values
 
 
 def _readable() -> list[str]:
@@ -105,3 +106,16 @@ def test_known_vr_asks_pydicom_when_the_file_does_not_say() -> None:
     assert known_vr(private) is None  # a private element: only conversion can say
     unknown = RawDataElement(pydicom.tag.Tag(0x00280106), None, 2, b"\x00\x00", 0, True, True)
     assert known_vr(unknown) is None  # "US or SS": the Pixel Representation decides
+
+
+@pytest.mark.parametrize("path", READABLE, ids=lambda p: Path(p).name)
+def test_the_deny_list_is_the_same_read_raw_or_converted(path: str) -> None:
+    """The identifier walk reads plain text raw; converting every element first (the old way)
+    must give the very same deny-list."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = collect_identifying_values(pydicom.dcmread(path))
+        converted = pydicom.dcmread(path)
+        for _ in converted.iterall():
+            pass
+        assert collect_identifying_values(converted) == raw

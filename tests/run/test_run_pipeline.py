@@ -9,6 +9,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.run.outcome import Reason, Status
 from deidengine.run.pipeline import FileProcessor, RunSettings
 from tests.phi_corpus import JANE, OMAR, write_corpus
@@ -337,3 +338,17 @@ def test_store_prepared_links_once_and_never_leaves_a_temporary(tmp_path: Path) 
     assert store(b"two") is StoreResult.CONFLICT
     assert target.read_bytes() == b"one"
     assert sorted(p.name for p in target.parent.iterdir()) == ["x.dcm"]
+
+
+def test_standard_elements_stored_as_un_are_still_de_identified(tmp_path: Path) -> None:
+    """rtdose_rle.dcm states its standard elements as UN: the name and dates are still found
+    (deny-list), acted on (plan) and absent from the output."""
+    path = get_testdata_file("rtdose_rle.dcm")
+    assert isinstance(path, str)
+    processor = _processor(tmp_path, "annex-e/basic")
+    identifying = collect_identifying_values(pydicom.dcmread(path))
+    assert {"lastname", "firstname"} <= identifying.names
+    outcome = processor.process(path)
+    written = _all_output_bytes(tmp_path / "out")
+    assert outcome.status is Status.WRITTEN, outcome.detail
+    assert b"Lastname" not in written and b"Firstname" not in written
