@@ -124,6 +124,14 @@ def _write_dataset(out: DicomIO, dataset: Dataset, layout: _Layout, parent: obje
             continue  # pydicom drops retired group lengths
         element = elements[tag]
         if isinstance(element, RawDataElement):
+            if (element.is_implicit_VR, element.is_little_endian) != (
+                layout.implicit,
+                layout.little,
+            ):
+                # Read in another encoding than the dataset claims (an "explicit VR" file that
+                # is implicit): converted, it is encoded anew for this one.
+                write_data_element(out, dataset[tag], encodings)
+                continue
             value = element.value
             if value is not None and element.length != UNDEFINED_LENGTH:
                 header = _raw_header(layout, int(tag), element.VR, len(value))
