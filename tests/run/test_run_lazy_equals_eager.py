@@ -58,9 +58,9 @@ def test_lazy_and_eager_pipelines_agree(
         return FileProcessor(RunSettings(policy, SECRET, str(root / "out"), str(root / "q")))
 
     lazy, eager = processor("lazy"), processor("eager")
-    inputs = sorted(get_testdata_files("*.dcm")) + sorted(get_charset_files("*.dcm"))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # pydicom warns of test files it cannot download here
+        inputs = sorted(get_testdata_files("*.dcm")) + sorted(get_charset_files("*.dcm"))
         for path in inputs:
             first = lazy.process(path)
             with monkeypatch.context() as patch:
