@@ -7,18 +7,15 @@ the original values enveloped for one recipient and restorable by that recipient
 * :mod:`deidengine.provenance.files`: re-identify files and trees (``deid reidentify``).
 """
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from deidengine.provenance.original_attributes import (
-        OriginalAttributesError,
-        collect_original_attributes,
-        decrypt_original_attributes,
-        encrypt_original_attributes,
-        original_snapshot,
-        protect_original_attributes,
-        reidentify,
-    )
+from deidengine.provenance.original_attributes import (
+    OriginalAttributesError,
+    collect_original_attributes,
+    decrypt_original_attributes,
+    encrypt_original_attributes,
+    original_snapshot,
+    protect_original_attributes,
+    reidentify,
+)
 from deidengine.provenance.stamp import (
     KeptPrivateBlock,
     PixelOutcome,
@@ -45,24 +42,3 @@ __all__ = [
     "reidentify",
     "stamp_provenance",
 ]
-
-#: Loaded on first use: they need cryptography, which a run without --encrypt-to never touches.
-_ORIGINAL_ATTRIBUTES = frozenset(
-    {
-        "OriginalAttributesError",
-        "collect_original_attributes",
-        "decrypt_original_attributes",
-        "encrypt_original_attributes",
-        "original_snapshot",
-        "protect_original_attributes",
-        "reidentify",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _ORIGINAL_ATTRIBUTES:
-        from deidengine.provenance import original_attributes
-
-        return getattr(original_attributes, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,8 +44,10 @@ from deidengine.provenance import (
     PixelOutcome,
     WhatRan,
     kept_private_blocks,
+    original_snapshot,
     plan_known_safe,
     private_block_inventory,
+    protect_original_attributes,
     stamp_provenance,
 )
 from deidengine.provenance.stamp import PrivateInventory
@@ -267,11 +269,7 @@ class FileProcessor:
         snapshot = ConditionSnapshot.of(dataset, self.plan.condition_tags)
         untouched_values = patient_borne_values(identifying)
         private_before = private_block_inventory(dataset)
-        before = None
-        if self.certificate is not None:
-            from deidengine.provenance.original_attributes import original_snapshot
-
-            before = original_snapshot(dataset)
+        before = original_snapshot(dataset) if self.certificate is not None else None
         try:
             header = apply_plan(dataset, self.context, identifying, snapshot)
         except LookupMissError as error:
@@ -335,8 +333,6 @@ class FileProcessor:
         stamp_provenance(dataset, ran)
         self._verify_before_write(dataset, original)
         if before is not None and self.certificate is not None:
-            from deidengine.provenance.original_attributes import protect_original_attributes
-
             protect_original_attributes(before, dataset, self.certificate)
         if output_name(dataset) != name:
             raise _Quarantine(Reason.ACTION_FAILED, "the UIDs changed after the header stage")

@@ -263,7 +263,7 @@ with open(report, "w") as handle:
 
 def test_a_run_off_a_terminal_loads_no_parser_rich_or_pixel_stack(tmp_path: Path) -> None:
     """The CLI is a thin layer: with the plan cached and no terminal to draw on, ``deid run``
-    imports neither lark nor rich, nor the optional Dask and OCR stacks."""
+    imports neither lark nor rich, nor the optional Dask and OCR stacks, nor cryptography."""
     source = tmp_path / "in"
     source.mkdir()
     shutil.copy(_testdata("CT_small.dcm"), source / "a")
@@ -286,4 +286,5 @@ def test_a_run_off_a_terminal_loads_no_parser_rich_or_pixel_stack(tmp_path: Path
     assert "lark" in loaded[0]  # the first run compiled the policy
     assert "pydicom" in loaded[1] and "lark" not in loaded[1]  # the second found it cached
     for modules in loaded:
-        assert not modules & {"rich", "dask", "distributed", "cv2", "onnxruntime", "rapidocr"}
+        unwanted = {"rich", "dask", "distributed", "cv2", "onnxruntime", "rapidocr"}
+        assert not modules & (unwanted | {"cryptography"})  # no --encrypt-to: no CMS
