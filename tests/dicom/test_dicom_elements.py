@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from pydicom.data import get_charset_files, get_testdata_file, get_testdata_files
+from pydicom.data import get_charset_files, get_testdata_file
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
@@ -19,13 +19,14 @@ from deidengine.dicom.elements import (
     walk_tree,
 )
 from deidengine.dicom.identifiers import collect_identifying_values
+from tests.pydicom_files import bundled_charset_files, bundled_test_files
 
 
 def _readable() -> list[str]:
     found = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for path in sorted(get_testdata_files("*")) + sorted(get_charset_files("*.dcm")):
+        for path in bundled_test_files() + bundled_charset_files():
             try:
                 dataset = pydicom.dcmread(path)
                 list(walk_tree(dataset))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file, get_testdata_files
+from pydicom.data import get_testdata_file
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
@@ -23,6 +23,7 @@ from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.policy import load_plan
 from deidengine.run.pipeline import _new_file_meta
+from tests.pydicom_files import bundled_test_files
 
 
 def _reference(dataset: Dataset) -> bytes | None:
@@ -38,7 +39,7 @@ def _writable() -> list[str]:
     found = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for path in sorted(get_testdata_files("*")):
+        for path in bundled_test_files():
             try:
                 if _reference(pydicom.dcmread(path)) is not None:
                     found.append(path)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from pydicom.data import get_charset_files, get_testdata_files
 from pydicom.dataset import Dataset
 
 import deidengine.run.pipeline as pipeline
 from benchmarks.corpus import HEADER_ONLY
 from deidengine.run.pipeline import FileProcessor, RunSettings
+from tests.pydicom_files import bundled_charset_files, bundled_test_files
 
 SECRET = bytes.fromhex("4d" * 32)
 POLICIES = {"basic": "annex-e/basic", "hipaa": f"hipaa-safe-harbor,{HEADER_ONLY}"}
@@ -60,7 +60,7 @@ def test_lazy_and_eager_pipelines_agree(
     lazy, eager = processor("lazy"), processor("eager")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom warns of test files it cannot download here
-        inputs = sorted(get_testdata_files("*.dcm")) + sorted(get_charset_files("*.dcm"))
+        inputs = bundled_test_files("*.dcm") + bundled_charset_files()
         for path in inputs:
             first = lazy.process(path)
             with monkeypatch.context() as patch:
