@@ -33,6 +33,7 @@ from deidengine.dicom.elements import (
     element_vr,
     known_vr,
     raw_text,
+    sequence_items,
     walk_elements,
 )
 from deidengine.dicom.identifiers import IdentifyingValues
@@ -143,12 +144,9 @@ class _Element:
         return self.raw
 
     def text(self) -> str:
-        """The value as :func:`element_text` gives it, read from the raw bytes when it can be
-        (each value's trailing padding dropped, as pydicom's conversion does)."""
+        """The value as :func:`element_text` gives it, read from the raw bytes when it can be."""
         text = raw_text(self.raw, self.vr, None)
-        if text is None:
-            return element_text(self.element.value)
-        return "\\".join(part.rstrip(" \x00") for part in text.split("\\"))
+        return element_text(self.element.value) if text is None else text
 
     def replace(self, value: object) -> None:
         """Give the element a new value; the old one is never converted.
@@ -664,11 +662,9 @@ def _references_elsewhere(dataset: Dataset) -> bool:
             return True
         if known_vr(raw) not in (None, "SQ"):
             continue  # only a sequence can hold a reference: the rest stays unconverted
-        element = dataset[tag]
-        if (
-            element.VR == "SQ"
-            and isinstance(element.value, Sequence)
-            and any(_references_elsewhere(item) for item in element.value)
+        vr, element = element_vr(dataset, tag, raw)
+        if vr == "SQ" and any(
+            _references_elsewhere(item) for item in sequence_items(dataset, tag, element)
         ):
             return True
     return False

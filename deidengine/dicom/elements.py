@@ -32,13 +32,10 @@ AnyElement = DataElement | RawDataElement
 
 #: VRs whose raw bytes are text in the dataset's character set.
 ENCODED_TEXT_VRS = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
-#: VRs whose raw bytes are read as Latin-1 whatever the character set: ASCII text, and bytes
-#: (which :func:`element_text` reads as Latin-1 too).
-ASCII_TEXT_VRS = frozenset(
-    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"}
-    | {"OB", "OD", "OF", "OL", "OV", "OW", "UN"}
-)
-SPECIFIC_CHARACTER_SET = 0x00080005
+#: VRs whose raw bytes are ASCII text whatever the character set.
+ASCII_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"})
+#: VRs whose bytes :func:`element_text` reads as Latin-1, converted or not.
+BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 #: Control characters after which a text value returns to its initial code element (PS3.5
 #: 6.1.2.5.3): CR, LF, TAB and FF.
 TEXT_DELIMITERS = frozenset({0x0D, 0x0A, 0x09, 0x0C})
@@ -120,20 +117,24 @@ def character_set(dataset: Dataset) -> list[str]:
 
 
 def raw_text(element: AnyElement, vr: str, encodings: list[str] | None) -> str | None:
-    """A raw text element's value as :func:`element_text` would give it after conversion, up to
-    padding; ``None`` when the element is converted, deferred or not text, or when its
-    character set switches codecs (ISO 2022): convert it then."""
+    """A raw element's value as :func:`element_text` gives it after conversion: text with each
+    value's trailing padding dropped (and a Person Name's empty trailing component groups, as
+    pydicom drops them), bytes as Latin-1. ``None`` when the element is converted, deferred or
+    neither, or when its character set switches codecs (ISO 2022): convert it then."""
     if not isinstance(element, RawDataElement) or element.value is None:
         return None
-    if vr in ASCII_TEXT_VRS:
+    if vr in BINARY_VRS:
         return element.value.decode("latin-1")
-    if vr in ENCODED_TEXT_VRS and encodings is not None and len(encodings) == 1:
+    if vr in ASCII_TEXT_VRS:
+        text = element.value.decode("latin-1")
+    elif vr in ENCODED_TEXT_VRS and encodings is not None and len(encodings) == 1:
         text = decode_bytes(element.value, encodings, set(TEXT_DELIMITERS))
-        if vr == "PN":
-            # As pydicom's Person Name does: no empty component group at the end.
-            text = "\\".join(part.rstrip(" \x00").rstrip("=") for part in text.split("\\"))
-        return text
-    return None
+    else:
+        return None
+    parts = [part.rstrip(" \x00") for part in text.split("\\")]
+    if vr == "PN":
+        parts = [part.rstrip("=") for part in parts]
+    return "\\".join(parts)
 
 
 #: Text VRs whose ASCII values are stored as their ASCII bytes, padded to even length with a

@@ -48,12 +48,18 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Final
 
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
-from deidengine.dicom.elements import character_set, known_vr, raw_text, walk_elements
+from deidengine.dicom.elements import (
+    character_set,
+    known_vr,
+    raw_text,
+    sequence_items,
+    walk_elements,
+)
 
 __all__ = [
     "ADDRESS_KEYWORDS",
@@ -616,7 +622,7 @@ class _Collector:
             if (tag >> 16) & 1:  # a private group
                 # Only a private sequence can hold standard elements worth collecting.
                 if raw.VR == "SQ" or (known_vr(raw) is None and _may_be_sequence(raw)):
-                    self.walk_sequence(dataset[tag])
+                    self.walk_items(dataset, tag, raw)
                 continue
             vr = known_vr(raw)
             if vr is None:
@@ -626,7 +632,7 @@ class _Collector:
                 vr = str(raw.VR)
             kind = _KIND_BY_TAG.get(tag)
             if vr == "SQ":
-                self.walk_sequence(dataset[tag])
+                self.walk_items(dataset, tag, raw)
             elif kind is not None or vr in ("PN", "DA", "DT"):
                 vr, values = self.values_of(dataset, tag, raw, vr)
                 self.add_element(vr, values, kind)
@@ -648,17 +654,13 @@ class _Collector:
                 self._encodings_of, self._encodings = dataset, character_set(dataset)
             text = raw_text(raw, vr, self._encodings)
             if text is not None:
-                parts = (part.rstrip(" \x00") for part in text.split("\\"))
-                return vr, [part for part in parts if part]
+                return vr, [part for part in text.split("\\") if part]
         element = dataset[tag]
         return str(element.VR), list(_strings(element.value))
 
-    def walk_sequence(self, element: DataElement | RawDataElement) -> None:
-        items = element.value
-        if isinstance(items, Iterable) and not isinstance(items, str | bytes):
-            for item in items:
-                if isinstance(item, Dataset):
-                    self.walk(item)
+    def walk_items(self, dataset: Dataset, tag: int, element: DataElement | RawDataElement) -> None:
+        for item in sequence_items(dataset, tag, element):
+            self.walk(item)
 
 
 #: An item tag, in either byte order: how a sequence's value starts.
@@ -681,14 +683,6 @@ def _worth_collecting(value: str, minimum: int) -> bool:
         return False
     # "000000", "9999", "XXXX" are fillers, not identifiers.
     return len(set(compact)) > 1
-
-
-@lru_cache(maxsize=4096)
-def _dictionary_vr(tag: int) -> str | None:
-    try:
-        return dictionary_VR(tag)
-    except KeyError:
-        return None
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -27,17 +27,15 @@ from pydicom.uid import UID, AllTransferSyntaxes
 from deidengine import __version__
 from deidengine.dicom.apply import (
     EngineContext,
-    HeaderOutcome,
     LookupMissError,
     RejectedError,
     apply_plan,
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.elements import copy_as_read
-from deidengine.dicom.encode import write_file
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
-from deidengine.dicom.storage import StoreResult, prepare_target, store_prepared
+from deidengine.dicom.storage import StoreResult, store_atomically
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -50,7 +48,6 @@ from deidengine.provenance import (
     protect_original_attributes,
     stamp_provenance,
 )
-from deidengine.provenance.stamp import PrivateInventory
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.standard.hipaa import restricted_zip3
@@ -197,6 +194,14 @@ def output_name(dataset: Dataset) -> str:
 STORE_STATUS = {StoreResult.WRITTEN: Status.WRITTEN, StoreResult.ALREADY_THERE: Status.SKIPPED}
 
 
+def _write_atomically(dataset: Dataset, root: Path, name: str) -> Status:
+    """Write via a temporary file and a link; an existing equal file means already done."""
+    result = store_atomically(dataset, root / name, same=_same_output)
+    if result is StoreResult.CONFLICT:
+        raise _Quarantine(Reason.DUPLICATE_OUTPUT)
+    return STORE_STATUS[result]
+
+
 def _same_output(mine: Path, theirs: Path) -> bool:
     """Byte-identical, or equal but for the Encrypted Attributes Sequence (its CMS envelope
     is random every time, so an honest-broker re-run never repeats its bytes)."""
@@ -285,25 +290,6 @@ class FileProcessor:
             raise _Quarantine(reason, type(error).__name__) from error
         if "SOPInstanceUID" not in dataset or "SOPClassUID" not in dataset:
             raise _Quarantine(Reason.ACTION_FAILED, "the policy removed the SOP Instance UID")
-        name = output_name(dataset)  # the UIDs are final
-        return self._verify_and_store(
-            dataset, original, identifying, untouched_values, private_before, before,
-            header, pixel_rule, reference, name,
-        )  # fmt: skip
-
-    def _verify_and_store(
-        self,
-        dataset: Dataset,
-        original: Dataset,
-        identifying: IdentifyingValues,
-        untouched_values: IdentifyingValues,
-        private_before: PrivateInventory,
-        before: Dataset | None,
-        header: HeaderOutcome,
-        pixel_rule: PlannedRule | None,
-        reference: str,
-        name: str,
-    ) -> Outcome:
         # The pixel stage may have re-encoded in another (recorded, lossless) syntax.
         implicit, little = dataset.original_encoding  # a bare dataset: as it was read
         transfer_syntax = (
@@ -334,19 +320,13 @@ class FileProcessor:
         self._verify_before_write(dataset, original)
         if before is not None and self.certificate is not None:
             protect_original_attributes(before, dataset, self.certificate)
-        if output_name(dataset) != name:
-            raise _Quarantine(Reason.ACTION_FAILED, "the UIDs changed after the header stage")
+        name = output_name(dataset)
         try:
-            result = store_prepared(
-                prepare_target(self.output_root / name),
-                lambda stream: write_file(dataset, stream),
-                same=_same_output,
-            )
+            status = _write_atomically(dataset, self.output_root, name)
+        except _Quarantine:
+            raise
         except Exception as error:
             raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
-        if result is StoreResult.CONFLICT:
-            raise _Quarantine(Reason.DUPLICATE_OUTPUT)
-        status = STORE_STATUS[result]
         if status is Status.SKIPPED:
             return Outcome.skipped(
                 reference,

@@ -27,7 +27,9 @@ from deidengine.dicom.dummies import dummy_value
 from deidengine.dicom.elements import (
     element_location,
     element_text,
+    element_vr,
     known_vr,
+    sequence_items,
     value_text,
     walk_tree,
 )
@@ -187,8 +189,10 @@ def _holds_private_element(dataset: Dataset) -> bool:
         if is_private_group(tag >> 16) and tag & 0xFFFF >= 0x1000:
             return True
         if known_vr(element) in (None, "SQ"):
-            items = dataset[tag].value
-            if isinstance(items, Sequence) and any(_holds_private_element(i) for i in items):
+            vr, element = element_vr(dataset, tag, element)
+            if vr == "SQ" and any(
+                _holds_private_element(item) for item in sequence_items(dataset, tag, element)
+            ):
                 return True
     return False
 

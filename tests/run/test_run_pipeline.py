@@ -325,18 +325,17 @@ def test_a_file_the_verifier_rejects_leaves_no_file(
     assert [path for path in (tmp_path / "out").rglob("*") if path.is_file()] == []
 
 
-def test_store_prepared_links_once_and_never_leaves_a_temporary(tmp_path: Path) -> None:
-    from deidengine.dicom.storage import StoreResult, prepare_target, store_prepared
+def test_store_atomically_links_once_and_never_leaves_a_temporary(tmp_path: Path) -> None:
+    from deidengine.dicom.storage import StoreResult, store_atomically
 
     target = tmp_path / "a" / "b" / "x.dcm"
-
-    def store(data: bytes) -> StoreResult:
-        return store_prepared(prepare_target(target), lambda stream: stream.write(data))
-
-    assert store(b"one") is StoreResult.WRITTEN
-    assert store(b"one") is StoreResult.ALREADY_THERE
-    assert store(b"two") is StoreResult.CONFLICT
-    assert target.read_bytes() == b"one"
+    one = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    two = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    assert store_atomically(one, target) is StoreResult.WRITTEN
+    written = target.read_bytes()
+    assert store_atomically(one, target) is StoreResult.ALREADY_THERE
+    assert store_atomically(two, target) is StoreResult.CONFLICT
+    assert target.read_bytes() == written
     assert sorted(p.name for p in target.parent.iterdir()) == ["x.dcm"]
 
 
