@@ -3,7 +3,7 @@
 pydicom's writer spends most of its time on per-element bookkeeping (a buffer, property look-ups
 and checks for every element), the same for an element read from the file and never touched as
 for a new one. After the header stage most elements are still raw (:mod:`.elements`): their
-header is a fixed layout and their value is the bytes read, so :func:`encode_file` writes those
+header is a fixed layout and their value is the bytes read, so :func:`write_file` writes those
 itself and hands every other element to pydicom's own element writer. Anything unusual (a
 deflated transfer syntax, a dataset whose encoding or character set differs from how it was
 read, an undefined length, a value too long for its explicit-VR length field) goes to pydicom
