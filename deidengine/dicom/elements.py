@@ -215,6 +215,24 @@ def walk_tree(
                 break
 
 
+def walk_private(dataset: Dataset) -> Iterator[tuple[Dataset, int, str, AnyElement]]:
+    """``(dataset, tag, vr, element)`` of every private element (odd group) at every depth, in no
+    particular order. Only sequences, and elements whose VR is unknown until converted, are
+    converted; a standard element costs one look at its VR (a private block inventory asks
+    only for these, and a file holds far more standard elements than private ones)."""
+    stack = [dataset]
+    while stack:
+        current = stack.pop()
+        for tag, element in current._dict.items():
+            vr = known_vr(element) if not (tag >> 16) & 1 else None
+            if vr is None:
+                vr, element = element_vr(current, tag, element)
+            if (tag >> 16) & 1:
+                yield current, tag, vr, element
+            if vr == "SQ":
+                stack.extend(sequence_items(current, tag, element))
+
+
 def copy_as_read(dataset: Dataset) -> Dataset:
     """A copy of ``dataset`` that later edits of ``dataset`` leave as it is.
 

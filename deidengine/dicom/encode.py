@@ -38,6 +38,22 @@ MEDIA_STORAGE_UIDS: Final = (
     ("MediaStorageSOPInstanceUID", "SOPInstanceUID"),
 )
 PIXEL_DATA: Final = 0x7FE00010
+#: File Meta elements :func:`_meta_bytes` encodes itself: tag → (VR, padding byte). Any other
+#: element, or a value that is not one plain string, sends the meta to pydicom's writer.
+META_TEXT: Final = {
+    0x00020002: (b"UI", b"\x00"),
+    0x00020003: (b"UI", b"\x00"),
+    0x00020010: (b"UI", b"\x00"),
+    0x00020012: (b"UI", b"\x00"),
+    0x00020013: (b"SH", b" "),
+    0x00020016: (b"AE", b" "),
+}
+META_GROUP_LENGTH: Final = 0x00020000
+META_VERSION: Final = 0x00020001
+META_REQUIRED: Final = frozenset({0x00020002, 0x00020003, 0x00020010, 0x00020012, 0x00020013})
+FILE_META_VERSION: Final = b"\x00\x01"
+_SHORT_LE: Final = struct.Struct("<HH2sH")
+_LONG_LE: Final = struct.Struct("<HH2sHL")
 ITEM: Final = 0xFFFEE000
 ITEM_DELIMITER: Final = 0xFFFEE00D
 SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
@@ -146,6 +162,47 @@ def _write_dataset(out: DicomIO, dataset: Dataset, layout: _Layout, parent: obje
             write_data_element(out, element, encodings)
 
 
+def _meta_bytes(meta: Dataset, dataset: Dataset) -> bytes | None:
+    """The File Meta Information group as ``write_file_meta_info`` writes it, Media Storage
+    UIDs taken from ``dataset`` as ``dcmwrite`` takes them; ``None`` when the group holds
+    anything but the plain text elements of :data:`META_TEXT` and the version (pydicom then
+    writes it, filling in what is missing). Each output's meta is the pipeline's own five
+    elements: pydicom's writer would copy and re-validate them, costing more than the rest
+    of the group's bytes."""
+    texts: dict[int, str] = {}
+    version = FILE_META_VERSION
+    for meta_tag, element in meta._dict.items():
+        if isinstance(element, RawDataElement):
+            return None
+        value = element.value
+        tag = int(meta_tag)
+        if tag == META_VERSION and isinstance(value, bytes) and value:
+            version = value
+        elif tag in META_TEXT and type(value) in (str, UID) and value and value.isascii():
+            texts[tag] = str(value)
+        elif tag != META_GROUP_LENGTH:
+            return None
+    for storage_tag, keyword in ((0x00020002, "SOPClassUID"), (0x00020003, "SOPInstanceUID")):
+        own = dataset.get(keyword, None)
+        if own and (type(own) not in (str, UID) or not own.isascii()):
+            return None
+        if own and own != texts.get(storage_tag):
+            texts[storage_tag] = str(own)
+    if not META_REQUIRED.issubset(texts):
+        return None
+    body = [_LONG_LE.pack(0x0002, 0x0001, b"OB", 0, len(version) + len(version) % 2)]
+    body.append(version + b"\x00" * (len(version) % 2))
+    for tag in sorted(texts):
+        vr, padding = META_TEXT[tag]
+        value = texts[tag].encode("ascii")
+        if len(value) % 2:
+            value += padding
+        body.append(_SHORT_LE.pack(0x0002, tag & 0xFFFF, vr, len(value)))
+        body.append(value)
+    encoded = b"".join(body)
+    return _SHORT_LE.pack(0x0002, 0x0000, b"UL", 4) + struct.pack("<L", len(encoded)) + encoded
+
+
 def write_file(dataset: Dataset, stream: BinaryIO) -> None:
     """Write ``dataset`` with its File Meta Information to ``stream`` as a DICOM file (Part 10:
     preamble, ``DICM``, meta, dataset), byte for byte what ``dcmwrite`` with
@@ -164,14 +221,18 @@ def write_file(dataset: Dataset, stream: BinaryIO) -> None:
     out.is_implicit_VR, out.is_little_endian = False, True
     out.write(getattr(dataset, "preamble", None) or PREAMBLE)
     out.write(b"DICM")
-    # dcmwrite writes a copy: the group length it adds is not the caller's, nor the Media
-    # Storage UIDs it takes from the dataset when they differ.
-    meta = copy.deepcopy(meta)
-    for meta_keyword, keyword in MEDIA_STORAGE_UIDS:
-        value = dataset.get(keyword, None)
-        if meta.get(meta_keyword, None) is None or (value and value != meta.get(meta_keyword)):
-            setattr(meta, meta_keyword, value)
-    write_file_meta_info(out, meta, enforce_standard=True)
+    encoded_meta = _meta_bytes(meta, dataset)
+    if encoded_meta is not None:
+        out.write(encoded_meta)
+    else:
+        # dcmwrite writes a copy: the group length it adds is not the caller's, nor the Media
+        # Storage UIDs it takes from the dataset when they differ.
+        meta = copy.deepcopy(meta)
+        for meta_keyword, keyword in MEDIA_STORAGE_UIDS:
+            value = dataset.get(keyword, None)
+            if meta.get(meta_keyword, None) is None or (value and value != meta.get(meta_keyword)):
+                setattr(meta, meta_keyword, value)
+        write_file_meta_info(out, meta, enforce_standard=True)
     out.is_implicit_VR, out.is_little_endian = implicit, little
     _write_dataset(out, dataset, _Layout(implicit, little), default_encoding)
 

@@ -43,7 +43,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidengine import ENGINE_NAME, __version__
-from deidengine.dicom.elements import value_text, walk_tree
+from deidengine.dicom.elements import value_text, walk_private
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, is_private_group
 from deidengine.provenance.vocabulary import (
@@ -334,7 +334,7 @@ def private_block_inventory(dataset: Dataset) -> dict[tuple[int, str], frozenset
     found: dict[tuple[int, str], set[int]] = {}
     creators: dict[int, dict[tuple[int, int], str]] = {}  # by id() of the item
     members: list[tuple[int, int, int, int]] = []
-    for _, item, tag, vr, element in walk_tree(dataset):
+    for item, tag, vr, element in walk_private(dataset):
         group, number = tag >> 16, tag & 0xFFFF
         if not is_private_group(group):
             continue

@@ -27,10 +27,8 @@ from deidengine.dicom.dummies import dummy_value
 from deidengine.dicom.elements import (
     element_location,
     element_text,
-    element_vr,
-    known_vr,
-    sequence_items,
     value_text,
+    walk_private,
     walk_tree,
 )
 from deidengine.policy.plan import Plan, is_private_group
@@ -185,16 +183,10 @@ def _burned_in(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
 def _holds_private_element(dataset: Dataset) -> bool:
     """Whether a private element (not a creator) is anywhere in ``dataset``; only sequences
     are converted on the way."""
-    for tag, element in dataset._dict.items():
-        if is_private_group(tag >> 16) and tag & 0xFFFF >= 0x1000:
-            return True
-        if known_vr(element) in (None, "SQ"):
-            vr, element = element_vr(dataset, tag, element)
-            if vr == "SQ" and any(
-                _holds_private_element(item) for item in sequence_items(dataset, tag, element)
-            ):
-                return True
-    return False
+    return any(
+        tag & 0xFFFF >= 0x1000 and is_private_group(tag >> 16)
+        for _, tag, _, _ in walk_private(dataset)
+    )
 
 
 def _private_characteristics(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:

@@ -18,7 +18,7 @@ from deidengine.dicom.elements import (
     copy_as_read,
     walk_tree,
 )
-from deidengine.dicom.encode import encode_file
+from deidengine.dicom.encode import _meta_bytes, encode_file
 from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.policy import load_plan
@@ -61,6 +61,50 @@ def test_as_read_the_bytes_are_dcmwrites(path: str) -> None:
         warnings.simplefilter("ignore")
         expected = _reference(pydicom.dcmread(path))
         assert encode_file(pydicom.dcmread(path)) == expected
+
+
+@pytest.mark.parametrize("path", WRITABLE, ids=lambda p: Path(p).name)
+def test_with_its_meta_converted_the_bytes_are_dcmwrites(path: str) -> None:
+    # Converted meta elements take the writer's own File Meta encoding when they can.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        converted = []
+        for _ in range(2):
+            dataset = pydicom.dcmread(path)
+            for element in dataset.file_meta:
+                assert not isinstance(element, RawDataElement)
+            converted.append(dataset)
+        assert encode_file(converted[0]) == _reference(converted[1])
+
+
+@pytest.mark.parametrize(
+    ("instance", "version_name"),
+    [("1.2.3.44", "DEID_1"), ("1.2.3.4", "ODD"), ("1.2.840.5", "X")],
+)
+def test_the_pipelines_meta_is_encoded_by_the_writer_itself(
+    instance: str, version_name: str
+) -> None:
+    path = get_testdata_file("CT_small.dcm")
+    assert isinstance(path, str)
+    dataset = pydicom.dcmread(path)
+    dataset.SOPInstanceUID = instance  # the meta follows the dataset's UID, as dcmwrite's does
+    dataset.file_meta = _new_file_meta(dataset, str(dataset.file_meta.TransferSyntaxUID))
+    dataset.file_meta.MediaStorageSOPInstanceUID = "1.2.999"
+    dataset.file_meta.ImplementationVersionName = version_name
+    meta = _meta_bytes(dataset.file_meta, dataset)
+    assert meta is not None
+    assert encode_file(dataset) == _reference(dataset)
+    assert instance.encode() in meta and b"1.2.999" not in meta
+
+
+def test_meta_the_writer_cannot_encode_goes_to_pydicom() -> None:
+    path = get_testdata_file("CT_small.dcm")
+    assert isinstance(path, str)
+    dataset = pydicom.dcmread(path)
+    dataset.file_meta = _new_file_meta(dataset, str(dataset.file_meta.TransferSyntaxUID))
+    dataset.file_meta.PrivateInformationCreatorUID = "1.2.3"
+    assert _meta_bytes(dataset.file_meta, dataset) is None
+    assert encode_file(dataset) == _reference(dataset)
 
 
 HEADER_FILES = ("CT_small.dcm", "MR_small.dcm", "test-SR.dcm", "rtplan.dcm", "JPEG2000.dcm")
