@@ -188,9 +188,10 @@ def walk_elements(dataset: Dataset) -> Iterator[tuple[int, AnyElement]]:
 
 
 def walk_tree(
-    dataset: Dataset, path: ElementPath = ()
+    dataset: Dataset, path: ElementPath = (), vrs: frozenset[str] | None = None
 ) -> Iterator[tuple[ElementPath, Dataset, int, str, AnyElement]]:
-    """``(path, dataset, tag, vr, element)`` of every element at every depth, depth first.
+    """``(path, dataset, tag, vr, element)`` of every element at every depth, depth first;
+    with ``vrs``, of the elements of those VRs only (every sequence is still walked).
 
     Only sequences, and elements whose VR is unknown until converted, are converted: a caller
     that needs another element's value reads it with :func:`value_text`. Iterative: deep trees
@@ -204,8 +205,11 @@ def walk_tree(
         while index < len(elements):
             tag, element = elements[index]
             index += 1
-            vr, element = element_vr(current, tag, element)
-            yield where, current, tag, vr, element
+            vr = known_vr(element)
+            if vr is None:
+                vr, element = element_vr(current, tag, element)
+            if vrs is None or vr in vrs:
+                yield where, current, tag, vr, element
             if vr == "SQ":
                 items = sequence_items(current, tag, element)
                 stack.append((where, current, elements, index))

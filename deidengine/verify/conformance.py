@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, NamedTuple
@@ -346,19 +346,31 @@ def _clean_text(value: object) -> str:
     return element_text(value).strip(" \x00")
 
 
-def _original_text(original: Dataset, path: ElementPath, tag: int) -> str | None:
+def _original_item(context: _Context, path: ElementPath) -> Dataset | None:
+    """The original's dataset at ``path`` (same sequence items), ``None`` when it has none;
+    found once per path and file, converting only the sequences on the way."""
+    if path in context.items:
+        return context.items[path]
+    found: Dataset | None = context.original
+    if path:
+        parent = _original_item(context, path[:-1])
+        sequence_tag, index = path[-1]
+        found = None
+        if parent is not None and sequence_tag in parent:
+            items = parent[sequence_tag].value
+            if isinstance(items, Sequence) and index < len(items):
+                found = items[index]
+    context.items[path] = found
+    return found
+
+
+def _original_text(context: _Context, path: ElementPath, tag: int) -> str | None:
     """The unpadded text of the element at the same place in the original (same sequence
-    items, same tag), or ``None`` when there is none; only sequences on the way are converted."""
-    dataset: Dataset | None = original
+    items, same tag), or ``None`` when there is none."""
     if tag >> 16 == 0x0002 and not path:
-        dataset = getattr(original, "file_meta", None)
-    for sequence_tag, index in path:
-        if dataset is None or sequence_tag not in dataset:
-            return None
-        items = dataset[sequence_tag].value
-        if not isinstance(items, Sequence) or index >= len(items):
-            return None
-        dataset = items[index]
+        dataset = getattr(context.original, "file_meta", None)
+    else:
+        dataset = _original_item(context, path)
     if dataset is None or tag not in dataset:
         return None
     vr, element = element_vr(dataset, tag)
@@ -372,6 +384,8 @@ class _Context:
     original: Dataset | None
     patient: str | None
     siblings: Mapping[ElementPath, frozenset[int]]
+    #: The original's datasets by path, as :func:`_original_item` finds them (a cache).
+    items: dict[ElementPath, Dataset | None] = field(default_factory=dict)
 
 
 Check = Callable[[Decision, "_Context"], Iterator[Finding]]
@@ -391,7 +405,9 @@ def _removed(decision: Decision, context: _Context) -> Iterator[Finding]:
 
 
 def _emptied(decision: Decision, context: _Context) -> Iterator[Finding]:
-    if decision.kind is ActionKind.EMPTY and not _is_empty(decision.value):
+    # No bytes at all (how the engine writes Z) is empty without converting the element.
+    raw_and_empty = isinstance(decision.element, RawDataElement) and decision.element.length == 0
+    if decision.kind is ActionKind.EMPTY and not raw_and_empty and not _is_empty(decision.value):
         source = decision.rule.source if decision.rule else "?"
         yield finding(
             FindingCode.SHOULD_BE_EMPTY,
@@ -443,7 +459,7 @@ def _uid(decision: Decision, context: _Context) -> Iterator[Finding]:
     # pixels. So group 0002 is checked by form only.
     in_file_meta = decision.tag >> 16 == 0x0002
     before = (
-        _original_text(context.original, decision.path, decision.tag)
+        _original_text(context, decision.path, decision.tag)
         if context.original is not None and context.secret is not None and not in_file_meta
         else None
     )
@@ -503,7 +519,7 @@ def _shifted(decision: Decision, context: _Context) -> Iterator[Finding]:
         or context.patient is None
     ):
         return  # without the original and the secret a shift cannot be recomputed
-    before = _original_text(context.original, decision.path, decision.tag)
+    before = _original_text(context, decision.path, decision.tag)
     if before is None:
         return
     numbers = decision.rule.action.numbers if decision.rule else ()

@@ -142,6 +142,9 @@ def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         yield finding(FindingCode.CODE_UNEXPECTED, file, where, f"claims {code}, but {reason}")
 
 
+DATE_VRS: Final = frozenset({"DA", "DT"})
+
+
 def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
     value = _text(output, LONGITUDINAL_TEMPORAL)
     if value not in TEMPORAL_VALUES:
@@ -155,8 +158,8 @@ def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         return
     if value != LongitudinalTemporalInformationModified.REMOVED.value:
         return
-    for path, dataset, tag, vr, element in walk_tree(output):
-        if vr not in ("DA", "DT") or tag in NOT_PATIENT_DATES:
+    for path, dataset, tag, vr, element in walk_tree(output, vrs=DATE_VRS):
+        if tag in NOT_PATIENT_DATES:
             continue
         text = value_text(dataset, tag, element, vr, None).strip(" \x00")
         # A D (dummy) value stands in for a removed date: it dates nothing.
