@@ -173,18 +173,14 @@ def value_text(
     return text
 
 
-def _tag_order(item: tuple[int, AnyElement]) -> int:
-    return int(item[0])
-
-
-def walk_elements(dataset: Dataset) -> Iterator[tuple[int, AnyElement]]:
+def walk_elements(dataset: Dataset) -> list[tuple[int, AnyElement]]:
     """``(tag, element)`` of the top-level elements in tag order, none converted.
 
-    Sorted by plain ints and read from the dictionary's own items: pydicom's tag class compares
-    in Python, which costs more than the walk itself.
+    Tags as plain ints, sorted as such (tags are unique, so no element is ever compared):
+    pydicom's tag class compares in Python, which costs more than the walk itself.
     """
-    for tag, element in sorted(dataset._dict.items(), key=_tag_order):
-        yield int(tag), element
+    elements = dataset._dict
+    return sorted(zip(map(int, elements), elements.values(), strict=True))
 
 
 def walk_tree(
@@ -198,7 +194,7 @@ def walk_tree(
     (SR content) would otherwise pass every element up through one generator per level.
     """
     stack: list[tuple[ElementPath, Dataset, list[tuple[int, AnyElement]], int]] = [
-        (path, dataset, list(walk_elements(dataset)), 0)
+        (path, dataset, walk_elements(dataset), 0)
     ]
     while stack:
         where, current, elements, index = stack.pop()
@@ -215,7 +211,7 @@ def walk_tree(
                 stack.append((where, current, elements, index))
                 for number in range(len(items) - 1, -1, -1):
                     item = items[number]
-                    stack.append(((*where, (tag, number)), item, list(walk_elements(item)), 0))
+                    stack.append(((*where, (tag, number)), item, walk_elements(item), 0))
                 break
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import io
 import struct
+from functools import lru_cache
 from typing import BinaryIO, Final
 
 from pydicom.charset import convert_encodings, default_encoding
@@ -54,6 +55,7 @@ META_REQUIRED: Final = frozenset({0x00020002, 0x00020003, 0x00020010, 0x00020012
 FILE_META_VERSION: Final = b"\x00\x01"
 _SHORT_LE: Final = struct.Struct("<HH2sH")
 _LONG_LE: Final = struct.Struct("<HH2sHL")
+_UNSET: Final = object()
 ITEM: Final = 0xFFFEE000
 ITEM_DELIMITER: Final = 0xFFFEE00D
 SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
@@ -62,12 +64,13 @@ SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
 class _Layout:
     """The struct formats of one transfer syntax's element headers."""
 
-    __slots__ = ("implicit", "little", "long_header", "short_header", "tag_length")
+    __slots__ = ("encoding", "implicit", "little", "long_header", "short_header", "tag_length")
 
     def __init__(self, implicit: bool, little: bool) -> None:
         order = "<" if little else ">"
         self.implicit = implicit
         self.little = little
+        self.encoding = (implicit, little)
         self.tag_length = struct.Struct(order + "HHL")  # tag, then a 4-byte length (or item)
         self.short_header = struct.Struct(order + "HH2sH")  # tag, VR, 2-byte length
         self.long_header = struct.Struct(order + "HH2sHL")  # tag, VR, reserved, 4-byte length
@@ -100,9 +103,23 @@ def _reads_as_written(dataset: Dataset, layout: _Layout) -> bool:
     return bool(dataset.original_character_set == dataset._character_set)
 
 
+def _python_encodings(encodings: object) -> list[str]:
+    """``convert_encodings`` of a Specific Character Set value, once per distinct value."""
+    if isinstance(encodings, str):
+        return list(_converted_encodings((encodings,), single=True))
+    values: tuple[str, ...] = tuple(encodings or ())  # type: ignore[arg-type]
+    return list(_converted_encodings(values, single=False))
+
+
+@lru_cache(maxsize=64)
+def _converted_encodings(encodings: tuple[str, ...], single: bool) -> tuple[str, ...]:
+    value: str | list[str] = encodings[0] if single else list(encodings)
+    return tuple(convert_encodings(value or [default_encoding]))
+
+
 def _write_sequence(out: DicomIO, element: DataElement, layout: _Layout, encodings: object) -> None:
     """A sequence element, laid out as pydicom's writer lays it out."""
-    encodings = convert_encodings(encodings or [default_encoding])  # type: ignore[arg-type]
+    encodings = _python_encodings(encodings)
     body = DicomBytesIO()
     body.is_implicit_VR, body.is_little_endian = layout.implicit, layout.little
     for item in element.value or ():
@@ -133,33 +150,32 @@ def _write_dataset(out: DicomIO, dataset: Dataset, layout: _Layout, parent: obje
     if not _reads_as_written(dataset, layout):
         write_dataset(out, dataset, parent_encoding=parent)  # type: ignore[arg-type]
         return
-    encodings = dataset.get("SpecificCharacterSet", parent)
+    # The character set matters only to elements pydicom encodes: looked up when one comes.
+    encodings: object = _UNSET
     elements = dataset._dict
-    for tag in sorted(elements):
+    for tag, element in sorted(zip(map(int, elements), elements.values(), strict=True)):
         if tag & 0xFFFF == 0 and tag >> 16 > 6:
             continue  # pydicom drops retired group lengths
-        element = elements[tag]
         if isinstance(element, RawDataElement):
-            if (element.is_implicit_VR, element.is_little_endian) != (
-                layout.implicit,
-                layout.little,
-            ):
-                # Read in another encoding than the dataset claims (an "explicit VR" file that
-                # is implicit): converted, it is encoded anew for this one.
-                write_data_element(out, dataset[tag], encodings)
-                continue
-            value = element.value
-            if value is not None and element.length != UNDEFINED_LENGTH:
-                header = _raw_header(layout, int(tag), element.VR, len(value))
-                if header is not None:
-                    out.write(header)
-                    out.write(value)
-                    continue
-            write_data_element(out, dataset.get_item(tag), encodings)
-        elif element.VR == "SQ":
+            if (element.is_implicit_VR, element.is_little_endian) != layout.encoding:
+                # Read in another encoding than the dataset claims (an "explicit VR" file
+                # that is implicit): converted, it is encoded anew for this one.
+                element = dataset[tag]
+            else:
+                value = element.value
+                if value is not None and element.length != UNDEFINED_LENGTH:
+                    header = _raw_header(layout, tag, element.VR, len(value))
+                    if header is not None:
+                        out.write(header)
+                        out.write(value)
+                        continue
+                element = dataset.get_item(tag)  # pydicom's writer, raw (a deferred value read)
+        if encodings is _UNSET:
+            encodings = dataset.get("SpecificCharacterSet", parent)
+        if element.VR == "SQ" and not isinstance(element, RawDataElement):
             _write_sequence(out, element, layout, encodings)
         else:
-            write_data_element(out, element, encodings)
+            write_data_element(out, element, encodings)  # type: ignore[arg-type]
 
 
 def _meta_bytes(meta: Dataset, dataset: Dataset) -> bytes | None:
