@@ -15,6 +15,8 @@ import enum
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -478,6 +480,8 @@ DUMMY_SCOPE_KINDS: dict[str, ast.ActionKind] = {
     },
 }
 
+#: How an action taken by default (no rule) is counted.
+DEFAULT_LABELS: Final = MappingProxyType({kind: f"default-{kind.value}" for kind in ast.ActionKind})
 REPLACING_ACTIONS = frozenset(
     {
         ast.ActionKind.DUMMY,
@@ -574,7 +578,7 @@ def _walk(
             kind = ast.ActionKind.CLEAN
         else:
             kind = ast.ActionKind.KEEP
-        state.counts[rule.action.label if rule else f"default-{kind.value}"] += 1
+        state.counts[rule.action.label if rule else DEFAULT_LABELS[kind]] += 1
         ACTIONS[kind](item, state)
         if kind in REPLACING_ACTIONS:
             # The value was replaced by construction (keyed, dummy, year-only, ...): what is

@@ -160,6 +160,11 @@ class ActionKind(enum.Enum):
     REJECT = "reject"
     KEEP_ULTRASOUND_REGIONS = "keep-ultrasound-regions"
 
+    # Members are singletons compared by identity, so identity hashing is consistent with
+    # equality; Enum's own hash is a Python call, paid at every look-up keyed by an action
+    # (several per element of every file).
+    __hash__ = object.__hash__
+
 
 PIXEL_ACTIONS = frozenset(
     {ActionKind.OCR_REDACT, ActionKind.REDACT_BOX, ActionKind.KEEP_ULTRASOUND_REGIONS}
@@ -192,7 +197,8 @@ class Action:
     @property
     def label(self) -> str:
         """The Table E.1-1 code when the rule used one, else the verb."""
-        return self.code if self.code is not None else self.kind.value
+        # _value_: the member's plain attribute (``value`` is a Python-level property).
+        return self.code if self.code is not None else self.kind._value_
 
 
 # ---------------------------------------------------------------------------- statements

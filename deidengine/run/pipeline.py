@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -70,6 +71,9 @@ DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 #: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
 PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
 KNOWN_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
+#: Inputs up to this size are read whole before they are parsed; larger ones (multi-frame
+#: images) are parsed from the file, so no second copy of their pixels is held.
+WHOLE_READ_LIMIT = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +142,28 @@ def _truncated(dataset: Dataset, size: int) -> bool:
     return False
 
 
+def _parse(path: str, size: int, force: bool = False) -> Dataset:
+    """pydicom's reading of ``path``: from its bytes in memory when it is small enough (pydicom
+    parses from memory about a quarter faster than through a file object), else from the file.
+    """
+    if size > WHOLE_READ_LIMIT:
+        return pydicom.dcmread(path, force=force)
+    with open(path, "rb") as handle:
+        data = handle.read()
+    dataset = pydicom.dcmread(io.BytesIO(data), force=force)
+    dataset.filename = path
+    return dataset
+
+
 def read_input(path: str) -> Dataset:
     """Read one input fully, or raise :class:`_Quarantine` with the reason."""
     try:
+        size = os.path.getsize(path)
         try:
-            dataset = pydicom.dcmread(path)
+            dataset = _parse(path, size)
         except InvalidDicomError:
             # No preamble: a bare dataset is still DICOM when it parses into SOP identity.
-            dataset = pydicom.dcmread(path, force=True)
+            dataset = _parse(path, size, force=True)
             if "SOPClassUID" not in dataset or "SOPInstanceUID" not in dataset:
                 raise _Quarantine(Reason.NOT_DICOM) from None
     except _Quarantine:
@@ -161,7 +179,7 @@ def read_input(path: str) -> Dataset:
     if "SOPClassUID" not in dataset and "SOPInstanceUID" not in dataset:
         raise _Quarantine(Reason.NOT_DICOM, "no SOP Class or SOP Instance UID")
     try:
-        if _truncated(dataset, os.path.getsize(path)):
+        if _truncated(dataset, size):
             raise _Quarantine(Reason.TRUNCATED)
     except _Quarantine:
         raise

@@ -158,6 +158,9 @@ PROVENANCE_TAGS: Final = frozenset(
 #: private meta information, not the patient or the study: every tool writes its own, so they
 #: are outside the plan's reach and no remap is expected.
 WRITER_META_TAGS: Final = frozenset({0x00020012, 0x00020100})
+#: What the verifier does not hold to the plan at the top level: the pixels (the pixel stage's
+#: job), the provenance the stamp writes and the writer's own meta.
+UNVERIFIED_TOP_LEVEL_TAGS: Final = PIXEL_DATA_TAGS | PROVENANCE_TAGS | WRITER_META_TAGS
 DATE_VRS: Final = frozenset({"DA", "DT"})
 #: What keep-year leaves, per VR (for messages).
 YEAR_ONLY_FORMS: Final = MappingProxyType({"DA": "YYYY0101", "DT": "YYYY", "TM": "empty"})
@@ -277,17 +280,22 @@ def _walk(
     path: ElementPath,
     tag_path: tuple[int, ...],
     scope: _Scope,
-) -> Iterator[Decision]:
+    decisions: list[Decision],
+) -> None:
+    """Append the decision of every element of ``dataset`` (and of the items it descends
+    into) to ``decisions``, depth first. A list, not a generator: a decision deep in an SR
+    content tree would otherwise pass up through a generator per level."""
+    skipped = UNVERIFIED_TOP_LEVEL_TAGS if not path else WRITER_META_TAGS
     for tag, raw in walk_elements(dataset):
         group, number = tag >> 16, tag & 0xFFFF
-        if number == 0x0000 or (not path and tag in PIXEL_DATA_TAGS | PROVENANCE_TAGS):
-            continue
-        if tag in WRITER_META_TAGS:
+        if number == 0x0000 or tag in skipped:
             continue
         vr, element = element_vr(dataset, tag, raw)
         private = is_private_group(group)
         if private and 0x0010 <= number <= 0x00FF:
-            yield Decision(path, tag, element, None, ActionKind.KEEP, False, True, vr, dataset)
+            decisions.append(
+                Decision(path, tag, element, None, ActionKind.KEEP, False, True, vr, dataset)
+            )
             continue
         key = private_key_of(dataset, tag) if private else None
         rule = first_applicable(walk.plan.candidates(tag, vr, key, path), walk.snapshot)
@@ -301,16 +309,17 @@ def _walk(
         else:
             kind = _resolve(rule, vr, private, (*tag_path, tag), walk)
             defaulted = rule is None
-        yield Decision(path, tag, element, rule, kind, defaulted, False, vr, dataset)
+        decisions.append(Decision(path, tag, element, rule, kind, defaulted, False, vr, dataset))
         inner = DESCEND.get(kind)
         if vr == "SQ" and inner is not None:
+            inner_scope = inner(scope)
             for index, item in enumerate(sequence_items(dataset, tag, element)):
-                yield from _walk(item, walk, (*path, (tag, index)), (*tag_path, tag), inner(scope))
+                _walk(item, walk, (*path, (tag, index)), (*tag_path, tag), inner_scope, decisions)
 
 
 def plan_decisions(
     output: Dataset, plan: Plan, conditions_from: Dataset | None = None
-) -> Iterator[Decision]:
+) -> list[Decision]:
     """The plan's decision for every element of ``output`` (file meta first), depth first.
 
     Rule conditions are evaluated on ``conditions_from`` (the original, when known: that is
@@ -323,10 +332,12 @@ def plan_decisions(
         ConditionSnapshot.of(source, plan.condition_tags),
         str(sop_class).strip() if sop_class else None,
     )
+    decisions: list[Decision] = []
     meta = getattr(output, "file_meta", None)
     if isinstance(meta, Dataset):
-        yield from _walk(meta, walk, (), (), _Scope())
-    yield from _walk(output, walk, (), (), _Scope())
+        _walk(meta, walk, (), (), _Scope(), decisions)
+    _walk(output, walk, (), (), _Scope(), decisions)
+    return decisions
 
 
 # ---------------------------------------------------------------------------- checks
@@ -589,7 +600,7 @@ def check_conformance(
     computed for this output (the tree verifier shares one walk between checks).
     """
     if decisions is None:
-        decisions = list(plan_decisions(output, plan, original))
+        decisions = plan_decisions(output, plan, original)
     context = _Context(
         file=file,
         secret=secret,

@@ -253,7 +253,7 @@ def _verify_file(path: Path, relative: str, number: int, settings: _Settings) ->
                 "leaks, UIDs and dates cannot be checked against it",
             )
         )
-    decisions = list(plan_decisions(output, settings.plan, original))
+    decisions = plan_decisions(output, settings.plan, original)
     found.extend(
         check_conformance(
             output,
