@@ -10,6 +10,7 @@ the plan is cached, the output is a log, and there are no pixels to clean.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -459,5 +460,17 @@ def verify(
     sys.exit(report.exit_code)
 
 
+def console_main() -> None:
+    """The ``deid`` program: :func:`main`, then an exit without the final full garbage
+    collection. At exit the interpreter would walk every object the process holds (the plan,
+    pydicom's dictionaries, numpy) for cycles the exit frees anyway: about 60 ms measured at
+    the end of every run here. Everything is still flushed and closed as usual; frozen objects
+    are only left out of collections."""
+    try:
+        main()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    main()
+    console_main()

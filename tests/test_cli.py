@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from deidengine.cli import main
@@ -71,3 +72,24 @@ def test_unknown_policy_is_one_clear_error() -> None:
     assert result.exit_code == 1
     assert "error[E501]: unknown policy 'annex-e/basik'" in result.output
     assert "did you mean 'annex-e/basic'?" in result.output
+
+
+def test_the_deid_program_is_console_main_and_skips_the_final_collection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+    import tomllib
+
+    from deidengine.cli import console_main
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["deid"] == "deidengine.cli:console_main"
+    monkeypatch.setattr("sys.argv", ["deid", "--version"])
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            console_main()
+        assert exit_info.value.code == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
