@@ -51,6 +51,7 @@ from deidengine.standard.iod import attribute_type, resolve_compound_action
 from deidengine.standard.sr import sr_concept_actions
 
 PIXEL_DATA_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+PIXEL_GROUP = 0x7FE0
 PATIENT_ID = 0x00100020
 ISSUER_OF_PATIENT_ID = 0x00100021
 PATIENT_NAME = 0x00100010
@@ -219,7 +220,10 @@ Handler = Callable[[_Element, _FileState], None]
 
 
 def _remove(item: _Element, state: _FileState) -> None:
-    del item.dataset[item.tag]
+    if item.private or item.tag >> 16 == PIXEL_GROUP:
+        del item.dataset[item.tag]  # pydicom's bookkeeping: private blocks, decoded pixels
+    else:
+        del item.dataset._dict[item.tag]  # type: ignore[arg-type]  # a BaseTag hashes as its int
 
 
 def _empty(item: _Element, state: _FileState) -> None:
@@ -546,13 +550,15 @@ def _walk(
     remap_all_uids: bool,
 ) -> None:
     plan = state.context.plan
+    snapshot = state.snapshot
+    counts = state.counts
     creators: list[int] = []
     private_key = _PrivateKeys(dataset)
     # A snapshot of the items (the walk deletes); raw elements in it stay valid until the walk
     # reaches them, and a creator converted by a look-up is set aside unused.
     for base_tag, raw in list(dataset._dict.items()):
         tag = int(base_tag)
-        if tag in PIXEL_DATA_TAGS and not path:
+        if not path and tag in PIXEL_DATA_TAGS:
             continue
         group, number = tag >> 16, tag & 0xFFFF
         private = is_private_group(group)
@@ -562,9 +568,12 @@ def _walk(
         if private and 0x0010 <= number <= 0x00FF:
             creators.append(tag)
             continue
-        vr, element = element_vr(dataset, tag, raw)
+        vr = known_vr(raw)
+        element = raw
+        if vr is None:
+            vr, element = element_vr(dataset, tag, raw)
         rules = plan.candidates(tag, vr, private_key(tag) if private else None, path)
-        rule = first_applicable(rules, state.snapshot)
+        rule = first_applicable(rules, snapshot) if rules else None
         item = _Element(
             dataset, element, tag, vr, path, (*tag_path, tag), private, rule, clean_scope
         )
@@ -578,7 +587,7 @@ def _walk(
             kind = ast.ActionKind.CLEAN
         else:
             kind = ast.ActionKind.KEEP
-        state.counts[rule.action.label if rule else DEFAULT_LABELS[kind]] += 1
+        counts[rule.action.label if rule else DEFAULT_LABELS[kind]] += 1
         ACTIONS[kind](item, state)
         if kind in REPLACING_ACTIONS:
             # The value was replaced by construction (keyed, dummy, year-only, ...): what is
