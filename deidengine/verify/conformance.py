@@ -39,6 +39,7 @@ from deidengine.dicom.elements import (
     element_location,
     element_text,
     element_vr,
+    known_vr,
     sequence_items,
     value_text,
     walk_elements,
@@ -290,7 +291,10 @@ def _walk(
         group, number = tag >> 16, tag & 0xFFFF
         if number == 0x0000 or tag in skipped:
             continue
-        vr, element = element_vr(dataset, tag, raw)
+        vr = known_vr(raw)
+        element = raw
+        if vr is None:
+            vr, element = element_vr(dataset, tag, raw)
         private = is_private_group(group)
         if private and 0x0010 <= number <= 0x00FF:
             decisions.append(
@@ -298,7 +302,8 @@ def _walk(
             )
             continue
         key = private_key_of(dataset, tag) if private else None
-        rule = first_applicable(walk.plan.candidates(tag, vr, key, path), walk.snapshot)
+        rules = walk.plan.candidates(tag, vr, key, path)
+        rule = first_applicable(rules, walk.snapshot) if rules else None
         defaulted = False
         if rule is None and scope.remap and vr == "UI":
             kind = ActionKind.REMAP_UID
