@@ -382,12 +382,15 @@ def _value_key(value: str) -> tuple[int, str]:
     """The most selective token of ``value`` for :class:`_Guard`, and how to look for it."""
     keys: list[tuple[int, str, bool]] = []
     for token in _TOKENS.findall(value):
-        mapped = [_ascii_equivalent(character) for character in token]
-        if None in mapped:
-            return _UNDECIDED, ""
-        ascii = "".join(c for c in mapped if c is not None)
-        if len(ascii) != len(token):
-            return _IMPOSSIBLE, ""  # a character no ASCII text can match
+        if token.isascii():
+            ascii = token.lower()  # ASCII letters and digits are their own equivalents
+        else:
+            mapped = [_ascii_equivalent(character) for character in token]
+            if None in mapped:
+                return _UNDECIDED, ""
+            ascii = "".join(c for c in mapped if c is not None)
+            if len(ascii) != len(token):
+                return _IMPOSSIBLE, ""  # a character no ASCII text can match
         digits = ascii.isdigit()
         keys.append((len(ascii) + (3 if digits else 0), ascii, digits))
     if not keys:
