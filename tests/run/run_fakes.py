@@ -28,6 +28,17 @@ def settings_for(tmp: Path, *, record_mappings: bool = False) -> RunSettings:
     )
 
 
+def fake_inputs(tmp: Path, names: list[str]) -> list[Path]:
+    """One-byte files named ``names`` in ``tmp / "in"``: a fake decides by the name alone."""
+    paths = []
+    for name in names:
+        path = tmp / "in" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        paths.append(path)
+    return paths
+
+
 def reference(path: str | Path) -> str:
     return keyed_reference(ProjectSecret(SECRET_KEY), os.path.abspath(path))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from run_fakes import FakeProcessor, fake_worker, reference, settings_for
+from run_fakes import FakeProcessor, fake_inputs, fake_worker, reference, settings_for
 
 from benchmarks.corpus import write_corpus
 from deidengine.cli import main
@@ -88,12 +88,7 @@ def test_a_dask_run_writes_what_a_local_run_writes(tmp_path: Path, scheduler: st
 
 def test_failures_and_bounded_submission(tmp_path: Path, scheduler: str) -> None:
     names = [f"file{index:02d}" for index in range(30)] + ["raise Smith^John"]
-    paths = []
-    for name in names:
-        path = tmp_path / "in" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"x")
-        paths.append(path)
+    paths = fake_inputs(tmp_path, names)
     pulled = 0
     ahead: list[int] = []
 
@@ -123,9 +118,7 @@ def worker_only_failure(settings: RunSettings) -> FakeProcessor:
 
 
 def test_a_processor_failing_on_the_workers_stops_the_run(tmp_path: Path, scheduler: str) -> None:
-    path = tmp_path / "in" / "a"
-    path.parent.mkdir()
-    path.write_bytes(b"x")
+    (path,) = fake_inputs(tmp_path, ["a"])
     executor = DaskExecutor(scheduler=scheduler)
     with pytest.raises(WorkerStartError, match=r"could not prepare the processor \(OSError\)"):
         list(executor.execute([path], settings_for(tmp_path), worker_only_failure))

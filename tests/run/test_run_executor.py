@@ -18,6 +18,7 @@ import run_fakes
 from run_fakes import (
     failing_in_pool_worker,
     failing_worker,
+    fake_inputs,
     fake_worker,
     mark_worker,
     reference,
@@ -41,16 +42,6 @@ from deidengine.run.executor import (
 from deidengine.run.outcome import Reason, Status
 
 
-def _inputs(tmp_path: Path, names: list[str]) -> list[Path]:
-    paths = []
-    for name in names:
-        path = tmp_path / "in" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"x")
-        paths.append(path)
-    return paths
-
-
 def test_registry() -> None:
     assert "local" in executor_names()
     assert make_executor("local", ExecutorOptions(workers=3)) == LocalExecutor(workers=3)
@@ -63,7 +54,7 @@ def test_registry() -> None:
 
 
 def test_in_process_keeps_input_order(tmp_path: Path) -> None:
-    paths = _inputs(tmp_path, ["a", "bad1", "done1", "b"])
+    paths = fake_inputs(tmp_path, ["a", "bad1", "done1", "b"])
     outcomes = list(LocalExecutor(1).execute(paths, settings_for(tmp_path), fake_worker))
     assert [o.input_ref for o in outcomes] == [reference(p) for p in paths]
     assert [o.status for o in outcomes] == [
@@ -75,7 +66,7 @@ def test_in_process_keeps_input_order(tmp_path: Path) -> None:
 
 
 def test_a_raising_processor_fails_closed_without_its_message(tmp_path: Path) -> None:
-    (raising,) = _inputs(tmp_path, ["raise Smith^John"])
+    (raising,) = fake_inputs(tmp_path, ["raise Smith^John"])
     (outcome,) = LocalExecutor(1).execute([raising], settings_for(tmp_path), fake_worker)
     assert outcome.status is Status.QUARANTINED
     assert outcome.reason is Reason.INTERNAL_ERROR
@@ -99,7 +90,7 @@ def test_a_worker_that_cannot_be_built_fails_before_any_input(tmp_path: Path) ->
 
 def test_pool_processes_every_input_once(tmp_path: Path) -> None:
     names = [f"f{index:02}" for index in range(20)] + ["bad", "done", "raise"]
-    paths = _inputs(tmp_path, names)
+    paths = fake_inputs(tmp_path, names)
     outcomes = list(LocalExecutor(2).execute(paths, settings_for(tmp_path), fake_worker))
     by_ref = {o.input_ref: o for o in outcomes}
     assert len(outcomes) == len(paths) == len(by_ref)
@@ -109,7 +100,7 @@ def test_pool_processes_every_input_once(tmp_path: Path) -> None:
 
 
 def test_pool_keeps_a_bounded_number_in_flight(tmp_path: Path) -> None:
-    paths = _inputs(tmp_path, [f"f{index:03}" for index in range(60)])
+    paths = fake_inputs(tmp_path, [f"f{index:03}" for index in range(60)])
     taken = 0
 
     def inputs() -> Iterator[Path]:
@@ -128,7 +119,7 @@ def test_pool_keeps_a_bounded_number_in_flight(tmp_path: Path) -> None:
 
 def test_a_crashing_worker_costs_only_its_own_file(tmp_path: Path) -> None:
     names = [f"a{index:02}" for index in range(6)] + ["crash"] + [f"z{i}" for i in range(12)]
-    paths = _inputs(tmp_path, names)
+    paths = fake_inputs(tmp_path, names)
     outcomes = list(LocalExecutor(2).execute(paths, settings_for(tmp_path), fake_worker))
     by_ref = {o.input_ref: o for o in outcomes}
     assert len(outcomes) == len(paths)
@@ -140,7 +131,7 @@ def test_a_crashing_worker_costs_only_its_own_file(tmp_path: Path) -> None:
 
 
 def test_a_worker_failing_only_in_pool_processes_stops_the_run(tmp_path: Path) -> None:
-    paths = _inputs(tmp_path, ["a", "b"])
+    paths = fake_inputs(tmp_path, ["a", "b"])
     outcomes = LocalExecutor(2).execute(paths, settings_for(tmp_path), failing_in_pool_worker)
     with pytest.raises(WorkerStartError, match="OSError") as caught:
         list(outcomes)
@@ -184,7 +175,7 @@ print(sorted({outcome.detail for outcome in outcomes}), len(paths))
 def test_pool_workers_forked_from_a_fresh_process_inherit_its_state(tmp_path: Path) -> None:
     """In a process with no other thread (a fresh one: this test process may run leftovers of
     other tests), the workers are forked, so they see what the runner prepared."""
-    paths = _inputs(tmp_path, [f"f{index}" for index in range(6)])
+    paths = fake_inputs(tmp_path, [f"f{index}" for index in range(6)])
     here = Path(__file__).resolve().parent
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here.parents[1]), str(here)])}
     command = [sys.executable, "-c", _FORK_PROBE, *map(str, paths)]
@@ -197,14 +188,14 @@ def test_pool_workers_from_the_fork_server_start_afresh(
 ) -> None:
     monkeypatch.setattr(executor_module, "fork_is_safe", lambda: False)
     monkeypatch.setattr(run_fakes, "PARENT_MARK", "set in the parent")
-    paths = _inputs(tmp_path, [f"f{index}" for index in range(6)])
+    paths = fake_inputs(tmp_path, [f"f{index}" for index in range(6)])
     outcomes = list(LocalExecutor(2).execute(paths, settings_for(tmp_path), mark_worker))
     assert {o.input_ref for o in outcomes} == {reference(p) for p in paths}
     assert {o.detail for o in outcomes} == {"unset"}
 
 
 def test_a_pool_never_iterated_is_shut_down(tmp_path: Path) -> None:
-    paths = _inputs(tmp_path, ["a", "b"])
+    paths = fake_inputs(tmp_path, ["a", "b"])
     before = set(multiprocessing.active_children())
     outcomes = LocalExecutor(2).execute(paths, settings_for(tmp_path), fake_worker)
     started = set(multiprocessing.active_children()) - before

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from run_fakes import fake_worker, settings_for
+from run_fakes import fake_inputs, fake_worker, settings_for
 
 from benchmarks.corpus import write_corpus
 from deidengine.dicom.keys import ProjectSecret
@@ -237,9 +237,7 @@ def test_one_run_at_a_time_and_stale_temporaries_are_swept(tmp_path: Path) -> No
 
 def test_fake_runs_record_and_resume_through_the_runner(tmp_path: Path) -> None:
     source = tmp_path / "in"
-    source.mkdir()
-    for name in ("a", "b", "done c", "bad d"):
-        (source / name).write_bytes(b"x")
+    fake_inputs(tmp_path, ["a", "b", "done c", "bad d"])
     first = run_tree(settings_for(tmp_path), source, workers=2, worker_factory=fake_worker)
     assert first.total == 4
     # The fake's outputs do not exist on disk: nothing can be skipped, all is processed again.
