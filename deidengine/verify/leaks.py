@@ -16,11 +16,8 @@ from deidengine.dicom.elements import (
     ElementPath,
     character_set,
     element_location,
-    element_vr,
-    known_vr,
-    sequence_items,
     value_text,
-    walk_elements,
+    walk_tree,
 )
 from deidengine.dicom.identifiers import IdentifyingValues, ValueKind
 
@@ -43,29 +40,16 @@ def _texts(
     dataset: Dataset,
     allowed: frozenset[tuple[ElementPath, int]],
     untouched: frozenset[tuple[ElementPath, int]],
-    path: ElementPath,
 ) -> Iterator[tuple[ElementPath, int, str, bool]]:
     """``(path, tag, text, untouched)`` of every element to scan, at every depth."""
-    encodings: list[str] | None = None
-    for tag, raw in walk_elements(dataset):
-        if tag in SKIPPED_TAGS:
+    encodings: dict[int, list[str]] = {}  # by id() of the dataset holding the element
+    for path, holder, tag, vr, element in walk_tree(dataset):
+        if vr == "SQ" or vr in UNSCANNED_VRS or tag in SKIPPED_TAGS or (path, tag) in allowed:
             continue
-        vr = known_vr(raw)
-        if vr in UNSCANNED_VRS or (vr != "SQ" and (path, tag) in allowed):
-            continue  # decided without converting the element
-        if vr is None or vr == "SQ":
-            vr, raw = element_vr(dataset, tag, raw)
-            if vr in UNSCANNED_VRS:
-                continue
-            if vr == "SQ":
-                for index, item in enumerate(sequence_items(dataset, tag, raw)):
-                    yield from _texts(item, allowed, untouched, (*path, (tag, index)))
-                continue
-            if (path, tag) in allowed:
-                continue
-        if encodings is None:
-            encodings = character_set(dataset)
-        text = value_text(dataset, tag, raw, vr, encodings)
+        found = encodings.get(id(holder))
+        if found is None:
+            found = encodings[id(holder)] = character_set(holder)
+        text = value_text(holder, tag, element, vr, found)
         if text:
             yield path, tag, text, (path, tag) in untouched
 
@@ -109,11 +93,11 @@ def find_leaks(
     if not identifying:
         return ()
     narrow = identifying if untouched_values is None else untouched_values
-    texts = list(_texts(dataset, allowed, untouched, ()))
+    texts = list(_texts(dataset, allowed, untouched))
     found = list(_scan(texts, identifying, narrow))
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:
-        found.extend(_scan(list(_texts(meta, frozenset(), frozenset(), ())), identifying, narrow))
+        found.extend(_scan(list(_texts(meta, frozenset(), frozenset())), identifying, narrow))
     return tuple(found)
 
 
