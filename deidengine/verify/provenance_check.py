@@ -40,7 +40,7 @@ from deidengine.provenance.vocabulary import (
     Tag,
 )
 from deidengine.standard.cid7050 import cid_7050
-from deidengine.verify.conformance import Finding, FindingCode, finding
+from deidengine.verify.conformance import DATE_VRS, Finding, FindingCode, finding
 
 __all__ = ["BASIC_PROFILE", "BASIC_PROFILE_CODE", "PIXEL_CODES", "check_provenance"]
 
@@ -140,9 +140,6 @@ def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
             else "the plan does not have it"
         )
         yield finding(FindingCode.CODE_UNEXPECTED, file, where, f"claims {code}, but {reason}")
-
-
-DATE_VRS: Final = frozenset({"DA", "DT"})
 
 
 def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
