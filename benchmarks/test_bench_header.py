@@ -2,7 +2,9 @@
 pipeline: read, deny-list, header plan, leak scan, provenance, atomic write), pixel stage off.
 
 The processor (the compiled plan) is built once per benchmark, as a worker builds it once; each
-round writes its output afresh into an emptied output folder.
+round writes its output afresh into an emptied output folder. The same group holds the floor:
+pydicom's read and write of each file, measured in the same run, the baseline the per-file
+times are read against (``benchmarks/compare_peers.py`` compares whole runs the same way).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 
 from benchmarks.corpus import BENCH_SECRET, HEADER_POLICIES
@@ -43,3 +46,20 @@ def test_bench_header_per_file(
     )
     assert outcome.status is Status.WRITTEN, outcome
     benchmark.extra_info["input_bytes"] = Path(path).stat().st_size
+
+
+@pytest.mark.benchmark(group="header-per-file")
+@pytest.mark.parametrize("label", ["ct", "mr", "sr", "private-heavy"])
+def test_bench_floor_per_file(
+    benchmark: Any, tmp_path: Path, inputs: dict[str, Path], label: str
+) -> None:
+    """The floor: ``dcmread`` then ``save_as`` of the same file, nothing parsed or changed."""
+    out = tmp_path / "floor.dcm"
+    path = inputs[label]
+
+    def round_trip() -> None:
+        pydicom.dcmread(path).save_as(out, enforce_file_format=True)
+
+    benchmark.pedantic(round_trip, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    assert out.read_bytes()[128:132] == b"DICM"
+    assert pydicom.dcmread(out).SOPInstanceUID == pydicom.dcmread(path).SOPInstanceUID

@@ -6,6 +6,7 @@ from the file's content, and names the input by keyed reference exactly as the r
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,3 +111,18 @@ class MarkProcessor:
 
 def mark_worker(settings: RunSettings) -> MarkProcessor:
     return MarkProcessor(settings)
+
+
+@dataclass(frozen=True)
+class FrozenHeapProcessor:
+    """Writes every input, reporting in ``detail`` whether its process's heap is frozen."""
+
+    settings: RunSettings
+
+    def process(self, path: str) -> Outcome:
+        frozen = "frozen" if gc.get_freeze_count() else "collected"
+        return Outcome(reference(path), Status.WRITTEN, output="x.dcm", detail=frozen)
+
+
+def frozen_heap_worker(settings: RunSettings) -> FrozenHeapProcessor:
+    return FrozenHeapProcessor(settings)

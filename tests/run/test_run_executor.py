@@ -20,6 +20,7 @@ from run_fakes import (
     failing_worker,
     fake_inputs,
     fake_worker,
+    frozen_heap_worker,
     mark_worker,
     reference,
     settings_for,
@@ -192,6 +193,17 @@ def test_pool_workers_from_the_fork_server_start_afresh(
     outcomes = list(LocalExecutor(2).execute(paths, settings_for(tmp_path), mark_worker))
     assert {o.input_ref for o in outcomes} == {reference(p) for p in paths}
     assert {o.detail for o in outcomes} == {"unset"}
+
+
+def test_pool_workers_freeze_the_heap_they_start_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork-server worker starts as a fresh interpreter: what it holds once its processor is
+    built is frozen by the initializer, so full collections skip it for the rest of the run."""
+    monkeypatch.setattr(executor_module, "fork_is_safe", lambda: False)
+    paths = fake_inputs(tmp_path, [f"f{index}" for index in range(4)])
+    outcomes = list(LocalExecutor(2).execute(paths, settings_for(tmp_path), frozen_heap_worker))
+    assert [o.detail for o in outcomes] == ["frozen"] * 4
 
 
 def test_a_pool_never_iterated_is_shut_down(tmp_path: Path) -> None:
