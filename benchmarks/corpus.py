@@ -27,6 +27,7 @@ __all__ = [
     "BENCH_SECRET",
     "HEADER_ONLY",
     "HEADER_POLICIES",
+    "IMAGE_TEMPLATES",
     "TEMPLATES",
     "multiframe",
     "person_name",
@@ -97,25 +98,47 @@ def _personalise(dataset: Dataset, index: int) -> None:
         meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
 
 
+IMAGE_TEMPLATES: Final = ("CT_small.dcm", "MR_small.dcm")
+"""The image corpus: the CT and the MR, their pixels tiled to a clinical matrix size."""
+
+
 def write_corpus(
-    root: Path, count: int, templates: Sequence[str] = TEMPLATES, *, per_directory: int = 100
+    root: Path,
+    count: int,
+    templates: Sequence[str] = TEMPLATES,
+    *,
+    per_directory: int = 100,
+    matrix: int | None = None,
 ) -> list[Path]:
     """Write ``count`` files under ``root`` (``NNNN/IMxxxxxx``, cycling through ``templates``).
 
     Each file is a distinct patient with distinct UIDs; the templates' other values (dates,
-    devices, private blocks, SR content) are kept. Returns the paths, in order.
+    devices, private blocks, SR content) are kept. With ``matrix``, each image's pixels are
+    tiled to ``matrix`` x ``matrix`` (512: a CT slice's 512 KiB of Pixel Data), so the files
+    weigh what an archive's images weigh. Returns the paths, in order.
     """
     sources = [template_path(name).read_bytes() for name in templates]
     paths: list[Path] = []
     for index in range(count):
         dataset = pydicom.dcmread(io.BytesIO(sources[index % len(sources)]))
         _personalise(dataset, index)
+        if matrix is not None:
+            _tile_pixels(dataset, matrix)
         folder = root / f"{index // per_directory:04d}"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"IM{index:06d}"
         dataset.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def _tile_pixels(dataset: Dataset, matrix: int) -> None:
+    """Repeat the image's pixels to ``matrix`` rows and columns (whole tiles, then cropped)."""
+    pixels = dataset.pixel_array
+    rows, columns = pixels.shape[-2:]
+    tiled = np.tile(pixels, (-(-matrix // rows), -(-matrix // columns)))[:matrix, :matrix]
+    dataset.Rows, dataset.Columns = matrix, matrix
+    dataset.PixelData = np.ascontiguousarray(tiled, dtype=pixels.dtype).tobytes()
 
 
 def private_heavy(path: Path, *, blocks: int = 8, elements: int = 120) -> Path:
