@@ -80,8 +80,12 @@ def test_the_deid_program_is_console_main_and_skips_the_final_collection(
     import gc
     import tomllib
 
+    from deidengine import cli
     from deidengine.cli import console_main
 
+    # console_main marks the process as the program; restored after the test, so later
+    # in-process runs of the CLI here do not freeze the test runner's heap.
+    monkeypatch.setattr(cli, "_AS_PROGRAM", False)
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert pyproject["project"]["scripts"]["deid"] == "deidengine.cli:console_main"
     monkeypatch.setattr("sys.argv", ["deid", "--version"])
@@ -91,5 +95,6 @@ def test_the_deid_program_is_console_main_and_skips_the_final_collection(
             console_main()
         assert exit_info.value.code == 0
         assert gc.get_freeze_count() > 0
+        assert cli._AS_PROGRAM
     finally:
         gc.unfreeze()

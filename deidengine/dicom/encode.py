@@ -28,6 +28,8 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
+from deidengine.dicom.elements import walk_elements
+
 __all__ = ["encode_file", "write_file"]
 
 PREAMBLE: Final = b"\x00" * 128
@@ -92,14 +94,9 @@ def _raw_header(layout: _Layout, tag: int, vr: str | None, length: int) -> bytes
 def _reads_as_written(dataset: Dataset, layout: _Layout) -> bool:
     """Raw values can be copied: the dataset is written in the encoding and character set it
     was read in (otherwise pydicom converts and re-encodes every element)."""
-    implicit, little = dataset.original_encoding
-    if (implicit, little) != (None, None) and (implicit, little) != (
-        layout.implicit,
-        layout.little,
-    ):
+    # A dataset built in memory was read in no encoding, (None, None): pydicom decides it.
+    if dataset.original_encoding != layout.encoding:
         return False
-    if (implicit, little) == (None, None):
-        return False  # a dataset built in memory: pydicom decides its encoding
     return bool(dataset.original_character_set == dataset._character_set)
 
 
@@ -152,8 +149,7 @@ def _write_dataset(out: DicomIO, dataset: Dataset, layout: _Layout, parent: obje
         return
     # The character set matters only to elements pydicom encodes: looked up when one comes.
     encodings: object = _UNSET
-    elements = dataset._dict
-    for tag, element in sorted(zip(map(int, elements), elements.values(), strict=True)):
+    for tag, element in walk_elements(dataset):
         if tag & 0xFFFF == 0 and tag >> 16 > 6:
             continue  # pydicom drops retired group lengths
         if isinstance(element, RawDataElement):
