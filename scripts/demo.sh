@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+PATH="${VIRTUAL_ENV:-$PWD/.venv}/bin:$PATH"  # the deid that setup.sh installed
 OUT="${1:-/tmp/deidengine-demo/out}"
 SECRET="${DEID_SECRET_FILE:-$HOME/.config/deidengine/demo.secret}"
 mkdir -p "$(dirname "$SECRET")"

@@ -1,6 +1,7 @@
 """OCR backends behind one small protocol, chosen by name from :data:`BACKENDS`.
 
-- ``rapidocr``: RapidOCR 1.4.4 (PP-OCRv4, ONNX models inside the wheel). Best recall and text
+- ``rapidocr``: RapidOCR, ONNX models inside the wheel: 1.4.4 (PP-OCRv4) where installed, else
+  the 3.x release a plain ``pip install`` brings (PP-OCRv6 small). 1.4.4: best recall and text
   quality measured here (shared/notes/ocr-findings.md), ~200 ms per 512x512 frame on one core.
   It runs its own text detector over the whole frame, so it does not need the gate's boxes.
 - ``tesseract``: the Tesseract binary through pytesseract. Starting the process costs ~115 ms,
@@ -15,7 +16,9 @@ machine one thread per process beats two threads (parallelise across files inste
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -167,6 +170,12 @@ class TesseractBackend:
     def __init__(self, psm: int = 11, scale: int = 3) -> None:
         import pytesseract  # optional dependency, imported when chosen
 
+        if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
+            raise ImportError(
+                "the OCR backend 'tesseract' needs the tesseract program: "
+                "apt-get install tesseract-ocr tesseract-ocr-eng"
+            )
+
         self._pytesseract: Any = pytesseract
         self._config = f"--psm {psm} --oem 1"
         self._scale = scale
@@ -225,18 +234,70 @@ class TesseractBackend:
 SMALL_FRAME_SIDE: Final = 512
 
 
-@cache
-def _rapidocr_engine(small: bool) -> Any:
+#: One RapidOCR detection: the box's four corners, the text and its score.
+RapidDetection = tuple[Any, str, float]
+RapidEngine = Callable[[Grey8], Sequence[RapidDetection]]
+
+
+def _rapidocr_1(small: bool) -> RapidEngine:
+    """rapidocr-onnxruntime 1.4.4 (PP-OCRv4): the release measured best here; setup.sh adds it
+    with --no-deps, because its metadata asks for the GUI opencv-python."""
     from rapidocr_onnxruntime import RapidOCR  # optional and heavy: imported on first use
 
-    if small:
-        return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
-    return RapidOCR(
-        intra_op_num_threads=1,
-        inter_op_num_threads=1,
-        det_limit_type="max",
-        det_limit_side_len=960,
+    limits = {} if small else {"det_limit_type": "max", "det_limit_side_len": 960}
+    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, **limits)
+
+    def read(image: Grey8) -> Sequence[RapidDetection]:
+        result, _ = engine(image, use_cls=False)
+        return [(points, str(text), float(score)) for points, text, score in result or ()]
+
+    return read
+
+
+def _rapidocr_3(small: bool) -> RapidEngine:
+    """rapidocr 3.x (PP-OCRv6 small, models inside the wheel, headless OpenCV): the release a
+    plain ``pip install deidengine`` brings."""
+    from rapidocr import RapidOCR  # optional and heavy: imported on first use
+
+    params: dict[str, Any] = {
+        "Global.log_level": "error",
+        "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    }
+    if not small:
+        params |= {"Det.limit_type": "max", "Det.limit_side_len": 960}
+    engine: Any = RapidOCR(params=params)
+
+    def read(image: Grey8) -> Sequence[RapidDetection]:
+        result = engine(image, use_cls=False)
+        if result.boxes is None:
+            return []
+        texts, scores = map(str, result.txts), map(float, result.scores)
+        return list(zip(result.boxes, texts, scores, strict=True))
+
+    return read
+
+
+#: RapidOCR releases in order of preference (measured recall), by the module each installs.
+RAPIDOCR_RELEASES: Final[dict[str, Callable[[bool], RapidEngine]]] = {
+    "rapidocr_onnxruntime": _rapidocr_1,
+    "rapidocr": _rapidocr_3,
+}
+
+
+def _installed_rapidocr() -> str:
+    """The module of the preferred installed RapidOCR release (ImportError names the fix)."""
+    for module in RAPIDOCR_RELEASES:
+        if importlib.util.find_spec(module) is not None:
+            return module
+    raise ImportError(
+        "the OCR backend 'rapidocr' needs the package: pip install 'rapidocr>=3.10,<4'"
     )
+
+
+@cache
+def _rapidocr_engine(small: bool) -> RapidEngine:
+    return RAPIDOCR_RELEASES[_installed_rapidocr()](small)
 
 
 class RapidOcrBackend:
@@ -245,14 +306,13 @@ class RapidOcrBackend:
     name = "rapidocr"
 
     def __init__(self) -> None:
-        import rapidocr_onnxruntime  # noqa: F401 - fail early when not installed
+        _installed_rapidocr()  # fail early, naming the missing package
 
     def read(self, image: Grey8, boxes: Sequence[Box]) -> list[TextBox]:
         """Read all text of ``image``; ``boxes`` are not needed by this backend."""
         engine = _rapidocr_engine(min(image.shape[:2]) < SMALL_FRAME_SIDE)
-        result, _ = engine(np.ascontiguousarray(image), use_cls=False)
         found: list[TextBox] = []
-        for points, text, score in result or ():
+        for points, text, score in engine(np.ascontiguousarray(image)):
             corners = np.asarray(points, dtype=np.float64)
             x0, y0 = np.floor(corners.min(axis=0)).astype(int)
             x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
@@ -283,8 +343,8 @@ def _instance(name: str) -> OcrBackend:
         raise OcrUnavailableError(f"unknown OCR backend {name!r}") from None
     try:
         return factory()
-    except ImportError:
-        raise OcrUnavailableError(f"OCR backend {name!r} is not installed") from None
+    except ImportError as error:
+        raise OcrUnavailableError(f"OCR backend {name!r} is not installed: {error}") from None
 
 
 def get_backend(name: str = "default") -> OcrBackend:
