@@ -249,17 +249,20 @@ def run(
     """De-identify IN (a file or a tree) into OUT.
 
     Exit 0 when every input was written (or found already written, or is a DICOMDIR);
-    1 when any was quarantined; 2 for usage and configuration errors, before anything is written.
+    1 when any was quarantined; 2 for usage and configuration errors, before anything is written;
+    3 when a full disk stopped the run; 130 (SIGINT) or 143 (SIGTERM) when a signal stopped it.
     Re-running the same command finishes an interrupted run: the inputs OUT.manifest.sqlite
     records as done are skipped, the others (and the quarantined ones) are processed.
     """
     from deidengine.dicom.keys import SecretError
     from deidengine.policy import PolicyError
+    from deidengine.run.diskfull import EXIT_DISK_FULL, DiskFullError
     from deidengine.run.executor import WorkerStartError
     from deidengine.run.layout import RunConfigurationError
     from deidengine.run.progress import terminal_progress
     from deidengine.run.report import print_summary
-    from deidengine.run.runner import RunRequest, run_request
+    from deidengine.run.runner import RunRequest, run_request, stop_message
+    from deidengine.run.signals import RunInterrupted, stop_on_signals
 
     request = RunRequest(
         policy_spec=policy_spec,
@@ -283,7 +286,8 @@ def run(
         # plan; see executor.py). Not when ``main`` is called in someone else's process.
         gc.freeze()
     try:
-        summary = run_request(request, progress=terminal_progress())
+        with stop_on_signals():
+            summary = run_request(request, progress=terminal_progress())
     except PolicyError as error:
         for diagnostic in error.diagnostics:
             click.echo(diagnostic.render(), err=True)
@@ -291,7 +295,15 @@ def run(
     except (SecretError, RunConfigurationError, WorkerStartError) as error:
         click.echo(f"deid run: {error}", err=True)
         sys.exit(EXIT_USAGE)
+    except DiskFullError as error:
+        click.echo(f"deid run: {error}", err=True)
+        sys.exit(EXIT_DISK_FULL)
+    except RunInterrupted as interruption:  # before the first file: nothing to keep
+        click.echo(f"deid run: stopped by {interruption.signal_name} before any file", err=True)
+        sys.exit(interruption.exit_code)
     print_summary(summary)
+    if summary.stopped is not None:
+        click.echo(f"deid run: {stop_message(summary)}", err=True)
     sys.exit(summary.exit_code)
 
 

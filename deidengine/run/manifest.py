@@ -47,6 +47,7 @@ from typing import IO, TYPE_CHECKING, Final
 
 from deidengine import __version__
 from deidengine.dicom.keys import ProjectSecret, keyed_digest
+from deidengine.run.diskfull import tolerate_disk_full
 from deidengine.run.layout import RunConfigurationError
 from deidengine.run.outcome import Outcome, Reason, Status, input_reference
 
@@ -232,7 +233,9 @@ class RunManifest:
             # A run that ended (even by an exception) left no temporary behind, unless a worker
             # died: then the next run sweeps the output.
             if self._database is not None and not self._crashed:
-                self._database.execute("DELETE FROM meta WHERE key = 'active_run'")
+                # On a full disk the mark stays: the next run sweeps the output, which is right.
+                with tolerate_disk_full():
+                    self._database.execute("DELETE FROM meta WHERE key = 'active_run'")
         finally:
             self._close()
 

@@ -50,6 +50,7 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
+from deidengine.run.diskfull import is_disk_full
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.standard.hipaa import restricted_zip3
 from deidengine.verify.conformance import Severity, check_conformance
@@ -270,10 +271,14 @@ class FileProcessor:
                 warnings.simplefilter("ignore")
                 return self._process(path, reference)
         except _Quarantine as quarantine:
+            if is_disk_full(quarantine):
+                return _disk_full(reference)
             return self._quarantine(path, reference, quarantine.reason, quarantine.detail)
         except MemoryError:
             return self._quarantine(path, reference, Reason.INTERNAL_ERROR, "out of memory")
         except Exception as error:  # the run goes on: this file fails closed
+            if is_disk_full(error):
+                return _disk_full(reference)
             detail = f"{type(error).__name__} in the engine"
             return self._quarantine(path, reference, Reason.INTERNAL_ERROR, detail)
 
@@ -400,9 +405,20 @@ class FileProcessor:
             target = self.quarantine_root / f"{reference}.json"
             target.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             shutil.copyfile(path, self.quarantine_root / f"{reference}.input")
-        except OSError:
-            pass  # the outcome still says quarantined; nothing reached the output
+        except OSError as error:
+            if is_disk_full(error):  # no half-written record or copy: the run stops, redoes it
+                for suffix in (".json", ".input"):
+                    (self.quarantine_root / f"{reference}{suffix}").unlink(missing_ok=True)
+                return _disk_full(reference)
+            # otherwise the outcome still says quarantined; nothing reached the output
         return Outcome(reference, Status.QUARANTINED, reason=reason, detail=text)
+
+
+def _disk_full(reference: str) -> Outcome:
+    """A full disk is not the input's fault: nothing is written or copied, the run stops."""
+    return Outcome(
+        reference, Status.QUARANTINED, reason=Reason.DISK_FULL, detail=REASON_TEXT[Reason.DISK_FULL]
+    )
 
 
 def prepare_worker(settings: RunSettings) -> FileProcessor:

@@ -23,9 +23,11 @@ all is a run of zero files and exits 0; the summary says so.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -35,6 +37,13 @@ from deidengine.dicom.keys import ProjectSecret, keyed_reference, load_secret
 from deidengine.policy import load_plan
 from deidengine.run.audit import AuditHeader, AuditWriter, new_run_id
 from deidengine.run.discover import discover_inputs
+from deidengine.run.diskfull import (
+    DISK_FULL_MESSAGE,
+    EXIT_DISK_FULL,
+    DiskFullError,
+    is_disk_full,
+    tolerate_disk_full,
+)
 from deidengine.run.executor import (
     ExecutorOptions,
     WorkerFactory,
@@ -49,11 +58,17 @@ from deidengine.run.layout import (
     default_audit_directory,
     default_quarantine,
 )
-from deidengine.run.manifest import RunManifest, configuration_digest, default_manifest
+from deidengine.run.manifest import (
+    RunManifest,
+    configuration_digest,
+    default_manifest,
+    remove_stale_temporaries,
+)
 from deidengine.run.mappings import MappingCollector, MappingFiles
-from deidengine.run.outcome import Outcome, Status
+from deidengine.run.outcome import Outcome, Reason, Status
 from deidengine.run.pipeline import RunSettings
 from deidengine.run.progress import ProgressSink, RunCounts
+from deidengine.run.signals import RunInterrupted
 
 __all__ = [
     "EXIT_CONFIGURATION",
@@ -64,11 +79,13 @@ __all__ = [
     "parse_lookup",
     "run_request",
     "run_tree",
+    "stop_message",
 ]
 
 EXIT_OK: Final = 0
 EXIT_QUARANTINED: Final = 1
 EXIT_CONFIGURATION: Final = 2
+DISK_FULL: Final = "disk-full"
 
 
 def _frozen_counts(counter: Mapping[str, int]) -> Mapping[str, int]:
@@ -89,6 +106,9 @@ class RunSummary:
     mappings: MappingFiles | None = None
     elapsed_seconds: float = 0.0
     policy: tuple[str, ...] = ()
+    #: Why the run ended before its last input: a signal's name (``SIGTERM``, ``SIGINT``) or
+    #: ``disk-full``; ``None`` for a run that went through every input.
+    stopped: str | None = None
 
     @property
     def quarantined(self) -> int:
@@ -100,7 +120,12 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 when no input was quarantined and every directory was listed, else 1."""
+        """0 when no input was quarantined and every directory was listed, else 1; a stopped
+        run: 128 + the signal's number (130 SIGINT, 143 SIGTERM), or 3 for a full disk."""
+        if self.stopped == DISK_FULL:
+            return EXIT_DISK_FULL
+        if self.stopped is not None:
+            return 128 + signal.Signals[self.stopped].value
         if self.quarantined or self.unlisted_directories:
             return EXIT_QUARANTINED
         return EXIT_OK
@@ -115,6 +140,7 @@ class RunSummary:
             "skipped": dict(self.skipped_by_reason),
             "unlisted_directories": self.unlisted_directories,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "stopped": self.stopped,
             "exit_code": self.exit_code,
         }
 
@@ -287,21 +313,37 @@ def run_tree(
         resume=resume,
     )
     mappings: MappingFiles | None = None
-    with manifest, AuditWriter(audit, header, workers=count) as log:
+    stopped: str | None = None
+    with ExitStack() as opened:
+        try:
+            opened.enter_context(manifest)
+            log = opened.enter_context(AuditWriter(audit, header, workers=count))
+        except Exception as error:
+            if is_disk_full(error):  # before the first file: one message, nothing to resume
+                raise DiskFullError from None
+            raise
         recorder.log, recorder.manifest = log, manifest
         if progress is not None:
             progress.start()
         try:
-            for outcome in outcomes:
-                recorder.record(outcome)
+            stopped = _record_all(outcomes, recorder)
         finally:
+            _close(outcomes)  # a stopped run's workers end now (see run/signals.py)
             if progress is not None:
                 progress.stop()
             # Even an interrupted run keeps the mappings of the files it wrote: a resumed run
             # finds them already done and may not report their mappings again.
             if collector is not None:
-                mappings = collector.write()
-                manifest.mappings_written()
+                try:
+                    mappings = collector.write()
+                    manifest.mappings_written()
+                except Exception as error:
+                    if not is_disk_full(error):
+                        raise
+                    stopped = stopped or DISK_FULL
+        if stopped is not None:
+            # The workers are gone: what they were writing is swept, the manifest has it redone.
+            remove_stale_temporaries(output)
         summary = RunSummary(
             run_id=run_id,
             total=tally.counts.done,
@@ -313,9 +355,36 @@ def run_tree(
             mappings=mappings,
             elapsed_seconds=time.monotonic() - started,
             policy=plan.names,
+            stopped=stopped,
         )
-        log.summarize(summary.to_json())
+        with tolerate_disk_full():
+            log.summarize(summary.to_json())
     return summary
+
+
+def _record_all(outcomes: Iterable[Outcome], recorder: _Recorder) -> str | None:
+    """Record every outcome; why the run stopped early (a signal's name, ``disk-full``) or None.
+
+    An input the disk could not take is not recorded: it ended nowhere, the next run redoes it.
+    """
+    try:
+        for outcome in outcomes:
+            if outcome.reason is Reason.DISK_FULL:
+                return DISK_FULL
+            recorder.record(outcome)
+    except RunInterrupted as interruption:
+        return interruption.signal_name
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        return DISK_FULL
+    return None
+
+
+def _close(outcomes: Iterator[Outcome]) -> None:
+    close = getattr(outcomes, "close", None)
+    if close is not None:
+        close()
 
 
 def _check_manifest_place(manifest: Path, input: Path, output: Path) -> None:
@@ -327,6 +396,16 @@ def _check_manifest_place(manifest: Path, input: Path, output: Path) -> None:
             )
     if manifest.exists() and not manifest.is_file():
         raise RunConfigurationError(f"the manifest {manifest} exists and is not a file")
+
+
+def stop_message(summary: RunSummary) -> str:
+    """One line for a run that stopped early: why, and how to finish it."""
+    if summary.stopped == DISK_FULL:
+        return DISK_FULL_MESSAGE
+    return (
+        f"stopped by {summary.stopped}; the {summary.total} files that ended are recorded and "
+        "no temporary file is left: run the same command again to finish (what ended is skipped)"
+    )
 
 
 @dataclass(frozen=True)
