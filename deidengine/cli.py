@@ -228,6 +228,12 @@ def _lookup_option(
     help="Honest brokers: a recipient certificate (PEM); the original values travel in the "
     "Encrypted Attributes Sequence, readable with its key only (deid reidentify).",
 )
+@click.option(
+    "--force-new-run",
+    "force_new_run",
+    is_flag=True,
+    help="Write into an OUT made with another project secret or policy (refused otherwise).",
+)
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 def run(
@@ -243,6 +249,7 @@ def run(
     scheduler: str | None,
     no_resume: bool,
     encrypt_to: Path | None,
+    force_new_run: bool,
     input_path: Path,
     output: Path,
 ) -> None:
@@ -279,6 +286,7 @@ def run(
         resume=not no_resume,
         ocr_backend=ocr or "default",
         encrypt_to=encrypt_to,
+        force_new_run=force_new_run,
     )
     if _AS_PROGRAM:
         # The run is the program's last job: what it has imported lives until exit and is

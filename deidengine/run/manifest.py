@@ -58,10 +58,12 @@ __all__ = [
     "MANIFEST_FORMAT",
     "TEMPORARY_PREFIX",
     "TEMPORARY_SUFFIX",
+    "ProjectCheck",
     "RunManifest",
     "configuration_digest",
     "default_manifest",
     "remove_stale_temporaries",
+    "secret_fingerprint",
 ]
 
 MANIFEST_FORMAT: Final = 1
@@ -145,6 +147,21 @@ def _stamp(path: Path) -> str | None:
     return f"{info.st_size}:{info.st_mtime_ns}"
 
 
+def secret_fingerprint(secret: ProjectSecret) -> str:
+    """16 hex digits that tell two project secrets apart and reveal nothing of either (a keyed
+    digest of a fixed text): safe to show, to log and to store beside the output."""
+    return keyed_digest(secret, "secret-fingerprint", "deidengine").hex()[:16]
+
+
+@dataclass(frozen=True)
+class ProjectCheck:
+    """What the runner asks of an output it reuses: made with this secret and this policy
+    (names for the message), unless ``force_new_run``."""
+
+    policy_names: tuple[str, ...]
+    force_new_run: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class _Expected:
     key: str
@@ -169,8 +186,10 @@ class RunManifest:
         run_id: str,
         mappings_dir: Path | None = None,
         resume: bool = True,
+        project: ProjectCheck | None = None,
     ) -> None:
         self.path = path
+        self._project = project
         self._resume = resume
         self._secret = secret
         self._output_root = output_root
@@ -213,6 +232,8 @@ class RunManifest:
                     f"the manifest {self.path} has format {format_row}, this engine writes "
                     f"{MANIFEST_FORMAT}; move it away to start over"
                 )
+            if self._project is not None:
+                self._claim_output(self._project)
             unfinished = self._meta("active_run") is not None
             if unfinished:
                 self.stale_temporaries_removed = remove_stale_temporaries(self._output_root)
@@ -259,6 +280,41 @@ class RunManifest:
 
     def _set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def _claim_output(self, project: ProjectCheck) -> None:
+        """Refuse an output made with another secret or policy, unless told to go on; then
+        record this run's secret fingerprint and policy digest as the output's."""
+        fingerprint = secret_fingerprint(self._secret)
+        recorded_fingerprint = self._meta("secret_fingerprint")
+        recorded_digest = self._meta("policy_digest")
+        if recorded_digest is None:  # a manifest from before these were recorded
+            row = self._db.execute(
+                "SELECT policy_digest FROM inputs ORDER BY time DESC LIMIT 1"
+            ).fetchone()
+            recorded_digest = None if row is None else str(row[0])
+        differences = []
+        if recorded_fingerprint is not None and recorded_fingerprint != fingerprint:
+            differences.append(
+                f"the project secret differs (the output's secret fingerprint is "
+                f"{recorded_fingerprint}, this run's {fingerprint})"
+            )
+        if recorded_digest is not None and recorded_digest != self._policy_digest:
+            made_with = self._meta("policy_names") or "a policy"
+            differences.append(
+                f"the policy differs (the output was made with {made_with}, digest "
+                f"{recorded_digest[:12]}; this run's {', '.join(project.policy_names)} has "
+                f"digest {self._policy_digest[:12]})"
+            )
+        if differences and not project.force_new_run:
+            raise RunConfigurationError(
+                f"the output {self._output_root} was made by another configuration: "
+                f"{'; '.join(differences)}. Writing into it would mix two de-identifications "
+                "of the same patients; give a new output, or --force-new-run to write into it "
+                "anyway"
+            )
+        self._set_meta("secret_fingerprint", fingerprint)
+        self._set_meta("policy_digest", self._policy_digest)
+        self._set_meta("policy_names", ", ".join(project.policy_names))
 
     # ------------------------------------------------------------------ skipping
     def done(self, path: Path) -> Outcome | None:

@@ -59,6 +59,7 @@ from deidengine.run.layout import (
     default_quarantine,
 )
 from deidengine.run.manifest import (
+    ProjectCheck,
     RunManifest,
     configuration_digest,
     default_manifest,
@@ -225,6 +226,7 @@ def run_tree(
     resume: bool = True,
     progress: ProgressSink | None = None,
     worker_factory: WorkerFactory = build_file_processor,
+    force_new_run: bool = False,
 ) -> RunSummary:
     """De-identify every file under ``input`` into ``settings.output_root``.
 
@@ -244,11 +246,14 @@ def run_tree(
             updated).
         progress: receives the running counts (never names).
         worker_factory: builds each worker's processor; tests pass a fake one.
+        force_new_run: write into an output the manifest says was made with another project
+            secret or policy (refused otherwise: two pseudonymisations of one patient).
 
     Raises:
         RunConfigurationError: the layout is refused, the executor is unknown or refuses the
             scheduler, the worker count is below 1, ``record_mappings`` disagrees with
-            ``mappings_dir``, or another run is writing to the same output.
+            ``mappings_dir``, another run is writing to the same output, or the output was
+            made with another secret or policy (without ``force_new_run``).
         PolicyError: the policy does not compile into a runnable plan.
         WorkerStartError: the per-file processor cannot be built (nothing is created then, when
             it fails in this process; a failure only in pool processes stops the run early).
@@ -311,6 +316,7 @@ def run_tree(
         run_id=run_id,
         mappings_dir=mappings_dir,
         resume=resume,
+        project=ProjectCheck((settings.policy_spec,), force_new_run=force_new_run),
     )
     mappings: MappingFiles | None = None
     stopped: str | None = None
@@ -426,6 +432,7 @@ class RunRequest:
     resume: bool = True  # skip the inputs the run manifest records as done
     ocr_backend: str = "default"
     encrypt_to: Path | None = None  # a recipient certificate: honest-broker mode
+    force_new_run: bool = False  # write into an output made with another secret or policy
 
 
 def parse_lookup(text: str) -> tuple[str, Path]:
@@ -485,4 +492,5 @@ def run_request(
         mappings_dir=request.mappings_dir,
         progress=progress,
         worker_factory=worker_factory,
+        force_new_run=request.force_new_run,
     )
