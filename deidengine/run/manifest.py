@@ -34,6 +34,7 @@ removes the ``.deid-*.tmp`` temporaries that run's workers may have left in the 
 from __future__ import annotations
 
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -123,7 +124,12 @@ def remove_stale_temporaries(output: Path) -> int:
     """
     removed = 0
     if not output.is_dir():
-        return 0
+        # A one-file run's output: only its own temporaries, beside it (see store_atomically).
+        own = f"{TEMPORARY_PREFIX}{output.name}."
+        for sibling in output.parent.glob(f"{glob.escape(own)}*{TEMPORARY_SUFFIX}"):
+            sibling.unlink(missing_ok=True)
+            removed += 1
+        return removed
     for directory, _, files in os.walk(output):
         for name in files:
             if name.startswith(TEMPORARY_PREFIX) and name.endswith(TEMPORARY_SUFFIX):

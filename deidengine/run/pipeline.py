@@ -69,6 +69,8 @@ ENCODING_SYNTAX = {
     (False, False): "1.2.840.10008.1.2.2",
 }
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+#: The output name of a one-file run, relative to its output root, which is the file itself.
+SINGLE_OUTPUT = "."
 #: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
 PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
 KNOWN_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
@@ -91,6 +93,8 @@ class RunSettings:
     #: Honest-broker mode: a recipient certificate (PEM path); the originals of everything
     #: removed or replaced travel in Encrypted Attributes Sequence, readable by its key only.
     encrypt_to: str | None = None
+    #: ``output_root`` is the output file itself (``deid run FILE OUT.dcm``), not a tree.
+    output_is_file: bool = False
 
 
 class _Quarantine(Exception):
@@ -177,6 +181,8 @@ def read_input(path: str) -> Dataset:
     syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     if syntax and syntax not in KNOWN_TRANSFER_SYNTAXES:
         raise _Quarantine(Reason.UNKNOWN_TRANSFER_SYNTAX)
+    if is_media_directory(dataset):
+        return dataset  # skipped by the caller; its SOP identity is in the meta only
     if "SOPClassUID" not in dataset and "SOPInstanceUID" not in dataset:
         raise _Quarantine(Reason.NOT_DICOM, "no SOP Class or SOP Instance UID")
     try:
@@ -187,6 +193,17 @@ def read_input(path: str) -> Dataset:
     except Exception as error:
         raise _Quarantine(Reason.UNREADABLE) from error
     return dataset
+
+
+def is_media_directory(dataset: Dataset) -> bool:
+    """A DICOMDIR (PS3.10 media directory): its class names it in the dataset or, as written
+    by media creators, only in the File Meta Information."""
+    meta = getattr(dataset, "file_meta", None)
+    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    return (
+        DICOMDIR_CLASS in (media_class, str(dataset.get("SOPClassUID", "")))
+        or "DirectoryRecordSequence" in dataset
+    )
 
 
 def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
@@ -284,10 +301,7 @@ class FileProcessor:
 
     def _process(self, path: str, reference: str) -> Outcome:
         dataset = read_input(path)
-        if (
-            str(dataset.get("SOPClassUID", "")) == DICOMDIR_CLASS
-            or "DirectoryRecordSequence" in dataset
-        ):
+        if is_media_directory(dataset):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
         identifying = collect_identifying_values(dataset)
         # The verifier compares the output with the input, which the stages below edit. Copied
@@ -343,7 +357,7 @@ class FileProcessor:
         self._verify_before_write(dataset, original)
         if before is not None and self.certificate is not None:
             protect_original_attributes(before, dataset, self.certificate)
-        name = output_name(dataset)
+        name = SINGLE_OUTPUT if self.settings.output_is_file else output_name(dataset)
         try:
             status = _write_atomically(dataset, self.output_root, name)
         except _Quarantine:

@@ -57,6 +57,7 @@ from deidengine.run.layout import (
     check_side_paths,
     default_audit_directory,
     default_quarantine,
+    single_file_output,
 )
 from deidengine.run.manifest import (
     ProjectCheck,
@@ -260,7 +261,7 @@ def run_tree(
     """
     started = time.monotonic()
     output, quarantine = Path(settings.output_root), Path(settings.quarantine_root)
-    check_roots(input, output, quarantine)
+    check_roots(input, output, quarantine, output_is_file=settings.output_is_file)
     if settings.record_mappings != (mappings_dir is not None):
         raise RunConfigurationError(
             "record_mappings must be set exactly when a mappings directory is given"
@@ -480,6 +481,7 @@ def run_request(
         record_mappings=request.mappings_dir is not None,
         ocr_backend=request.ocr_backend,
         encrypt_to=str(request.encrypt_to) if request.encrypt_to else None,
+        output_is_file=single_file_output(request.input, request.output),
     )
     return run_tree(
         settings,
