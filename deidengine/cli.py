@@ -21,6 +21,7 @@ import click
 from deidengine import __version__
 
 if TYPE_CHECKING:
+    from deidengine.dicom.keys import ProjectSecret
     from deidengine.policy.plan import Plan
 
 EXIT_OK = 0
@@ -354,11 +355,29 @@ def keygen(out: Path) -> None:
 )
 @click.option("--show-text", is_flag=True, help="Print the recognised text (it may be PHI).")
 @click.option("--show-paths", is_flag=True, help="Print file paths (they may carry PHI).")
-def detect(input_path: Path, fmt: str, backend: str, show_text: bool, show_paths: bool) -> None:
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The project secret (or $DEID_SECRET): name files by deid run's keyed references.",
+)
+def detect(
+    input_path: Path,
+    fmt: str,
+    backend: str,
+    show_text: bool,
+    show_paths: bool,
+    secret_file: Path | None = None,
+) -> None:
     """Find burned-in text; exit 1 when any file shows identifying text."""
     from deidengine.pixels.survey import render_detections, survey_burned_in_text
 
-    results = list(survey_burned_in_text(input_path, backend=backend))
+    secret = _optional_secret("detect", secret_file)
+    if secret is not None:
+        from deidengine.pixels.survey import survey_with_references
+
+        results = list(survey_with_references(input_path, secret, backend=backend))
+    else:
+        results = list(survey_burned_in_text(input_path, backend=backend))
     render_detections(results, fmt, show_text=show_text, show_paths=show_paths)
     sys.exit(EXIT_FINDINGS if any(r.identifying for r in results) else EXIT_OK)
 
@@ -486,6 +505,59 @@ def verify(
     else:
         render_report(report, Console())
     sys.exit(report.exit_code)
+
+
+def _optional_secret(verb: str, secret_file: Path | None) -> ProjectSecret | None:
+    """The project secret when one is given (file, else $DEID_SECRET); exit 2 if unusable."""
+    import os
+
+    from deidengine.dicom.keys import SECRET_ENVIRONMENT_VARIABLE, SecretError, load_secret
+
+    if secret_file is None and SECRET_ENVIRONMENT_VARIABLE not in os.environ:
+        return None
+    try:
+        return load_secret(secret_file)
+    except SecretError as error:
+        click.echo(f"deid {verb}: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+# ----------------------------------------------------------------------------- quarantine
+@main.group("quarantine")
+def quarantine_group() -> None:
+    """Read a run's quarantine (it holds the original inputs: PHI)."""
+
+
+@quarantine_group.command("list")
+@click.argument("quarantine_dir", metavar="QUARANTINE", type=click.Path(path_type=Path))
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The run's project secret (else $DEID_SECRET): it opens the sealed input paths.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def quarantine_list(quarantine_dir: Path, secret_file: Path | None, fmt: str) -> None:
+    """List QUARANTINE's inputs: reference, reason, detail and the input path.
+
+    The path is printed for the holder of the run's secret only (it may carry PHI). Exit 0,
+    or 2 when the secret or the quarantine is unusable.
+    """
+    from deidengine.dicom.keys import SecretError, load_secret
+    from deidengine.run.quarantine import QuarantineError, list_quarantine
+
+    try:
+        entries = list_quarantine(quarantine_dir, load_secret(secret_file))
+    except (SecretError, QuarantineError) as error:
+        click.echo(f"deid quarantine list: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    if fmt == "json":
+        click.echo(json.dumps([entry.to_json() for entry in entries], indent=2))
+        return
+    for entry in entries:
+        click.echo(f"{entry.reference}  {entry.reason:<24} {entry.resolution}")
+        click.echo(f"    {entry.detail}")
+    if not entries:
+        click.echo("the quarantine holds no record")
 
 
 def console_main() -> None:

@@ -52,6 +52,7 @@ from deidengine.provenance import (
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
 from deidengine.run.diskfull import is_disk_full
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
+from deidengine.run.quarantine import SEALED_FIELD, seal_input_path
 from deidengine.standard.hipaa import restricted_zip3
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
@@ -415,6 +416,8 @@ class FileProcessor:
                 "reason": reason.value,
                 "detail": text,
                 "policy_digest": self.plan.digest,
+                # The path, readable by the secret's holder only: deid quarantine list.
+                SEALED_FIELD: seal_input_path(self.secret, reference, path),
             }
             target = self.quarantine_root / f"{reference}.json"
             target.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
