@@ -10,11 +10,13 @@ the plan is cached, the output is a log, and there are no pixels to clean.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -235,6 +237,21 @@ def _lookup_option(
     is_flag=True,
     help="Write into an OUT made with another project secret or policy (refused otherwise).",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors only).")
+@click.option("-v", "--verbose", is_flag=True, help="Log a line per input (keyed reference only).")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append progress lines (and -v lines) to this file; no path or name is ever logged.",
+)
+@click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0.01),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often progress is logged when stderr is not a terminal, and to --log-file.",
+)
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 def run(
@@ -251,6 +268,10 @@ def run(
     no_resume: bool,
     encrypt_to: Path | None,
     force_new_run: bool,
+    quiet: bool,
+    verbose: bool,
+    log_file: Path | None,
+    progress_every: float,
     input_path: Path,
     output: Path,
 ) -> None:
@@ -261,13 +282,14 @@ def run(
     3 when a full disk stopped the run; 130 (SIGINT) or 143 (SIGTERM) when a signal stopped it.
     Re-running the same command finishes an interrupted run: the inputs OUT.manifest.sqlite
     records as done are skipped, the others (and the quarantined ones) are processed.
+    Progress: a line on a terminal, else a log line every --progress-every seconds on stderr.
     """
     from deidengine.dicom.keys import SecretError
     from deidengine.policy import PolicyError
     from deidengine.run.diskfull import EXIT_DISK_FULL, DiskFullError
     from deidengine.run.executor import WorkerStartError
     from deidengine.run.layout import RunConfigurationError
-    from deidengine.run.progress import terminal_progress
+    from deidengine.run.progress import run_progress
     from deidengine.run.report import print_summary
     from deidengine.run.runner import RunRequest, run_request, stop_message
     from deidengine.run.signals import RunInterrupted, stop_on_signals
@@ -295,8 +317,9 @@ def run(
         # plan; see executor.py). Not when ``main`` is called in someone else's process.
         gc.freeze()
     try:
-        with stop_on_signals():
-            summary = run_request(request, progress=terminal_progress())
+        with stop_on_signals(), _progress_log(input_path, output, log_file) as log:
+            progress = run_progress(quiet=quiet, verbose=verbose, log=log, every=progress_every)
+            summary = run_request(request, progress=progress)
     except PolicyError as error:
         for diagnostic in error.diagnostics:
             click.echo(diagnostic.render(), err=True)
@@ -310,10 +333,30 @@ def run(
     except RunInterrupted as interruption:  # before the first file: nothing to keep
         click.echo(f"deid run: stopped by {interruption.signal_name} before any file", err=True)
         sys.exit(interruption.exit_code)
-    print_summary(summary)
+    if not quiet:
+        print_summary(summary)
     if summary.stopped is not None:
         click.echo(f"deid run: {stop_message(summary)}", err=True)
     sys.exit(summary.exit_code)
+
+
+@contextlib.contextmanager
+def _progress_log(input: Path, output: Path, log_file: Path | None) -> Iterator[TextIO | None]:
+    """The ``--log-file``, open for appending (checked first: never inside IN or OUT)."""
+    if log_file is None:
+        yield None
+        return
+    from deidengine.run.layout import RunConfigurationError, check_log_file
+
+    check_log_file(input, output, log_file)
+    try:
+        log = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 (held for the whole run)
+    except OSError as error:
+        raise RunConfigurationError(
+            f"cannot open the log file {log_file}: {error.strerror}"
+        ) from None
+    with log:
+        yield log
 
 
 @main.command("keygen")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "RunConfigurationError",
+    "check_log_file",
     "check_roots",
     "check_side_paths",
     "default_audit_directory",
@@ -48,6 +49,23 @@ def single_file_output(input: Path, output: Path) -> bool:
     """Whether a run writes one file, ``output`` itself: ``input`` is a file and ``output``
     is named ``*.dcm`` and is not a directory (``deid run FILE OUT.dcm``)."""
     return input.is_file() and output.suffix.lower() == ".dcm" and not output.is_dir()
+
+
+def check_log_file(input: Path, output: Path, log_file: Path) -> None:
+    """Refuse a ``--log-file`` inside the input (a later run would read it as an input) or the
+    output (it would be shared with files it does not describe), or that is a directory.
+
+    Raises:
+        RunConfigurationError: as above.
+    """
+    if log_file.is_dir():
+        raise RunConfigurationError(f"the log file {log_file} is a directory")
+    place = log_file.resolve()
+    for root, what in ((input.resolve(), "input"), (output.resolve(), "output")):
+        if _inside(place, root):
+            raise RunConfigurationError(
+                f"the log file {log_file} is inside the {what}; put it beside them"
+            )
 
 
 def check_roots(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -69,7 +70,7 @@ from deidengine.run.manifest import (
 from deidengine.run.mappings import MappingCollector, MappingFiles
 from deidengine.run.outcome import Outcome, Reason, Status
 from deidengine.run.pipeline import RunSettings
-from deidengine.run.progress import ProgressSink, RunCounts
+from deidengine.run.progress import OutcomeListener, ProgressSink, RunCounts, TotalAware
 from deidengine.run.signals import RunInterrupted
 
 __all__ = [
@@ -187,6 +188,7 @@ class _Recorder:
         self.progress = progress
         self.log: AuditWriter | None = None
         self.manifest: RunManifest | None = None
+        self.listener = progress if isinstance(progress, OutcomeListener) else None
 
     def record(self, outcome: Outcome, *, from_manifest: bool = False) -> None:
         self.tally.add(outcome)
@@ -198,6 +200,8 @@ class _Recorder:
             self.manifest.record(outcome)
         if self.progress is not None:
             self.progress.update(self.tally.counts)
+        if self.listener is not None:
+            self.listener.file_ended(outcome)
 
 
 def _needing_work(paths: Iterable[Path], recorder: _Recorder) -> Iterator[Path]:
@@ -321,6 +325,7 @@ def run_tree(
     )
     mappings: MappingFiles | None = None
     stopped: str | None = None
+    finished = False  # went through every input
     with ExitStack() as opened:
         try:
             opened.enter_context(manifest)
@@ -332,10 +337,14 @@ def run_tree(
         recorder.log, recorder.manifest = log, manifest
         if progress is not None:
             progress.start()
+        counter = _InputCounter.start(input, (output, quarantine), progress)
         try:
             stopped = _record_all(outcomes, recorder)
+            finished = stopped is None
         finally:
             _close(outcomes)  # a stopped run's workers end now (see run/signals.py)
+            if counter is not None:
+                counter.stop(finish=finished)
             if progress is not None:
                 progress.stop()
             # Even an interrupted run keeps the mappings of the files it wrote: a resumed run
@@ -386,6 +395,46 @@ def _record_all(outcomes: Iterable[Outcome], recorder: _Recorder) -> str | None:
             raise
         return DISK_FULL
     return None
+
+
+class _InputCounter:
+    """Counts the inputs in a thread of its own while the run goes on, for a progress display
+    that shows a total and the time left. Started after the executor: a pool that forks does
+    so before this thread exists."""
+
+    def __init__(self, input: Path, exclude: tuple[Path, ...], sink: TotalAware) -> None:
+        self._input, self._exclude, self._sink = input, exclude, sink
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._count, name="deid-count", daemon=True)
+
+    @classmethod
+    def start(
+        cls, input: Path, exclude: tuple[Path, ...], progress: ProgressSink | None
+    ) -> _InputCounter | None:
+        if not isinstance(progress, TotalAware):
+            return None
+        counter = cls(input, exclude, progress)
+        counter._thread.start()
+        return counter
+
+    def _count(self) -> None:
+        total = 0
+        for _ in discover_inputs(self._input, exclude=self._exclude, on_error=_ignore):
+            if self._stopping.is_set():
+                return
+            total += 1
+        self._sink.set_total(total)
+
+    def stop(self, *, finish: bool) -> None:
+        """Wait for the count to end (``finish``: a run that went through every input, whose
+        own walk of the tree was no shorter), or end it now (a stopped run)."""
+        if not finish:
+            self._stopping.set()
+        self._thread.join()
+
+
+def _ignore(directory: Path, error: OSError) -> None:
+    """The run itself records directories it cannot list; the count just leaves them out."""
 
 
 def _close(outcomes: Iterator[Outcome]) -> None:
