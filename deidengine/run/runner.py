@@ -17,7 +17,9 @@ CLI maps it) for usage and configuration errors. "Ended well" means written, or 
 purpose: ``already-done`` (a resumed run found the identical output in place: the output is
 exactly what this run would have written, so it is a success) and ``dicomdir`` (a media
 directory, rebuilt from the output rather than de-identified). An input tree with no file at
-all is a run of zero files and exits 0; the summary says so.
+all is a run of zero files and exits 0; the summary says so. A run stopped before its last
+input exits 3 for a full disk (:mod:`deidengine.run.diskfull`), 130 or 143 for SIGINT or
+SIGTERM (:mod:`deidengine.run.signals`); re-running the same command finishes it.
 """
 
 from __future__ import annotations
@@ -239,7 +241,8 @@ def run_tree(
         settings: what every worker needs; its output and quarantine roots are the run's.
             ``record_mappings`` must be true exactly when ``mappings_dir`` is given.
         input: a file or a directory (walked lazily, sorted, no directory symlinks followed).
-        workers: processes for the executor; default ``os.cpu_count()``. 1 runs in-process.
+        workers: processes for the executor; default ``os.cpu_count()`` (1 for a file input).
+            1 runs in-process.
         executor: a name registered in :data:`deidengine.run.executor.EXECUTORS`.
         scheduler: the Dask scheduler's address, for ``executor="dask"`` only (without one,
             that executor starts a local cluster of ``workers`` processes).
@@ -275,7 +278,8 @@ def run_tree(
     check_side_paths(input, output, audit=audit, mappings=mappings_dir)
     manifest_file = manifest_path or default_manifest(output)
     _check_manifest_place(manifest_file, input, output)
-    count = workers if workers is not None else (os.cpu_count() or 1)
+    # One input needs no pool (starting one costs more than the file).
+    count = workers if workers is not None else (1 if input.is_file() else os.cpu_count() or 1)
     if count < 1:
         raise RunConfigurationError(f"--workers must be at least 1, not {count}")
     if executor not in executor_names():
