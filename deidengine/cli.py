@@ -330,8 +330,12 @@ def run(
     except DiskFullError as error:
         click.echo(f"deid run: {error}", err=True)
         sys.exit(EXIT_DISK_FULL)
-    except RunInterrupted as interruption:  # before the first file: nothing to keep
-        click.echo(f"deid run: stopped by {interruption.signal_name} before any file", err=True)
+    except RunInterrupted as interruption:  # before the files, or while closing the run
+        click.echo(
+            f"deid run: stopped by {interruption.signal_name}; run the same command again to "
+            "finish (what ended is skipped)",
+            err=True,
+        )
         sys.exit(interruption.exit_code)
     if not quiet:
         print_summary(summary)

@@ -31,9 +31,9 @@ EXIT_DISK_FULL: Final = 3
 """The exit code of a run a full disk stopped (0, 1 and 2 keep their meanings)."""
 
 DISK_FULL_MESSAGE: Final = (
-    "a disk this run writes to is full (the output, its quarantine, manifest, audit or "
-    "mappings); free space there and run the same command again to finish: the files already "
-    "done are kept and not redone"
+    "a disk this run writes to is full (the output, its quarantine, manifest, audit, mappings "
+    "or the temporary folder); free space there and run the same command again to finish: "
+    "the files already done are kept and not redone"
 )
 
 _FULL_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT})

@@ -112,8 +112,10 @@ class RichProgress:
     """A one-line rich display: spinner, counts (of the total once known), files per second,
     time left, elapsed time."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, verbose: bool = False) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._verbose = verbose
 
         self._progress: Progress = Progress(
             SpinnerColumn(),
@@ -146,6 +148,14 @@ class RichProgress:
             left="",
             of_total="",
         )
+
+    def file_ended(self, outcome: Outcome) -> None:
+        """With ``verbose``: a line per input above the progress line (keyed reference only)."""
+        if self._verbose:
+            reason = f" {outcome.reason.value}" if outcome.reason is not None else ""
+            self._progress.console.print(
+                f"{outcome.input_ref} {outcome.status.value}{reason}", markup=False
+            )
 
     def set_total(self, total: int) -> None:
         """Show ``done of total`` and the time left from now on."""
@@ -182,14 +192,16 @@ class RichProgress:
         self._progress.stop()
 
 
-def terminal_progress(stream: TextIO | None = None) -> ProgressSink | None:
+def terminal_progress(
+    stream: TextIO | None = None, *, verbose: bool = False
+) -> ProgressSink | None:
     """A :class:`RichProgress` on ``stream`` (stderr) when it is a terminal, else ``None``."""
     target = stream if stream is not None else sys.stderr
     if not target.isatty():
         return None
     from rich.console import Console
 
-    return RichProgress(Console(file=target))
+    return RichProgress(Console(file=target), verbose=verbose)
 
 
 class LogProgress:
@@ -263,8 +275,11 @@ class LogProgress:
     def _line(self, text: str) -> None:
         stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         with self._lock:
-            self._stream.write(f"{stamp} deid run: {text}\n")
-            self._stream.flush()
+            try:
+                self._stream.write(f"{stamp} deid run: {text}\n")
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass  # a full disk or a closed stream: progress is never worth stopping a run
 
 
 class TeeProgress:
@@ -310,7 +325,7 @@ def run_progress(
     target = stream if stream is not None else sys.stderr
     sinks: list[ProgressSink] = []
     if not quiet:
-        terminal = terminal_progress(target)
+        terminal = terminal_progress(target, verbose=verbose)
         sinks.append(terminal or LogProgress(target, every=every, verbose=verbose))
     if log is not None:
         sinks.append(LogProgress(log, every=every, verbose=verbose))

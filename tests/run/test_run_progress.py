@@ -14,6 +14,7 @@ from rich.console import Console
 from run_fakes import fake_inputs, fake_worker, settings_for
 
 from benchmarks.corpus import write_corpus
+from deidengine.run.outcome import Outcome, Reason, Status
 from deidengine.run.progress import (
     LogProgress,
     RichProgress,
@@ -133,6 +134,15 @@ def test_the_terminal_line_shows_the_total_and_the_time_left() -> None:
     progress.stop()
     text = stream.getvalue()
     assert "4 of 10 files" in text and "left" in text and "files/s" in text
+
+
+def test_verbose_on_a_terminal_prints_references_only() -> None:
+    stream = io.StringIO()
+    progress = RichProgress(Console(file=stream, force_terminal=True, width=160), verbose=True)
+    progress.start()
+    progress.file_ended(Outcome("0123456789ab", Status.QUARANTINED, reason=Reason.NOT_DICOM))
+    progress.stop()
+    assert "0123456789ab quarantined not-dicom" in stream.getvalue()
 
 
 def test_a_log_line_before_the_count_and_after() -> None:

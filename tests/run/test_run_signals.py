@@ -22,7 +22,7 @@ from deidengine.run.signals import RunInterrupted, stop_on_signals
 
 KEY_HEX = "3c" * 32
 REPO = Path(__file__).resolve().parents[2]
-FILES = 60
+FILES = 80
 PROGRESS = re.compile(r"^\S+Z deid run: ")  # the progress log lines of a run off a terminal
 
 
