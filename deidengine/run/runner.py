@@ -347,6 +347,10 @@ def run_tree(
             finished = stopped is None
         finally:
             _close(outcomes)  # a stopped run's workers end now (see run/signals.py)
+            if not finished:
+                # Stopped, or unwound by an error: the workers are gone, what they were
+                # writing is swept, and the manifest has those inputs redone by the next run.
+                remove_stale_temporaries(output)
             if counter is not None:
                 counter.stop(finish=finished)
             if progress is not None:
@@ -361,9 +365,6 @@ def run_tree(
                     if not is_disk_full(error):
                         raise
                     stopped = stopped or DISK_FULL
-        if stopped is not None:
-            # The workers are gone: what they were writing is swept, the manifest has it redone.
-            remove_stale_temporaries(output)
         summary = RunSummary(
             run_id=run_id,
             total=tally.counts.done,

@@ -13,11 +13,17 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from run_fakes import fake_inputs, settings_for
 
 from benchmarks.corpus import write_corpus
+from deidengine.dicom.keys import ProjectSecret
+from deidengine.run.outcome import Outcome, Status, input_reference
+from deidengine.run.pipeline import RunSettings
+from deidengine.run.runner import run_tree
 from deidengine.run.signals import RunInterrupted, stop_on_signals
 
 KEY_HEX = "3c" * 32
@@ -141,3 +147,41 @@ def test_only_the_first_signal_interrupts_and_handlers_come_back() -> None:
         signal.raise_signal(signal.SIGTERM)  # while stopping: ignored, not a second stop
     assert [(i.signal_name, i.exit_code) for i in raised] == [("SIGTERM", 143)]
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+@dataclass(frozen=True)
+class _StoppedMidWrite:
+    """Writes the first file; on the second, leaves a temporary (as a write cut short does)
+    and raises what a signal raises in the leader when the run is in-process."""
+
+    settings: RunSettings
+    stop: type[BaseException]
+
+    def process(self, path: str) -> Outcome:
+        reference = input_reference(ProjectSecret(self.settings.secret_key), path)
+        if Path(path).name == "b":
+            folder = Path(self.settings.output_root) / "study"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / ".deid-b.dcm.x1.tmp").write_bytes(b"half")
+            raise (RunInterrupted(signal.SIGTERM) if self.stop is RunInterrupted else self.stop())
+        return Outcome(reference, Status.WRITTEN, output="a.dcm")
+
+
+@pytest.mark.parametrize("stop", [RunInterrupted, KeyboardInterrupt])
+def test_an_in_process_stop_sweeps_the_temporary_it_cut_short(
+    tmp_path: Path, stop: type[BaseException]
+) -> None:
+    fake_inputs(tmp_path, ["a", "b", "c"])
+
+    def factory(settings: RunSettings) -> _StoppedMidWrite:
+        return _StoppedMidWrite(settings, stop)
+
+    if stop is KeyboardInterrupt:  # a library caller without stop_on_signals: it propagates
+        with pytest.raises(KeyboardInterrupt):
+            run_tree(settings_for(tmp_path), tmp_path / "in", workers=1, worker_factory=factory)
+    else:
+        summary = run_tree(
+            settings_for(tmp_path), tmp_path / "in", workers=1, worker_factory=factory
+        )
+        assert (summary.stopped, summary.exit_code, summary.written) == ("SIGTERM", 143, 1)
+    assert sorted(tmp_path.rglob(".deid-*.tmp")) == []
