@@ -23,6 +23,7 @@ Re-running the same command finishes the run: the manifest skips what ended.
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
@@ -64,8 +65,12 @@ def stop_on_signals(signals: Iterable[int] = STOP_SIGNALS) -> Iterator[None]:
     """Within the block, the first of ``signals`` raises :class:`RunInterrupted` in the main
     thread; later ones are ignored until the block ends. The previous handlers come back then.
 
-    Call it from the main thread only (Python delivers signals there).
+    Python delivers signals to the main thread only: from any other thread (a host
+    application's worker) this changes nothing, and the host's own handling stays in charge.
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     wanted = tuple(signals)
     stopping = False
 

@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,20 @@ def test_only_the_first_signal_interrupts_and_handlers_come_back() -> None:
         signal.raise_signal(signal.SIGTERM)  # while stopping: ignored, not a second stop
     assert [(i.signal_name, i.exit_code) for i in raised] == [("SIGTERM", 143)]
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_outside_the_main_thread_the_handlers_are_left_alone() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    seen = []
+
+    def enter() -> None:
+        with stop_on_signals():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    thread = threading.Thread(target=enter)
+    thread.start()
+    thread.join()
+    assert seen == [before]
 
 
 @dataclass(frozen=True)
