@@ -18,8 +18,13 @@ when the manifest holds, for its keyed reference:
   run's mapping directory (a run killed before writing its mappings is redone for those files,
   which the pipeline then finds already written, reporting their mappings again).
 
-Quarantined inputs are always retried: the cause may have been transient (a full disk, a dead
-worker) or fixed since.
+Quarantined inputs are always retried: the cause may have been transient (a dead worker) or
+fixed since.
+
+One output, one project: the manifest records the keyed fingerprint of the secret
+(:func:`secret_fingerprint`) and the policy digest of the run that made the output, and a run
+with another secret or policy is refused (:class:`ProjectCheck`, unless ``force_new_run``):
+two pseudonymisations of one patient must never sit side by side in one tree.
 
 What the manifest holds, and does not: keyed digests of the input paths (HMAC with the project
 secret: meaningless without it), the same 12-digit references the audit uses, outcome codes,
