@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pydicom.data import get_testdata_file
 
 from benchmarks.corpus import write_corpus
+from deidengine.cli import main
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.run.diskfull import DISK_FULL_MESSAGE, EXIT_DISK_FULL
 from deidengine.run.outcome import Reason, Status
@@ -122,3 +124,18 @@ def test_a_worker_on_a_full_disk_writes_nothing_and_says_disk_full(
     outcome = FileProcessor(settings).process(source)
     assert (outcome.status, outcome.reason) == (Status.QUARANTINED, Reason.DISK_FULL)
     assert sorted(path.name for path in small_disk.rglob("*") if path.is_file()) == ["filler"]
+
+
+def test_a_disk_too_full_to_open_the_manifest_gives_the_same_one_message(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    (small_disk / "filler").write_bytes(b"\1" * ((1 << 20) - (4 << 10)))
+    key = tmp_path / "project.key"
+    key.write_text(KEY_HEX + "\n", encoding="ascii")
+    source = get_testdata_file("CT_small.dcm")
+    assert isinstance(source, str)
+    arguments = ["run", "--policy", "annex-e/basic", "--secret-file", str(key), "--workers", "1"]
+    result = CliRunner().invoke(main, [*arguments, source, str(small_disk / "out")])
+    assert result.exit_code == EXIT_DISK_FULL
+    assert result.stderr.splitlines() == [f"deid run: {DISK_FULL_MESSAGE}"]
+    assert sorted(small_disk.rglob(".deid-*.tmp")) == []
