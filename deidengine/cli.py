@@ -10,17 +10,20 @@ the plan is cached, the output is a log, and there are no pixels to clean.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from deidengine import __version__
 
 if TYPE_CHECKING:
+    from deidengine.dicom.keys import ProjectSecret
     from deidengine.policy.plan import Plan
 
 EXIT_OK = 0
@@ -228,6 +231,27 @@ def _lookup_option(
     help="Honest brokers: a recipient certificate (PEM); the original values travel in the "
     "Encrypted Attributes Sequence, readable with its key only (deid reidentify).",
 )
+@click.option(
+    "--force-new-run",
+    "force_new_run",
+    is_flag=True,
+    help="Write into an OUT made with another project secret or policy (refused otherwise).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors only).")
+@click.option("-v", "--verbose", is_flag=True, help="Log a line per input (keyed reference only).")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append progress lines (and -v lines) to this file; no path or name is ever logged.",
+)
+@click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0.01),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often progress is logged when stderr is not a terminal, and to --log-file.",
+)
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 def run(
@@ -243,23 +267,32 @@ def run(
     scheduler: str | None,
     no_resume: bool,
     encrypt_to: Path | None,
+    force_new_run: bool,
+    quiet: bool,
+    verbose: bool,
+    log_file: Path | None,
+    progress_every: float,
     input_path: Path,
     output: Path,
 ) -> None:
     """De-identify IN (a file or a tree) into OUT.
 
     Exit 0 when every input was written (or found already written, or is a DICOMDIR);
-    1 when any was quarantined; 2 for usage and configuration errors, before anything is written.
+    1 when any was quarantined; 2 for usage and configuration errors, before anything is written;
+    3 when a full disk stopped the run; 130 (SIGINT) or 143 (SIGTERM) when a signal stopped it.
     Re-running the same command finishes an interrupted run: the inputs OUT.manifest.sqlite
     records as done are skipped, the others (and the quarantined ones) are processed.
+    Progress: a line on a terminal, else a log line every --progress-every seconds on stderr.
     """
     from deidengine.dicom.keys import SecretError
     from deidengine.policy import PolicyError
+    from deidengine.run.diskfull import EXIT_DISK_FULL, DiskFullError
     from deidengine.run.executor import WorkerStartError
     from deidengine.run.layout import RunConfigurationError
-    from deidengine.run.progress import terminal_progress
+    from deidengine.run.progress import run_progress
     from deidengine.run.report import print_summary
-    from deidengine.run.runner import RunRequest, run_request
+    from deidengine.run.runner import RunRequest, run_request, stop_message
+    from deidengine.run.signals import RunInterrupted, stop_on_signals
 
     request = RunRequest(
         policy_spec=policy_spec,
@@ -276,6 +309,7 @@ def run(
         resume=not no_resume,
         ocr_backend=ocr or "default",
         encrypt_to=encrypt_to,
+        force_new_run=force_new_run,
     )
     if _AS_PROGRAM:
         # The run is the program's last job: what it has imported lives until exit and is
@@ -283,7 +317,9 @@ def run(
         # plan; see executor.py). Not when ``main`` is called in someone else's process.
         gc.freeze()
     try:
-        summary = run_request(request, progress=terminal_progress())
+        with stop_on_signals(), _progress_log(input_path, output, log_file) as log:
+            progress = run_progress(quiet=quiet, verbose=verbose, log=log, every=progress_every)
+            summary = run_request(request, progress=progress)
     except PolicyError as error:
         for diagnostic in error.diagnostics:
             click.echo(diagnostic.render(), err=True)
@@ -291,8 +327,40 @@ def run(
     except (SecretError, RunConfigurationError, WorkerStartError) as error:
         click.echo(f"deid run: {error}", err=True)
         sys.exit(EXIT_USAGE)
-    print_summary(summary)
+    except DiskFullError as error:
+        click.echo(f"deid run: {error}", err=True)
+        sys.exit(EXIT_DISK_FULL)
+    except RunInterrupted as interruption:  # before the files, or while closing the run
+        click.echo(
+            f"deid run: stopped by {interruption.signal_name}; run the same command again to "
+            "finish (what ended is skipped)",
+            err=True,
+        )
+        sys.exit(interruption.exit_code)
+    if not quiet:
+        print_summary(summary)
+    if summary.stopped is not None:
+        click.echo(f"deid run: {stop_message(summary)}", err=True)
     sys.exit(summary.exit_code)
+
+
+@contextlib.contextmanager
+def _progress_log(input: Path, output: Path, log_file: Path | None) -> Iterator[TextIO | None]:
+    """The ``--log-file``, open for appending (checked first: never inside IN or OUT)."""
+    if log_file is None:
+        yield None
+        return
+    from deidengine.run.layout import RunConfigurationError, check_log_file
+
+    check_log_file(input, output, log_file)
+    try:
+        log = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 (held for the whole run)
+    except OSError as error:
+        raise RunConfigurationError(
+            f"cannot open the log file {log_file}: {error.strerror}"
+        ) from None
+    with log:
+        yield log
 
 
 @main.command("keygen")
@@ -334,11 +402,29 @@ def keygen(out: Path) -> None:
 )
 @click.option("--show-text", is_flag=True, help="Print the recognised text (it may be PHI).")
 @click.option("--show-paths", is_flag=True, help="Print file paths (they may carry PHI).")
-def detect(input_path: Path, fmt: str, backend: str, show_text: bool, show_paths: bool) -> None:
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The project secret (or $DEID_SECRET): name files by deid run's keyed references.",
+)
+def detect(
+    input_path: Path,
+    fmt: str,
+    backend: str,
+    show_text: bool,
+    show_paths: bool,
+    secret_file: Path | None = None,
+) -> None:
     """Find burned-in text; exit 1 when any file shows identifying text."""
     from deidengine.pixels.survey import render_detections, survey_burned_in_text
 
-    results = list(survey_burned_in_text(input_path, backend=backend))
+    secret = _optional_secret("detect", secret_file)
+    if secret is not None:
+        from deidengine.pixels.survey import survey_with_references
+
+        results = list(survey_with_references(input_path, secret, backend=backend))
+    else:
+        results = list(survey_burned_in_text(input_path, backend=backend))
     render_detections(results, fmt, show_text=show_text, show_paths=show_paths)
     sys.exit(EXIT_FINDINGS if any(r.identifying for r in results) else EXIT_OK)
 
@@ -466,6 +552,59 @@ def verify(
     else:
         render_report(report, Console())
     sys.exit(report.exit_code)
+
+
+def _optional_secret(verb: str, secret_file: Path | None) -> ProjectSecret | None:
+    """The project secret when one is given (file, else $DEID_SECRET); exit 2 if unusable."""
+    import os
+
+    from deidengine.dicom.keys import SECRET_ENVIRONMENT_VARIABLE, SecretError, load_secret
+
+    if secret_file is None and SECRET_ENVIRONMENT_VARIABLE not in os.environ:
+        return None
+    try:
+        return load_secret(secret_file)
+    except SecretError as error:
+        click.echo(f"deid {verb}: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+# ----------------------------------------------------------------------------- quarantine
+@main.group("quarantine")
+def quarantine_group() -> None:
+    """Read a run's quarantine (it holds the original inputs: PHI)."""
+
+
+@quarantine_group.command("list")
+@click.argument("quarantine_dir", metavar="QUARANTINE", type=click.Path(path_type=Path))
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The run's project secret (else $DEID_SECRET): it opens the sealed input paths.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def quarantine_list(quarantine_dir: Path, secret_file: Path | None, fmt: str) -> None:
+    """List QUARANTINE's inputs: reference, reason, detail and the input path.
+
+    The path is printed for the holder of the run's secret only (it may carry PHI). Exit 0,
+    or 2 when the secret or the quarantine is unusable.
+    """
+    from deidengine.dicom.keys import SecretError, load_secret
+    from deidengine.run.quarantine import QuarantineError, list_quarantine
+
+    try:
+        entries = list_quarantine(quarantine_dir, load_secret(secret_file))
+    except (SecretError, QuarantineError) as error:
+        click.echo(f"deid quarantine list: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    if fmt == "json":
+        click.echo(json.dumps([entry.to_json() for entry in entries], indent=2))
+        return
+    for entry in entries:
+        click.echo(f"{entry.reference}  {entry.reason:<24} {entry.resolution}")
+        click.echo(f"    {entry.detail}")
+    if not entries:
+        click.echo("the quarantine holds no record")
 
 
 def console_main() -> None:

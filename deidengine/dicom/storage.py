@@ -39,7 +39,11 @@ def store_atomically(
 ) -> StoreResult:
     """Write ``dataset`` to ``target`` as a DICOM file, never leaving a partial file there."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
+    # The target's name in the temporary's: a run that writes one file into a shared folder
+    # sweeps only its own leftovers there (deidengine.run.manifest.remove_stale_temporaries).
+    handle, temporary = tempfile.mkstemp(
+        prefix=f"{prefix}{target.name}.", suffix=".tmp", dir=target.parent
+    )
     try:
         with os.fdopen(handle, "wb") as stream:
             write_file(dataset, stream)

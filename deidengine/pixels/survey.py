@@ -6,6 +6,7 @@ often carry names and MRNs) appear only when the caller asks for them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from deidengine.dicom.identifiers import collect_identifying_values
+from deidengine.dicom.keys import ProjectSecret
 from deidengine.pixels.codec import PixelCodecError
 from deidengine.pixels.detect import DetectionReport, detect_text
 from deidengine.run.discover import discover_inputs
+from deidengine.run.outcome import input_reference
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class FileDetection:
     path: Path
     report: DetectionReport | None
     problem: str | None = None
+    #: The keyed reference ``deid run`` names this input by (audit, quarantine), when the
+    #: survey was given the project secret (:func:`survey_with_references`).
+    reference: str | None = None
 
     @property
     def identifying(self) -> bool:
@@ -36,6 +42,8 @@ class FileDetection:
 
     def to_json(self, show_text: bool = False, show_path: bool = False) -> dict[str, object]:
         data: dict[str, object] = {"file": self.index, "digest": self.digest}
+        if self.reference is not None:
+            data["input"] = self.reference
         if show_path:
             data["path"] = str(self.path)
         if self.problem:
@@ -74,11 +82,23 @@ def survey_burned_in_text(root: Path, *, backend: str = "default") -> Iterator[F
         yield FileDetection(index, digest, path, report)
 
 
+def survey_with_references(
+    root: Path, secret: ProjectSecret, *, backend: str = "default"
+) -> Iterator[FileDetection]:
+    """:func:`survey_burned_in_text`, each result carrying the keyed reference ``deid run``
+    gives the same input under ``secret``: a survey row, an audit line and a quarantine record
+    of one file can be matched without a path."""
+    for result in survey_burned_in_text(root, backend=backend):
+        yield dataclasses.replace(result, reference=input_reference(secret, result.path))
+
+
 def _rows(
     results: list[FileDetection], show_text: bool, show_paths: bool
 ) -> Iterator[dict[str, object]]:
     for result in results:
         name = str(result.path) if show_paths else f"#{result.index} {result.digest}"
+        if result.reference is not None and not show_paths:
+            name = result.reference
         if result.report is None or not result.report.findings:
             yield {
                 "file": name,

@@ -20,6 +20,7 @@ run of a project (including resumed ones) is kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ from types import TracebackType
 from typing import IO, Final
 
 from deidengine import __version__
+from deidengine.run.diskfull import is_disk_full
 from deidengine.run.outcome import Outcome
 
 __all__ = ["AUDIT_FORMAT", "AuditHeader", "AuditWriter", "new_run_id"]
@@ -77,6 +79,7 @@ class AuditWriter:
         self._workers = workers
         self._stream: IO[str] | None = None
         self._unflushed = 0
+        self._whole = 0  # bytes of the audit known to be on disk, whole lines only
 
     def __enter__(self) -> AuditWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,9 +109,22 @@ class AuditWriter:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self._stream is not None:
+        if self._stream is None:
+            return
+        try:
             self._flush()
             self._stream.close()
+        except OSError as failure:
+            if not is_disk_full(failure):
+                raise
+            # A full disk: keep the lines written whole, drop a half-written last one, so
+            # every line of an audit parses (this run's summary line is then missing, as it
+            # is from any run that did not finish).
+            with contextlib.suppress(OSError):
+                self._stream.close()
+            with contextlib.suppress(OSError):
+                os.truncate(self.path, self._whole)
+        finally:
             self._stream = None
 
     def record(self, outcome: Outcome) -> None:
@@ -159,3 +175,4 @@ class AuditWriter:
             self._stream.flush()
             os.fsync(self._stream.fileno())
             self._unflushed = 0
+            self._whole = self._stream.tell()

@@ -47,11 +47,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.run.outcome import Outcome, Reason, Status, input_reference
+from deidengine.run.signals import ignore_interrupts, terminate_processes
 
 if TYPE_CHECKING:
     from deidengine.run.pipeline import RunSettings
@@ -203,6 +205,7 @@ _worker_failure: str = "the initializer did not run"
 
 def _initialize_worker(settings: RunSettings, worker_factory: WorkerFactory) -> None:
     global _worker_processor, _worker_failure
+    ignore_interrupts()  # a Ctrl-C is the leader's to handle (see run/signals.py)
     try:
         _worker_processor = worker_factory(settings)
     except Exception as error:
@@ -344,6 +347,12 @@ class LocalExecutor:
                     alone = None
                     pool.shutdown(wait=True, cancel_futures=True)
                     pool = self._new_pool(_server_context(), settings, worker_factory)
+        except BaseException:
+            # Stopped early (a signal, a full disk, the caller closing this generator): end
+            # the workers now, not after the files they hold; the runner sweeps their
+            # temporaries, and the manifest has those files redone by the next run.
+            terminate_processes(_pool_processes(pool))
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -356,6 +365,13 @@ class LocalExecutor:
             initializer=_initialize_worker,
             initargs=(settings, worker_factory),
         )
+
+
+def _pool_processes(pool: ProcessPoolExecutor) -> list[BaseProcess]:
+    # The pool's own processes (Python 3.14 adds terminate_workers() for this; until then
+    # the executor's table of them is the only list that holds these and nothing else).
+    processes = getattr(pool, "_processes", None) or {}
+    return list(processes.values())
 
 
 def fork_is_safe() -> bool:

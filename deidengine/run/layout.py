@@ -17,10 +17,12 @@ from pathlib import Path
 
 __all__ = [
     "RunConfigurationError",
+    "check_log_file",
     "check_roots",
     "check_side_paths",
     "default_audit_directory",
     "default_quarantine",
+    "single_file_output",
 ]
 
 
@@ -43,7 +45,32 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def check_roots(input: Path, output: Path, quarantine: Path) -> None:
+def single_file_output(input: Path, output: Path) -> bool:
+    """Whether a run writes one file, ``output`` itself: ``input`` is a file and ``output``
+    is named ``*.dcm`` and is not a directory (``deid run FILE OUT.dcm``)."""
+    return input.is_file() and output.suffix.lower() == ".dcm" and not output.is_dir()
+
+
+def check_log_file(input: Path, output: Path, log_file: Path) -> None:
+    """Refuse a ``--log-file`` inside the input (a later run would read it as an input) or the
+    output (it would be shared with files it does not describe), or that is a directory.
+
+    Raises:
+        RunConfigurationError: as above.
+    """
+    if log_file.is_dir():
+        raise RunConfigurationError(f"the log file {log_file} is a directory")
+    place = log_file.resolve()
+    for root, what in ((input.resolve(), "input"), (output.resolve(), "output")):
+        if _inside(place, root):
+            raise RunConfigurationError(
+                f"the log file {log_file} is inside the {what}; put it beside them"
+            )
+
+
+def check_roots(
+    input: Path, output: Path, quarantine: Path, *, output_is_file: bool = False
+) -> None:
     """Refuse a run whose input, output and quarantine overlap, or whose input is missing.
 
     Raises:
@@ -53,7 +80,7 @@ def check_roots(input: Path, output: Path, quarantine: Path) -> None:
     """
     if not input.exists():
         raise RunConfigurationError(f"the input {input} does not exist")
-    if output.exists() and not output.is_dir():
+    if output.exists() and not output.is_dir() and not output_is_file:
         raise RunConfigurationError(f"the output {output} exists and is not a directory")
     if quarantine.exists() and not quarantine.is_dir():
         raise RunConfigurationError(f"the quarantine {quarantine} exists and is not a directory")

@@ -18,8 +18,13 @@ when the manifest holds, for its keyed reference:
   run's mapping directory (a run killed before writing its mappings is redone for those files,
   which the pipeline then finds already written, reporting their mappings again).
 
-Quarantined inputs are always retried: the cause may have been transient (a full disk, a dead
-worker) or fixed since.
+Quarantined inputs are always retried: the cause may have been transient (a dead worker) or
+fixed since.
+
+One output, one project: the manifest records the keyed fingerprint of the secret
+(:func:`secret_fingerprint`) and the policy digest of the run that made the output, and a run
+with another secret or policy is refused (:class:`ProjectCheck`, unless ``force_new_run``):
+two pseudonymisations of one patient must never sit side by side in one tree.
 
 What the manifest holds, and does not: keyed digests of the input paths (HMAC with the project
 secret: meaningless without it), the same 12-digit references the audit uses, outcome codes,
@@ -34,6 +39,7 @@ removes the ``.deid-*.tmp`` temporaries that run's workers may have left in the 
 from __future__ import annotations
 
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -47,6 +53,7 @@ from typing import IO, TYPE_CHECKING, Final
 
 from deidengine import __version__
 from deidengine.dicom.keys import ProjectSecret, keyed_digest
+from deidengine.run.diskfull import tolerate_disk_full
 from deidengine.run.layout import RunConfigurationError
 from deidengine.run.outcome import Outcome, Reason, Status, input_reference
 
@@ -57,10 +64,12 @@ __all__ = [
     "MANIFEST_FORMAT",
     "TEMPORARY_PREFIX",
     "TEMPORARY_SUFFIX",
+    "ProjectCheck",
     "RunManifest",
     "configuration_digest",
     "default_manifest",
     "remove_stale_temporaries",
+    "secret_fingerprint",
 ]
 
 MANIFEST_FORMAT: Final = 1
@@ -120,7 +129,12 @@ def remove_stale_temporaries(output: Path) -> int:
     """
     removed = 0
     if not output.is_dir():
-        return 0
+        # A one-file run's output: only its own temporaries, beside it (see store_atomically).
+        own = f"{TEMPORARY_PREFIX}{output.name}."
+        for sibling in output.parent.glob(f"{glob.escape(own)}*{TEMPORARY_SUFFIX}"):
+            sibling.unlink(missing_ok=True)
+            removed += 1
+        return removed
     for directory, _, files in os.walk(output):
         for name in files:
             if name.startswith(TEMPORARY_PREFIX) and name.endswith(TEMPORARY_SUFFIX):
@@ -142,6 +156,21 @@ def _stamp(path: Path) -> str | None:
     except OSError:
         return None
     return f"{info.st_size}:{info.st_mtime_ns}"
+
+
+def secret_fingerprint(secret: ProjectSecret) -> str:
+    """16 hex digits that tell two project secrets apart and reveal nothing of either (a keyed
+    digest of a fixed text): safe to show, to log and to store beside the output."""
+    return keyed_digest(secret, "secret-fingerprint", "deidengine").hex()[:16]
+
+
+@dataclass(frozen=True)
+class ProjectCheck:
+    """What the runner asks of an output it reuses: made with this secret and this policy
+    (names for the message), unless ``force_new_run``."""
+
+    policy_names: tuple[str, ...]
+    force_new_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +197,10 @@ class RunManifest:
         run_id: str,
         mappings_dir: Path | None = None,
         resume: bool = True,
+        project: ProjectCheck | None = None,
     ) -> None:
         self.path = path
+        self._project = project
         self._resume = resume
         self._secret = secret
         self._output_root = output_root
@@ -212,6 +243,8 @@ class RunManifest:
                     f"the manifest {self.path} has format {format_row}, this engine writes "
                     f"{MANIFEST_FORMAT}; move it away to start over"
                 )
+            if self._project is not None:
+                self._claim_output(self._project)
             unfinished = self._meta("active_run") is not None
             if unfinished:
                 self.stale_temporaries_removed = remove_stale_temporaries(self._output_root)
@@ -232,7 +265,9 @@ class RunManifest:
             # A run that ended (even by an exception) left no temporary behind, unless a worker
             # died: then the next run sweeps the output.
             if self._database is not None and not self._crashed:
-                self._database.execute("DELETE FROM meta WHERE key = 'active_run'")
+                # On a full disk the mark stays: the next run sweeps the output, which is right.
+                with tolerate_disk_full():
+                    self._database.execute("DELETE FROM meta WHERE key = 'active_run'")
         finally:
             self._close()
 
@@ -256,6 +291,41 @@ class RunManifest:
 
     def _set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def _claim_output(self, project: ProjectCheck) -> None:
+        """Refuse an output made with another secret or policy, unless told to go on; then
+        record this run's secret fingerprint and policy digest as the output's."""
+        fingerprint = secret_fingerprint(self._secret)
+        recorded_fingerprint = self._meta("secret_fingerprint")
+        recorded_digest = self._meta("policy_digest")
+        if recorded_digest is None:  # a manifest from before these were recorded
+            row = self._db.execute(
+                "SELECT policy_digest FROM inputs ORDER BY time DESC LIMIT 1"
+            ).fetchone()
+            recorded_digest = None if row is None else str(row[0])
+        differences = []
+        if recorded_fingerprint is not None and recorded_fingerprint != fingerprint:
+            differences.append(
+                f"the project secret differs (the output's secret fingerprint is "
+                f"{recorded_fingerprint}, this run's {fingerprint})"
+            )
+        if recorded_digest is not None and recorded_digest != self._policy_digest:
+            made_with = self._meta("policy_names") or "a policy"
+            differences.append(
+                f"the policy differs (the output was made with {made_with}, digest "
+                f"{recorded_digest[:12]}; this run's {', '.join(project.policy_names)} has "
+                f"digest {self._policy_digest[:12]})"
+            )
+        if differences and not project.force_new_run:
+            raise RunConfigurationError(
+                f"the output {self._output_root} was made by another configuration: "
+                f"{'; '.join(differences)}. Writing into it would mix two de-identifications "
+                "of the same patients; give a new output, or --force-new-run to write into it "
+                "anyway"
+            )
+        self._set_meta("secret_fingerprint", fingerprint)
+        self._set_meta("policy_digest", self._policy_digest)
+        self._set_meta("policy_names", ", ".join(project.policy_names))
 
     # ------------------------------------------------------------------ skipping
     def done(self, path: Path) -> Outcome | None:

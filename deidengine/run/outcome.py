@@ -40,6 +40,7 @@ class Reason(enum.Enum):
     INTERNAL_ERROR = "internal-error"
     DIRECTORY_RECORD = "dicomdir"  # skipped: media directories are rebuilt, not de-identified
     ALREADY_DONE = "already-done"  # skipped: an identical output exists (a resumed run)
+    DISK_FULL = "disk-full"  # not an input's fault: the run stops, the input is redone later
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -59,6 +60,7 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.INTERNAL_ERROR: "an unexpected error in the engine",
     Reason.DIRECTORY_RECORD: "a DICOMDIR media directory (rebuild it from the output)",
     Reason.ALREADY_DONE: "an identical output already exists",
+    Reason.DISK_FULL: "no space left on the device; nothing was written for this input",
 }
 
 

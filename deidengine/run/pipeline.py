@@ -50,7 +50,9 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
+from deidengine.run.diskfull import is_disk_full
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
+from deidengine.run.quarantine import SEALED_FIELD, seal_input_path
 from deidengine.standard.hipaa import restricted_zip3
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
@@ -68,6 +70,8 @@ ENCODING_SYNTAX = {
     (False, False): "1.2.840.10008.1.2.2",
 }
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+#: The output name of a one-file run, relative to its output root, which is the file itself.
+SINGLE_OUTPUT = "."
 #: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
 PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
 KNOWN_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
@@ -90,6 +94,8 @@ class RunSettings:
     #: Honest-broker mode: a recipient certificate (PEM path); the originals of everything
     #: removed or replaced travel in Encrypted Attributes Sequence, readable by its key only.
     encrypt_to: str | None = None
+    #: ``output_root`` is the output file itself (``deid run FILE OUT.dcm``), not a tree.
+    output_is_file: bool = False
 
 
 class _Quarantine(Exception):
@@ -176,6 +182,8 @@ def read_input(path: str) -> Dataset:
     syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     if syntax and syntax not in KNOWN_TRANSFER_SYNTAXES:
         raise _Quarantine(Reason.UNKNOWN_TRANSFER_SYNTAX)
+    if is_media_directory(dataset):
+        return dataset  # skipped by the caller; its SOP identity is in the meta only
     if "SOPClassUID" not in dataset and "SOPInstanceUID" not in dataset:
         raise _Quarantine(Reason.NOT_DICOM, "no SOP Class or SOP Instance UID")
     try:
@@ -186,6 +194,17 @@ def read_input(path: str) -> Dataset:
     except Exception as error:
         raise _Quarantine(Reason.UNREADABLE) from error
     return dataset
+
+
+def is_media_directory(dataset: Dataset) -> bool:
+    """A DICOMDIR (PS3.10 media directory): its class names it in the dataset or, as written
+    by media creators, only in the File Meta Information."""
+    meta = getattr(dataset, "file_meta", None)
+    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    return (
+        DICOMDIR_CLASS in (media_class, str(dataset.get("SOPClassUID", "")))
+        or "DirectoryRecordSequence" in dataset
+    )
 
 
 def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
@@ -270,19 +289,20 @@ class FileProcessor:
                 warnings.simplefilter("ignore")
                 return self._process(path, reference)
         except _Quarantine as quarantine:
+            if is_disk_full(quarantine):
+                return _disk_full(reference)
             return self._quarantine(path, reference, quarantine.reason, quarantine.detail)
         except MemoryError:
             return self._quarantine(path, reference, Reason.INTERNAL_ERROR, "out of memory")
         except Exception as error:  # the run goes on: this file fails closed
+            if is_disk_full(error):
+                return _disk_full(reference)
             detail = f"{type(error).__name__} in the engine"
             return self._quarantine(path, reference, Reason.INTERNAL_ERROR, detail)
 
     def _process(self, path: str, reference: str) -> Outcome:
         dataset = read_input(path)
-        if (
-            str(dataset.get("SOPClassUID", "")) == DICOMDIR_CLASS
-            or "DirectoryRecordSequence" in dataset
-        ):
+        if is_media_directory(dataset):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
         identifying = collect_identifying_values(dataset)
         # The verifier compares the output with the input, which the stages below edit. Copied
@@ -338,7 +358,7 @@ class FileProcessor:
         self._verify_before_write(dataset, original)
         if before is not None and self.certificate is not None:
             protect_original_attributes(before, dataset, self.certificate)
-        name = output_name(dataset)
+        name = SINGLE_OUTPUT if self.settings.output_is_file else output_name(dataset)
         try:
             status = _write_atomically(dataset, self.output_root, name)
         except _Quarantine:
@@ -396,13 +416,26 @@ class FileProcessor:
                 "reason": reason.value,
                 "detail": text,
                 "policy_digest": self.plan.digest,
+                # The path, readable by the secret's holder only: deid quarantine list.
+                SEALED_FIELD: seal_input_path(self.secret, reference, path),
             }
             target = self.quarantine_root / f"{reference}.json"
             target.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             shutil.copyfile(path, self.quarantine_root / f"{reference}.input")
-        except OSError:
-            pass  # the outcome still says quarantined; nothing reached the output
+        except OSError as error:
+            if is_disk_full(error):  # no half-written record or copy: the run stops, redoes it
+                for suffix in (".json", ".input"):
+                    (self.quarantine_root / f"{reference}{suffix}").unlink(missing_ok=True)
+                return _disk_full(reference)
+            # otherwise the outcome still says quarantined; nothing reached the output
         return Outcome(reference, Status.QUARANTINED, reason=reason, detail=text)
+
+
+def _disk_full(reference: str) -> Outcome:
+    """A full disk is not the input's fault: nothing is written or copied, the run stops."""
+    return Outcome(
+        reference, Status.QUARANTINED, reason=Reason.DISK_FULL, detail=REASON_TEXT[Reason.DISK_FULL]
+    )
 
 
 def prepare_worker(settings: RunSettings) -> FileProcessor:

@@ -17,15 +17,20 @@ CLI maps it) for usage and configuration errors. "Ended well" means written, or 
 purpose: ``already-done`` (a resumed run found the identical output in place: the output is
 exactly what this run would have written, so it is a success) and ``dicomdir`` (a media
 directory, rebuilt from the output rather than de-identified). An input tree with no file at
-all is a run of zero files and exits 0; the summary says so.
+all is a run of zero files and exits 0; the summary says so. A run stopped before its last
+input exits 3 for a full disk (:mod:`deidengine.run.diskfull`), 130 or 143 for SIGINT or
+SIGTERM (:mod:`deidengine.run.signals`); re-running the same command finishes it.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -35,6 +40,13 @@ from deidengine.dicom.keys import ProjectSecret, keyed_reference, load_secret
 from deidengine.policy import load_plan
 from deidengine.run.audit import AuditHeader, AuditWriter, new_run_id
 from deidengine.run.discover import discover_inputs
+from deidengine.run.diskfull import (
+    DISK_FULL_MESSAGE,
+    EXIT_DISK_FULL,
+    DiskFullError,
+    is_disk_full,
+    tolerate_disk_full,
+)
 from deidengine.run.executor import (
     ExecutorOptions,
     WorkerFactory,
@@ -48,12 +60,20 @@ from deidengine.run.layout import (
     check_side_paths,
     default_audit_directory,
     default_quarantine,
+    single_file_output,
 )
-from deidengine.run.manifest import RunManifest, configuration_digest, default_manifest
+from deidengine.run.manifest import (
+    ProjectCheck,
+    RunManifest,
+    configuration_digest,
+    default_manifest,
+    remove_stale_temporaries,
+)
 from deidengine.run.mappings import MappingCollector, MappingFiles
-from deidengine.run.outcome import Outcome, Status
+from deidengine.run.outcome import Outcome, Reason, Status
 from deidengine.run.pipeline import RunSettings
-from deidengine.run.progress import ProgressSink, RunCounts
+from deidengine.run.progress import OutcomeListener, ProgressSink, RunCounts, TotalAware
+from deidengine.run.signals import RunInterrupted
 
 __all__ = [
     "EXIT_CONFIGURATION",
@@ -64,11 +84,13 @@ __all__ = [
     "parse_lookup",
     "run_request",
     "run_tree",
+    "stop_message",
 ]
 
 EXIT_OK: Final = 0
 EXIT_QUARANTINED: Final = 1
 EXIT_CONFIGURATION: Final = 2
+DISK_FULL: Final = "disk-full"
 
 
 def _frozen_counts(counter: Mapping[str, int]) -> Mapping[str, int]:
@@ -89,6 +111,9 @@ class RunSummary:
     mappings: MappingFiles | None = None
     elapsed_seconds: float = 0.0
     policy: tuple[str, ...] = ()
+    #: Why the run ended before its last input: a signal's name (``SIGTERM``, ``SIGINT``) or
+    #: ``disk-full``; ``None`` for a run that went through every input.
+    stopped: str | None = None
 
     @property
     def quarantined(self) -> int:
@@ -100,7 +125,12 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 when no input was quarantined and every directory was listed, else 1."""
+        """0 when no input was quarantined and every directory was listed, else 1; a stopped
+        run: 128 + the signal's number (130 SIGINT, 143 SIGTERM), or 3 for a full disk."""
+        if self.stopped == DISK_FULL:
+            return EXIT_DISK_FULL
+        if self.stopped is not None:
+            return 128 + signal.Signals[self.stopped].value
         if self.quarantined or self.unlisted_directories:
             return EXIT_QUARANTINED
         return EXIT_OK
@@ -115,6 +145,7 @@ class RunSummary:
             "skipped": dict(self.skipped_by_reason),
             "unlisted_directories": self.unlisted_directories,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "stopped": self.stopped,
             "exit_code": self.exit_code,
         }
 
@@ -159,6 +190,7 @@ class _Recorder:
         self.progress = progress
         self.log: AuditWriter | None = None
         self.manifest: RunManifest | None = None
+        self.listener = progress if isinstance(progress, OutcomeListener) else None
 
     def record(self, outcome: Outcome, *, from_manifest: bool = False) -> None:
         self.tally.add(outcome)
@@ -170,6 +202,8 @@ class _Recorder:
             self.manifest.record(outcome)
         if self.progress is not None:
             self.progress.update(self.tally.counts)
+        if self.listener is not None:
+            self.listener.file_ended(outcome)
 
 
 def _needing_work(paths: Iterable[Path], recorder: _Recorder) -> Iterator[Path]:
@@ -199,6 +233,7 @@ def run_tree(
     resume: bool = True,
     progress: ProgressSink | None = None,
     worker_factory: WorkerFactory = build_file_processor,
+    force_new_run: bool = False,
 ) -> RunSummary:
     """De-identify every file under ``input`` into ``settings.output_root``.
 
@@ -206,7 +241,8 @@ def run_tree(
         settings: what every worker needs; its output and quarantine roots are the run's.
             ``record_mappings`` must be true exactly when ``mappings_dir`` is given.
         input: a file or a directory (walked lazily, sorted, no directory symlinks followed).
-        workers: processes for the executor; default ``os.cpu_count()``. 1 runs in-process.
+        workers: processes for the executor; default ``os.cpu_count()`` (1 for a file input).
+            1 runs in-process.
         executor: a name registered in :data:`deidengine.run.executor.EXECUTORS`.
         scheduler: the Dask scheduler's address, for ``executor="dask"`` only (without one,
             that executor starts a local cluster of ``workers`` processes).
@@ -218,18 +254,21 @@ def run_tree(
             updated).
         progress: receives the running counts (never names).
         worker_factory: builds each worker's processor; tests pass a fake one.
+        force_new_run: write into an output the manifest says was made with another project
+            secret or policy (refused otherwise: two pseudonymisations of one patient).
 
     Raises:
         RunConfigurationError: the layout is refused, the executor is unknown or refuses the
             scheduler, the worker count is below 1, ``record_mappings`` disagrees with
-            ``mappings_dir``, or another run is writing to the same output.
+            ``mappings_dir``, another run is writing to the same output, or the output was
+            made with another secret or policy (without ``force_new_run``).
         PolicyError: the policy does not compile into a runnable plan.
         WorkerStartError: the per-file processor cannot be built (nothing is created then, when
             it fails in this process; a failure only in pool processes stops the run early).
     """
     started = time.monotonic()
     output, quarantine = Path(settings.output_root), Path(settings.quarantine_root)
-    check_roots(input, output, quarantine)
+    check_roots(input, output, quarantine, output_is_file=settings.output_is_file)
     if settings.record_mappings != (mappings_dir is not None):
         raise RunConfigurationError(
             "record_mappings must be set exactly when a mappings directory is given"
@@ -239,7 +278,8 @@ def run_tree(
     check_side_paths(input, output, audit=audit, mappings=mappings_dir)
     manifest_file = manifest_path or default_manifest(output)
     _check_manifest_place(manifest_file, input, output)
-    count = workers if workers is not None else (os.cpu_count() or 1)
+    # One input needs no pool (starting one costs more than the file).
+    count = workers if workers is not None else (1 if input.is_file() else os.cpu_count() or 1)
     if count < 1:
         raise RunConfigurationError(f"--workers must be at least 1, not {count}")
     if executor not in executor_names():
@@ -285,23 +325,46 @@ def run_tree(
         run_id=run_id,
         mappings_dir=mappings_dir,
         resume=resume,
+        project=ProjectCheck((settings.policy_spec,), force_new_run=force_new_run),
     )
     mappings: MappingFiles | None = None
-    with manifest, AuditWriter(audit, header, workers=count) as log:
+    stopped: str | None = None
+    finished = False  # went through every input
+    with ExitStack() as opened:
+        try:
+            opened.enter_context(manifest)
+            log = opened.enter_context(AuditWriter(audit, header, workers=count))
+        except Exception as error:
+            if is_disk_full(error):  # before the first file: one message, nothing to resume
+                raise DiskFullError from None
+            raise
         recorder.log, recorder.manifest = log, manifest
         if progress is not None:
             progress.start()
+        counter = _InputCounter.start(input, (output, quarantine), progress)
         try:
-            for outcome in outcomes:
-                recorder.record(outcome)
+            stopped = _record_all(outcomes, recorder)
+            finished = stopped is None
         finally:
+            _close(outcomes)  # a stopped run's workers end now (see run/signals.py)
+            if not finished:
+                # Stopped, or unwound by an error: the workers are gone, what they were
+                # writing is swept, and the manifest has those inputs redone by the next run.
+                remove_stale_temporaries(output)
+            if counter is not None:
+                counter.stop(finish=finished)
             if progress is not None:
                 progress.stop()
             # Even an interrupted run keeps the mappings of the files it wrote: a resumed run
             # finds them already done and may not report their mappings again.
             if collector is not None:
-                mappings = collector.write()
-                manifest.mappings_written()
+                try:
+                    mappings = collector.write()
+                    manifest.mappings_written()
+                except Exception as error:
+                    if not is_disk_full(error):
+                        raise
+                    stopped = stopped or DISK_FULL
         summary = RunSummary(
             run_id=run_id,
             total=tally.counts.done,
@@ -313,9 +376,76 @@ def run_tree(
             mappings=mappings,
             elapsed_seconds=time.monotonic() - started,
             policy=plan.names,
+            stopped=stopped,
         )
-        log.summarize(summary.to_json())
+        with tolerate_disk_full():
+            log.summarize(summary.to_json())
     return summary
+
+
+def _record_all(outcomes: Iterable[Outcome], recorder: _Recorder) -> str | None:
+    """Record every outcome; why the run stopped early (a signal's name, ``disk-full``) or None.
+
+    An input the disk could not take is not recorded: it ended nowhere, the next run redoes it.
+    """
+    try:
+        for outcome in outcomes:
+            if outcome.reason is Reason.DISK_FULL:
+                return DISK_FULL
+            recorder.record(outcome)
+    except RunInterrupted as interruption:
+        return interruption.signal_name
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        return DISK_FULL
+    return None
+
+
+class _InputCounter:
+    """Counts the inputs in a thread of its own while the run goes on, for a progress display
+    that shows a total and the time left. Started after the executor: a pool that forks does
+    so before this thread exists."""
+
+    def __init__(self, input: Path, exclude: tuple[Path, ...], sink: TotalAware) -> None:
+        self._input, self._exclude, self._sink = input, exclude, sink
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._count, name="deid-count", daemon=True)
+
+    @classmethod
+    def start(
+        cls, input: Path, exclude: tuple[Path, ...], progress: ProgressSink | None
+    ) -> _InputCounter | None:
+        if not isinstance(progress, TotalAware):
+            return None
+        counter = cls(input, exclude, progress)
+        counter._thread.start()
+        return counter
+
+    def _count(self) -> None:
+        total = 0
+        for _ in discover_inputs(self._input, exclude=self._exclude, on_error=_ignore):
+            if self._stopping.is_set():
+                return
+            total += 1
+        self._sink.set_total(total)
+
+    def stop(self, *, finish: bool) -> None:
+        """Wait for the count to end (``finish``: a run that went through every input, whose
+        own walk of the tree was no shorter), or end it now (a stopped run)."""
+        if not finish:
+            self._stopping.set()
+        self._thread.join()
+
+
+def _ignore(directory: Path, error: OSError) -> None:
+    """The run itself records directories it cannot list; the count just leaves them out."""
+
+
+def _close(outcomes: Iterator[Outcome]) -> None:
+    close = getattr(outcomes, "close", None)
+    if close is not None:
+        close()
 
 
 def _check_manifest_place(manifest: Path, input: Path, output: Path) -> None:
@@ -327,6 +457,16 @@ def _check_manifest_place(manifest: Path, input: Path, output: Path) -> None:
             )
     if manifest.exists() and not manifest.is_file():
         raise RunConfigurationError(f"the manifest {manifest} exists and is not a file")
+
+
+def stop_message(summary: RunSummary) -> str:
+    """One line for a run that stopped early: why, and how to finish it."""
+    if summary.stopped == DISK_FULL:
+        return DISK_FULL_MESSAGE
+    return (
+        f"stopped by {summary.stopped}; the {summary.total} files that ended are recorded and "
+        "no temporary file is left: run the same command again to finish (what ended is skipped)"
+    )
 
 
 @dataclass(frozen=True)
@@ -347,6 +487,7 @@ class RunRequest:
     resume: bool = True  # skip the inputs the run manifest records as done
     ocr_backend: str = "default"
     encrypt_to: Path | None = None  # a recipient certificate: honest-broker mode
+    force_new_run: bool = False  # write into an output made with another secret or policy
 
 
 def parse_lookup(text: str) -> tuple[str, Path]:
@@ -394,6 +535,7 @@ def run_request(
         record_mappings=request.mappings_dir is not None,
         ocr_backend=request.ocr_backend,
         encrypt_to=str(request.encrypt_to) if request.encrypt_to else None,
+        output_is_file=single_file_output(request.input, request.output),
     )
     return run_tree(
         settings,
@@ -406,4 +548,5 @@ def run_request(
         mappings_dir=request.mappings_dir,
         progress=progress,
         worker_factory=worker_factory,
+        force_new_run=request.force_new_run,
     )

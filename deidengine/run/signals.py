@@ -1,0 +1,108 @@
+"""Stopping a run on SIGTERM or SIGINT: workers ended, no temporary left, a resumable manifest.
+
+Without this, SIGTERM ended the leader at once (Python's default for it) and left the pool's
+processes waiting for work that never came; Ctrl-C raised ``KeyboardInterrupt`` in every
+process of the terminal's group, workers included, each printing its own traceback.
+
+How a stop goes instead:
+
+- the pool's workers ignore SIGINT (:func:`ignore_interrupts`, their initializer calls it): a
+  Ctrl-C reaches the whole foreground group, and only the leader decides what it means;
+- in the leader, :func:`stop_on_signals` turns the first SIGTERM or SIGINT into
+  :class:`RunInterrupted` (later ones are ignored while the run stops: a stop must not be cut
+  short half-way);
+- the executor, unwound by that exception, terminates its workers at once
+  (:func:`terminate_processes`) rather than waiting for the files they hold, and the runner
+  removes the ``.deid-*.tmp`` files they may have left, records the files that ended, and
+  returns a summary whose exit code is 128 + the signal's number (130 for SIGINT, 143 for
+  SIGTERM), as a shell reports a process its signal ended.
+
+Re-running the same command finishes the run: the manifest skips what ended.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import Final
+
+__all__ = [
+    "STOP_SIGNALS",
+    "RunInterrupted",
+    "ignore_interrupts",
+    "stop_on_signals",
+    "terminate_processes",
+]
+
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+"""The signals that stop a run cleanly."""
+
+TERMINATE_GRACE_SECONDS: Final = 5.0
+"""How long a terminated worker may take to end before it is killed."""
+
+
+class RunInterrupted(BaseException):
+    """A stop signal arrived. A ``BaseException``, like ``KeyboardInterrupt``: the per-file
+    function's ``except Exception`` (which fails a file closed) must not swallow it."""
+
+    def __init__(self, signal_number: int) -> None:
+        self.signal_number = signal_number
+        self.signal_name = signal.Signals(signal_number).name
+        super().__init__(self.signal_name)
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number: what a shell reports for a process the signal ended."""
+        return 128 + self.signal_number
+
+
+@contextmanager
+def stop_on_signals(signals: Iterable[int] = STOP_SIGNALS) -> Iterator[None]:
+    """Within the block, the first of ``signals`` raises :class:`RunInterrupted` in the main
+    thread; later ones are ignored until the block ends. The previous handlers come back then.
+
+    Python delivers signals to the main thread only: from any other thread (a host
+    application's worker) this changes nothing, and the host's own handling stays in charge.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = tuple(signals)
+    stopping = False
+
+    def interrupt(number: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        if stopping:
+            return  # already stopping: let the clean-up finish
+        stopping = True
+        raise RunInterrupted(number)
+
+    previous = {number: signal.signal(number, interrupt) for number in wanted}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def ignore_interrupts() -> None:
+    """For a pool's worker process: SIGINT (a terminal's Ctrl-C, sent to the whole group) is
+    the leader's to handle; SIGTERM keeps its default action, so the leader can end a worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def terminate_processes(processes: Iterable[BaseProcess]) -> None:
+    """Send SIGTERM to each live process, wait for it, and kill what is still alive after
+    :data:`TERMINATE_GRACE_SECONDS`."""
+    alive = [process for process in processes if process.is_alive()]
+    for process in alive:
+        process.terminate()
+    for process in alive:
+        process.join(TERMINATE_GRACE_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
