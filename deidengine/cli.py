@@ -97,12 +97,17 @@ def _load_or_exit(spec: str, runnable: bool = False) -> Plan:
 def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
     """Show the winning rule for every selector the policy names, and why."""
     from deidengine.policy import explain_json, explain_plan
+    from deidengine.policy.explain import UnknownElementError
 
     plan = _load_or_exit(spec)
-    if fmt == "json":
-        click.echo(json.dumps(explain_json(plan, tag), indent=2))
-        return
-    rows = explain_plan(plan, tag)
+    try:
+        if fmt == "json":
+            click.echo(json.dumps(explain_json(plan, tag), indent=2))
+            return
+        rows = explain_plan(plan, tag)
+    except UnknownElementError as error:
+        click.echo(f"deid policy explain: {error}", err=True)
+        sys.exit(EXIT_USAGE)
     if tag is not None and not rows:
         click.echo(f"no rule of {spec} selects {tag}: it is kept unchanged", err=True)
         sys.exit(EXIT_FINDINGS)

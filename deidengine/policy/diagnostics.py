@@ -27,6 +27,8 @@ class ErrorCode(enum.Enum):
     SYNTAX = "E100"
     DUPLICATE_HEADER = "E101"
     HEADER_NOT_FIRST = "E102"
+    EMPTY_POLICY = "E103"
+    MISSING_HEADER = "E104"
     UNKNOWN_KEYWORD = "E201"
     UNKNOWN_TAG = "E202"
     TAG_KEYWORD_MISMATCH = "E203"
@@ -44,6 +46,7 @@ class ErrorCode(enum.Enum):
     CYCLIC_USE = "E502"
     NOT_RUNNABLE = "E503"
     UNREADABLE_POLICY = "E504"
+    NOT_UTF8 = "E505"
 
 
 class Severity(enum.Enum):

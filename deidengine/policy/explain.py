@@ -6,7 +6,17 @@ import re
 from dataclasses import dataclass
 
 from deidengine.policy.plan import Plan, PlannedRule, SelectorKind, Target, format_tag
-from deidengine.standard.dictionary import attribute_info, tag_for_keyword
+from deidengine.standard.dictionary import attribute_info, closest_keywords, tag_for_keyword
+
+
+class UnknownElementError(ValueError):
+    """``--tag`` names no element: neither a tag's eight hex digits nor a PS3.6 keyword."""
+
+    def __init__(self, text: str) -> None:
+        close = closest_keywords(text, 1)
+        self.suggestion = close[0] if close else None
+        hint = f"; did you mean '{self.suggestion}'?" if self.suggestion else ""
+        super().__init__(f"unknown keyword '{text}'{hint}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +148,16 @@ def parse_tag_filter(text: str) -> int | None:
 
 
 def explain_plan(plan: Plan, tag: str | None = None) -> tuple[Explanation, ...]:
-    """One explanation per distinct selector (or, with ``tag``, for that one element)."""
+    """One explanation per distinct selector (or, with ``tag``, for that one element).
+
+    Raises:
+        UnknownElementError: ``tag`` is neither a tag nor a known keyword (a misspelt keyword
+            must not read as "no rule selects it: kept unchanged").
+    """
     if tag is not None:
         number = parse_tag_filter(tag)
         if number is None:
-            return ()
+            raise UnknownElementError(tag)
         info = attribute_info(number)
         probe = Target(
             SelectorKind.TAG,
