@@ -108,6 +108,7 @@ class FindingCode(enum.Enum):
     # the tree
     NOT_DICOM = "V501 not-dicom"
     ORIGINAL_NOT_FOUND = "V502 original-not-found"
+    NO_FILES = "V503 no-files"
 
 
 #: Codes that do not fail verification; every other code is an error.

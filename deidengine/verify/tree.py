@@ -346,6 +346,9 @@ def _verify_files(
         checked += 1
         relative = path.name if root.is_file() else str(path.relative_to(root))
         findings.extend(_verify_file(path, relative, number, settings))
+    if not checked:
+        # Nothing checked proves nothing: a wrong path or an empty run must not read as passed.
+        findings.append(finding(FindingCode.NO_FILES, "", "", "no files to verify"))
     return VerifyReport(files_checked=checked, findings=tuple(findings))
 
 
@@ -377,9 +380,10 @@ def render_report(report: VerifyReport, console: Console) -> None:
     errors = len(report.errors)
     warnings = len(report.findings) - errors
     verdict = "FAILED" if report.exit_code else "passed"
+    checked = f"{report.files_checked}" if report.files_checked else "no"
     console.print(
         Text(
-            f"{verdict}: {report.files_checked} files checked, {errors} errors, "
+            f"{verdict}: {checked} files checked, {errors} errors, "
             f"{warnings} warnings",
             style="red bold" if report.exit_code else "green",
         )
