@@ -383,8 +383,7 @@ def render_report(report: VerifyReport, console: Console) -> None:
     checked = f"{report.files_checked}" if report.files_checked else "no"
     console.print(
         Text(
-            f"{verdict}: {checked} files checked, {errors} errors, "
-            f"{warnings} warnings",
+            f"{verdict}: {checked} files checked, {errors} errors, {warnings} warnings",
             style="red bold" if report.exit_code else "green",
         )
     )
