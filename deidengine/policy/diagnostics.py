@@ -38,6 +38,7 @@ class ErrorCode(enum.Enum):
     UNKNOWN_VR = "E207"
     CONFLICT = "E301"
     UNREACHABLE = "E302"
+    WEAKENS_PROFILE = "W301"  # a warning: a keep beats what a profile beneath it does
     ACTION_INVALID_FOR_VR = "E401"
     PIXEL_ACTION_MISPLACED = "E402"
     BAD_ARGUMENT = "E403"

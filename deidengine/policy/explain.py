@@ -68,26 +68,7 @@ class Explanation:
 
 def _representative(plan: Plan, target: Target) -> tuple[PlannedRule, ...]:
     """The candidates an element selected by ``target`` would see."""
-    first_vr = min(target.vrs) if target.vrs else None
-    match target.kind:
-        case SelectorKind.TAG | SelectorKind.MASK:
-            return plan.candidates(target.tag, first_vr)
-        case SelectorKind.PATH:
-            path = tuple((step.tag, step.item or 0) for step in target.path)
-            return plan.candidates(target.tag, first_vr, None, path)
-        case SelectorKind.PRIVATE_CREATOR:
-            group, offset = target.group or 0, target.offset or 0
-            tag = (group << 16) | 0x1000 | offset
-            return plan.candidates(tag, None, (target.creator or "", group, offset))
-        case SelectorKind.PRIVATE:
-            return plan.candidates(0x00091000, None, ("", 0x0009, 0))
-        case SelectorKind.VR:
-            return plan.candidates(None, first_vr)
-        case SelectorKind.ANY:
-            return plan.candidates(None, None)
-        case SelectorKind.PIXELS:
-            return plan.pixels
-    raise AssertionError(target.kind)
+    return plan.probe(target)
 
 
 def _explain(plan: Plan, target: Target, own: PlannedRule) -> Explanation:

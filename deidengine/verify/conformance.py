@@ -100,6 +100,8 @@ class FindingCode(enum.Enum):
     TEMPORAL_INCONSISTENT = "V307 longitudinal-temporal-inconsistent"
     BURNED_IN_MISSING = "V308 burned-in-annotation-missing"
     PRIVATE_CHARACTERISTICS_MISSING = "V309 private-characteristics-missing"
+    IDENTITY_OVERCLAIMED = "V310 patient-identity-removed-overclaimed"
+    METHOD_OVERCLAIMED = "V311 deidentification-method-overclaimed"
     # IOD validity
     IOD_NEW_ERROR = "V401 iod-new-error"
     IOD_ERROR = "V402 iod-error"
