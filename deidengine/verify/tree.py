@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from deidengine.dicom.apply import REPLACING_ACTIONS
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.uids import remap_uid
@@ -165,8 +166,13 @@ def _leaks(
     file: str,
 ) -> Iterator[Finding]:
     # The engine's allowed sets are not known for an output made elsewhere: the plan's K rules
-    # say what may hold an input value, and unselected elements hold only device facts.
-    allowed = frozenset((d.path, d.tag) for d in decisions if d.explicitly_kept)
+    # say what may hold an input value, and unselected elements hold only device facts. A value
+    # the plan replaces by construction (keep-year, shift-date, a pseudonym, ...) is the policy's
+    # output even when it equals the input (keep-year of YYYY0101): the engine allows it by the
+    # same set (REPLACING_ACTIONS), and the conformance checks (V106, V107) hold it to its action.
+    allowed = frozenset(
+        (d.path, d.tag) for d in decisions if d.explicitly_kept or d.kind in REPLACING_ACTIONS
+    )
     untouched = frozenset((d.path, d.tag) for d in decisions if d.defaulted)
     patient = patient_borne_values(identifying)
     for leak in find_leaks(output, identifying, allowed, untouched, patient):
