@@ -39,6 +39,7 @@ from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.uids import remap_uid
 from deidengine.policy import load_plan
+from deidengine.policy.ast import ActionKind
 from deidengine.policy.plan import Plan
 from deidengine.run.discover import discover_inputs
 from deidengine.run.mappings import UID_FILE, read_mapping_rows
@@ -330,6 +331,43 @@ def verify_tree(
         return _verify_files(root, settings, original_root, ocr)
 
 
+#: The keyed values each action writes: recomputed only with the original and the secret.
+KEYED_VALUES: Final[Mapping[ActionKind, tuple[str, ...]]] = {
+    ActionKind.REMAP_UID: ("UID remaps",),
+    ActionKind.SHIFT_DATE: ("date shifts",),
+    ActionKind.CLEAN: ("UID remaps", "date shifts"),
+    ActionKind.PSEUDONYM: ("pseudonyms",),
+    ActionKind.HASH: ("keyed hashes",),
+}
+
+
+def _unchecked(settings: _Settings, with_original: bool) -> Iterator[Finding]:
+    """One warning naming the checks this verification could not make (V109): a pass without
+    the original or the secret proves less, and the report must say how much less."""
+    if with_original and settings.secret is not None:
+        return
+    kinds: dict[str, None] = {}
+    for rule in settings.plan.rules:
+        for label in KEYED_VALUES.get(rule.action.kind, ()):
+            kinds[label] = None
+    missing = "the original (--original)" if not with_original else "the project secret"
+    if not with_original and settings.secret is None:
+        missing = "the original (--original) and the project secret"
+    parts = []
+    if not with_original:
+        parts.append("the leak scan against the input was not made")
+    if kinds:
+        parts.append(
+            "these keyed values were not recomputed: "
+            + ", ".join(sorted(kinds))
+            + ("; UIDs were checked by form only" if "UID remaps" in kinds else "")
+        )
+    if parts:
+        yield finding(
+            FindingCode.KEYED_VALUES_UNCHECKED, "", "", f"without {missing}, " + "; ".join(parts)
+        )
+
+
 def _verify_files(
     root: Path,
     settings: _Settings,
@@ -346,6 +384,7 @@ def _verify_files(
                 "the pixel text detector cannot be imported; burned-in text not checked",
             )
         )
+    findings.extend(_unchecked(settings, original_root is not None))
     checked = 0
     exclude = (Path(original_root),) if original_root is not None else ()
     for number, path in enumerate(discover_inputs(root, exclude=exclude), start=1):
