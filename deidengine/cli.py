@@ -282,6 +282,7 @@ def run(
         ocr_backend=ocr or "default",
         encrypt_to=encrypt_to,
     )
+    _echo_plan_warnings(policy_spec)
     if _AS_PROGRAM:
         # The run is the program's last job: what it has imported lives until exit and is
         # left out of the collector (pool workers freeze their own heap once they hold the
@@ -298,6 +299,19 @@ def run(
         sys.exit(EXIT_USAGE)
     print_summary(summary)
     sys.exit(summary.exit_code)
+
+
+def _echo_plan_warnings(spec: str) -> None:
+    """Say before a run what its outputs will not claim (W301); errors are the run's to report."""
+    from deidengine.policy import PolicyError, load_plan
+    from deidengine.policy.compile import plan_warnings
+
+    try:
+        warnings = plan_warnings(load_plan(spec))
+    except PolicyError:
+        return
+    for warning in warnings:
+        click.echo(warning.render(), err=True)
 
 
 @main.command("keygen")

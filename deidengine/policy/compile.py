@@ -103,6 +103,11 @@ def load_plan(spec: str, *, runnable: bool = False) -> Plan:
     return plan
 
 
+def plan_warnings(plan: Plan) -> tuple[Diagnostic, ...]:
+    """The warnings a compiled plan carries (W301, one per keep that weakens a profile)."""
+    return tuple(weakening_diagnostic(w, plan) for w in plan.weakenings)
+
+
 def check_policy(spec: str) -> tuple[Diagnostic, ...]:
     """Every diagnostic for a spec; empty when it is clean. A composition without errors is
     compiled too, for the warnings only the plan can give (W301: a profile weakened)."""
@@ -112,7 +117,7 @@ def check_policy(spec: str) -> tuple[Diagnostic, ...]:
     if has_errors(checked.diagnostics):
         return checked.diagnostics
     plan = compile_plan(checked)
-    warnings = tuple(weakening_diagnostic(w, plan) for w in plan.weakenings)
+    warnings = plan_warnings(plan)
     return tuple(
         sorted(
             (*checked.diagnostics, *warnings),

@@ -103,3 +103,20 @@ def test_the_audit_records_the_weakening(tmp_path: Path, corpus: dict[str, Path]
         }
     ]
     assert header["weakenings"][0]["source"].endswith("keeps-name-under-safe-harbor.policy:3")
+
+
+def test_run_says_what_the_outputs_will_not_claim(tmp_path: Path, corpus: dict[str, Path]) -> None:
+    from click.testing import CliRunner
+
+    from deidengine.cli import main
+
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET.key.hex() + "\n", encoding="ascii")
+    secret.chmod(0o600)
+    arguments = ["run", "--policy", KEEPS_NAME, "--secret-file", str(secret), "--workers", "1"]
+    result = CliRunner().invoke(main, [*arguments, str(corpus["jane-ct"]), str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"{KEEPS_NAME}:3:1: warning[W301]: '(0010,0010) PatientName -> keep' weakens "
+        "annex-e/basic and hipaa-safe-harbor: it keeps PatientName (Z, pseudonym)"
+    ) in result.output
