@@ -8,7 +8,8 @@ and says so with 113110). One change cannot be carried: a ``keep`` that beats a 
 removal, replacement or cleaning. Then the profile no longer ran as its code says, so
 
 - the profile is *weakened*: its name leaves De-identification Method (0012,0063), and a code
-  leaves the Code Sequence (0012,0064) unless an intact layer also declares it;
+  leaves the Code Sequence (0012,0064) unless a layer that is neither weakened nor weakening
+  also declares it;
 - Patient Identity Removed (0012,0062) is ``YES`` only while every row of the Basic Profile
   (PS3.15 Table E.1-1) is handled by the composition: removed, emptied, replaced, cleaned, or
   kept by a shipped Option (whose code says what it retains);
@@ -117,7 +118,11 @@ def plan_claims(
         for order, (keep, profiles, rows) in sorted(beaten.items())
     )
     intact = [facts for index, facts in enumerate(layers) if index not in weakened]
-    codes = tuple(code for code in plan.codes if any(code in facts.codes for facts in intact))
+    # A layer that weakens another cannot vouch for a code by declaring it again: its own
+    # `code 113100` beside `PatientName -> keep` is the false claim this module exists to stop.
+    weakeners = {keep.layer for keep, _, _ in beaten.values()}
+    vouching = [facts for index, facts in enumerate(layers) if index not in weakened | weakeners]
+    codes = tuple(code for code in plan.codes if any(code in facts.codes for facts in vouching))
     basic = next(
         (i for i, facts in enumerate(layers) if facts.shipped and facts.name == BASIC_PROFILE),
         None,

@@ -149,3 +149,10 @@ def test_claims_survive_the_plan_cache(tmp_path: Path) -> None:
     again = load_plan(str(tmp_path / "site.policy"))
     assert again is not plan
     assert again.claims == plan.claims
+
+
+def test_a_weakening_layer_cannot_claim_the_code_again(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, "policy site\nuse annex-e/basic\ncode 113100\nPatientName -> keep\n")
+    assert plan.claimed_names == ("site",)
+    assert plan.claimed_codes == ()
+    assert plan.identity_removed is False
