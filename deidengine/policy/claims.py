@@ -28,7 +28,15 @@ from dataclasses import dataclass
 
 from deidengine.policy import ast
 from deidengine.policy.diagnostics import Diagnostic, ErrorCode, Severity, Span
-from deidengine.policy.plan import Claims, Plan, PlannedRule, RuleTuple, Target, Weakening
+from deidengine.policy.plan import (
+    Claims,
+    Plan,
+    PlannedRule,
+    RuleTuple,
+    SelectorKind,
+    Target,
+    Weakening,
+)
 from deidengine.standard.dictionary import tag_for_keyword
 
 __all__ = ["BASIC_PROFILE", "LayerFacts", "plan_claims", "weakening_diagnostic"]
@@ -72,9 +80,20 @@ def _undeclared_keep(rule: PlannedRule, layers: tuple[LayerFacts, ...]) -> bool:
     return rule.action.kind is ast.ActionKind.KEEP and not layers[rule.layer].shipped
 
 
+def _deeper_keeps(plan: Plan, target: Target, layers: tuple[LayerFacts, ...]) -> RuleTuple:
+    """Undeclared keeps of paths that end in ``target``'s tag (``Seq[*].PatientID -> keep``):
+    the probe, made at the top level, does not see them, and inside their sequences they
+    beat a tag rule of the same or an earlier layer."""
+    if target.kind is not SelectorKind.TAG or target.tag is None:
+        return ()
+    return tuple(r for r in plan.by_path_tag.get(target.tag, ()) if _undeclared_keep(r, layers))
+
+
 def _handled(plan: Plan, target: Target, layers: tuple[LayerFacts, ...]) -> bool:
     """The element is removed, replaced or cleaned whatever the conditions say: no undeclared
     ``keep`` can win, and an unconditional rule stands behind the conditional ones."""
+    if _deeper_keeps(plan, target, layers):
+        return False
     for rule in plan.probe(target):
         if _undeclared_keep(rule, layers):
             return False
@@ -96,13 +115,19 @@ def plan_claims(
     for rule in plan.rules:
         if not layers[rule.layer].codes or rule.action.kind is ast.ActionKind.KEEP:
             continue
-        for winner in plan.probe(rule.target):
-            if winner == rule:
+        winners: list[PlannedRule] = []
+        for candidate in plan.probe(rule.target):
+            if candidate == rule:
                 break
-            if winner.layer > rule.layer and _undeclared_keep(winner, layers):
-                _, profiles, rows = beaten.setdefault(winner.order, (winner, {}, {}))
-                profiles[rule.layer] = None
-                rows.setdefault(_element(rule.target), []).append(rule.action.label)
+            if candidate.layer > rule.layer and _undeclared_keep(candidate, layers):
+                winners.append(candidate)
+        winners += [k for k in _deeper_keeps(plan, rule.target, layers) if k.layer > rule.layer]
+        for winner in winners:
+            _, profiles, rows = beaten.setdefault(winner.order, (winner, {}, {}))
+            profiles[rule.layer] = None
+            labels = rows.setdefault(_element(rule.target), [])
+            if rule.action.label not in labels:
+                labels.append(rule.action.label)
     weakened = {layer for _, profiles, _ in beaten.values() for layer in profiles}
     weakenings = tuple(
         Weakening(

@@ -156,3 +156,15 @@ def test_a_weakening_layer_cannot_claim_the_code_again(tmp_path: Path) -> None:
     assert plan.claimed_names == ("site",)
     assert plan.claimed_codes == ()
     assert plan.identity_removed is False
+
+
+def test_a_keep_inside_a_sequence_weakens_the_tag_rule(tmp_path: Path) -> None:
+    plan = _plan(
+        tmp_path,
+        "policy site\nuse annex-e/basic\nRequestAttributesSequence[*].ScheduledProcedureStepID"
+        " -> keep\n",
+    )
+    (weakening,) = plan.weakenings
+    assert weakening.profiles == ("annex-e/basic",)
+    assert weakening.rows == ("ScheduledProcedureStepID (X)",)
+    assert plan.identity_removed is False
