@@ -56,18 +56,21 @@ def policy_list() -> None:
 @click.argument("specs", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def policy_check(specs: tuple[str, ...], fmt: str) -> None:
-    """Check policies; exit 0 when every one is clean.
+    """Check policies; exit 0 when every one is clean (warnings allowed), 1 when any has an
+    error, 2 when a spec names no readable policy (unknown, unreadable, not UTF-8).
 
     SPECS are shipped names (annex-e/basic), paths, or comma lists composed in order.
     """
     from deidengine.policy import check_policy
-    from deidengine.policy.diagnostics import has_errors
+    from deidengine.policy.diagnostics import UNREADABLE_CODES, has_errors
 
     failed = False
+    unreadable = False
     report: dict[str, list[dict[str, object]]] = {}
     for spec in specs:
         diagnostics = check_policy(spec)
         failed = failed or has_errors(diagnostics)
+        unreadable = unreadable or any(d.code in UNREADABLE_CODES for d in diagnostics)
         report[spec] = [d.to_json() for d in diagnostics]
         if fmt == "text":
             for diagnostic in diagnostics:
@@ -76,7 +79,7 @@ def policy_check(specs: tuple[str, ...], fmt: str) -> None:
                 click.echo(f"{spec}: ok")
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
-    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+    sys.exit(EXIT_USAGE if unreadable else EXIT_FINDINGS if failed else EXIT_OK)
 
 
 def _load_or_exit(spec: str, runnable: bool = False) -> Plan:

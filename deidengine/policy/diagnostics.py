@@ -50,6 +50,12 @@ class ErrorCode(enum.Enum):
     NOT_UTF8 = "E505"
 
 
+#: The spec names no policy text that could be read: a usage error (exit 2), not a policy's.
+UNREADABLE_CODES = frozenset(
+    {ErrorCode.UNKNOWN_POLICY, ErrorCode.UNREADABLE_POLICY, ErrorCode.NOT_UTF8}
+)
+
+
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"

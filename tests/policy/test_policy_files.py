@@ -43,7 +43,7 @@ def test_utf8_byte_order_mark_is_dropped() -> None:
 def test_check_of_a_utf16_file_is_a_diagnostic_not_a_traceback() -> None:
     path = CORPUS / "bad" / "utf16.policy"
     result = CliRunner().invoke(main, ["policy", "check", str(path)])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output  # no policy text could be read: usage
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert f"{path}:1:1: error[E505]: the file is UTF-16 text, not UTF-8" in result.output
     assert "Traceback" not in result.output
@@ -118,3 +118,14 @@ def test_explain_json_of_a_misspelt_keyword_says_unknown() -> None:
     )
     assert result.exit_code == 2
     assert "unknown keyword 'PatientBrithDate'" in result.output
+
+
+def test_check_exits_1_for_a_policy_with_errors_and_0_with_warnings_only() -> None:
+    runner = CliRunner()
+    assert (
+        runner.invoke(main, ["policy", "check", str(CORPUS / "bad" / "empty.policy")]).exit_code
+        == 1
+    )
+    warned = runner.invoke(main, ["policy", "check", str(CORPUS / "warn" / "keeps-private.policy")])
+    assert warned.exit_code == 0
+    assert "warning[W301]" in warned.output
