@@ -59,18 +59,21 @@ def policy_list() -> None:
 @click.argument("specs", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def policy_check(specs: tuple[str, ...], fmt: str) -> None:
-    """Check policies; exit 0 when every one is clean.
+    """Check policies; exit 0 when every one is clean (warnings allowed), 1 when any has an
+    error, 2 when a spec names no readable policy (unknown, unreadable, not UTF-8).
 
     SPECS are shipped names (annex-e/basic), paths, or comma lists composed in order.
     """
     from deidengine.policy import check_policy
-    from deidengine.policy.diagnostics import has_errors
+    from deidengine.policy.diagnostics import UNREADABLE_CODES, has_errors
 
     failed = False
+    unreadable = False
     report: dict[str, list[dict[str, object]]] = {}
     for spec in specs:
         diagnostics = check_policy(spec)
         failed = failed or has_errors(diagnostics)
+        unreadable = unreadable or any(d.code in UNREADABLE_CODES for d in diagnostics)
         report[spec] = [d.to_json() for d in diagnostics]
         if fmt == "text":
             for diagnostic in diagnostics:
@@ -79,7 +82,7 @@ def policy_check(specs: tuple[str, ...], fmt: str) -> None:
                 click.echo(f"{spec}: ok")
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
-    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+    sys.exit(EXIT_USAGE if unreadable else EXIT_FINDINGS if failed else EXIT_OK)
 
 
 def _load_or_exit(spec: str, runnable: bool = False) -> Plan:
@@ -100,12 +103,17 @@ def _load_or_exit(spec: str, runnable: bool = False) -> Plan:
 def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
     """Show the winning rule for every selector the policy names, and why."""
     from deidengine.policy import explain_json, explain_plan
+    from deidengine.policy.explain import UnknownElementError
 
     plan = _load_or_exit(spec)
-    if fmt == "json":
-        click.echo(json.dumps(explain_json(plan, tag), indent=2))
-        return
-    rows = explain_plan(plan, tag)
+    try:
+        if fmt == "json":
+            click.echo(json.dumps(explain_json(plan, tag), indent=2))
+            return
+        rows = explain_plan(plan, tag)
+    except UnknownElementError as error:
+        click.echo(f"deid policy explain: {error}", err=True)
+        sys.exit(EXIT_USAGE)
     if tag is not None and not rows:
         click.echo(f"no rule of {spec} selects {tag}: it is kept unchanged", err=True)
         sys.exit(EXIT_FINDINGS)
@@ -311,6 +319,7 @@ def run(
         encrypt_to=encrypt_to,
         force_new_run=force_new_run,
     )
+    _echo_plan_warnings(policy_spec)
     if _AS_PROGRAM:
         # The run is the program's last job: what it has imported lives until exit and is
         # left out of the collector (pool workers freeze their own heap once they hold the
@@ -361,6 +370,19 @@ def _progress_log(input: Path, output: Path, log_file: Path | None) -> Iterator[
         ) from None
     with log:
         yield log
+
+
+def _echo_plan_warnings(spec: str) -> None:
+    """Say before a run what its outputs will not claim (W301); errors are the run's to report."""
+    from deidengine.policy import PolicyError, load_plan
+    from deidengine.policy.compile import plan_warnings
+
+    try:
+        warnings = plan_warnings(load_plan(spec))
+    except PolicyError:
+        return
+    for warning in warnings:
+        click.echo(warning.render(), err=True)
 
 
 @main.command("keygen")

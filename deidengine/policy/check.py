@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,6 +66,16 @@ SCRUB_CATEGORIES = frozenset(
 OCR_MODES = frozenset({"identifying", "all"})
 PLACEHOLDER = re.compile(r"\{([a-z]+)(?::(\d+))?\}")
 REPEATING_GROUPS = ("50", "60", "7F")  # PS3.5 7.6 and the retired curve / variable pixel data
+#: Unknown keywords per file that get a "did you mean" hint. The search compares the word with
+#: every keyword of the dictionary (about 10 ms); a file of thousands of broken lines would
+#: otherwise stall `check` and `run` for minutes. The errors are all reported; the hints stop.
+SUGGESTIONS_PER_FILE = 20
+
+
+@functools.lru_cache(maxsize=512)
+def _closest_keyword(word: str) -> str | None:
+    close = closest_keywords(word, 1)
+    return close[0] if close else None
 
 
 def _suggest(word: str, known: frozenset[str], otherwise: str) -> str:
@@ -112,6 +123,7 @@ def _vrs_of(tag: int) -> frozenset[str]:
 class _Checker:
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
+        self.suggested: dict[str, int] = {}  # file → keyword hints given
 
     def error(
         self, code: ErrorCode, message: str, span: Span | None, help: str | None = None
@@ -124,14 +136,23 @@ class _Checker:
         assert ref.keyword is not None
         tag = tag_for_keyword(ref.keyword)
         if tag is None:
-            close = closest_keywords(ref.keyword, 1)
             self.error(
                 ErrorCode.UNKNOWN_KEYWORD,
                 f"unknown keyword '{ref.keyword}'",
                 ref.span,
-                f"did you mean '{close[0]}'?" if close else None,
+                self._keyword_hint(ref.keyword, ref.span.file),
             )
         return tag
+
+    def _keyword_hint(self, keyword: str, file: str) -> str | None:
+        given = self.suggested.get(file, 0)
+        if given > SUGGESTIONS_PER_FILE:
+            return None
+        self.suggested[file] = given + 1
+        if given == SUGGESTIONS_PER_FILE:
+            return f"no more suggestions for this file: {SUGGESTIONS_PER_FILE} given"
+        close = _closest_keyword(keyword)
+        return f"did you mean '{close}'?" if close else None
 
     def resolve_ref(self, ref: ast.ElementRef) -> tuple[int | None, str | None]:
         """Resolve a tag/keyword/mask reference to (tag or mask value, keyword)."""
@@ -476,6 +497,29 @@ def _iter_rules(layers: tuple[Layer, ...]) -> Iterator[tuple[Layer, ast.Rule]]:
             yield layer, rule
 
 
+def _check_presence(layer: Layer, checker: _Checker, broken: frozenset[str]) -> None:
+    """A file with nothing in it, or rules with no declaration, is a mistake (a wrong path, a
+    file saved empty): it would run as if it were a policy. Not said of a file whose lines
+    did not parse: their own errors say what is wrong."""
+    if layer.source.display in broken:
+        return
+    statements = layer.file.statements
+    if not statements:
+        checker.error(
+            ErrorCode.EMPTY_POLICY,
+            "the policy is empty: no declaration and no rules",
+            Span(layer.source.display, 1, 1),
+            "start it with `policy NAME` (or `option NAME`) and its rules",
+        )
+    elif layer.file.declaration is None:
+        checker.error(
+            ErrorCode.MISSING_HEADER,
+            "no `policy` or `option` declaration",
+            statements[0].span,
+            "add `policy NAME` (or `option NAME`) as the first line",
+        )
+
+
 def _check_headers(layer: Layer, checker: _Checker) -> None:
     seen_decl: ast.PolicyDecl | None = None
     for index, statement in enumerate(layer.file.statements):
@@ -510,7 +554,9 @@ def check_composition(composition: Composition) -> CheckedPolicy:
     """Resolve and validate every rule of every layer; report all problems at once."""
     checker = _Checker()
     checked: list[CheckedRule] = []
+    broken = frozenset(d.span.file for d in composition.diagnostics if d.span is not None)
     for layer in composition.layers:
+        _check_presence(layer, checker, broken)
         _check_headers(layer, checker)
     first_seen: dict[tuple[object, ...], tuple[ast.Rule, str]] = {}
     for layer, rule in _iter_rules(composition.layers):

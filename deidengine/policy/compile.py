@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from deidengine.policy.claims import BASIC_PROFILE, LayerFacts, plan_claims, weakening_diagnostic
 from deidengine.policy.diagnostics import Diagnostic, ErrorCode, PolicyError, has_errors
-from deidengine.policy.plan import Plan, PlannedRule
+from deidengine.policy.plan import Plan, PlannedRule, RuleTuple
 from deidengine.policy.resolve import Composition, compose
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def compile_plan(checked: CheckedPolicy) -> Plan:
         for code in layer.file.codes:
             if code not in codes:
                 codes.append(code)
+    checked_rules = checked.rules
     rules = tuple(
         PlannedRule(
             target=item.target,
@@ -51,7 +53,20 @@ def compile_plan(checked: CheckedPolicy) -> Plan:
         )
         for order, item in enumerate(checked.rules)
     )
-    return Plan.build(tuple(names), runnable, tuple(codes), policy_digest(checked), rules)
+    digest = policy_digest(checked)
+    plan = Plan.build(tuple(names), runnable, tuple(codes), digest, rules)
+    layers = tuple(
+        LayerFacts(names[layer.index], layer.source.shipped, layer.file.codes)
+        for layer in checked.composition.layers
+    )
+    spans = {order: item.rule.span for order, item in enumerate(checked_rules)}
+    claims = plan_claims(plan, layers, spans, _basic_profile_rules)
+    return Plan.build(tuple(names), runnable, tuple(codes), digest, rules, claims)
+
+
+def _basic_profile_rules() -> RuleTuple:
+    """The shipped Basic Profile's rules, for compositions that do not include it."""
+    return load_plan(BASIC_PROFILE).rules
 
 
 def _compile_spec(spec: str) -> tuple[Plan, Composition]:
@@ -88,8 +103,24 @@ def load_plan(spec: str, *, runnable: bool = False) -> Plan:
     return plan
 
 
+def plan_warnings(plan: Plan) -> tuple[Diagnostic, ...]:
+    """The warnings a compiled plan carries (W301, one per keep that weakens a profile)."""
+    return tuple(weakening_diagnostic(w, plan) for w in plan.weakenings)
+
+
 def check_policy(spec: str) -> tuple[Diagnostic, ...]:
-    """Every diagnostic for a spec; empty when it is clean."""
+    """Every diagnostic for a spec; empty when it is clean. A composition without errors is
+    compiled too, for the warnings only the plan can give (W301: a profile weakened)."""
     from deidengine.policy.check import check_composition
 
-    return check_composition(compose(spec)).diagnostics
+    checked = check_composition(compose(spec))
+    if has_errors(checked.diagnostics):
+        return checked.diagnostics
+    plan = compile_plan(checked)
+    warnings = plan_warnings(plan)
+    return tuple(
+        sorted(
+            (*checked.diagnostics, *warnings),
+            key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span else ("", 0, 0),
+        )
+    )

@@ -27,6 +27,8 @@ class ErrorCode(enum.Enum):
     SYNTAX = "E100"
     DUPLICATE_HEADER = "E101"
     HEADER_NOT_FIRST = "E102"
+    EMPTY_POLICY = "E103"
+    MISSING_HEADER = "E104"
     UNKNOWN_KEYWORD = "E201"
     UNKNOWN_TAG = "E202"
     TAG_KEYWORD_MISMATCH = "E203"
@@ -36,6 +38,7 @@ class ErrorCode(enum.Enum):
     UNKNOWN_VR = "E207"
     CONFLICT = "E301"
     UNREACHABLE = "E302"
+    WEAKENS_PROFILE = "W301"  # a warning: a keep beats what a profile beneath it does
     ACTION_INVALID_FOR_VR = "E401"
     PIXEL_ACTION_MISPLACED = "E402"
     BAD_ARGUMENT = "E403"
@@ -44,6 +47,13 @@ class ErrorCode(enum.Enum):
     CYCLIC_USE = "E502"
     NOT_RUNNABLE = "E503"
     UNREADABLE_POLICY = "E504"
+    NOT_UTF8 = "E505"
+
+
+#: The spec names no policy text that could be read: a usage error (exit 2), not a policy's.
+UNREADABLE_CODES = frozenset(
+    {ErrorCode.UNKNOWN_POLICY, ErrorCode.UNREADABLE_POLICY, ErrorCode.NOT_UTF8}
+)
 
 
 class Severity(enum.Enum):

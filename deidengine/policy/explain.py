@@ -6,7 +6,17 @@ import re
 from dataclasses import dataclass
 
 from deidengine.policy.plan import Plan, PlannedRule, SelectorKind, Target, format_tag
-from deidengine.standard.dictionary import attribute_info, tag_for_keyword
+from deidengine.standard.dictionary import attribute_info, closest_keywords, tag_for_keyword
+
+
+class UnknownElementError(ValueError):
+    """``--tag`` names no element: neither a tag's eight hex digits nor a PS3.6 keyword."""
+
+    def __init__(self, text: str) -> None:
+        close = closest_keywords(text, 1)
+        self.suggestion = close[0] if close else None
+        hint = f"; did you mean '{self.suggestion}'?" if self.suggestion else ""
+        super().__init__(f"unknown keyword '{text}'{hint}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,26 +68,7 @@ class Explanation:
 
 def _representative(plan: Plan, target: Target) -> tuple[PlannedRule, ...]:
     """The candidates an element selected by ``target`` would see."""
-    first_vr = min(target.vrs) if target.vrs else None
-    match target.kind:
-        case SelectorKind.TAG | SelectorKind.MASK:
-            return plan.candidates(target.tag, first_vr)
-        case SelectorKind.PATH:
-            path = tuple((step.tag, step.item or 0) for step in target.path)
-            return plan.candidates(target.tag, first_vr, None, path)
-        case SelectorKind.PRIVATE_CREATOR:
-            group, offset = target.group or 0, target.offset or 0
-            tag = (group << 16) | 0x1000 | offset
-            return plan.candidates(tag, None, (target.creator or "", group, offset))
-        case SelectorKind.PRIVATE:
-            return plan.candidates(0x00091000, None, ("", 0x0009, 0))
-        case SelectorKind.VR:
-            return plan.candidates(None, first_vr)
-        case SelectorKind.ANY:
-            return plan.candidates(None, None)
-        case SelectorKind.PIXELS:
-            return plan.pixels
-    raise AssertionError(target.kind)
+    return plan.probe(target)
 
 
 def _explain(plan: Plan, target: Target, own: PlannedRule) -> Explanation:
@@ -138,11 +129,16 @@ def parse_tag_filter(text: str) -> int | None:
 
 
 def explain_plan(plan: Plan, tag: str | None = None) -> tuple[Explanation, ...]:
-    """One explanation per distinct selector (or, with ``tag``, for that one element)."""
+    """One explanation per distinct selector (or, with ``tag``, for that one element).
+
+    Raises:
+        UnknownElementError: ``tag`` is neither a tag nor a known keyword (a misspelt keyword
+            must not read as "no rule selects it: kept unchanged").
+    """
     if tag is not None:
         number = parse_tag_filter(tag)
         if number is None:
-            return ()
+            raise UnknownElementError(tag)
         info = attribute_info(number)
         probe = Target(
             SelectorKind.TAG,

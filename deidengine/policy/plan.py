@@ -14,6 +14,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 from deidengine.policy import ast
+from deidengine.policy.diagnostics import Span
 
 
 class SelectorKind(enum.IntEnum):
@@ -125,9 +126,43 @@ class PlannedRule:
     comment: str | None = None
 
     @property
-    def precedence(self) -> tuple[int, int, int, int]:
-        """Sort key: later layer, then more specific, then conditional first, then file order."""
-        return (-self.layer, -int(self.target.kind), 0 if self.condition else 1, self.order)
+    def precedence(self) -> tuple[int, int, int, int, int]:
+        """Sort key: ``*`` last in every layer (it selects only what no other rule selects),
+        then later layer, then more specific, then conditional first, then file order."""
+        return (
+            int(self.target.kind is SelectorKind.ANY),
+            -self.layer,
+            -int(self.target.kind),
+            0 if self.condition else 1,
+            self.order,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Weakening:
+    """A ``keep`` rule that beats what profiles beneath it do to some elements (W301)."""
+
+    rule: str  # as written: "vr PN -> keep"
+    source: str  # "site.policy:3"
+    span: Span | None
+    profiles: tuple[str, ...]  # the layers whose rules it beats, in composition order
+    rows: tuple[str, ...]  # the elements, with what the profile does: "PatientName (Z)"
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What the outputs of a plan may claim, decided once when it is compiled.
+
+    ``names`` and ``codes`` are those of the layers no ``keep`` of a later layer weakens;
+    ``identity_removed`` holds when every Basic Profile row is handled (removed, emptied,
+    replaced, cleaned, or kept only by a shipped Option that says so with its code). The stamp
+    and the verifier's provenance check both read this value, so they cannot disagree.
+    """
+
+    names: tuple[str, ...]
+    codes: tuple[str, ...]
+    identity_removed: bool
+    weakenings: tuple[Weakening, ...] = ()
 
 
 RuleTuple = tuple[PlannedRule, ...]
@@ -160,6 +195,8 @@ class Plan:
     any_element: RuleTuple
     by_path_tag: Mapping[int, RuleTuple]
     pixels: RuleTuple
+    #: What outputs may claim; ``None`` (a plan built by hand): everything the plan names.
+    claims: Claims | None = None
     _cache: dict[tuple[object, ...], RuleTuple] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -170,6 +207,7 @@ class Plan:
         codes: tuple[str, ...],
         digest: str,
         rules: RuleTuple,
+        claims: Claims | None = None,
     ) -> Plan:
         """Index the rules by what they select, each list in precedence order."""
         by_tag: dict[int, list[PlannedRule]] = {}
@@ -215,6 +253,7 @@ class Plan:
             any_element=tuple(any_element),
             by_path_tag=MappingProxyType({k: tuple(v) for k, v in by_path.items()}),
             pixels=tuple(pixels),
+            claims=claims,
         )
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -223,7 +262,53 @@ class Plan:
         The indexes are read-only views (``MappingProxyType``), which cannot be pickled, and
         are cheap to rebuild; the plan cache and process pools ship plans this way.
         """
-        return (Plan.build, (self.names, self.runnable, self.codes, self.digest, self.rules))
+        return (
+            Plan.build,
+            (self.names, self.runnable, self.codes, self.digest, self.rules, self.claims),
+        )
+
+    @property
+    def claimed_names(self) -> tuple[str, ...]:
+        """The policies an output may name in De-identification Method (0012,0063)."""
+        return self.claims.names if self.claims is not None else self.names
+
+    @property
+    def claimed_codes(self) -> tuple[str, ...]:
+        """The CID 7050 codes an output may claim (pixel Options only where pixels ran)."""
+        return self.claims.codes if self.claims is not None else self.codes
+
+    @property
+    def identity_removed(self) -> bool:
+        """Whether outputs may say Patient Identity Removed (0012,0062) YES."""
+        return self.claims.identity_removed if self.claims is not None else True
+
+    @property
+    def weakenings(self) -> tuple[Weakening, ...]:
+        return self.claims.weakenings if self.claims is not None else ()
+
+    def probe(self, target: Target) -> RuleTuple:
+        """The candidates an element selected by ``target`` would see (a representative
+        element for the broad selectors)."""
+        first_vr = min(target.vrs) if target.vrs else None
+        match target.kind:
+            case SelectorKind.TAG | SelectorKind.MASK:
+                return self.candidates(target.tag, first_vr)
+            case SelectorKind.PATH:
+                path = tuple((step.tag, step.item or 0) for step in target.path)
+                return self.candidates(target.tag, first_vr, None, path)
+            case SelectorKind.PRIVATE_CREATOR:
+                group, offset = target.group or 0, target.offset or 0
+                tag = (group << 16) | 0x1000 | offset
+                return self.candidates(tag, None, (target.creator or "", group, offset))
+            case SelectorKind.PRIVATE:
+                return self.candidates(0x00091000, None, ("", 0x0009, 0))
+            case SelectorKind.VR:
+                return self.candidates(None, first_vr)
+            case SelectorKind.ANY:
+                return self.candidates(None, None)
+            case SelectorKind.PIXELS:
+                return self.pixels
+        raise AssertionError(target.kind)
 
     @cached_property
     def condition_tags(self) -> frozenset[int]:

@@ -7,6 +7,7 @@ that says it; a policy reached twice is included once, at its first place.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +80,70 @@ class _UnknownPolicy(Exception):
     pass
 
 
+#: Byte-order marks of encodings a policy is not written in (UTF-32 first: its little-endian
+#: mark begins with UTF-16's). UTF-8's own mark is accepted and dropped.
+FOREIGN_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+SAVE_AS_UTF8 = "a policy is a UTF-8 text file: save it as UTF-8"
+
+
+class PolicyDecodeError(ValueError):
+    """A policy file's bytes are not UTF-8 text; where (line and column count from 1) and why."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    """The line and character column of byte ``offset``, both from 1."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[start:offset].decode("utf-8", "replace")) + 1
+    return data.count(b"\n", 0, offset) + 1, column
+
+
+def decode_policy_text(data: bytes) -> str:
+    """A policy file's text: UTF-8, a leading byte-order mark dropped.
+
+    Raises:
+        PolicyDecodeError: another encoding's byte-order mark, bytes that are not UTF-8, or a
+            NUL character (a binary file, or UTF-16 without its mark).
+    """
+    for mark, encoding in FOREIGN_BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            raise PolicyDecodeError(f"the file is {encoding} text, not UTF-8", 1, 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, column = _position(data, error.start)
+        byte = data[error.start]
+        raise PolicyDecodeError(
+            f"not UTF-8 text: byte 0x{byte:02X} cannot be decoded", line, column
+        ) from None
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line, column = _position(data, nul)
+        raise PolicyDecodeError("a NUL byte: this is not a text file", line, column)
+    return text.removeprefix("\ufeff")
+
+
+class _Undecodable(Exception):
+    def __init__(self, display: str, error: PolicyDecodeError) -> None:
+        super().__init__(display)
+        self.display = display
+        self.error = error
+
+    def diagnostic(self) -> Diagnostic:
+        span = Span(self.display, self.error.line, self.error.column)
+        return Diagnostic(ErrorCode.NOT_UTF8, self.error.message, span, SAVE_AS_UTF8)
+
+
 def _read_shipped(name: str) -> PolicySource:
     entry = shipped_policy_root()
     for part in f"{name}{SUFFIX}".split("/"):
@@ -93,7 +158,11 @@ def _read_shipped(name: str) -> PolicySource:
 def _read_path(path: Path, display: str) -> PolicySource:
     if not path.is_file():
         raise _UnknownPolicy(display)
-    return PolicySource(f"file:{path.resolve()}", display, path.read_text("utf-8"), shipped=False)
+    try:
+        text = decode_policy_text(path.read_bytes())
+    except PolicyDecodeError as error:
+        raise _Undecodable(display, error) from None
+    return PolicySource(f"file:{path.resolve()}", display, text, shipped=False)
 
 
 def _display_path(path: Path) -> str:
@@ -129,6 +198,12 @@ def _unknown_policy(ref: str, span: Span | None) -> Diagnostic:
         else ("give a shipped name (see `deid policy list`) or a path to a .policy file")
     )
     return Diagnostic(ErrorCode.UNKNOWN_POLICY, f"unknown policy '{ref}'", span, hint)
+
+
+def _unreadable(ref: str, error: OSError, span: Span | None) -> Diagnostic:
+    return Diagnostic(
+        ErrorCode.UNREADABLE_POLICY, f"cannot read policy '{ref}': {error.strerror}", span
+    )
 
 
 SourceParser = Callable[[PolicySource], tuple[ast.PolicyFile, tuple[Diagnostic, ...]]]
@@ -169,6 +244,12 @@ def compose(spec: str, *, parse: SourceParser = parse_source) -> Composition:
             except _UnknownPolicy:
                 diagnostics.append(_unknown_policy(use.ref, use.span))
                 continue
+            except _Undecodable as undecodable:
+                diagnostics.append(undecodable.diagnostic())
+                continue
+            except OSError as error:
+                diagnostics.append(_unreadable(use.ref, error, use.span))
+                continue
             if used.identity in stack or used.identity == source.identity:
                 diagnostics.append(
                     Diagnostic(
@@ -192,14 +273,11 @@ def compose(spec: str, *, parse: SourceParser = parse_source) -> Composition:
         except _UnknownPolicy:
             diagnostics.append(_unknown_policy(part, None))
             continue
+        except _Undecodable as undecodable:
+            diagnostics.append(undecodable.diagnostic())
+            continue
         except OSError as error:
-            diagnostics.append(
-                Diagnostic(
-                    ErrorCode.UNREADABLE_POLICY,
-                    f"cannot read policy '{part}': {error.strerror}",
-                    None,
-                )
-            )
+            diagnostics.append(_unreadable(part, error, None))
             continue
         include(source, ())
     return Composition(spec, tuple(layers), tuple(diagnostics))

@@ -3,7 +3,8 @@
 The caller describes the run in a :class:`WhatRan` (built with :meth:`WhatRan.from_run` from
 the plan, the header outcome and the pixel stage) and :func:`stamp_provenance` writes:
 
-* Patient Identity Removed (0012,0062) ``YES`` (PS3.15 E.1.1);
+* Patient Identity Removed (0012,0062) ``YES`` (PS3.15 E.1.1), or ``NO`` when the plan
+  weakened the Basic Profile (:mod:`deidengine.policy.claims`);
 * De-identification Method (0012,0063), one LO value each for the engine and version, each
   policy and the policy digest;
 * De-identification Method Code Sequence (0012,0064), exactly the CID 7050 codes that ran;
@@ -68,6 +69,7 @@ __all__ = [
     "WhatRan",
     "deidentification_method",
     "kept_private_blocks",
+    "method_policy_value",
     "plan_known_safe",
     "private_block_inventory",
     "stamp_provenance",
@@ -163,6 +165,9 @@ class WhatRan:
     kept_private_blocks: tuple[KeptPrivateBlock, ...] = ()
     #: When the de-identification ran; None leaves Contribution DateTime out (module docstring).
     contribution_datetime: datetime | None = None
+    #: Patient Identity Removed: YES only when every Basic Profile row was handled
+    #: (:attr:`deidengine.policy.plan.Plan.identity_removed`).
+    identity_removed: bool = True
 
     def __post_init__(self) -> None:
         for code in self.codes:
@@ -188,6 +193,7 @@ class WhatRan:
         kept_private_blocks: Iterable[KeptPrivateBlock] = (),
         contribution_datetime: datetime | None = None,
         engine_version: str = __version__,
+        identity_removed: bool = True,
     ) -> WhatRan:
         """The run's record: the plan's codes less the pixel Options that did not run here.
 
@@ -215,6 +221,30 @@ class WhatRan:
             ),
             kept_private_blocks=blocks,
             contribution_datetime=contribution_datetime,
+            identity_removed=identity_removed,
+        )
+
+    @classmethod
+    def from_plan(
+        cls,
+        plan: Plan,
+        *,
+        temporal: LongitudinalTemporalInformationModified,
+        pixels: PixelOutcome = PixelOutcome(),
+        kept_private_blocks: Iterable[KeptPrivateBlock] = (),
+        contribution_datetime: datetime | None = None,
+    ) -> WhatRan:
+        """:meth:`from_run` with what the plan may claim (:attr:`Plan.claims`): the profiles it
+        left intact, their codes, and whether Patient Identity Removed is YES."""
+        return cls.from_run(
+            policy_names=plan.claimed_names,
+            policy_digest=plan.digest,
+            plan_codes=plan.claimed_codes,
+            temporal=temporal,
+            pixels=pixels,
+            kept_private_blocks=kept_private_blocks,
+            contribution_datetime=contribution_datetime,
+            identity_removed=plan.identity_removed,
         )
 
 
@@ -225,11 +255,16 @@ def _lo(text: str) -> str:
     return cleaned.replace("\\", "/").strip()[:LO_MAXIMUM]
 
 
+def method_policy_value(name: str) -> str:
+    """The De-identification Method value that names one policy: ``policy NAME``."""
+    return _lo(f"policy {name}")
+
+
 def deidentification_method(ran: WhatRan) -> list[str]:
     """The values of De-identification Method (0012,0063): engine, policies, digest."""
     return [
         _lo(f"{ENGINE_NAME} {ran.engine_version}"),
-        *(_lo(f"policy {name}") for name in ran.policy_names),
+        *(method_policy_value(name) for name in ran.policy_names),
         _lo(f"policy-digest sha256:{ran.policy_digest[:40]}"),
     ]
 
@@ -294,7 +329,8 @@ def stamp_provenance(ds: Dataset, ran: WhatRan) -> None:
     replaced. (0012,0064) and (0008,0300) are left out (and removed) when there is nothing
     to put in them: both require at least one item.
     """
-    ds.add_new(Tag.PatientIdentityRemoved, "CS", PatientIdentityRemoved.YES.value)
+    removed = PatientIdentityRemoved.YES if ran.identity_removed else PatientIdentityRemoved.NO
+    ds.add_new(Tag.PatientIdentityRemoved, "CS", removed.value)
     ds.add_new(Tag.DeidentificationMethod, "LO", deidentification_method(ran))
     codes = Sequence()
     for value in ran.codes:

@@ -3,7 +3,9 @@
 Lines, in order:
 
 - one ``{"record": "header", ...}``: run id, engine version, policy names and digest, the
-  executor and worker count, the lookup table names, whether mappings were recorded;
+  executor and worker count, the lookup table names, whether mappings were recorded, and the
+  ``weakenings``: each keep rule that weakens a profile the policy builds on (its rule, source,
+  the profiles and the elements), for which the outputs no longer claim those profiles;
 - one ``{"record": "file", ...}`` per input: ``input`` (the keyed reference, never the path),
   ``status``, ``output`` (relative, derived from de-identified UIDs), ``reason``, ``detail``,
   ``actions`` (action label → count), ``policy``, ``policy_digest``, ``engine_version``,
@@ -32,6 +34,7 @@ from types import TracebackType
 from typing import IO, Final
 
 from deidengine import __version__
+from deidengine.policy.plan import Weakening
 from deidengine.run.diskfull import is_disk_full
 from deidengine.run.outcome import Outcome
 
@@ -68,6 +71,8 @@ class AuditHeader:
     executor: str
     lookups: tuple[str, ...] = ()  # table names only, never the CSV paths
     record_mappings: bool = False
+    #: Keep rules that weaken a profile the policy builds on (W301): the outputs do not claim it.
+    weakenings: tuple[Weakening, ...] = ()
 
 
 class AuditWriter:
@@ -97,6 +102,15 @@ class AuditWriter:
                 "workers": self._workers,
                 "lookups": list(self._header.lookups),
                 "record_mappings": self._header.record_mappings,
+                "weakenings": [
+                    {
+                        "rule": weakening.rule,
+                        "source": weakening.source,
+                        "profiles": list(weakening.profiles),
+                        "elements": list(weakening.rows),
+                    }
+                    for weakening in self._header.weakenings
+                ],
                 "time": _timestamp(),
             }
         )

@@ -346,10 +346,8 @@ class FileProcessor:
             recognizable_visual_features_cleaned=pixel_rule is not None
             and pixel_rule.policy == RECOGNIZABLE_FEATURES_POLICY,
         )
-        ran = WhatRan.from_run(
-            policy_names=self.plan.names,
-            policy_digest=self.plan.digest,
-            plan_codes=self.plan.codes,
+        ran = WhatRan.from_plan(
+            self.plan,
             temporal=LongitudinalTemporalInformationModified(header.temporal.value),
             pixels=pixels,
             kept_private_blocks=kept_private_blocks(private_before, dataset, self.known_safe),

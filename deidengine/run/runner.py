@@ -300,6 +300,7 @@ def run_tree(
         executor=executor,
         lookups=tuple(name for name, _ in settings.lookups),
         record_mappings=settings.record_mappings,
+        weakenings=plan.weakenings,
     )
     tally = _Tally()
     collector = MappingCollector(mappings_dir) if mappings_dir is not None else None

@@ -10,7 +10,9 @@ action resolves to for this file: compound codes by the attribute's Type in the 
 - every UID was remapped: with the original and the secret exactly (``remap_uid`` of the
   original in the same place), without them by form (``2.25.`` or a registry UID);
 - every date agrees with its action: ``keep-year`` leaves ``YYYY0101`` / ``YYYY`` / no time,
-  ``shift-date`` (and ``C`` on a date) moves the original by the patient's keyed offset.
+  ``shift-date`` (and ``C`` on a date) moves the original by the patient's keyed offset;
+- every pseudonym and keyed hash is the keyed value of the original (with the original and
+  the secret: ``deid verify`` lists what it could not recompute without them).
 
 The checker is independent of how the output was made, so it verifies other tools' outputs
 too. A :class:`Finding` names the file, the element path and a stable code, never a value.
@@ -45,7 +47,9 @@ from deidengine.dicom.elements import (
     walk_elements,
 )
 from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.pseudonyms import keyed_hash, pseudonym
 from deidengine.dicom.uids import UUID_DERIVED_ROOT, is_registry_uid, remap_uid
+from deidengine.dicom.vr import maximum_length
 from deidengine.policy.ast import CODE_ACTIONS, ActionKind
 from deidengine.policy.plan import Plan, PlannedRule, is_private_group
 from deidengine.standard.iod import resolve_compound_action
@@ -84,6 +88,8 @@ class FindingCode(enum.Enum):
     UID_REMAP_MISMATCH = "V105 uid-remap-mismatch"
     DATE_NOT_YEAR_ONLY = "V106 date-not-year-only"
     DATE_SHIFT_MISMATCH = "V107 date-shift-mismatch"
+    KEYED_VALUE_MISMATCH = "V108 keyed-value-mismatch"
+    KEYED_VALUES_UNCHECKED = "V109 keyed-values-unchecked"
     # leaks
     IDENTIFYING_VALUE = "V201 identifying-value-present"
     IDENTIFYING_PIXEL_TEXT = "V202 identifying-text-in-pixels"
@@ -100,6 +106,8 @@ class FindingCode(enum.Enum):
     TEMPORAL_INCONSISTENT = "V307 longitudinal-temporal-inconsistent"
     BURNED_IN_MISSING = "V308 burned-in-annotation-missing"
     PRIVATE_CHARACTERISTICS_MISSING = "V309 private-characteristics-missing"
+    IDENTITY_OVERCLAIMED = "V310 patient-identity-removed-overclaimed"
+    METHOD_OVERCLAIMED = "V311 deidentification-method-overclaimed"
     # IOD validity
     IOD_NEW_ERROR = "V401 iod-new-error"
     IOD_ERROR = "V402 iod-error"
@@ -108,12 +116,14 @@ class FindingCode(enum.Enum):
     # the tree
     NOT_DICOM = "V501 not-dicom"
     ORIGINAL_NOT_FOUND = "V502 original-not-found"
+    NO_FILES = "V503 no-files"
 
 
 #: Codes that do not fail verification; every other code is an error.
 WARNING_CODES: Final = frozenset(
     {
         FindingCode.OCR_UNAVAILABLE,
+        FindingCode.KEYED_VALUES_UNCHECKED,  # says what could not be checked; proves nothing
         FindingCode.PRIVATE_CHARACTERISTICS_MISSING,  # warn-level until the engine writes it
         FindingCode.IOD_ERROR,  # no input to compare with: the error may be the input's own
         FindingCode.VALIDATOR_MISSING,
@@ -555,8 +565,49 @@ def _shifted(decision: Decision, context: _Context) -> Iterator[Finding]:
         )
 
 
+def _expected_keyed(decision: Decision, secret: ProjectSecret, before: str) -> str:
+    """What the engine writes for ``before`` under a pseudonym or hash rule (apply.py's
+    ``_pseudonym`` and ``_hash``, from the same functions)."""
+    action = decision.rule.action if decision.rule else None
+    if decision.kind is ActionKind.PSEUDONYM:
+        template = (action.text if action else None) or "{hmac:10}"
+        return pseudonym(secret, before, template, decision.vr)
+    length = action.numbers[0] if action and action.numbers else 16
+    text = keyed_hash(secret, before, length)
+    limit = maximum_length(decision.vr)
+    return text if limit is None else text[:limit]
+
+
+def _keyed(decision: Decision, context: _Context) -> Iterator[Finding]:
+    """A pseudonym or keyed hash is recomputed from the original with the secret: a value put
+    there by hand, by another tool or with another secret differs."""
+    if (
+        decision.kind not in (ActionKind.PSEUDONYM, ActionKind.HASH)
+        or context.original is None
+        or context.secret is None
+    ):
+        return
+    before = _original_text(context, decision.path, decision.tag)
+    value = decision.text()
+    if not before:
+        expected = ""  # the engine leaves an empty value as it is
+    else:
+        try:
+            expected = _expected_keyed(decision, context.secret, before)
+        except ValueError:
+            return  # a template the VR cannot hold: the engine would not have written it
+    if value != expected:
+        label = decision.rule.action.label if decision.rule else decision.kind.value
+        yield finding(
+            FindingCode.KEYED_VALUE_MISMATCH,
+            context.file,
+            decision.location,
+            f"not the keyed {label} of the original value (another value, tool or secret?)",
+        )
+
+
 #: Every check, in report order.
-CHECKS: Final = (_removed, _emptied, _private, _uid, _keep_year, _shifted)
+CHECKS: Final = (_removed, _emptied, _private, _uid, _keep_year, _shifted, _keyed)
 #: The checks that can find something, by what a decision is: a check not listed for its
 #: kind returns at once (each check's first test says the same), so it is not called.
 KIND_CHECKS: Final[Mapping[ActionKind, frozenset[Check]]] = MappingProxyType(
@@ -565,6 +616,8 @@ KIND_CHECKS: Final[Mapping[ActionKind, frozenset[Check]]] = MappingProxyType(
         ActionKind.EMPTY: frozenset({_emptied}),
         ActionKind.KEEP_YEAR: frozenset({_keep_year}),
         ActionKind.SHIFT_DATE: frozenset({_shifted}),
+        ActionKind.PSEUDONYM: frozenset({_keyed}),
+        ActionKind.HASH: frozenset({_keyed}),
     }
 )
 

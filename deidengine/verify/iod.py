@@ -17,10 +17,15 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
+
+import pydicom
+from pydicom.filereader import read_file_meta_info
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 
 from deidengine.verify.conformance import Finding, FindingCode, finding
 
@@ -87,8 +92,41 @@ def _parse(report: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(found["error"]), frozenset(found["warning"])
 
 
+def _is_deflated(path: str | os.PathLike[str]) -> bool:
+    try:
+        meta = read_file_meta_info(path)
+    except Exception:  # no meta, not DICOM: dciodvfy reads it as it is
+        return False
+    return str(meta.get("TransferSyntaxUID", "")) == DeflatedExplicitVRLittleEndian
+
+
 def validate(path: str | os.PathLike[str]) -> IodReport:
-    """Run dciodvfy on one file; ``available`` is false when it is not installed."""
+    """Run dciodvfy on one file; ``available`` is false when it is not installed.
+
+    dciodvfy does not inflate Deflated Explicit VR Little Endian: it reads the compressed
+    bytes as elements and reports garbage that differs from file to file, so an output would
+    be blamed for "new" errors that are only different noise. A deflated file is validated as
+    its inflated copy (Explicit VR Little Endian, the encoding Deflate wraps), written to a
+    private temporary directory and removed at once.
+    """
+    if shutil.which(VALIDATOR) is None:
+        return IodReport(available=False)
+    if not _is_deflated(path):
+        return _validate(path)
+    with tempfile.TemporaryDirectory(prefix="deid-iod-") as folder:
+        inflated = Path(folder) / "inflated.dcm"
+        try:
+            dataset = pydicom.dcmread(path)
+            dataset.file_meta.TransferSyntaxUID = UID(ExplicitVRLittleEndian)
+            dataset.save_as(inflated, enforce_file_format=True)
+        except Exception as error:
+            return IodReport(
+                available=True, failure=f"could not inflate the file ({type(error).__name__})"
+            )
+        return _validate(inflated)
+
+
+def _validate(path: str | os.PathLike[str]) -> IodReport:
     program = shutil.which(VALIDATOR)
     if program is None:
         return IodReport(available=False)

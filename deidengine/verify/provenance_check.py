@@ -3,11 +3,13 @@
 A recipient decides what an object may be used for from these attributes alone, so a claim
 that does not match the object is as bad as no claim:
 
-- Patient Identity Removed (0012,0062) is ``YES``; De-identification Method (0012,0063) says
-  what ran;
+- Patient Identity Removed (0012,0062) is ``YES`` when the plan handles every Basic Profile
+  row, ``NO`` when it weakens that profile (:attr:`Plan.identity_removed`, the value the stamp
+  reads); De-identification Method (0012,0063) says what ran and names no weakened profile;
 - De-identification Method Code Sequence (0012,0064) holds CID 7050 codes (scheme DCM): every
-  code of the plan, ``113100`` whenever Annex E Basic is composed, the pixel options
-  (113101, 113102) only where the pixels were cleaned (Burned In Annotation ``NO``), nothing else;
+  code the plan may claim (:attr:`Plan.claimed_codes`), ``113100`` whenever Annex E Basic is
+  composed and intact, the pixel options (113101, 113102) only where the pixels were cleaned
+  (Burned In Annotation ``NO``), nothing else;
 - Longitudinal Temporal Information Modified (0028,0303) is one of its enumerated values, and
   ``REMOVED`` holds only where no date of the patient's is left;
 - Burned In Annotation (0028,0301) is stated when 113101 (Clean Pixel Data) is claimed;
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from deidengine.dicom.dummies import dummy_value
@@ -32,7 +35,7 @@ from deidengine.dicom.elements import (
     walk_tree,
 )
 from deidengine.policy.plan import Plan, is_private_group
-from deidengine.provenance.stamp import PIXEL_OPTION_CODES
+from deidengine.provenance.stamp import PIXEL_OPTION_CODES, method_policy_value
 from deidengine.provenance.vocabulary import (
     BurnedInAnnotation,
     LongitudinalTemporalInformationModified,
@@ -86,12 +89,22 @@ def _claimed_codes(output: Dataset) -> tuple[tuple[int, str, str], ...]:
 
 
 def _identity_removed(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
-    if _text(output, PATIENT_IDENTITY_REMOVED) != PatientIdentityRemoved.YES.value:
+    value = _text(output, PATIENT_IDENTITY_REMOVED)
+    where = element_location((), PATIENT_IDENTITY_REMOVED)
+    if plan.identity_removed and value != PatientIdentityRemoved.YES.value:
         yield finding(
             FindingCode.IDENTITY_NOT_REMOVED,
             file,
-            element_location((), PATIENT_IDENTITY_REMOVED),
+            where,
             "Patient Identity Removed is absent or not YES",
+        )
+    elif not plan.identity_removed and value != PatientIdentityRemoved.NO.value:
+        # The plan keeps a Basic Profile identifier (a weakened profile): a YES is a false claim.
+        yield finding(
+            FindingCode.IDENTITY_OVERCLAIMED,
+            file,
+            where,
+            "Patient Identity Removed must be NO: the policy keeps a Basic Profile identifier",
         )
 
 
@@ -103,6 +116,20 @@ def _method(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
             element_location((), DEIDENTIFICATION_METHOD),
             "De-identification Method is absent or empty",
         )
+        return
+    values = output[DEIDENTIFICATION_METHOD].value
+    named = {
+        str(value).strip()
+        for value in (values if isinstance(values, (list, tuple, MultiValue)) else [values])
+    }
+    for weakened in sorted(set(plan.names) - set(plan.claimed_names)):
+        if method_policy_value(weakened) in named:
+            yield finding(
+                FindingCode.METHOD_OVERCLAIMED,
+                file,
+                element_location((), DEIDENTIFICATION_METHOD),
+                f"names {weakened}, which the policy weakens (W301)",
+            )
 
 
 def _is_cid_7050(scheme: str, value: str) -> bool:
@@ -124,11 +151,11 @@ def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
             element_location(((METHOD_CODE_SEQUENCE, index),), int(Tag.CodeValue)),
             "not a CID 7050 De-identification Method code",
         )
-    required = set(plan.codes) - PIXEL_CODES
-    if BASIC_PROFILE in plan.names:
+    required = set(plan.claimed_codes) - PIXEL_CODES
+    if BASIC_PROFILE in plan.claimed_names:
         required.add(BASIC_PROFILE_CODE)
     pixels_cleaned = _text(output, BURNED_IN_ANNOTATION) == BurnedInAnnotation.NO.value
-    optional = PIXEL_CODES & set(plan.codes) if pixels_cleaned else set()
+    optional = PIXEL_CODES & set(plan.claimed_codes) if pixels_cleaned else set()
     where = element_location((), METHOD_CODE_SEQUENCE)
     for code in sorted(required - claimed):
         message = f"the plan ran {code}, the object does not say so"
@@ -136,7 +163,9 @@ def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
     for code in sorted(claimed - required - optional):
         reason = (
             "its pixels were not cleaned (Burned In Annotation is not NO)"
-            if code in PIXEL_CODES and code in plan.codes
+            if code in PIXEL_CODES and code in plan.claimed_codes
+            else "the policy weakens the profile that declares it (W301)"
+            if code in plan.codes
             else "the plan does not have it"
         )
         yield finding(FindingCode.CODE_UNEXPECTED, file, where, f"claims {code}, but {reason}")

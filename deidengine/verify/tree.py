@@ -34,10 +34,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from deidengine.dicom.apply import REPLACING_ACTIONS
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.uids import remap_uid
 from deidengine.policy import load_plan
+from deidengine.policy.ast import ActionKind
 from deidengine.policy.plan import Plan
 from deidengine.run.discover import discover_inputs
 from deidengine.run.mappings import UID_FILE, read_mapping_rows
@@ -165,8 +167,13 @@ def _leaks(
     file: str,
 ) -> Iterator[Finding]:
     # The engine's allowed sets are not known for an output made elsewhere: the plan's K rules
-    # say what may hold an input value, and unselected elements hold only device facts.
-    allowed = frozenset((d.path, d.tag) for d in decisions if d.explicitly_kept)
+    # say what may hold an input value, and unselected elements hold only device facts. A value
+    # the plan replaces by construction (keep-year, shift-date, a pseudonym, ...) is the policy's
+    # output even when it equals the input (keep-year of YYYY0101): the engine allows it by the
+    # same set (REPLACING_ACTIONS), and the conformance checks (V106, V107) hold it to its action.
+    allowed = frozenset(
+        (d.path, d.tag) for d in decisions if d.explicitly_kept or d.kind in REPLACING_ACTIONS
+    )
     untouched = frozenset((d.path, d.tag) for d in decisions if d.defaulted)
     patient = patient_borne_values(identifying)
     for leak in find_leaks(output, identifying, allowed, untouched, patient):
@@ -324,6 +331,43 @@ def verify_tree(
         return _verify_files(root, settings, original_root, ocr)
 
 
+#: The keyed values each action writes: recomputed only with the original and the secret.
+KEYED_VALUES: Final[Mapping[ActionKind, tuple[str, ...]]] = {
+    ActionKind.REMAP_UID: ("UID remaps",),
+    ActionKind.SHIFT_DATE: ("date shifts",),
+    ActionKind.CLEAN: ("UID remaps", "date shifts"),
+    ActionKind.PSEUDONYM: ("pseudonyms",),
+    ActionKind.HASH: ("keyed hashes",),
+}
+
+
+def _unchecked(settings: _Settings, with_original: bool) -> Iterator[Finding]:
+    """One warning naming the checks this verification could not make (V109): a pass without
+    the original or the secret proves less, and the report must say how much less."""
+    if with_original and settings.secret is not None:
+        return
+    kinds: dict[str, None] = {}
+    for rule in settings.plan.rules:
+        for label in KEYED_VALUES.get(rule.action.kind, ()):
+            kinds[label] = None
+    missing = "the original (--original)" if not with_original else "the project secret"
+    if not with_original and settings.secret is None:
+        missing = "the original (--original) and the project secret"
+    parts = []
+    if not with_original:
+        parts.append("the leak scan against the input was not made")
+    if kinds:
+        parts.append(
+            "these keyed values were not recomputed: "
+            + ", ".join(sorted(kinds))
+            + ("; UIDs were checked by form only" if "UID remaps" in kinds else "")
+        )
+    if parts:
+        yield finding(
+            FindingCode.KEYED_VALUES_UNCHECKED, "", "", f"without {missing}, " + "; ".join(parts)
+        )
+
+
 def _verify_files(
     root: Path,
     settings: _Settings,
@@ -340,12 +384,16 @@ def _verify_files(
                 "the pixel text detector cannot be imported; burned-in text not checked",
             )
         )
+    findings.extend(_unchecked(settings, original_root is not None))
     checked = 0
     exclude = (Path(original_root),) if original_root is not None else ()
     for number, path in enumerate(discover_inputs(root, exclude=exclude), start=1):
         checked += 1
         relative = path.name if root.is_file() else str(path.relative_to(root))
         findings.extend(_verify_file(path, relative, number, settings))
+    if not checked:
+        # Nothing checked proves nothing: a wrong path or an empty run must not read as passed.
+        findings.append(finding(FindingCode.NO_FILES, "", "", "no files to verify"))
     return VerifyReport(files_checked=checked, findings=tuple(findings))
 
 
@@ -377,10 +425,10 @@ def render_report(report: VerifyReport, console: Console) -> None:
     errors = len(report.errors)
     warnings = len(report.findings) - errors
     verdict = "FAILED" if report.exit_code else "passed"
+    checked = f"{report.files_checked}" if report.files_checked else "no"
     console.print(
         Text(
-            f"{verdict}: {report.files_checked} files checked, {errors} errors, "
-            f"{warnings} warnings",
+            f"{verdict}: {checked} files checked, {errors} errors, {warnings} warnings",
             style="red bold" if report.exit_code else "green",
         )
     )
