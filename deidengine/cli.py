@@ -47,12 +47,21 @@ def policy() -> None:
 
 
 @policy.command("list")
-def policy_list() -> None:
-    """List the shipped policies."""
-    from deidengine.policy import shipped_policy_names
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def policy_list(fmt: str) -> None:
+    """List the shipped policies with their one-line descriptions."""
+    from deidengine.policy.resolve import shipped_policies
 
-    for name in shipped_policy_names():
-        click.echo(name)
+    listed = shipped_policies()
+    if fmt == "json":
+        rows = [
+            {"name": p.name, "description": p.description, "option": p.is_option} for p in listed
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(p.name) for p in listed)
+    for shipped in listed:
+        click.echo(f"{shipped.name:<{width}}  {shipped.description}")
 
 
 @policy.command("check")

@@ -98,3 +98,24 @@ def test_the_deid_program_is_console_main_and_skips_the_final_collection(
         assert cli._AS_PROGRAM
     finally:
         gc.unfreeze()
+
+
+def test_policy_list_gives_each_shipped_policy_its_description() -> None:
+    runner = CliRunner()
+    listed = json.loads(runner.invoke(main, ["policy", "list", "--format", "json"]).output)
+    by_name = {row["name"]: row for row in listed}
+    assert by_name["annex-e/basic"] == {
+        "name": "annex-e/basic",
+        "description": "Basic Application Level Confidentiality Profile (PS3.15 Table E.1-1)",
+        "option": False,
+    }
+    assert by_name["annex-e/retain-uids"]["option"] is True
+    assert by_name["annex-e/retain-uids"]["description"] == "Retain UIDs Option"
+    assert all(row["description"] for row in listed)
+    text = runner.invoke(main, ["policy", "list"]).output.splitlines()
+    assert len(text) == len(listed)
+    assert any(
+        line.startswith("hipaa-safe-harbor ")
+        and line.endswith(by_name["hipaa-safe-harbor"]["description"])
+        for line in text
+    )

@@ -49,6 +49,31 @@ def shipped_policy_names() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class ShippedPolicy:
+    """A shipped policy's name and the one-line description its ``policy`` line gives."""
+
+    name: str
+    description: str
+    is_option: bool
+
+
+def shipped_policies() -> tuple[ShippedPolicy, ...]:
+    """Every shipped policy with its description (each file's ``policy``/``option`` line)."""
+    listed: list[ShippedPolicy] = []
+    for name in shipped_policy_names():
+        parsed, _ = parse_source(_read_shipped(name))
+        declaration = parsed.declaration
+        listed.append(
+            ShippedPolicy(
+                name,
+                (declaration.title or "") if declaration else "",
+                declaration.is_option if declaration else False,
+            )
+        )
+    return tuple(listed)
+
+
+@dataclass(frozen=True, slots=True)
 class PolicySource:
     """Where a policy's text came from: its identity (for de-duplication) and display path."""
 

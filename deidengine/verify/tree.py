@@ -287,6 +287,28 @@ def _verify_file(path: Path, relative: str, number: int, settings: _Settings) ->
     return [_withheld(item, identifying) for item in found]
 
 
+def verify_file(
+    path: str | os.PathLike[str],
+    plan: Plan,
+    *,
+    original: str | os.PathLike[str] | None = None,
+    secret: ProjectSecret | None = None,
+    ocr: bool = True,
+    iod: bool = False,
+) -> list[Finding]:
+    """Verify one output file against ``plan`` (and its ``original`` input, when given): the
+    checks ``deid verify`` makes on every file of a tree."""
+    output = Path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's warnings quote values
+        originals: Mapping[str, Path] | None = None
+        if original is not None:
+            read = _read(output, header_only=True)
+            originals = {_sop_instance(read): Path(original)} if read is not None else {}
+        settings = _Settings(plan, secret, originals, _detector() if ocr else None, iod)
+        return _verify_file(output, output.name, 1, settings)
+
+
 # ---------------------------------------------------------------------------- the tree
 def verify_tree(
     policy_spec: str,
