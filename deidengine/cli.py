@@ -228,6 +228,28 @@ def _lookup_option(
     help="Honest brokers: a recipient certificate (PEM); the original values travel in the "
     "Encrypted Attributes Sequence, readable with its key only (deid reidentify).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse a secret file that group or others can read (else a loud warning).",
+)
+@click.option(
+    "--follow-links",
+    is_flag=True,
+    help="Read symbolic links to files outside IN (else they are skipped and reported).",
+)
+@click.option(
+    "--max-inflated-mib",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Quarantine (too-large) a deflated file inflating beyond this (default 2048).",
+)
+@click.option(
+    "--max-pixel-mib",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Quarantine (too-large) a file declaring more pixel data than this (default 4096).",
+)
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 def run(
@@ -243,6 +265,10 @@ def run(
     scheduler: str | None,
     no_resume: bool,
     encrypt_to: Path | None,
+    strict: bool,
+    follow_links: bool,
+    max_inflated_mib: int | None,
+    max_pixel_mib: int | None,
     input_path: Path,
     output: Path,
 ) -> None:
@@ -257,6 +283,7 @@ def run(
     from deidengine.policy import PolicyError
     from deidengine.run.executor import WorkerStartError
     from deidengine.run.layout import RunConfigurationError
+    from deidengine.run.limits import InputLimits
     from deidengine.run.progress import terminal_progress
     from deidengine.run.report import print_summary
     from deidengine.run.runner import RunRequest, run_request
@@ -276,6 +303,9 @@ def run(
         resume=not no_resume,
         ocr_backend=ocr or "default",
         encrypt_to=encrypt_to,
+        strict=strict,
+        follow_links=follow_links,
+        limits=InputLimits.from_mib(max_inflated_mib, max_pixel_mib),
     )
     if _AS_PROGRAM:
         # The run is the program's last job: what it has imported lives until exit and is
@@ -283,7 +313,7 @@ def run(
         # plan; see executor.py). Not when ``main`` is called in someone else's process.
         gc.freeze()
     try:
-        summary = run_request(request, progress=terminal_progress())
+        summary = run_request(request, progress=terminal_progress(), warn=_warn_loudly)
     except PolicyError as error:
         for diagnostic in error.diagnostics:
             click.echo(diagnostic.render(), err=True)
@@ -293,6 +323,10 @@ def run(
         sys.exit(EXIT_USAGE)
     print_summary(summary)
     sys.exit(summary.exit_code)
+
+
+def _warn_loudly(message: str) -> None:
+    click.secho(f"deid run: WARNING: {message}", err=True, fg="red", bold=True)
 
 
 @main.command("keygen")

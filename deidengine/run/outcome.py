@@ -40,6 +40,15 @@ class Reason(enum.Enum):
     INTERNAL_ERROR = "internal-error"
     DIRECTORY_RECORD = "dicomdir"  # skipped: media directories are rebuilt, not de-identified
     ALREADY_DONE = "already-done"  # skipped: an identical output exists (a resumed run)
+    # Side doors and malformed input (issue #14): each names the precise defect.
+    INVALID_UID = "invalid-uid"
+    TOO_LARGE = "too-large"
+    INVALID_VR = "invalid-vr"
+    INVALID_LENGTH = "invalid-length"
+    INVALID_VALUE = "invalid-value"
+    INCONSISTENT_PIXEL_DATA = "inconsistent-pixel-data"
+    TRANSFER_SYNTAX_MISMATCH = "transfer-syntax-mismatch"
+    LINK_OUTSIDE_INPUT = "link-outside-input"  # skipped: a symbolic link leaving the input
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -59,6 +68,14 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.INTERNAL_ERROR: "an unexpected error in the engine",
     Reason.DIRECTORY_RECORD: "a DICOMDIR media directory (rebuild it from the output)",
     Reason.ALREADY_DONE: "an identical output already exists",
+    Reason.INVALID_UID: "a UID that names the output is not a valid UID (PS3.5 9.1)",
+    Reason.TOO_LARGE: "the inflated data or the declared pixel data exceeds the run's limit",
+    Reason.INVALID_VR: "an element has a value representation that is not a DICOM VR",
+    Reason.INVALID_LENGTH: "an element's length does not fit its value or its VR",
+    Reason.INVALID_VALUE: "an element's value cannot be read as its VR says",
+    Reason.INCONSISTENT_PIXEL_DATA: "the pixel description and the pixel data disagree",
+    Reason.TRANSFER_SYNTAX_MISMATCH: "the data set is not encoded as its transfer syntax says",
+    Reason.LINK_OUTSIDE_INPUT: "a symbolic link leading out of the input (see --follow-links)",
 }
 
 

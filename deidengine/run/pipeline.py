@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from deidengine.dicom.elements import copy_as_read
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.storage import StoreResult, store_atomically
+from deidengine.dicom.uids import is_valid_uid
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -50,7 +50,21 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
+from deidengine.run.limits import (
+    DEFAULT_LIMITS,
+    InputLimits,
+    LimitExceeded,
+    PixelDescriptionError,
+    check_declared_pixels,
+    check_inflated_size,
+)
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
+from deidengine.run.safety import (
+    copy_private,
+    is_inside,
+    private_directory,
+    write_private_bytes,
+)
 from deidengine.standard.hipaa import restricted_zip3
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
@@ -90,6 +104,8 @@ class RunSettings:
     #: Honest-broker mode: a recipient certificate (PEM path); the originals of everything
     #: removed or replaced travel in Encrypted Attributes Sequence, readable by its key only.
     encrypt_to: str | None = None
+    #: The most an input may inflate to and the most pixel data it may declare (too-large).
+    limits: InputLimits = DEFAULT_LIMITS
 
 
 class _Quarantine(Exception):
@@ -155,10 +171,11 @@ def _parse(path: str, size: int, force: bool = False) -> Dataset:
     return dataset
 
 
-def read_input(path: str) -> Dataset:
+def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     """Read one input fully, or raise :class:`_Quarantine` with the reason."""
     try:
         size = os.path.getsize(path)
+        check_inflated_size(path, limits.max_inflated_bytes)
         try:
             dataset = _parse(path, size)
         except InvalidDicomError:
@@ -168,6 +185,8 @@ def read_input(path: str) -> Dataset:
                 raise _Quarantine(Reason.NOT_DICOM) from None
     except _Quarantine:
         raise
+    except LimitExceeded as error:
+        raise _Quarantine(Reason.TOO_LARGE, str(error)) from error
     except (EOFError, OSError) as error:
         raise _Quarantine(Reason.TRUNCATED) from error
     except Exception as error:
@@ -179,10 +198,15 @@ def read_input(path: str) -> Dataset:
     if "SOPClassUID" not in dataset and "SOPInstanceUID" not in dataset:
         raise _Quarantine(Reason.NOT_DICOM, "no SOP Class or SOP Instance UID")
     try:
+        check_declared_pixels(dataset, limits.max_pixel_bytes)
         if _truncated(dataset, size):
             raise _Quarantine(Reason.TRUNCATED)
     except _Quarantine:
         raise
+    except LimitExceeded as error:
+        raise _Quarantine(Reason.TOO_LARGE, str(error)) from error
+    except PixelDescriptionError as error:
+        raise _Quarantine(Reason.INCONSISTENT_PIXEL_DATA, str(error)) from error
     except Exception as error:
         raise _Quarantine(Reason.UNREADABLE) from error
     return dataset
@@ -199,12 +223,28 @@ def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
     return meta
 
 
+#: The UIDs an output is named by, outermost folder first.
+OUTPUT_NAME_UIDS = (
+    ("StudyInstanceUID", "(0020,000D)"),
+    ("SeriesInstanceUID", "(0020,000E)"),
+    ("SOPInstanceUID", "(0008,0018)"),
+)
+
+
 def output_name(dataset: Dataset) -> str:
-    """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs."""
-    parts = [
-        str(dataset.get(k, "") or "").strip() or "unknown"
-        for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
-    ]
+    """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs.
+
+    Only valid UIDs (PS3.5 9.1) name files: a policy that keeps UIDs keeps whatever the input
+    held, and ``../..`` or ``/etc`` there would lead the write out of the output tree. Any
+    other value is quarantined as ``invalid-uid`` (an absent Study or Series UID is
+    ``unknown``).
+    """
+    parts = []
+    for keyword, tag in OUTPUT_NAME_UIDS:
+        value = str(dataset.get(keyword, "") or "").strip(" \x00")
+        if value and not is_valid_uid(value):
+            raise _Quarantine(Reason.INVALID_UID, tag)
+        parts.append(value or "unknown")
     return f"{parts[0]}/{parts[1]}/{parts[2]}.dcm"
 
 
@@ -214,6 +254,8 @@ STORE_STATUS = {StoreResult.WRITTEN: Status.WRITTEN, StoreResult.ALREADY_THERE: 
 
 def _write_atomically(dataset: Dataset, root: Path, name: str) -> Status:
     """Write via a temporary file and a link; an existing equal file means already done."""
+    if not is_inside(root, name):
+        raise _Quarantine(Reason.INVALID_UID, "the output name leaves the output tree")
     result = store_atomically(dataset, root / name, same=_same_output)
     if result is StoreResult.CONFLICT:
         raise _Quarantine(Reason.DUPLICATE_OUTPUT)
@@ -278,7 +320,7 @@ class FileProcessor:
             return self._quarantine(path, reference, Reason.INTERNAL_ERROR, detail)
 
     def _process(self, path: str, reference: str) -> Outcome:
-        dataset = read_input(path)
+        dataset = read_input(path, self.settings.limits)
         if (
             str(dataset.get("SOPClassUID", "")) == DICOMDIR_CLASS
             or "DirectoryRecordSequence" in dataset
@@ -315,6 +357,8 @@ class FileProcessor:
             or ENCODING_SYNTAX[(bool(implicit), little is not False)]
         )
         dataset.file_meta = _new_file_meta(dataset, transfer_syntax)
+        # The preamble may carry application data (a TIFF header, a name): written as zeros.
+        dataset.preamble = None
         leaks = find_leaks(
             dataset, identifying, header.explicitly_kept, header.default_kept, untouched_values
         )
@@ -390,7 +434,8 @@ class FileProcessor:
         """Copy the input beside a JSON reason, outside the output tree."""
         text = REASON_TEXT[reason] + (f" ({detail})" if detail else "")
         try:
-            self.quarantine_root.mkdir(parents=True, exist_ok=True)
+            # The copies hold the original PHI: a 0700 folder, 0600 files (safety.py).
+            private_directory(self.quarantine_root)
             record = {
                 "input": reference,
                 "reason": reason.value,
@@ -398,8 +443,8 @@ class FileProcessor:
                 "policy_digest": self.plan.digest,
             }
             target = self.quarantine_root / f"{reference}.json"
-            target.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-            shutil.copyfile(path, self.quarantine_root / f"{reference}.input")
+            write_private_bytes(target, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+            copy_private(path, self.quarantine_root / f"{reference}.input")
         except OSError:
             pass  # the outcome still says quarantined; nothing reached the output
         return Outcome(reference, Status.QUARANTINED, reason=reason, detail=text)

@@ -24,14 +24,21 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from deidengine.dicom.keys import ProjectSecret, keyed_reference, load_secret
+from deidengine.dicom.keys import (
+    InsecureSecretError,
+    ProjectSecret,
+    keyed_reference,
+    load_secret,
+    secret_file_exposure,
+)
 from deidengine.policy import load_plan
 from deidengine.run.audit import AuditHeader, AuditWriter, new_run_id
 from deidengine.run.discover import discover_inputs
@@ -49,9 +56,10 @@ from deidengine.run.layout import (
     default_audit_directory,
     default_quarantine,
 )
+from deidengine.run.limits import DEFAULT_LIMITS, InputLimits
 from deidengine.run.manifest import RunManifest, configuration_digest, default_manifest
 from deidengine.run.mappings import MappingCollector, MappingFiles
-from deidengine.run.outcome import Outcome, Status
+from deidengine.run.outcome import Outcome, Reason, Status
 from deidengine.run.pipeline import RunSettings
 from deidengine.run.progress import ProgressSink, RunCounts
 
@@ -89,6 +97,7 @@ class RunSummary:
     mappings: MappingFiles | None = None
     elapsed_seconds: float = 0.0
     policy: tuple[str, ...] = ()
+    quarantine_path: Path | None = None  # where quarantined inputs were copied
 
     @property
     def quarantined(self) -> int:
@@ -199,6 +208,7 @@ def run_tree(
     resume: bool = True,
     progress: ProgressSink | None = None,
     worker_factory: WorkerFactory = build_file_processor,
+    follow_links: bool = False,
 ) -> RunSummary:
     """De-identify every file under ``input`` into ``settings.output_root``.
 
@@ -218,6 +228,8 @@ def run_tree(
             updated).
         progress: receives the running counts (never names).
         worker_factory: builds each worker's processor; tests pass a fake one.
+        follow_links: read symbolic links to files outside ``input``; without it each is
+            recorded as skipped (``link-outside-input``) and never read.
 
     Raises:
         RunConfigurationError: the layout is refused, the executor is unknown or refuses the
@@ -273,7 +285,18 @@ def run_tree(
         if recorder.log is not None:
             recorder.log.record_unlisted_directory(reference, type(error).__name__)
 
-    inputs = discover_inputs(input, exclude=(output, quarantine), on_error=unlistable)
+    def link_outside(path: Path) -> None:
+        reference = keyed_reference(secret, os.path.abspath(path))
+        # Not a manifest row: a later run with --follow-links must still read the link.
+        recorder.record(Outcome.skipped(reference, Reason.LINK_OUTSIDE_INPUT), from_manifest=True)
+
+    inputs = discover_inputs(
+        input,
+        exclude=(output, quarantine),
+        on_error=unlistable,
+        follow_links=follow_links,
+        on_skip=link_outside,
+    )
     # execute() builds the worker now: one that cannot be built fails before anything exists.
     outcomes = chosen.execute(_needing_work(inputs, recorder), settings, worker_factory)
     manifest = RunManifest(
@@ -313,6 +336,7 @@ def run_tree(
             mappings=mappings,
             elapsed_seconds=time.monotonic() - started,
             policy=plan.names,
+            quarantine_path=quarantine,
         )
         log.summarize(summary.to_json())
     return summary
@@ -347,6 +371,9 @@ class RunRequest:
     resume: bool = True  # skip the inputs the run manifest records as done
     ocr_backend: str = "default"
     encrypt_to: Path | None = None  # a recipient certificate: honest-broker mode
+    strict: bool = False  # refuse (not only warn about) a secret file others can read
+    follow_links: bool = False  # read symbolic links that lead out of the input
+    limits: InputLimits = DEFAULT_LIMITS  # inflated and declared pixel sizes (too-large)
 
 
 def parse_lookup(text: str) -> tuple[str, Path]:
@@ -367,16 +394,22 @@ def run_request(
     environ: Mapping[str, str] = os.environ,
     progress: ProgressSink | None = None,
     worker_factory: WorkerFactory = build_file_processor,
+    warn: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Load the secret, check the lookup files, and run :func:`run_tree` for ``request``.
+
+    ``warn`` receives one-line warnings (a secret file others can read); by default they are
+    Python warnings (:class:`SecretFileWarning`).
 
     Raises:
         SecretError: no secret (``MissingSecretError``: its message says how to make one) or a
             malformed one. Checked first: nothing is read or created without it.
+        InsecureSecretError: with ``request.strict``, the secret file is readable by others.
         RunConfigurationError: a lookup file is missing or named twice, or the layout is refused.
         PolicyError: the policy does not compile into a runnable plan.
     """
     secret = load_secret(request.secret_file, environ)
+    _check_secret_file(request, warn)
     names = [name for name, _ in request.lookups]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -394,6 +427,7 @@ def run_request(
         record_mappings=request.mappings_dir is not None,
         ocr_backend=request.ocr_backend,
         encrypt_to=str(request.encrypt_to) if request.encrypt_to else None,
+        limits=request.limits,
     )
     return run_tree(
         settings,
@@ -406,4 +440,24 @@ def run_request(
         mappings_dir=request.mappings_dir,
         progress=progress,
         worker_factory=worker_factory,
+        follow_links=request.follow_links,
     )
+
+
+class SecretFileWarning(UserWarning):
+    """The secret file can be read or changed by others (the run went on)."""
+
+
+def _check_secret_file(request: RunRequest, warn: Callable[[str], None] | None) -> None:
+    """Warn about a secret file others can read; refuse it when the run is strict."""
+    if request.secret_file is None:
+        return
+    exposure = secret_file_exposure(request.secret_file)
+    if exposure is None:
+        return
+    if request.strict:
+        raise InsecureSecretError(f"{exposure} (refused under --strict)")
+    if warn is None:
+        warnings.warn(exposure, SecretFileWarning, stacklevel=3)
+    else:
+        warn(exposure)

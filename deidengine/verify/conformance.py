@@ -90,6 +90,7 @@ class FindingCode(enum.Enum):
     OCR_UNAVAILABLE = "V203 ocr-unavailable"
     OCR_FAILED = "V204 ocr-failed"
     IDENTIFYING_PATH = "V205 identifying-value-in-path"
+    PREAMBLE_NOT_EMPTY = "V206 preamble-not-empty"
     # provenance
     IDENTITY_NOT_REMOVED = "V301 patient-identity-removed-missing"
     METHOD_MISSING = "V302 deidentification-method-missing"
