@@ -97,6 +97,7 @@ def _load_or_exit(spec: str, runnable: bool = False) -> Plan:
 def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
     """Show the winning rule for every selector the policy names, and why."""
     from deidengine.policy import explain_json, explain_plan
+    from deidengine.policy.explain import DEFAULT_TREATMENT, unselected_treatment
 
     plan = _load_or_exit(spec)
     if fmt == "json":
@@ -104,9 +105,10 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
         return
     rows = explain_plan(plan, tag)
     if tag is not None and not rows:
-        click.echo(f"no rule of {spec} selects {tag}: it is kept unchanged", err=True)
+        click.echo(f"no rule of {spec} selects {tag}: {unselected_treatment(tag)}", err=True)
         sys.exit(EXIT_FINDINGS)
     click.echo(f"# policy {', '.join(plan.names)}  codes {' '.join(plan.codes)}")
+    click.echo(f"# default: {DEFAULT_TREATMENT}")
     for row in rows:
         name = row.selector + (
             f" {row.keyword}" if row.keyword and row.keyword not in row.selector else ""
