@@ -109,7 +109,7 @@ def test_an_invalid_pixel_description_is_inconsistent(
 def test_the_limits_are_run_options(tmp_path: Path) -> None:
     assert InputLimits.from_mib(5, None) == InputLimits(5 * MIB, DEFAULT_LIMITS.max_pixel_bytes)
     inputs = tmp_path / "in"
-    write(real_file(), inputs / "ct.dcm")  # 512 x 512 x 16 bits: 0.5 MiB declared
+    huge_description(inputs / "ct.dcm", rows=1024, columns=1024, frames="1")  # 2 MiB declared
     secret = tmp_path / "secret"
     secret.write_text("f1" * 32)
     secret.chmod(0o600)
@@ -117,7 +117,9 @@ def test_the_limits_are_run_options(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main, [*base, "--max-pixel-mib", "1", str(inputs), str(tmp_path / "out")]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1 and "too-large" in result.output, result.output
+    default = CliRunner().invoke(main, [*base, str(inputs), str(tmp_path / "out2")])
+    assert "too-large" not in default.output and "truncated" in default.output
 
 
 @pytest.mark.slow
