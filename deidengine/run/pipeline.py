@@ -50,6 +50,7 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
+from deidengine.run.diagnose import check_ascii_values, diagnose_input
 from deidengine.run.limits import (
     DEFAULT_LIMITS,
     InputLimits,
@@ -190,7 +191,7 @@ def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     except (EOFError, OSError) as error:
         raise _Quarantine(Reason.TRUNCATED) from error
     except Exception as error:
-        raise _Quarantine(Reason.UNREADABLE) from error
+        raise _unreadable(path) from error
     meta = getattr(dataset, "file_meta", None)
     syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     if syntax and syntax not in KNOWN_TRANSFER_SYNTAXES:
@@ -201,6 +202,9 @@ def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
         check_declared_pixels(dataset, limits.max_pixel_bytes)
         if _truncated(dataset, size):
             raise _Quarantine(Reason.TRUNCATED)
+        malformed = check_ascii_values(dataset)  # before any stage converts a value
+        if malformed is not None:
+            raise _Quarantine(malformed.reason, malformed.detail)
     except _Quarantine:
         raise
     except LimitExceeded as error:
@@ -208,8 +212,17 @@ def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     except PixelDescriptionError as error:
         raise _Quarantine(Reason.INCONSISTENT_PIXEL_DATA, str(error)) from error
     except Exception as error:
-        raise _Quarantine(Reason.UNREADABLE) from error
+        raise _unreadable(path) from error
     return dataset
+
+
+def _unreadable(path: str) -> _Quarantine:
+    """The quarantine of a file pydicom could not read: its precise defect when the strict
+    reading finds one (:mod:`deidengine.run.diagnose`), else ``unreadable``."""
+    diagnosis = diagnose_input(path)
+    if diagnosis is None:
+        return _Quarantine(Reason.UNREADABLE)
+    return _Quarantine(diagnosis.reason, diagnosis.detail)
 
 
 def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
@@ -316,6 +329,10 @@ class FileProcessor:
         except MemoryError:
             return self._quarantine(path, reference, Reason.INTERNAL_ERROR, "out of memory")
         except Exception as error:  # the run goes on: this file fails closed
+            # A malformed file fails wherever its defect is first touched: name the defect.
+            diagnosis = diagnose_input(path)
+            if diagnosis is not None:
+                return self._quarantine(path, reference, diagnosis.reason, diagnosis.detail)
             detail = f"{type(error).__name__} in the engine"
             return self._quarantine(path, reference, Reason.INTERNAL_ERROR, detail)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pydicom
-from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
 from tests.phi_corpus import JANE, inject
+from tests.pydicom_files import DATA
 
 #: Values planted in the seed files; none may appear in anything a run writes.
 MARKERS = ("QUIRINUS", "HELOISE", "MRN48213977", "555-867-5309")
@@ -21,9 +21,8 @@ STUDY = "1.2.826.0.1.3680043.9.7.1"
 
 def real_file(name: str = "CT_small.dcm") -> Dataset:
     """A pydicom test file with :data:`JANE`'s identity planted everywhere."""
-    path = get_testdata_file(name)
-    assert path is not None, name
-    dataset = pydicom.dcmread(path)
+    # From the installed package only: get_testdata_file would try to download what is absent.
+    dataset = pydicom.dcmread(DATA / "test_files" / name)
     return inject(dataset, JANE, STUDY, "20190314")
 
 

@@ -1,0 +1,229 @@
+"""Why a malformed input failed: the precise defect, found after the engine could not finish.
+
+The engine reads elements lazily and trusts their encoding until it needs a value. A damaged
+file (a flipped byte in a VR, a length that runs into the next element, a transfer syntax
+that is not the data's) then fails deep inside a stage, as whatever exception the value's
+conversion happened to raise. That says nothing useful, and an unexplained exception looks
+like a bug in the engine. So when a file fails unexpectedly the pipeline asks
+:func:`diagnose_input`, which reads the file again, strictly, and names the first defect it
+finds, checked in this order:
+
+1. ``transfer-syntax-mismatch``: the first element is not encoded as the meta's transfer
+   syntax says (explicit VR read as implicit, big endian as little, deflate that is not);
+2. ``invalid-vr``: an element's VR is not a DICOM VR, or (for a tag the dictionary knows)
+   not one the dictionary allows for it, so its value cannot mean what the tag says;
+3. ``invalid-length``: a sequence whose items cannot be found where its lengths put them, or
+   a binary value whose length is not a multiple of its VR's unit;
+4. ``invalid-value``: a value that cannot be read as its VR says.
+
+Only when none is found is the failure the engine's own (``internal-error``). The diagnosis
+runs only on failure, so well-formed files never pay for the strict reading. A diagnosis
+names tags and VRs, never values.
+
+One check runs on every input, because it guards a kept value rather than explains a failure:
+:func:`check_ascii_values`. A length that runs past its value makes an element swallow the
+elements after it; when the swallowing element is one the policy keeps (a Code String such as
+Photometric Interpretation), the swallowed bytes, a name among them, would be written as its
+value. The VRs whose values are plain ASCII of a fixed maximum length cannot hide that.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+from typing import Final
+
+import pydicom
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.filereader import _read_file_meta_info, read_preamble
+from pydicom.tag import Tag
+from pydicom.uid import UID
+from pydicom.values import converters
+
+from deidengine.dicom.elements import element_location, walk_tree
+from deidengine.dicom.vr import MAXIMUM_LENGTH
+from deidengine.run.outcome import Reason
+from deidengine.standard.dictionary import attribute_info, is_private_group
+
+__all__ = ["ASCII_VRS", "Diagnosis", "check_ascii_values", "diagnose_input"]
+
+#: Every VR a file may spell (the compound "US or SS" forms are the dictionary's, not a file's).
+FILE_VRS: Final = frozenset(str(vr) for vr in converters if " " not in str(vr))
+#: Binary VRs and the size of one value: a length not a multiple of it cannot be read.
+UNIT_SIZES: Final = {
+    "AT": 4,
+    "FD": 8,
+    "FL": 4,
+    "OD": 8,
+    "OF": 4,
+    "OL": 4,
+    "OV": 8,
+    "OW": 2,
+    "SL": 4,
+    "SS": 2,
+    "SV": 8,
+    "UL": 4,
+    "US": 2,
+    "UV": 8,
+}
+DEFLATED: Final = "1.2.840.10008.1.2.1.99"
+#: Deeper than any real file nests; a damaged length can make a sequence look endless.
+MAXIMUM_DEPTH: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """The defect: a reason and a detail naming the tag (never a value)."""
+
+    reason: Reason
+    detail: str
+
+
+class _Found(Exception):
+    def __init__(self, diagnosis: Diagnosis) -> None:
+        super().__init__(diagnosis.reason.value)
+        self.diagnosis = diagnosis
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def diagnose_input(path: str) -> Diagnosis | None:
+    """The first defect of the file at ``path`` (see the module's list), or None when the file
+    reads cleanly and strictly, so that a failure on it is the engine's own."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's warnings quote values
+        try:
+            data = open(path, "rb").read()  # noqa: SIM115 - read whole, closed at once
+        except OSError:
+            return None
+        try:
+            mismatch = _syntax_mismatch(data)
+            if mismatch is not None:
+                return mismatch
+            dataset = pydicom.dcmread(io.BytesIO(data), force=True)
+            _check_dataset(dataset, 0)
+        except _Found as found:
+            return found.diagnosis
+        except (OSError, EOFError, struct.error, OverflowError, MemoryError):
+            return Diagnosis(Reason.INVALID_LENGTH, "an element's length runs past its data")
+        except Exception:
+            return Diagnosis(Reason.INVALID_VALUE, "the data set cannot be read strictly")
+    return None
+
+
+def _syntax_mismatch(data: bytes) -> Diagnosis | None:
+    """Whether the first data element contradicts the meta's transfer syntax."""
+    if data[128:132] != b"DICM":
+        return None
+    stream = io.BytesIO(data)
+    read_preamble(stream, False)
+    meta = _read_file_meta_info(stream)
+    syntax_text = str(meta.get("TransferSyntaxUID", "")).strip(" \x00")
+    if not syntax_text:
+        return None
+    body = data[stream.tell() :]
+    syntax = UID(syntax_text)
+    if syntax == DEFLATED:
+        try:
+            body = zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, 64)
+        except zlib.error:
+            return Diagnosis(Reason.TRANSFER_SYNTAX_MISMATCH, "the data set is not deflated")
+    if len(body) < 8 or not syntax.is_transfer_syntax:
+        return None
+    order = "<" if syntax.is_little_endian else ">"
+    (group,) = struct.unpack(order + "H", body[:2])
+    vr = body[4:6].decode("latin-1")
+    looks_explicit = vr in FILE_VRS
+    if group > 0x7FE0 and group != 0xFFFE:
+        problem = "the first element's group is not one of a data set (byte order?)"
+    elif syntax.is_implicit_VR and looks_explicit:
+        problem = "explicit VRs where the transfer syntax says implicit"
+    elif not syntax.is_implicit_VR and not looks_explicit:
+        problem = "no VR where the transfer syntax says explicit"
+    else:
+        return None
+    return Diagnosis(Reason.TRANSFER_SYNTAX_MISMATCH, problem)
+
+
+def _dictionary_vrs(tag: int) -> frozenset[str] | None:
+    if is_private_group(tag >> 16):
+        return None
+    info = attribute_info(tag)
+    if info is None or not info.vr:
+        return None
+    return frozenset(part.strip() for part in info.vr.split(" or "))
+
+
+def _check_dataset(dataset: Dataset, depth: int) -> None:
+    if depth > MAXIMUM_DEPTH:
+        raise _Found(Diagnosis(Reason.INVALID_LENGTH, "sequences nest without end"))
+    for key, raw in list(dataset._dict.items()):
+        tag = int(Tag(key))
+        where = _tag_text(tag)
+        vr = str(raw.VR) if raw.VR is not None else None
+        if isinstance(raw, RawDataElement) and vr is not None:
+            if vr not in FILE_VRS:
+                raise _Found(Diagnosis(Reason.INVALID_VR, f"{where} has no DICOM VR"))
+            allowed = _dictionary_vrs(tag)
+            if allowed is not None and vr != "UN" and vr not in allowed:
+                raise _Found(
+                    Diagnosis(
+                        Reason.INVALID_VR,
+                        f"{where} is written as {vr}, PS3.6 gives {' or '.join(sorted(allowed))}",
+                    )
+                )
+            unit = UNIT_SIZES.get(vr)
+            if unit and raw.length != 0xFFFFFFFF and raw.length % unit:
+                raise _Found(
+                    Diagnosis(Reason.INVALID_LENGTH, f"{where}: {raw.length} bytes of {vr}")
+                )
+        try:
+            element = dataset[key]
+        except (OSError, EOFError, struct.error):
+            raise _Found(
+                Diagnosis(Reason.INVALID_LENGTH, f"{where}: its items are not where it says")
+            ) from None
+        except NotImplementedError:
+            raise _Found(Diagnosis(Reason.INVALID_VR, f"{where} has no DICOM VR")) from None
+        except Exception:
+            raise _Found(
+                Diagnosis(Reason.INVALID_VALUE, f"{where} cannot be read as its VR")
+            ) from None
+        if element.VR == "SQ":
+            for item in element.value or ():
+                _check_dataset(item, depth + 1)
+
+
+#: VRs whose values are ASCII (no character set applies) of at most MAXIMUM_LENGTH characters.
+ASCII_VRS: Final = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
+PRINTABLE_LOW, PRINTABLE_HIGH = 0x20, 0x7E
+#: ACR-NEMA forms PS3.5 still describes for old files: ``yyyy.mm.dd`` and ``hh:mm:ss.frac``.
+LEGACY_LENGTH: Final = {"DA": 10, "TM": 16}
+
+
+def check_ascii_values(dataset: Dataset) -> Diagnosis | None:
+    """The first element, at any depth, of an ASCII VR whose value (any of its values) is
+    longer than the VR allows (``invalid-length``) or holds a byte that is not printable ASCII
+    (``invalid-value``); None when every one is well formed. Reads raw bytes only."""
+    for path, _dataset, tag, vr, element in walk_tree(dataset, vrs=ASCII_VRS):
+        value = element.value if isinstance(element, RawDataElement) else None
+        if not value:
+            continue
+        limit = LEGACY_LENGTH.get(vr, MAXIMUM_LENGTH[vr])
+        for part in value.split(b"\\"):
+            text = part.strip(b" \x00")
+            # Over-long UIDs occur in real files; a remap replaces them, and output names
+            # refuse them (is_valid_uid): only their bytes are checked here.
+            if len(text) > limit and vr != "UI":
+                where = element_location(path, tag)
+                return Diagnosis(Reason.INVALID_LENGTH, f"{where}: a {vr} longer than {limit}")
+            if text and (min(text) < PRINTABLE_LOW or max(text) > PRINTABLE_HIGH):
+                where = element_location(path, tag)
+                return Diagnosis(Reason.INVALID_VALUE, f"{where}: a {vr} that is not ASCII text")
+    return None
