@@ -21,10 +21,12 @@ runs only on failure, so well-formed files never pay for the strict reading. A d
 names tags and VRs, never values.
 
 One check runs on every input, because it guards a kept value rather than explains a failure:
-:func:`check_ascii_values`. A length that runs past its value makes an element swallow the
+:func:`check_encoding`. A length that runs past its value makes an element swallow the
 elements after it; when the swallowing element is one the policy keeps (a Code String such as
 Photometric Interpretation), the swallowed bytes, a name among them, would be written as its
-value. The VRs whose values are plain ASCII of a fixed maximum length cannot hide that.
+value. The VRs whose values are plain ASCII of a fixed maximum length cannot hide that. And
+a VR byte flipped into another kind (a name stated as US) would have the policy treat the
+value as that kind: ``C`` keeps numbers.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from deidengine.dicom.vr import MAXIMUM_LENGTH
 from deidengine.run.outcome import Reason
 from deidengine.standard.dictionary import attribute_info, is_private_group
 
-__all__ = ["ASCII_VRS", "Diagnosis", "check_ascii_values", "diagnose_input"]
+__all__ = ["ASCII_VRS", "Diagnosis", "check_encoding", "diagnose_input"]
 
 #: Every VR a file may spell (the compound "US or SS" forms are the dictionary's, not a file's).
 FILE_VRS: Final = frozenset(str(vr) for vr in converters if " " not in str(vr))
@@ -205,25 +207,66 @@ ASCII_VRS: Final = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "U
 PRINTABLE_LOW, PRINTABLE_HIGH = 0x20, 0x7E
 #: ACR-NEMA forms PS3.5 still describes for old files: ``yyyy.mm.dd`` and ``hh:mm:ss.frac``.
 LEGACY_LENGTH: Final = {"DA": 10, "TM": 16}
+#: VRs by what a policy does with them: ``C`` scrubs text, keeps codes and numbers, shifts
+#: dates, remaps UIDs, walks sequences, removes bytes. A file VR of another kind than the
+#: dictionary's (a name written as US) would be treated as that kind: text kept as a number.
+#: Within a kind, writers differ (SH for LO, IS for DS, OW for OB) and nothing changes.
+VR_KINDS: Final = {
+    **dict.fromkeys(("AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"), "text"),
+    **dict.fromkeys(("CS", "AS"), "code"),
+    **dict.fromkeys(("AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV"), "number"),
+    **dict.fromkeys(("DA", "DT", "TM"), "date"),
+    "UI": "uid",
+    "SQ": "sequence",
+    **dict.fromkeys(("OB", "OD", "OF", "OL", "OV", "OW", "UN"), "bytes"),
+}
 
 
-def check_ascii_values(dataset: Dataset) -> Diagnosis | None:
-    """The first element, at any depth, of an ASCII VR whose value (any of its values) is
-    longer than the VR allows (``invalid-length``) or holds a byte that is not printable ASCII
-    (``invalid-value``); None when every one is well formed. Reads raw bytes only."""
-    for path, _dataset, tag, vr, element in walk_tree(dataset, vrs=ASCII_VRS):
-        value = element.value if isinstance(element, RawDataElement) else None
-        if not value:
+def _ascii_defect(vr: str, value: bytes) -> str | None:
+    limit = LEGACY_LENGTH.get(vr, MAXIMUM_LENGTH[vr])
+    for part in value.split(b"\\"):
+        text = part.strip(b" \x00")
+        # Over-long UIDs occur in real files; a remap replaces them, and output names refuse
+        # them (is_valid_uid): only their bytes are checked here.
+        if len(text) > limit and vr != "UI":
+            return f"a {vr} longer than {limit}"
+        if text and (min(text) < PRINTABLE_LOW or max(text) > PRINTABLE_HIGH):
+            return f"a {vr} that is not ASCII text"
+    return None
+
+
+def _kind_mismatch(tag: int, vr: str) -> str | None:
+    allowed = _dictionary_vrs(tag)
+    if allowed is None or vr == "UN":
+        return None
+    kinds = {VR_KINDS.get(choice) for choice in allowed}
+    if VR_KINDS.get(vr) in kinds:
+        return None
+    return f"written as {vr}, PS3.6 gives {' or '.join(sorted(allowed))}"
+
+
+def check_encoding(dataset: Dataset) -> Diagnosis | None:
+    """The first element, at any depth, whose encoding the policy cannot be trusted on, or
+    None when there is none. Reads raw bytes and stated VRs only (nothing is converted that
+    the engine would not convert anyway):
+
+    - ``invalid-vr``: a stated VR of another kind than the dictionary's for the tag (see
+      :data:`VR_KINDS`);
+    - ``invalid-length`` / ``invalid-value``: a value of an ASCII VR longer than the VR
+      allows, or holding a byte that is not printable ASCII: the mark of a length that ran
+      past its value and swallowed the elements after it.
+    """
+    for path, _dataset, tag, vr, element in walk_tree(dataset):
+        if not isinstance(element, RawDataElement):
             continue
-        limit = LEGACY_LENGTH.get(vr, MAXIMUM_LENGTH[vr])
-        for part in value.split(b"\\"):
-            text = part.strip(b" \x00")
-            # Over-long UIDs occur in real files; a remap replaces them, and output names
-            # refuse them (is_valid_uid): only their bytes are checked here.
-            if len(text) > limit and vr != "UI":
+        if element.VR is not None and not (tag >> 16) & 1:
+            mismatch = _kind_mismatch(tag, str(element.VR))
+            if mismatch is not None:
                 where = element_location(path, tag)
-                return Diagnosis(Reason.INVALID_LENGTH, f"{where}: a {vr} longer than {limit}")
-            if text and (min(text) < PRINTABLE_LOW or max(text) > PRINTABLE_HIGH):
-                where = element_location(path, tag)
-                return Diagnosis(Reason.INVALID_VALUE, f"{where}: a {vr} that is not ASCII text")
+                return Diagnosis(Reason.INVALID_VR, f"{where} {mismatch}")
+        if vr in ASCII_VRS and element.value:
+            defect = _ascii_defect(vr, element.value)
+            if defect is not None:
+                reason = Reason.INVALID_LENGTH if "longer" in defect else Reason.INVALID_VALUE
+                return Diagnosis(reason, f"{element_location(path, tag)}: {defect}")
     return None

@@ -50,7 +50,7 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
-from deidengine.run.diagnose import check_ascii_values, diagnose_input
+from deidengine.run.diagnose import check_encoding, diagnose_input
 from deidengine.run.limits import (
     DEFAULT_LIMITS,
     InputLimits,
@@ -85,6 +85,9 @@ ENCODING_SYNTAX = {
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 #: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
 PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
+#: pyo3's exception for a panic in a Rust extension (pylibjpeg's decoders), by class name: the
+#: class lives in whichever extension raised it.
+NATIVE_PANIC = "PanicException"
 KNOWN_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
 #: Inputs up to this size are read whole before they are parsed; larger ones (multi-frame
 #: images) are parsed from the file, so no second copy of their pixels is held.
@@ -202,7 +205,7 @@ def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
         check_declared_pixels(dataset, limits.max_pixel_bytes)
         if _truncated(dataset, size):
             raise _Quarantine(Reason.TRUNCATED)
-        malformed = check_ascii_values(dataset)  # before any stage converts a value
+        malformed = check_encoding(dataset)  # before any stage converts a value
         if malformed is not None:
             raise _Quarantine(malformed.reason, malformed.detail)
     except _Quarantine:
@@ -335,6 +338,13 @@ class FileProcessor:
                 return self._quarantine(path, reference, diagnosis.reason, diagnosis.detail)
             detail = f"{type(error).__name__} in the engine"
             return self._quarantine(path, reference, Reason.INTERNAL_ERROR, detail)
+        except BaseException as error:
+            # A panic in a Rust decoder (pyo3's PanicException is a BaseException, so no
+            # ``except Exception`` sees it) on corrupt compressed pixels: the file fails closed.
+            if type(error).__name__ != NATIVE_PANIC:
+                raise
+            detail = "a native pixel decoder failed on the data"
+            return self._quarantine(path, reference, Reason.PIXEL_STAGE_FAILED, detail)
 
     def _process(self, path: str, reference: str) -> Outcome:
         dataset = read_input(path, self.settings.limits)
