@@ -36,6 +36,7 @@ import struct
 import warnings
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 import pydicom
@@ -235,6 +236,7 @@ def _ascii_defect(vr: str, value: bytes) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def _kind_mismatch(tag: int, vr: str) -> str | None:
     allowed = _dictionary_vrs(tag)
     if allowed is None or vr == "UN":

@@ -13,7 +13,9 @@ Two guarantees, each a small function the pipeline calls:
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import stat
 from pathlib import Path, PurePath
 from typing import Final
 
@@ -41,11 +43,35 @@ def is_inside(root: Path, name: str) -> bool:
     return base in target.parents
 
 
+#: Folders this process has made private already (checked once, not per quarantined file).
+_PRIVATE: set[Path] = set()
+#: What a quarantine holds: ``<keyed reference>.input`` and ``<keyed reference>.json``.
+QUARANTINE_ENTRY: Final = re.compile(r"[0-9a-f]{12}\.(?:input|json)")
+
+
 def private_directory(path: Path) -> None:
-    """Create ``path`` (and its parents) if need be, and make ``path`` itself 0700."""
-    path.mkdir(parents=True, exist_ok=True)
-    # mkdir's mode is filtered by the umask, and an existing folder keeps its own: set it.
-    os.chmod(path, PRIVATE_DIRECTORY_MODE)
+    """Create ``path`` (and its parents) if need be as a 0700 folder.
+
+    An existing folder is made 0700 only when it is a quarantine (it holds nothing but
+    quarantine entries) owned by this user and not a shared sticky folder: ``--quarantine /tmp``
+    or a home folder must not have its mode changed. Its files are 0600 either way.
+    """
+    if path in _PRIVATE and path.is_dir():
+        return
+    try:
+        path.mkdir(parents=True, mode=PRIVATE_DIRECTORY_MODE)
+        created = True
+    except FileExistsError:
+        created = False
+    status = path.stat()
+    if created or (
+        status.st_uid == os.geteuid()
+        and not status.st_mode & stat.S_ISVTX
+        and all(QUARANTINE_ENTRY.fullmatch(entry.name) for entry in os.scandir(path))
+    ):
+        # mkdir's mode is filtered by the umask, and an existing folder keeps its own: set it.
+        os.chmod(path, PRIVATE_DIRECTORY_MODE)
+    _PRIVATE.add(path)
 
 
 def _open_private(target: Path) -> int:

@@ -89,3 +89,18 @@ def test_the_summary_says_where_the_quarantine_is(tmp_path: Path) -> None:
     stream = io.StringIO()
     print_summary(summary, stream)
     assert f"quarantine: {quarantine}" in stream.getvalue()
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_a_shared_folder_given_as_quarantine_keeps_its_mode(tmp_path: Path) -> None:
+    """``--quarantine`` naming a folder that holds other things (a home, a shared folder): its
+    mode is not the engine's to change; the copies in it are still 0600."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    (shared / "notes.txt").write_text("someone else's")
+    processor = FileProcessor(
+        RunSettings("annex-e/basic", SECRET, str(tmp_path / "o"), str(shared))
+    )
+    processor.process(str(_inputs(tmp_path / "in")[0]))
+    assert _mode(shared) == 0o755
+    assert {_mode(p) for p in shared.iterdir() if p.name != "notes.txt"} == {0o600}
