@@ -52,7 +52,14 @@ from deidengine.dicom.vr import MAXIMUM_LENGTH
 from deidengine.run.outcome import Reason
 from deidengine.standard.dictionary import attribute_info, is_private_group
 
-__all__ = ["ASCII_VRS", "Diagnosis", "check_encoding", "diagnose_input"]
+__all__ = [
+    "ASCII_VRS",
+    "Diagnosis",
+    "check_encoding",
+    "diagnose_input",
+    "encoding_mismatch",
+    "syntax_mismatch",
+]
 
 #: Every VR a file may spell (the compound "US or SS" forms are the dictionary's, not a file's).
 FILE_VRS: Final = frozenset(str(vr) for vr in converters if " " not in str(vr))
@@ -106,7 +113,7 @@ def diagnose_input(path: str) -> Diagnosis | None:
         except OSError:
             return None
         try:
-            mismatch = _syntax_mismatch(data)
+            mismatch = syntax_mismatch(data)
             if mismatch is not None:
                 return mismatch
             dataset = pydicom.dcmread(io.BytesIO(data), force=True)
@@ -120,7 +127,7 @@ def diagnose_input(path: str) -> Diagnosis | None:
     return None
 
 
-def _syntax_mismatch(data: bytes) -> Diagnosis | None:
+def syntax_mismatch(data: bytes) -> Diagnosis | None:
     """Whether the first data element contradicts the meta's transfer syntax."""
     if data[128:132] != b"DICM":
         return None
@@ -139,12 +146,15 @@ def _syntax_mismatch(data: bytes) -> Diagnosis | None:
             return Diagnosis(Reason.TRANSFER_SYNTAX_MISMATCH, "the data set is not deflated")
     if len(body) < 8 or not syntax.is_transfer_syntax:
         return None
-    order = "<" if syntax.is_little_endian else ">"
+    order, other = ("<", ">") if syntax.is_little_endian else (">", "<")
     (group,) = struct.unpack(order + "H", body[:2])
+    (swapped,) = struct.unpack(other + "H", body[:2])
     vr = body[4:6].decode("latin-1")
     looks_explicit = vr in FILE_VRS
-    if group > 0x7FE0 and group != 0xFFFE:
-        problem = "the first element's group is not one of a data set (byte order?)"
+    # A data set starts with a low group (0008 mostly): read in the wrong byte order, it is
+    # high, and its bytes swapped are the low one.
+    if swapped < group and swapped <= 0x00FF:
+        problem = "the first element's group reads right only in the other byte order"
     elif syntax.is_implicit_VR and looks_explicit:
         problem = "explicit VRs where the transfer syntax says implicit"
     elif not syntax.is_implicit_VR and not looks_explicit:
@@ -272,3 +282,22 @@ def check_encoding(dataset: Dataset) -> Diagnosis | None:
                 reason = Reason.INVALID_LENGTH if "longer" in defect else Reason.INVALID_VALUE
                 return Diagnosis(reason, f"{element_location(path, tag)}: {defect}")
     return None
+
+
+def encoding_mismatch(dataset: Dataset) -> Diagnosis | None:
+    """``transfer-syntax-mismatch`` when the data set's elements are not in the VR encoding
+    its meta's transfer syntax says. pydicom notices, reads on in the other encoding and still
+    reports the declared one; the writer would then copy the elements as read under a meta
+    that says otherwise, and the output would carry the same contradiction."""
+    meta = getattr(dataset, "file_meta", None)
+    syntax_text = str(meta.get("TransferSyntaxUID", "")).strip(" \x00") if meta else ""
+    if not syntax_text or not UID(syntax_text).is_transfer_syntax:
+        return None
+    first = next((e for e in dataset._dict.values() if isinstance(e, RawDataElement)), None)
+    if first is None:
+        return None
+    read_implicit = first.VR is None  # a raw element read as explicit VR states its VR
+    if read_implicit == UID(syntax_text).is_implicit_VR:
+        return None
+    found = "implicit" if read_implicit else "explicit"
+    return Diagnosis(Reason.TRANSFER_SYNTAX_MISMATCH, f"{found} VR data under {syntax_text}")

@@ -70,7 +70,7 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.ALREADY_DONE: "an identical output already exists",
     Reason.INVALID_UID: "a UID that names the output is not a valid UID (PS3.5 9.1)",
     Reason.TOO_LARGE: "the inflated data or the declared pixel data exceeds the run's limit",
-    Reason.INVALID_VR: "an element has a value representation that is not a DICOM VR",
+    Reason.INVALID_VR: "an element's VR is not a DICOM VR, or not one its tag can have",
     Reason.INVALID_LENGTH: "an element's length does not fit its value or its VR",
     Reason.INVALID_VALUE: "an element's value cannot be read as its VR says",
     Reason.INCONSISTENT_PIXEL_DATA: "the pixel description and the pixel data disagree",

@@ -50,7 +50,7 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
-from deidengine.run.diagnose import check_encoding, diagnose_input
+from deidengine.run.diagnose import check_encoding, diagnose_input, encoding_mismatch
 from deidengine.run.limits import (
     DEFAULT_LIMITS,
     InputLimits,
@@ -200,7 +200,14 @@ def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     if syntax and syntax not in KNOWN_TRANSFER_SYNTAXES:
         raise _Quarantine(Reason.UNKNOWN_TRANSFER_SYNTAX)
     if "SOPClassUID" not in dataset and "SOPInstanceUID" not in dataset:
+        # A Part 10 file read in the wrong byte order finds no SOP identity: say which.
+        diagnosis = diagnose_input(path)
+        if diagnosis is not None and diagnosis.reason is Reason.TRANSFER_SYNTAX_MISMATCH:
+            raise _Quarantine(diagnosis.reason, diagnosis.detail)
         raise _Quarantine(Reason.NOT_DICOM, "no SOP Class or SOP Instance UID")
+    mismatch = encoding_mismatch(dataset)
+    if mismatch is not None:
+        raise _Quarantine(mismatch.reason, mismatch.detail)
     try:
         check_declared_pixels(dataset, limits.max_pixel_bytes)
         if _truncated(dataset, size):

@@ -17,7 +17,8 @@ DEFLATED = "1.2.840.10008.1.2.1.99"
 CHUNK = 16 << 20
 
 
-def _meta(dataset: object, syntax: str) -> bytes:
+def part10_meta(dataset: object, syntax: str) -> bytes:
+    """A preamble, ``DICM`` and File Meta Information naming ``syntax``, for ``dataset``."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = dataset.SOPClassUID  # type: ignore[attr-defined]
     meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID  # type: ignore[attr-defined]
@@ -45,7 +46,7 @@ def deflate_bomb(path: Path, inflated: int) -> Path:
     deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
     zeros = bytes(CHUNK)
     with open(path, "wb") as out:
-        out.write(_meta(dataset, DEFLATED))
+        out.write(part10_meta(dataset, DEFLATED))
         out.write(deflater.compress(header.getvalue() + element))
         remaining = pixels
         while remaining:
