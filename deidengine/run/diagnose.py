@@ -81,6 +81,12 @@ UNIT_SIZES: Final = {
     "UV": 8,
 }
 DEFLATED: Final = "1.2.840.10008.1.2.1.99"
+#: The head of a file read for the transfer syntax check (the meta and the first element).
+HEAD_BYTES: Final = 64 * 1024
+#: Values longer than this are left in the file by the strict reading.
+DEFER_BYTES: Final = 1 << 20
+#: Binary VRs: their values are bytes, read as they are; converting them proves nothing.
+BINARY_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW"})
 #: Deeper than any real file nests; a damaged length can make a sequence look endless.
 MAXIMUM_DEPTH: Final = 64
 
@@ -109,14 +115,16 @@ def diagnose_input(path: str) -> Diagnosis | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom's warnings quote values
         try:
-            data = open(path, "rb").read()  # noqa: SIM115 - read whole, closed at once
+            with open(path, "rb") as handle:
+                head = handle.read(HEAD_BYTES)
         except OSError:
             return None
         try:
-            mismatch = syntax_mismatch(data)
+            mismatch = syntax_mismatch(head)
             if mismatch is not None:
                 return mismatch
-            dataset = pydicom.dcmread(io.BytesIO(data), force=True)
+            # Large values (pixels) stay in the file: the diagnosis holds no second copy.
+            dataset = pydicom.dcmread(path, force=True, defer_size=DEFER_BYTES)
             _check_dataset(dataset, 0)
         except _Found as found:
             return found.diagnosis
@@ -128,12 +136,16 @@ def diagnose_input(path: str) -> Diagnosis | None:
 
 
 def syntax_mismatch(data: bytes) -> Diagnosis | None:
-    """Whether the first data element contradicts the meta's transfer syntax."""
+    """Whether the first data element in ``data`` (the head of a file) contradicts the
+    meta's transfer syntax; None when it does not, or the meta cannot be read from the head."""
     if data[128:132] != b"DICM":
         return None
     stream = io.BytesIO(data)
-    read_preamble(stream, False)
-    meta = _read_file_meta_info(stream)
+    try:
+        read_preamble(stream, False)
+        meta = _read_file_meta_info(stream)
+    except Exception:
+        return None
     syntax_text = str(meta.get("TransferSyntaxUID", "")).strip(" \x00")
     if not syntax_text:
         return None
@@ -196,6 +208,8 @@ def _check_dataset(dataset: Dataset, depth: int) -> None:
                 raise _Found(
                     Diagnosis(Reason.INVALID_LENGTH, f"{where}: {raw.length} bytes of {vr}")
                 )
+        if vr in BINARY_VRS:
+            continue
         try:
             element = dataset[key]
         except (OSError, EOFError, struct.error):
