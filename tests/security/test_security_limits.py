@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydicom.uid import UID
 
 from deidengine.cli import main
 from deidengine.run.limits import (
@@ -82,7 +83,7 @@ def test_the_inflation_check_stops_at_the_limit(bomb: Path) -> None:
 
 def test_a_small_deflated_file_passes(tmp_path: Path) -> None:
     dataset = real_file()
-    dataset.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1.99"
+    dataset.file_meta.TransferSyntaxUID = UID("1.2.840.10008.1.2.1.99")
     path = write(dataset, tmp_path / "in" / "deflated.dcm")
     check_inflated_size(str(path), 1 * MIB)
     assert _processor(tmp_path).process(str(path)).status is Status.WRITTEN

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pydicom.uid import UID
 
 from deidengine.dicom.uids import is_valid_uid
 from deidengine.run.outcome import Reason, Status
@@ -71,7 +72,7 @@ def test_hostile_uids_are_quarantined_as_invalid_uid(tmp_path: Path, field: str)
         dataset = real_file()
         setattr(dataset, field, value)
         if field == "SOPInstanceUID":
-            dataset.file_meta.MediaStorageSOPInstanceUID = value
+            dataset.file_meta.MediaStorageSOPInstanceUID = UID(value)
         path = write(dataset, tmp_path / "in" / f"{number}.dcm")
         outcome = processor.process(str(path))
         assert (outcome.status, outcome.reason) == (Status.QUARANTINED, Reason.INVALID_UID), value
