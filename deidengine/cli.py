@@ -244,7 +244,7 @@ def _lookup_option(
     "--max-inflated-mib",
     type=click.IntRange(min=1),
     default=None,
-    help="Quarantine (too-large) a deflated file inflating beyond this (default 2048).",
+    help="Quarantine (too-large) a deflated file inflating beyond this (default 512).",
 )
 @click.option(
     "--max-pixel-mib",

@@ -13,8 +13,12 @@ and a decoder allocates what the header declares. Either drives one worker to ma
   a file declaring more than :attr:`InputLimits.max_pixel_bytes`.
 
 Beyond a limit a file is quarantined as ``too-large``; the limits are run options
-(``--max-inflated-mib``, ``--max-pixel-mib``), their defaults sized for real studies
-(a large multi-frame series of a few thousand 512 x 512 frames is about 1 GiB).
+(``--max-inflated-mib``, ``--max-pixel-mib``), their defaults sized for real studies: 4 GiB of
+declared pixels holds a multi-frame series of a few thousand 512 x 512 frames, or a breast
+tomosynthesis (whole-slide images need a larger limit); 512 MiB inflated holds any deflated
+data set met in practice (the syntax serves structured reports and small images), while
+pydicom's reading of a deflated file holds several copies of what it inflates (1 GiB inflated
+took 6.4 GB), so this limit is what bounds a worker's memory on such files.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ PIXEL_DATA_TAGS: Final = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 class InputLimits:
     """The most one input may inflate to, and the most pixel data it may declare (bytes)."""
 
-    max_inflated_bytes: int = 2048 * MIB
+    max_inflated_bytes: int = 512 * MIB
     max_pixel_bytes: int = 4096 * MIB
 
     @classmethod
