@@ -78,7 +78,6 @@ def test_the_inflation_check_stops_at_the_limit(bomb: Path) -> None:
     assert bomb.stat().st_size < 2 * MIB
     with pytest.raises(LimitExceeded, match="64 MiB"):
         check_inflated_size(str(bomb), 64 * MIB)
-    check_inflated_size(str(bomb), 2048 * MIB)  # within the limit: nothing to say
     with pytest.raises(LimitExceeded):  # the example, under the default limit
         check_inflated_size(str(bomb), DEFAULT_LIMITS.max_inflated_bytes)
 
