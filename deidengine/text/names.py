@@ -1,0 +1,256 @@
+"""Names found by context and shape, in upper case as well as mixed case.
+
+Radiology text is often UPPER CASE, where a named-entity model sees no names. Here a word is a
+name when it is not safe clinical vocabulary, not a plain English word (one that is no name),
+and either
+
+- follows a cue: a title (``DR``, ``Dr.``, ``Mr``, ``Mrs``, ``Ms``, ``Prof``), a relation
+  (``wife``, ``husband``, ``mother``, ``son``, ``daughter``, ...), or a phrase that introduces a
+  person (``per``, ``by``, ``for``, ``called``, ``discussed with``, ``ordered by``, ...); or
+  comes before a post-nominal (``MD``, ``RN``, ``PhD``);
+- or is shaped like a name: ``LAST^FIRST``, ``Last, First``, or a given name from the lexicon
+  followed by a family name from it, neither a common word.
+
+Names that are also words ("Young", "Rose", "Paris", "Hope") are found after a cue or in a name
+shape, and left alone elsewhere. In mixed-case text a name word must start with a capital.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from deidengine.text.spans import Source
+from deidengine.text.vocabulary import clinical_words, common_words, names, plain_words
+
+_WORD: Final = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*\.?")
+
+_TITLE: Final = r"(?:dr|drs|doctor|mr|mrs|ms|miss|mx|prof|professor|nurse|rev|sr|sister)"
+_RELATION: Final = (
+    r"(?:wife|husband|spouse|partner|mother|father|mom|mum|dad|son|daughter|brother|sister|"
+    r"sibling|aunt|uncle|cousin|niece|nephew|grandmother|grandfather|grandson|granddaughter|"
+    r"grandparent|friend|neighbou?r|guardian|caregiver|carer|relative|fianc[eé]e?|boyfriend|"
+    r"girlfriend|roommate|employer|boss|landlord|child|parent|parents|stepfather|stepmother)"
+)
+_PHRASE: Final = (
+    r"(?:per|by|for|called|calls|call|cc|attn|attending|contact|contacted|notified|informed|"
+    r"paged|patient|pt|name|named|signed|"
+    r"discussed\s+with|d/w|spoke\s+(?:with|to)|reviewed\s+with|conferred\s+with|"
+    r"ordered\s+by|referred\s+by|referring|requested\s+by|seen\s+by|read\s+by|dictated\s+by|"
+    r"reported\s+by|performed\s+by|verified\s+by|approved\s+by|signed\s+by|transcribed\s+by|"
+    r"physician|radiologist|surgeon|consultant|resident|fellow|technologist|tech|provider|"
+    r"pcp|gp|doctor|clinician|oncologist|cardiologist|neurologist|urologist|"
+    r"accompanied\s+by|brought\s+in\s+by|care\s+of|c/o)"
+)
+_CUE: Final = re.compile(
+    rf"(?:^|(?<=[^\w]))(?:{_TITLE}\.?|{_RELATION}(?:'s)?|{_PHRASE})\s*[:,]?\s+(?=\S)",
+    re.IGNORECASE,
+)
+_TITLE_ONLY: Final = re.compile(rf"{_TITLE}\.?", re.IGNORECASE)
+_POSTNOMINAL: Final = re.compile(
+    r",?\s*\b(?:md|m\.d\.|do|rn|np|pa-c|phd|ph\.d\.|mbbs|mbchb|frcr|frcpc|facr|dds|dmd|rt|"
+    r"rt\(r\)|arrt)\b",
+    re.IGNORECASE,
+)
+_CARET_NAME: Final = re.compile(
+    r"[^\W\d_]+(?:['\- ][^\W\d_]+)*(?:\^[^\W\d_]*(?:[ '\-][^\W\d_]+)*)+"
+)
+_INITIAL: Final = re.compile(r"[A-Z]\.?")
+MAX_NAME_WORDS: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    start: int
+    end: int
+    text: str
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+
+def _words(text: str) -> list[_Word]:
+    words = []
+    for match in _WORD.finditer(text):
+        word = match[0].rstrip(".")
+        words.append(_Word(match.start(), match.start() + len(word), word))
+    return words
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper()
+
+
+#: Words that never start or continue a name, even after a title.
+FUNCTION_WORDS: Final = frozenset(
+    "a an the and or of by per for with without to at in on from as is was were be been has "
+    "had have this that these those his her their its he she they we i you it not no".split()
+)
+
+
+def may_be_name(word: str, mixed_case: bool, strong: bool = False) -> bool:
+    """Whether ``word`` can be part of a name next to a cue.
+
+    After a strong cue (a title before, a post-nominal after) a plain English word can be a
+    name too ("Dr Harlan", "PRUITT HARLAN MD"); after a weak one ("per", "for") it cannot.
+    """
+    lower = word.lower()
+    if mixed_case and not _capitalised(word):
+        return False
+    if lower in clinical_words() or lower in FUNCTION_WORDS:
+        return False
+    if not strong and lower in plain_words():
+        return False
+    return not _TITLE_ONLY.fullmatch(word)
+
+
+def _is_initial(text: str, word: _Word) -> bool:
+    return len(word.text) == 1 and word.text.isupper()
+
+
+def _name_after(
+    text: str, words: list[_Word], index: int, mixed_case: bool, strong: bool
+) -> tuple[int, int] | None:
+    """The name starting at ``words[index]``, if one does: up to three name words or initials,
+    joined by spaces, hyphens, a caret or one comma ("Brennan, Aoife")."""
+    start = end = -1
+    taken = 0
+    comma_used = False
+    position = index
+    while position < len(words) and taken < MAX_NAME_WORDS:
+        word = words[position]
+        if end >= 0:
+            gap = text[end : word.start]
+            if gap.strip(" .^") == "," and not comma_used:
+                comma_used = True
+            elif gap.strip(" .^") != "":
+                break
+        if _is_initial(text, word):
+            pass  # an initial joins a name; alone it is not one
+        elif not may_be_name(word.text, mixed_case, strong and taken == 0):
+            break
+        if start < 0:
+            start = word.start
+        end = word.end
+        taken += 1
+        position += 1
+    if start < 0:
+        return None
+    # Trailing initials and a trailing comma join are not part of the name unless a name word
+    # follows; strip back to the last real name word.
+    while position > index and _is_initial(text, words[position - 1]):
+        position -= 1
+    if position == index:
+        return None
+    last = words[position - 1]
+    return start, last.end
+
+
+def _after_cues(text: str, words: list[_Word], mixed_case: bool) -> Iterator[tuple[int, int]]:
+    starts = {word.start: index for index, word in enumerate(words)}
+    for cue in _CUE.finditer(text):
+        index = starts.get(cue.end())
+        if index is None:
+            continue
+        strong = bool(_TITLE_ONLY.fullmatch(cue[0].strip(" .:,")))
+        found = _name_after(text, words, index, mixed_case, strong)
+        if found is not None:
+            yield found
+
+
+def _before_postnominals(
+    text: str, words: list[_Word], mixed_case: bool
+) -> Iterator[tuple[int, int]]:
+    ends = {word.end: index for index, word in enumerate(words)}
+    for match in _POSTNOMINAL.finditer(text):
+        index = ends.get(match.start())
+        if index is None:
+            continue
+        first = index
+        while (
+            first >= 0
+            and index - first < MAX_NAME_WORDS
+            and (
+                _is_initial(text, words[first])
+                or may_be_name(words[first].text, mixed_case, strong=True)
+            )
+            and (
+                first == index
+                or text[words[first].end : words[first + 1].start].strip(" .,^") == ""
+            )
+        ):
+            first -= 1
+        if first < index:
+            yield words[first + 1].start, words[index].end
+
+
+def _caret_names(text: str) -> Iterator[tuple[int, int]]:
+    for match in _CARET_NAME.finditer(text):
+        parts = [p for p in re.split(r"[\^ ]", match[0]) if p]
+        if len(parts) >= 2 and not all(p.lower() in clinical_words() for p in parts):
+            yield match.start(), match.end()
+
+
+def _name_word(word: str, mixed_case: bool) -> bool:
+    return word.lower() in names() and may_be_name(word, mixed_case)
+
+
+def _shaped_names(text: str, words: list[_Word], mixed_case: bool) -> Iterator[tuple[int, int]]:
+    """``Last, First`` and ``Given Family`` pairs of lexicon names, neither a common word."""
+    lexicon = names()
+    common = common_words()
+    for first, second in itertools.pairwise(words):
+        gap = text[first.end : second.start]
+        if not (_name_word(first.text, mixed_case) and _name_word(second.text, mixed_case)):
+            continue
+        both_common = first.lower in common and second.lower in common
+        if (gap.strip() == "," and not both_common) or (
+            gap == " "
+            and not both_common
+            and lexicon[first.lower].given
+            and lexicon[second.lower].family
+        ):
+            yield first.start, second.end
+
+
+def _by_cue(text: str, words: list[_Word], mixed: bool) -> list[tuple[int, int]]:
+    return [*_after_cues(text, words, mixed), *_before_postnominals(text, words, mixed)]
+
+
+def _by_shape(text: str, words: list[_Word], mixed: bool) -> list[tuple[int, int]]:
+    return [*_caret_names(text), *_shaped_names(text, words, mixed)]
+
+
+Recogniser = Callable[[str, list[_Word], bool], list[tuple[int, int]]]
+#: Recogniser → its spans; every one runs.
+RECOGNISERS: Final[dict[Source, Recogniser]] = {Source.CUE: _by_cue, Source.NAME_SHAPE: _by_shape}
+
+
+def is_mixed_case(text: str) -> bool:
+    """Whether the text has lower-case letters (else names cannot be told by capitals)."""
+    return any(c.islower() for c in text)
+
+
+def name_spans(text: str) -> Iterator[tuple[int, int, Source]]:
+    """``(start, end, source)`` of every name the cues and shapes find."""
+    words = _words(text)
+    mixed = is_mixed_case(text)
+    for source, recogniser in RECOGNISERS.items():
+        for start, end in recogniser(text, words, mixed):
+            yield start, end, source
+
+
+def unvouched_words(text: str) -> Iterator[tuple[int, int]]:
+    """Words that are neither clinical vocabulary, common English nor a short code: suspects
+    a strict rule counts."""
+    clinical = clinical_words()
+    common = common_words()
+    for word in _words(text):
+        lower = word.lower
+        if len(lower) < 3 or lower in clinical or lower in common:
+            continue
+        yield word.start, word.end
