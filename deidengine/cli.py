@@ -97,6 +97,7 @@ def _load_or_exit(spec: str, runnable: bool = False) -> Plan:
 def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
     """Show the winning rule for every selector the policy names, and why."""
     from deidengine.policy import explain_json, explain_plan
+    from deidengine.policy.explain import TEXT_CLEANING_NOTES
 
     plan = _load_or_exit(spec)
     if fmt == "json":
@@ -121,6 +122,8 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
             )
         for beaten in row.overrides:
             click.echo(f"    overrides {beaten}")
+        if row.text_cleaning:
+            click.echo(f"    {TEXT_CLEANING_NOTES[row.text_cleaning]}")
 
 
 @policy.command("compile")

@@ -87,8 +87,50 @@ def _capitalised(word: str) -> bool:
 
 #: Words that never start or continue a name, even after a title.
 FUNCTION_WORDS: Final = frozenset(
-    "a an the and or of by per for with without to at in on from as is was were be been has "
-    "had have this that these those his her their its he she they we i you it not no".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "by",
+        "per",
+        "for",
+        "with",
+        "without",
+        "to",
+        "at",
+        "in",
+        "on",
+        "from",
+        "as",
+        "is",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "had",
+        "have",
+        "this",
+        "that",
+        "these",
+        "those",
+        "his",
+        "her",
+        "their",
+        "its",
+        "he",
+        "she",
+        "they",
+        "we",
+        "i",
+        "you",
+        "it",
+        "not",
+        "no",
+    ]
 )
 
 

@@ -31,7 +31,8 @@ from functools import lru_cache
 from typing import Final
 
 from deidengine.dicom.identifiers import IdentifyingValues, ValueKind
-from deidengine.dicom.scrub import ScrubCategory, find_identifying_text
+from deidengine.dicom.scrub import MASK as SCRUB_MASK
+from deidengine.dicom.scrub import ScrubCategory, find_identifying_text, masked
 from deidengine.text import institutions, names, ner, shapes
 from deidengine.text.spans import Category, Source, TextFindings, TextSpan, Verdict
 from deidengine.text.vocabulary import clinical_words, plain_words
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 #: What replaces each identifier: fixed, so the output tells nothing of the removed length.
-MASK: Final = "***"
+MASK: Final = SCRUB_MASK
 #: A strict rule removes a value with more unexplained words than this.
 SUSPECT_LIMIT: Final = 3
 #: Values longer than this are read in full by the patterns but by the name recognisers and
@@ -206,29 +207,9 @@ def find_identifiers(
     return TextFindings(spans, cached.suspects, cached.verdict)
 
 
-def _merged(text: str, spans: Iterable[TextSpan]) -> list[tuple[int, int]]:
-    """Spans merged where they overlap or only spaces and punctuation separate them."""
-    merged: list[tuple[int, int]] = []
-    for span in sorted(spans, key=lambda s: (s.start, s.end)):
-        if merged:
-            start, end = merged[-1]
-            if span.start <= end or not text[end : span.start].strip(" ,^.-"):
-                merged[-1] = (start, max(end, span.end))
-                continue
-        merged.append((span.start, span.end))
-    return merged
-
-
 def mask(text: str, spans: Iterable[TextSpan]) -> str:
-    """``text`` with every (merged) span replaced by :data:`MASK`."""
-    pieces: list[str] = []
-    position = 0
-    for start, end in _merged(text, spans):
-        pieces.append(text[position:start])
-        pieces.append(MASK)
-        position = end
-    pieces.append(text[position:])
-    return "".join(pieces)
+    """``text`` with every span replaced by :data:`MASK` (neighbouring spans as one)."""
+    return masked(text, [(span.start, span.end) for span in spans])
 
 
 @dataclass(frozen=True, slots=True)
