@@ -27,6 +27,11 @@ COUNTRIES: Final = (
 )  # fmt: skip
 #: Names kept per country and list (given names per gender, family names).
 PER_COUNTRY: Final = 800
+#: A name that is also a common English word (wordfreq's Zipf frequency at least this) is kept
+#: only from the English-speaking countries' lists: there "Young" and "Rose" are names, while
+#: the other lists hold words such as "Manufacturer" that users typed into a name field.
+COMMON_WORD_ZIPF: Final = 3.0
+ENGLISH_SPEAKING: Final = frozenset({"US", "GB", "IE", "CA", "AU", "NZ"})
 LEXICON_PATH: Final = Path(__file__).parent / "data" / "names.txt"
 
 
@@ -43,6 +48,7 @@ def _plain(name: str) -> str | None:
 def build() -> str:
     """The lexicon's text: one name and its kinds a line, sorted."""
     from names_dataset import NameDataset  # development dependency: slow and large
+    from wordfreq import zipf_frequency
 
     dataset = NameDataset()
     names: dict[str, set[str]] = {}
@@ -56,7 +62,10 @@ def build() -> str:
             for names_of_group in lists:
                 for name in names_of_group:
                     plain = _plain(name)
-                    if plain is not None:
+                    if plain is None:
+                        continue
+                    word = zipf_frequency(plain, "en") >= COMMON_WORD_ZIPF
+                    if not word or country in ENGLISH_SPEAKING:
                         names.setdefault(plain, set()).add("G" if first else "F")
     return "".join(
         f"{name}\t{''.join(sorted(kinds, reverse=True))}\n" for name, kinds in sorted(names.items())

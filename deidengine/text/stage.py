@@ -127,12 +127,24 @@ def _wants_ner(text: str) -> bool:
 
 
 def _lexicon_spans(text: str) -> Iterable[tuple[int, int]]:
-    """Verification only: an unvouched word in the name lexicon, capitalised where case tells."""
+    """Verification only: a capitalised word of mixed-case text that is in the name lexicon and
+    that no vocabulary vouches for ("Lindqvist" left alone in a sentence).
+
+    Upper-case text is left to the cues: there a model name such as ``MRT50H1`` or a vendor
+    code holds letters the lexicon knows as a name somewhere in the world.
+    """
+    if not names.is_mixed_case(text):
+        return
     lexicon = name_lexicon()
-    mixed = names.is_mixed_case(text)
     for start, end in names.unvouched_words(text):
         word = text[start:end]
-        if word.lower() in lexicon and (not mixed or word[:1].isupper()):
+        joined = text[start - 1 : start].isalnum() or text[end : end + 1].isalnum()
+        if (
+            word.istitle()
+            and word.lower() in lexicon
+            and not joined
+            and "_" not in text[start - 1 : end + 1]
+        ):
             yield start, end
 
 
@@ -189,14 +201,16 @@ def find_identifiers(
     identifying: IdentifyingValues = _NOTHING,
     strictness: Strictness = Strictness.DEFAULT,
     categories: frozenset[Category] = ALL,
+    sources: frozenset[Source] | None = None,
 ) -> TextFindings:
-    """Every identifier span of ``text`` in ``categories``, with the sources that found it."""
+    """Every identifier span of ``text`` in ``categories``, with the sources that found it;
+    with ``sources``, only spans one of them found."""
     cached = _text_findings(text, strictness)
     found: Found = {}
     for span in cached.spans:
-        if span.category in categories:
+        if span.category in categories and (sources is None or span.sources & sources):
             found[(span.start, span.end, span.category)] = set(span.sources)
-    if identifying:
+    if identifying and (sources is None or Source.HEADER in sources):
         kinds = [k for k, c in _CATEGORY_OF_KIND.items() if c in categories]
         for start, end, kind in identifying.find_in(text, kinds):
             _add(found, start, end, _CATEGORY_OF_KIND[kind], Source.HEADER)
