@@ -28,8 +28,9 @@ COUNTRIES: Final = (
 #: Names kept per country and list (given names per gender, family names).
 PER_COUNTRY: Final = 800
 #: A name that is also a common English word (wordfreq's Zipf frequency at least this) is kept
-#: only from the English-speaking countries' lists: there "Young" and "Rose" are names, while
-#: the other lists hold words such as "Manufacturer" that users typed into a name field.
+#: when an English-speaking country's list or two countries' lists hold it: there "Young",
+#: "Rose", "Lars" and "Fatima" are names, while a single other list may hold a word such as
+#: "Manufacturer" that users typed into a name field.
 COMMON_WORD_ZIPF: Final = 3.0
 ENGLISH_SPEAKING: Final = frozenset({"US", "GB", "IE", "CA", "AU", "NZ"})
 LEXICON_PATH: Final = Path(__file__).parent / "data" / "names.txt"
@@ -52,6 +53,7 @@ def build() -> str:
 
     dataset = NameDataset()
     names: dict[str, set[str]] = {}
+    countries: dict[str, set[str]] = {}
     for country in COUNTRIES:
         for first in (True, False):
             top = dataset.get_top_names(
@@ -64,11 +66,17 @@ def build() -> str:
                     plain = _plain(name)
                     if plain is None:
                         continue
-                    word = zipf_frequency(plain, "en") >= COMMON_WORD_ZIPF
-                    if not word or country in ENGLISH_SPEAKING:
-                        names.setdefault(plain, set()).add("G" if first else "F")
+                    names.setdefault(plain, set()).add("G" if first else "F")
+                    countries.setdefault(plain, set()).add(country)
+    kept = {
+        name: kinds
+        for name, kinds in names.items()
+        if zipf_frequency(name, "en") < COMMON_WORD_ZIPF
+        or len(countries[name]) >= 2
+        or countries[name] & ENGLISH_SPEAKING
+    }
     return "".join(
-        f"{name}\t{''.join(sorted(kinds, reverse=True))}\n" for name, kinds in sorted(names.items())
+        f"{name}\t{''.join(sorted(kinds, reverse=True))}\n" for name, kinds in sorted(kept.items())
     )
 
 

@@ -17,6 +17,7 @@ shape, and left alone elsewhere. In mixed-case text a name word must start with 
 
 from __future__ import annotations
 
+import enum
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from deidengine.text.spans import Source
-from deidengine.text.vocabulary import clinical_words, common_words, names, plain_words
+from deidengine.text.vocabulary import clinical_words, common_words, names, plain_words, zipf
 
 _WORD: Final = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*\.?")
 
@@ -35,20 +36,41 @@ _RELATION: Final = (
     r"grandparent|friend|neighbou?r|guardian|caregiver|carer|relative|fianc[eé]e?|boyfriend|"
     r"girlfriend|roommate|employer|boss|landlord|child|parent|parents|stepfather|stepmother)"
 )
+#: Phrases that introduce a person: what follows is read as a name unless it is clinical,
+#: a function word or a frequent English word.
 _PHRASE: Final = (
-    r"(?:per|by|for|called|calls|call|cc|attn|attending|contact|contacted|notified|informed|"
-    r"paged|patient|pt|name|named|signed|"
-    r"discussed\s+with|d/w|spoke\s+(?:with|to)|reviewed\s+with|conferred\s+with|"
+    r"(?:discussed\s+with|d/w|spoke\s+(?:with|to)|reviewed\s+with|conferred\s+with|"
     r"ordered\s+by|referred\s+by|referring|requested\s+by|seen\s+by|read\s+by|dictated\s+by|"
     r"reported\s+by|performed\s+by|verified\s+by|approved\s+by|signed\s+by|transcribed\s+by|"
-    r"physician|radiologist|surgeon|consultant|resident|fellow|technologist|tech|provider|"
-    r"pcp|gp|doctor|clinician|oncologist|cardiologist|neurologist|urologist|"
-    r"accompanied\s+by|brought\s+in\s+by|care\s+of|c/o)"
+    r"attending|physician|radiologist|surgeon|consultant|resident|fellow|technologist|tech|"
+    r"provider|pcp|gp|clinician|oncologist|cardiologist|neurologist|urologist|"
+    r"accompanied\s+by|brought\s+in\s+by|care\s+of|c/o|attn|cc|named|called)"
 )
-_CUE: Final = re.compile(
-    rf"(?:^|(?<=[^\w]))(?:{_TITLE}\.?|{_RELATION}(?:'s)?|{_PHRASE})\s*[:,]?\s+(?=\S)",
-    re.IGNORECASE,
+#: Short words that often precede a name but as often do not: only a word no vocabulary
+#: vouches for is read as a name after them.
+_WEAK: Final = (
+    r"(?:per|by|for|call|calls|contact|contacted|notified|informed|paged|patient|pt|name|signed)"
 )
+
+
+class CueStrength(enum.IntEnum):
+    """How sure a cue makes a reading as a name; see :func:`may_be_name`."""
+
+    WEAK = 0
+    STRONG = 1
+    TITLE = 2
+
+
+_CUES: Final = {
+    CueStrength.TITLE: re.compile(rf"(?<![\w/]){_TITLE}\.?\s*[:,]?\s+(?=\S)", re.IGNORECASE),
+    CueStrength.STRONG: re.compile(
+        rf"(?<![\w/])(?:{_RELATION}(?:'s)?|{_PHRASE})\s*[:,]?\s+(?=\S)", re.IGNORECASE
+    ),
+    CueStrength.WEAK: re.compile(rf"(?<![\w/]){_WEAK}\s*[:,]?\s+(?=\S)", re.IGNORECASE),
+}
+#: After a strong cue, a plain English word this frequent (wordfreq Zipf) is not read as a name
+#: ("discussed with family"); a rarer one can be a family name ("Novak", "O'Brien").
+FREQUENT_WORD_ZIPF: Final = 4.5
 _TITLE_ONLY: Final = re.compile(rf"{_TITLE}\.?", re.IGNORECASE)
 _POSTNOMINAL: Final = re.compile(
     r",?\s*\b(?:md|m\.d\.|do|rn|np|pa-c|phd|ph\.d\.|mbbs|mbchb|frcr|frcpc|facr|dds|dmd|rt|"
@@ -134,20 +156,21 @@ FUNCTION_WORDS: Final = frozenset(
 )
 
 
-def may_be_name(word: str, mixed_case: bool, strong: bool = False) -> bool:
-    """Whether ``word`` can be part of a name next to a cue.
+def may_be_name(word: str, mixed_case: bool, strength: CueStrength = CueStrength.WEAK) -> bool:
+    """Whether ``word`` can be part of a name next to a cue of ``strength``.
 
-    After a strong cue (a title before, a post-nominal after) a plain English word can be a
-    name too ("Dr Harlan", "PRUITT HARLAN MD"); after a weak one ("per", "for") it cannot.
+    Never a clinical or a function word; after a title any other word ("Dr Harlan"); after a
+    strong cue a plain English word only if it is not frequent ("ordered by Novak"); after a
+    weak cue ("per", "for") only a word that is no plain English word.
     """
     lower = word.lower()
     if mixed_case and not _capitalised(word):
         return False
-    if lower in clinical_words() or lower in FUNCTION_WORDS:
+    if lower in clinical_words() or lower in FUNCTION_WORDS or _TITLE_ONLY.fullmatch(word):
         return False
-    if not strong and lower in plain_words():
-        return False
-    return not _TITLE_ONLY.fullmatch(word)
+    if strength >= CueStrength.TITLE or lower not in plain_words():
+        return True
+    return strength >= CueStrength.STRONG and zipf(lower) < FREQUENT_WORD_ZIPF
 
 
 def _is_initial(text: str, word: _Word) -> bool:
@@ -155,7 +178,7 @@ def _is_initial(text: str, word: _Word) -> bool:
 
 
 def _name_after(
-    text: str, words: list[_Word], index: int, mixed_case: bool, strong: bool
+    text: str, words: list[_Word], index: int, mixed_case: bool, strength: CueStrength
 ) -> tuple[int, int] | None:
     """The name starting at ``words[index]``, if one does: up to three name words or initials,
     joined by spaces, hyphens, a caret or one comma ("Brennan, Aoife")."""
@@ -173,7 +196,10 @@ def _name_after(
                 break
         if _is_initial(text, word):
             pass  # an initial joins a name; alone it is not one
-        elif not may_be_name(word.text, mixed_case, strong and taken == 0):
+        elif not may_be_name(
+            word.text, mixed_case, strength if taken == 0 else max(strength, CueStrength.STRONG)
+        ):
+            # A word after a name word is read as a strong cue reads it ("JOHN O'BRIEN").
             break
         if start < 0:
             start = word.start
@@ -182,26 +208,23 @@ def _name_after(
         position += 1
     if start < 0:
         return None
-    # Trailing initials and a trailing comma join are not part of the name unless a name word
-    # follows; strip back to the last real name word.
-    while position > index and _is_initial(text, words[position - 1]):
-        position -= 1
-    if position == index:
+    # Initials alone are no name ("DR J" may be anything); after a name word they are part of
+    # it ("LEE, JENNIFER A").
+    if all(_is_initial(text, word) for word in words[index:position]):
         return None
-    last = words[position - 1]
-    return start, last.end
+    return start, words[position - 1].end
 
 
 def _after_cues(text: str, words: list[_Word], mixed_case: bool) -> Iterator[tuple[int, int]]:
     starts = {word.start: index for index, word in enumerate(words)}
-    for cue in _CUE.finditer(text):
-        index = starts.get(cue.end())
-        if index is None:
-            continue
-        strong = bool(_TITLE_ONLY.fullmatch(cue[0].strip(" .:,")))
-        found = _name_after(text, words, index, mixed_case, strong)
-        if found is not None:
-            yield found
+    for strength, cues in _CUES.items():
+        for cue in cues.finditer(text):
+            index = starts.get(cue.end())
+            if index is None:
+                continue
+            found = _name_after(text, words, index, mixed_case, strength)
+            if found is not None:
+                yield found
 
 
 def _before_postnominals(
@@ -218,7 +241,7 @@ def _before_postnominals(
             and index - first < MAX_NAME_WORDS
             and (
                 _is_initial(text, words[first])
-                or may_be_name(words[first].text, mixed_case, strong=True)
+                or may_be_name(words[first].text, mixed_case, CueStrength.TITLE)
             )
             and (
                 first == index
@@ -270,6 +293,26 @@ def _by_shape(text: str, words: list[_Word], mixed: bool) -> list[tuple[int, int
 Recogniser = Callable[[str, list[_Word], bool], list[tuple[int, int]]]
 #: Recogniser → its spans; every one runs.
 RECOGNISERS: Final[dict[Source, Recogniser]] = {Source.CUE: _by_cue, Source.NAME_SHAPE: _by_shape}
+
+
+_RELATION_WORD: Final = re.compile(rf"{_RELATION}(?:'s)?", re.IGNORECASE)
+
+
+def trim_to_name(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A span another recogniser (NER) calls a name, without the cue and clinical words at its
+    ends ("Mrs Patel" → "Patel", "Daughter Priya" → "Priya"); None when no name word is left."""
+    words = [w for w in _words(text) if start <= w.start and w.end <= end]
+
+    def kept(word: _Word) -> bool:
+        return not _RELATION_WORD.fullmatch(word.text) and may_be_name(
+            word.text, False, CueStrength.STRONG
+        )
+
+    while words and not kept(words[0]):
+        words.pop(0)
+    while words and not kept(words[-1]):
+        words.pop()
+    return (words[0].start, words[-1].end) if words else None
 
 
 def is_mixed_case(text: str) -> bool:

@@ -174,10 +174,9 @@ def _text_findings(text: str, strictness: Strictness) -> TextFindings:
         _add(found, start, end, category, Source.INSTITUTION)
     if _wants_ner(text):
         for start, end in ner.person_spans(text):
-            if any(
-                w.lower() not in clinical_words() for w in re.findall(r"[^\W\d_]+", text[start:end])
-            ):
-                _add(found, start, end, Category.NAME, Source.NER)
+            trimmed = names.trim_to_name(text, start, end)
+            if trimmed is not None:
+                _add(found, *trimmed, Category.NAME, Source.NER)
     if strictness is Strictness.VERIFY:
         for start, end in _lexicon_spans(text):
             _add(found, start, end, Category.NAME, Source.LEXICON)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Final, cast
 
@@ -43,6 +43,10 @@ RADIOLOGY_TERMS: Final = frozenset(
     rll rul rml lll lul ivc svc cbd mca aca pca ica cca sma ima lad rca lcx
     copd chf cad htn dm ckd esrd pe dvt uti sob loc ams cp ha ms als hiv hcv hbv
     neg pos nl wnl nad mod sev min mild moderate severe stable unchanged new
+    patient family team staff nurse nursing radiologist physician surgeon resident fellow
+    attending referring ordering ortho orthopedics neurology cardiology oncology urology
+    ed icu er clinic ward floor unit service oncall on-call pcp provider technologist tech
+    bedside phone telephone
     """,
     )
 )
@@ -117,6 +121,14 @@ def plain_words() -> frozenset[str]:
     """Common English words that are not names: never part of a name."""
     lexicon = names()
     return frozenset(w for w in common_words() if w not in lexicon) | RADIOLOGY_TERMS
+
+
+@lru_cache(maxsize=1 << 16)
+def zipf(word: str) -> float:
+    """wordfreq's Zipf frequency of an English word (0 for an unknown word)."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
 
 
 def is_name(word: str) -> bool:
