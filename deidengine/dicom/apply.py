@@ -49,7 +49,7 @@ from deidengine.policy.plan import Plan, PlannedRule, is_private_group
 from deidengine.standard.dictionary import attribute_info
 from deidengine.standard.iod import attribute_type, resolve_compound_action
 from deidengine.standard.sr import sr_concept_actions
-from deidengine.text import Category, Strictness, clean_value
+from deidengine.text import Category, Source, Strictness, clean_value
 from deidengine.text.stage import ALL as ALL_TEXT_CATEGORIES
 from deidengine.text.stage import categories_of as text_categories_of
 
@@ -65,6 +65,10 @@ CONTENT_SEQUENCE = 0x0040A730
 CONCEPT_NAME_CODE_SEQUENCE = 0x0040A043
 DATE_VRS = frozenset({"DA", "DT", "TM"})
 MANDATORY_TYPES = frozenset({"1", "1C"})
+#: A code item's value and scheme are coded terms, not text ("121322", "T-D0050", "99LOCAL"):
+#: cleaned, they lose only the file's own identifying values, never a shape or a guess.
+CODE_VALUE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080119, 0x00080120})
+CODE_SOURCES = frozenset({Source.HEADER})
 #: Types whose attribute must be present (if empty): a value the text stage removes is emptied.
 REQUIRED_TYPES = frozenset({"1", "1C", "2", "2C"})
 TEXT_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"})
@@ -418,10 +422,11 @@ def _scrub_value(item: _Element, state: _FileState, categories: frozenset[Catego
     if value is None or value == "":
         return
     strictness = Strictness.STRICT if _is_strict(item, state) else Strictness.DEFAULT
+    sources = CODE_SOURCES if item.tag in CODE_VALUE_TAGS else None
     values = list(value) if isinstance(value, MultiValue | list) else [value]
     kept: list[str] = []
     for one in values:
-        result = clean_value(str(one), state.identifying, strictness, categories)
+        result = clean_value(str(one), state.identifying, strictness, categories, sources)
         if result.text is None:
             # The audit's reason: which check failed, never the value.
             state.counts[f"text-removed:{result.reason.value}"] += 1

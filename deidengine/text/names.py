@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from typing import Final
 
 from deidengine.text.spans import Source
-from deidengine.text.vocabulary import clinical_words, common_words, names, plain_words, zipf
+from deidengine.text.vocabulary import (
+    clinical_words,
+    common_words,
+    has_medical_ending,
+    names,
+    plain_words,
+    zipf,
+)
 
 _WORD: Final = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*\.?")
 
@@ -167,6 +174,8 @@ def may_be_name(word: str, mixed_case: bool, strength: CueStrength = CueStrength
     if mixed_case and not _capitalised(word):
         return False
     if lower in clinical_words() or lower in FUNCTION_WORDS or _TITLE_ONLY.fullmatch(word):
+        return False
+    if lower not in names() and has_medical_ending(lower):
         return False
     if strength >= CueStrength.TITLE or lower not in plain_words():
         return True

@@ -33,6 +33,7 @@ _SAFE_TOKEN: Final = re.compile(
     r"|[tT][12][wW]?(?:i|wi|rho|\*)?|pd[wW]?|[234]d|[234]ch"  # T2, T1W, T1WI, 3D, 4CH
     r"|[cCtTlLsS]\d{1,2}(?:-[cCtTlLsS]?\d{1,2})?"  # C1, C1-C2, L4-L5, L5-S1, T12
     r"|\d{1,3}(?:st|nd|rd|th)"  # 2nd
+    r"|\d+(?:\.\d+)?:1"  # a compression ratio, 2097:1
     r"|[a-z]{1,5}\d{1,3}[a-z]{0,5}"  # ep2d, p2, b800, tra2, se3, mp2rage (short codes)
     r"|b-?\d{2,4}"  # b-values
     r"|\d[a-z]{1,6}"  # 3scan, 2dir
@@ -52,6 +53,14 @@ _LABEL_BEFORE: Final = re.compile(
 )
 
 
+#: A number and a word joined by a hyphen: a count, not a code.
+_NUMBER_WORD: Final = re.compile(r"\d{1,2}-[^\W\d_]{3,}(?:-[^\W\d_]+)*")
+#: Standards and formats named with a number: the number is part of the name.
+_STANDARD_BEFORE: Final = re.compile(
+    r"\b(?:jpeg|iso|iec|iso_ir|iso-ir|ieee|hl7|dicom|ihe|rfc|nema|ansi|en)[\s_\-]?$", re.IGNORECASE
+)
+
+
 def _has_letters_and_digits(token: str) -> bool:
     return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
 
@@ -59,6 +68,8 @@ def _has_letters_and_digits(token: str) -> bool:
 def _is_identifier(token: str, before: str, after: str) -> bool:
     digits = sum(c.isdigit() for c in token)
     if digits == 0:
+        return False
+    if _STANDARD_BEFORE.search(before[-8:]) and token.isdigit():
         return False
     labelled = bool(_LABEL_BEFORE.search(before[-24:]))
     if labelled and digits >= 3:
@@ -69,6 +80,8 @@ def _is_identifier(token: str, before: str, after: str) -> bool:
         # A bare number: an identifier from four digits on, unless a unit follows it.
         return len(token) >= 4 and not _UNIT_AFTER.match(after)
     if _has_letters_and_digits(token):
+        if _NUMBER_WORD.fullmatch(token):
+            return False  # "12-lead", "3-vessel", "2-view": a count and what it counts
         return digits >= 3 or (digits >= 2 and len(token) >= 6) or bool(_DIGIT_RUN.search(token))
     # Digits with separators only (a number such as 12/45 or 1-2-3): a run of four counts.
     return bool(_DIGIT_RUN.search(token)) and not _UNIT_AFTER.match(after)

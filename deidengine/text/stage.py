@@ -35,7 +35,7 @@ from deidengine.dicom.scrub import MASK as SCRUB_MASK
 from deidengine.dicom.scrub import ScrubCategory, find_identifying_text, masked
 from deidengine.text import institutions, names, ner, shapes
 from deidengine.text.spans import Category, Source, TextFindings, TextSpan, Verdict
-from deidengine.text.vocabulary import clinical_words, plain_words
+from deidengine.text.vocabulary import EPONYM_HEADS, clinical_words, plain_words
 from deidengine.text.vocabulary import names as name_lexicon
 
 __all__ = [
@@ -148,6 +148,15 @@ def _lexicon_spans(text: str) -> Iterable[tuple[int, int]]:
             yield start, end
 
 
+_NEXT_WORD: Final = re.compile(r"(?:['\u2019]s)?\s+([^\W\d_]+)")
+
+
+def _before_eponym_head(text: str, end: int) -> bool:
+    """Whether a name ending at ``end`` names a disease, sign or structure ("Baker cyst")."""
+    following = _NEXT_WORD.match(text, end)
+    return following is not None and following[1].lower() in EPONYM_HEADS
+
+
 Found = dict[tuple[int, int, Category], set[Source]]
 
 
@@ -180,6 +189,8 @@ def _text_findings(text: str, strictness: Strictness) -> TextFindings:
     if strictness is Strictness.VERIFY:
         for start, end in _lexicon_spans(text):
             _add(found, start, end, Category.NAME, Source.LEXICON)
+    for key in [k for k in found if k[2] is Category.NAME and _before_eponym_head(text, k[1])]:
+        del found[key]
     spans = tuple(
         TextSpan(start, end, category, frozenset(sources))
         for (start, end, category), sources in sorted(found.items(), key=lambda i: i[0][:2])
@@ -247,10 +258,12 @@ def clean_value(
     identifying: IdentifyingValues = _NOTHING,
     strictness: Strictness = Strictness.DEFAULT,
     categories: frozenset[Category] = ALL,
+    sources: frozenset[Source] | None = None,
 ) -> CleanedValue:
-    """Mask every identifier in ``text``; under :attr:`Strictness.STRICT` remove the value
-    (``text`` None) when the stage cannot vouch for it. Never raises."""
-    findings = find_identifiers(text, identifying, strictness, categories)
+    """Mask every identifier in ``text`` (found by ``sources``, all when None); under
+    :attr:`Strictness.STRICT` remove the value (``text`` None) when the stage cannot vouch for
+    it. Never raises."""
+    findings = find_identifiers(text, identifying, strictness, categories, sources)
     if strictness is Strictness.STRICT and findings.verdict is not Verdict.ANALYSED:
         return CleanedValue(None, len(findings.spans), findings.verdict)
     masked = 0
@@ -258,7 +271,7 @@ def clean_value(
     while findings.spans and rounds < MAX_ROUNDS:
         masked += len(findings.spans)
         text = mask(text, findings.spans)
-        findings = find_identifiers(text, identifying, Strictness.DEFAULT, categories)
+        findings = find_identifiers(text, identifying, Strictness.DEFAULT, categories, sources)
         rounds += 1
     if findings.spans:
         return CleanedValue(None, masked, findings.verdict)

@@ -46,7 +46,7 @@ RADIOLOGY_TERMS: Final = frozenset(
     patient family team staff nurse nursing radiologist physician surgeon resident fellow
     attending referring ordering ortho orthopedics neurology cardiology oncology urology
     ed icu er clinic ward floor unit service oncall on-call pcp provider technologist tech
-    bedside phone telephone
+    bedside phone telephone md m.d rn np phd mbbs mbchb frcr frcpc facr dds dmd arrt do
     """,
     )
 )
@@ -121,6 +121,40 @@ def plain_words() -> frozenset[str]:
     """Common English words that are not names: never part of a name."""
     lexicon = names()
     return frozenset(w for w in common_words() if w not in lexicon) | RADIOLOGY_TERMS
+
+
+#: Word endings of medical terms (procedures, findings, conditions): an unknown word that ends
+#: so ("ENTEROGRAPHY", "CHOLANGITIS") is read as clinical, not as a name after a cue. Endings
+#: that names share ("-oma": Paloma; "-gram": Ingram) are left out.
+_MEDICAL_ENDING: Final = re.compile(
+    r"(?:ography|ogram|oscopy|itis|ectomy|otomy|ostomy|oplasty|osis|algia|emia|aemia|opathy|"
+    r"ology|megaly|orrhage|orrhea|centesis|uria|plegia|trophy|sclerosis|stenosis|ectasis|"
+    r"genic|ocele|oid|ism)$",
+    re.IGNORECASE,
+)
+
+
+def has_medical_ending(word: str) -> bool:
+    """Whether ``word`` ends like a medical term (see :data:`_MEDICAL_ENDING`)."""
+    return len(word) > 6 and bool(_MEDICAL_ENDING.search(word))
+
+
+#: Nouns an eponym names ("Baker cyst", "Barrett esophagus", "Morton neuroma"): a name
+#: right before one is a medical term, not a person in the record.
+EPONYM_HEADS: Final = frozenset(
+    re.findall(
+        r"\S+",
+        """
+        disease diseases syndrome sign signs cyst cysts fracture fractures palsy tumor tumour
+        sarcoma lymphoma lesion lesions deformity node nodes neuroma esophagus oesophagus
+        malformation procedure operation classification criteria score scale test maneuver
+        manoeuvre reflex phenomenon triad law ligament canal duct space pouch hernia ulcer
+        ring body bodies cell cells anomaly variant dementia contracture aneurysm fascia fossa
+        line angle view position projection index method technique shunt catheter stent
+        valve anastomosis repair bypass disorder thyroiditis encephalopathy arthritis
+        """,
+    )
+)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -42,7 +42,7 @@ def _image(folder: Path) -> None:
     request.RequestedProcedureID = "RP1"
     ds.RequestAttributesSequence = Sequence([request])
     code = Dataset()
-    code.CodeValue = "CTHEADWO"
+    code.CodeValue = "RAD01234"  # shaped like an identifier, but a code
     code.CodingSchemeDesignator = "99LOCAL"
     code.CodeMeaning = MEANING
     ds.ProcedureCodeSequence = Sequence([code])
@@ -123,3 +123,9 @@ def test_the_clinical_words_are_kept(outputs: dict[str, Dataset]) -> None:
         if child.get("ValueType") == "TEXT"
     ]
     assert texts == [f"Discussed with Dr ***: {CLINICAL} shows no bleed"]
+
+
+def test_coded_values_are_not_cleaned_as_text(outputs: dict[str, Dataset]) -> None:
+    # A code item's value is a coded term: only the file's own identifying values would go.
+    code = outputs["ct"].ProcedureCodeSequence[0]
+    assert (code.CodeValue, code.CodingSchemeDesignator) == ("RAD01234", "99LOCAL")

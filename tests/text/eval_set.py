@@ -94,7 +94,8 @@ HISTORY = (
     "abdominal pain RLQ", "known metastatic breast cancer", "seizure", "syncope",
     "hematuria", "weight loss", "dizziness and vertigo", "left knee swelling",
     "right shoulder pain after fall", "suspected appendicitis", "cough and fever",
-    "post-op evaluation", "staging lymphoma", "numbness left arm",
+    "post-op evaluation", "staging lymphoma", "numbness left arm", "Baker cyst",
+    "Hodgkin lymphoma restaging", "Colles fracture follow-up", "Chiari malformation",
 )  # fmt: skip
 
 TUNING = Vocabulary(

@@ -32,6 +32,7 @@ def test_identifiers_are_found(text: str, expected: list[str]) -> None:
         "AX T2 FLAIR 512x512 b1000 ep2d_diff_3scan_trace_p2",
         "t2_tse_tra_p2_320 SE3 IM24 1.5T 250mAs 2.5mg 1000 MG",
         "Series 2 of 4 at 12:30:45, pitch 0.984375, 2nd view",
+        "JPEG 2000 irreversible (lossy) 2097:1, 12-lead ECG, 3-vessel disease",
     ],
 )
 def test_clinical_shapes_are_kept(text: str) -> None:

@@ -32,6 +32,7 @@ def cleaned(text: str, strictness: Strictness = Strictness.DEFAULT) -> str | Non
         ("VANDERMEER^ILSE", "***"),
         ("MAGDALENA ZIELINSKA", "***"),
         ("HARLAN PRUITT MD", "*** MD"),
+        ("GWENDOLYN TRAN, MD", "***, MD"),  # the post-nominal stays
         # Mixed case.
         ("Hx of fall, per husband Guy Hope, 555-201-9988", "Hx of fall, per husband ***"),
         ("Spoke with Dr. J. Whitcombe about findings", "Spoke with Dr. *** about findings"),
@@ -57,6 +58,14 @@ def test_identifiers_are_masked_and_the_rest_kept(text: str, expected: str) -> N
         "Hope for improvement after therapy",
         "Elevated PSA, hx prostate ca",
         "AX T2 FLAIR 5 MM 120 KVP C1-C2",
+        # Eponyms: a name before the disease, sign or structure it names.
+        "Baker cyst left knee",
+        "Known Crohn disease, eval for abscess",
+        "Barrett esophagus surveillance",
+        "Arnold-Chiari malformation follow-up",
+        # An upper-case MR before a word no vocabulary holds but that ends like a medical term.
+        "MR ENTEROGRAPHY",
+        "MR CHOLANGIOPANCREATOGRAPHY",
     ],
 )
 def test_clinical_text_is_kept(text: str) -> None:
