@@ -1,6 +1,6 @@
 """Print the text stage's scores on the labelled set: ``python -m benchmarks.text_eval``.
 
-One table per split (tuning, held-out): recall of identifier spans per category, the share of
+One table per split (tuning, held-out, hard): recall of identifier spans per category, the share of
 clinical tokens kept, and time per value on one core: the median over the distinct values read
 the first time (nothing cached) and read again (what a series' repeated descriptions cost).
 """
@@ -13,7 +13,7 @@ import sys
 from deidengine.text import stage, vocabulary
 from tests.text.eval_set import Score, generate, score
 
-SIZES = {"tuning": 1200, "held-out": 1000}
+SIZES = {"tuning": 1200, "held-out": 1000, "hard": 400}
 
 
 def _table(split: str, first: Score, again: Score) -> str:

@@ -20,6 +20,7 @@ _KIND_WORD: Final = (
     r"health\s+cent(?:er|re)|healthcare|health|imaging\s+cent(?:er|re)|cancer\s+cent(?:er|re)|"
     r"university|college|school|institute|sanatorium|hospice|nursing\s+home|care\s+home|"
     r"inc|llc|ltd|plc|gmbh|corp|corporation|company|co|group|bank|factory|mill|mills)\b\.?"
+    r"(?!-)"  # "Co-occurrence" is no company
 )
 _CAPITALISED_WORD: Final = r"(?:St\.?|Saint|[A-Z][\w'\u2019&\-]*)"
 _INSTITUTION: Final = re.compile(

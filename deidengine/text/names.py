@@ -28,6 +28,7 @@ from deidengine.text.spans import Source
 from deidengine.text.vocabulary import (
     clinical_words,
     common_words,
+    concept_words,
     has_medical_ending,
     names,
     plain_words,
@@ -84,6 +85,7 @@ _POSTNOMINAL: Final = re.compile(
     r"rt\(r\)|arrt)\b",
     re.IGNORECASE,
 )
+#: ``LAST^FIRST^MIDDLE^PREFIX^SUFFIX`` (components may be empty).
 _CARET_NAME: Final = re.compile(
     r"[^\W\d_]+(?:['\- ][^\W\d_]+)*(?:\^[^\W\d_]*(?:[ '\-][^\W\d_]+)*)+"
 )
@@ -264,6 +266,9 @@ def _before_postnominals(
 
 def _caret_names(text: str) -> Iterator[tuple[int, int]]:
     for match in _CARET_NAME.finditer(text):
+        before = text[match.start() - 1 : match.start()]
+        if text[match.end() : match.end() + 1].isdigit() or before.isdigit() or before == "^":
+            continue  # isotope markup in a code meaning: "Ga^68^", "Tc^99m^ tagged"
         parts = [p for p in re.split(r"[\^ ]", match[0]) if p]
         if len(parts) >= 2 and not all(p.lower() in clinical_words() for p in parts):
             yield match.start(), match.end()
@@ -273,21 +278,39 @@ def _name_word(word: str, mixed_case: bool) -> bool:
     return word.lower() in names() and may_be_name(word, mixed_case)
 
 
-def _shaped_names(text: str, words: list[_Word], mixed_case: bool) -> Iterator[tuple[int, int]]:
-    """``Last, First`` and ``Given Family`` pairs of lexicon names, neither a common word."""
+#: A pair of lexicon names with no cue is read as a name unless both are frequent English
+#: words (wordfreq Zipf): "JOHN SMITH" (5.4, 4.9) and "WILL MAY" stay; "LIAM FOX" does not.
+PAIR_MAX_ZIPF: Final = 5.5
+PAIR_RARER_ZIPF: Final = 4.5
+
+
+def _name_pair(first: _Word, second: _Word) -> bool:
+    """Two lexicon names, a given and a family one in either order, that do not read as two
+    English words or as a coded concept ("CISTERNA MAGNA", "GERMAN BLACK")."""
     lexicon = names()
+    one, other = lexicon[first.lower], lexicon[second.lower]
+    if not ((one.given and other.family) or (one.family and other.given)):
+        return False
+    frequencies = (zipf(first.lower), zipf(second.lower))
+    if max(frequencies) >= PAIR_MAX_ZIPF or min(frequencies) >= PAIR_RARER_ZIPF:
+        return False
+    concepts = concept_words()
+    return not (first.lower in concepts and second.lower in concepts)
+
+
+def _shaped_names(text: str, words: list[_Word], mixed_case: bool) -> Iterator[tuple[int, int]]:
+    """``Last, First`` and name pairs of lexicon names (see :func:`_name_pair`)."""
     common = common_words()
     for first, second in itertools.pairwise(words):
         gap = text[first.end : second.start]
         if not (_name_word(first.text, mixed_case) and _name_word(second.text, mixed_case)):
             continue
         both_common = first.lower in common and second.lower in common
-        if (gap.strip() == "," and not both_common) or (
-            gap == " "
-            and not both_common
-            and lexicon[first.lower].given
-            and lexicon[second.lower].family
-        ):
+        # A two-letter capital before a comma is an abbreviation ("GA, Merz 1988": gestational
+        # age by Merz's method), not a family name.
+        abbreviation = len(first.text) == 2 and first.text.isupper()
+        comma_name = gap.strip() == "," and not both_common and not abbreviation
+        if comma_name or (gap == " " and _name_pair(first, second)):
             yield first.start, second.end
 
 
@@ -302,6 +325,23 @@ def _by_shape(text: str, words: list[_Word], mixed: bool) -> list[tuple[int, int
 Recogniser = Callable[[str, list[_Word], bool], list[tuple[int, int]]]
 #: Recogniser → its spans; every one runs.
 RECOGNISERS: Final[dict[Source, Recogniser]] = {Source.CUE: _by_cue, Source.NAME_SHAPE: _by_shape}
+
+
+def without_last_word(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span ``text[start:end]`` without its last word and the separator before it."""
+    words = [w for w in _words(text) if start <= w.start and w.end <= end]
+    if len(words) < 2:
+        return None
+    return start, words[-2].end
+
+
+def holds_name_word(span_text: str) -> bool:
+    """Whether any word of ``span_text`` can be part of a name (not clinical, not a frequent
+    plain word, not a title): a span of plain words only is no name ("Signal Intensity")."""
+    return any(
+        _is_initial(span_text, word) or may_be_name(word.text, False, CueStrength.STRONG)
+        for word in _words(span_text)
+    )
 
 
 _RELATION_WORD: Final = re.compile(rf"{_RELATION}(?:'s)?", re.IGNORECASE)

@@ -54,7 +54,7 @@ _LABEL_BEFORE: Final = re.compile(
 
 
 #: A number and a word joined by a hyphen: a count, not a code.
-_NUMBER_WORD: Final = re.compile(r"\d{1,2}-[^\W\d_]{3,}(?:-[^\W\d_]+)*")
+_NUMBER_WORD: Final = re.compile(r"\d{1,2}-[^\W\d_]{3,}(?:-(?:\d{1,2}|[^\W\d_]+))*")
 #: Standards and formats named with a number: the number is part of the name.
 _STANDARD_BEFORE: Final = re.compile(
     r"\b(?:jpeg|iso|iec|iso_ir|iso-ir|ieee|hl7|dicom|ihe|rfc|nema|ansi|en)[\s_\-]?$", re.IGNORECASE
@@ -81,7 +81,7 @@ def _is_identifier(token: str, before: str, after: str) -> bool:
         return len(token) >= 4 and not _UNIT_AFTER.match(after)
     if _has_letters_and_digits(token):
         if _NUMBER_WORD.fullmatch(token):
-            return False  # "12-lead", "3-vessel", "2-view": a count and what it counts
+            return False  # "12-lead", "3-vessel", "1-phenylpropan-2-amine": no code
         return digits >= 3 or (digits >= 2 and len(token) >= 6) or bool(_DIGIT_RUN.search(token))
     # Digits with separators only (a number such as 12/45 or 1-2-3): a run of four counts.
     return bool(_DIGIT_RUN.search(token)) and not _UNIT_AFTER.match(after)

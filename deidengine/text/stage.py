@@ -35,7 +35,13 @@ from deidengine.dicom.scrub import MASK as SCRUB_MASK
 from deidengine.dicom.scrub import ScrubCategory, find_identifying_text, masked
 from deidengine.text import institutions, names, ner, shapes
 from deidengine.text.spans import Category, Source, TextFindings, TextSpan, Verdict
-from deidengine.text.vocabulary import EPONYM_HEADS, clinical_words, plain_words
+from deidengine.text.vocabulary import (
+    EPONYM_HEADS,
+    clinical_words,
+    code_meanings,
+    concept_words,
+    plain_words,
+)
 from deidengine.text.vocabulary import names as name_lexicon
 
 __all__ = [
@@ -126,6 +132,11 @@ def _wants_ner(text: str) -> bool:
     return False
 
 
+def _all_concept_words(span_text: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", span_text.lower())
+    return bool(words) and all(word in concept_words() for word in words)
+
+
 def _lexicon_spans(text: str) -> Iterable[tuple[int, int]]:
     """Verification only: a capitalised word of mixed-case text that is in the name lexicon and
     that no vocabulary vouches for ("Lindqvist" left alone in a sentence).
@@ -157,6 +168,11 @@ def _before_eponym_head(text: str, end: int) -> bool:
     return following is not None and following[1].lower() in EPONYM_HEADS
 
 
+#: Sources that read a name from its context (a cue, the file's own values): their spans stand
+#: even when every word is also a plain word ("DR YOUNG"). A span found otherwise (NER, a
+#: pattern, a shape) needs a word that can be a name ("MR Signal Intensity" has none).
+CONTEXT_SOURCES: Final = frozenset({Source.CUE, Source.HEADER})
+
 Found = dict[tuple[int, int, Category], set[Source]]
 
 
@@ -169,6 +185,8 @@ def _add(found: Found, start: int, end: int, category: Category, source: Source)
 def _text_findings(text: str, strictness: Strictness) -> TextFindings:
     """Everything but the deny-list: it depends on the text alone, so it is cached."""
     verdict = _script_verdict(text)
+    if verdict is Verdict.ANALYSED and text.strip().lower() in code_meanings():
+        return TextFindings((), 0, verdict)  # a coded concept's own name: "Achilles Tendon"
     found: Found = {}
     for start, end, scrub in find_identifying_text(text, _NOTHING):
         _add(found, start, end, _CATEGORY_OF_SCRUB[scrub], Source.PATTERN)
@@ -184,13 +202,27 @@ def _text_findings(text: str, strictness: Strictness) -> TextFindings:
     if _wants_ner(text):
         for start, end in ner.person_spans(text):
             trimmed = names.trim_to_name(text, start, end)
-            if trimmed is not None:
+            # A name no cue supports whose every word names coded concepts ("Achilles
+            # Tendon", "Frank leads") is an eponym or a term, not a person in the record.
+            if trimmed is not None and not _all_concept_words(text[trimmed[0] : trimmed[1]]):
                 _add(found, *trimmed, Category.NAME, Source.NER)
     if strictness is Strictness.VERIFY:
         for start, end in _lexicon_spans(text):
             _add(found, start, end, Category.NAME, Source.LEXICON)
-    for key in [k for k in found if k[2] is Category.NAME and _before_eponym_head(text, k[1])]:
-        del found[key]
+    for key, sources in list(found.items()):
+        start, end, category = key
+        if category is not Category.NAME:
+            continue
+        if _before_eponym_head(text, end):
+            # The last word names a disease or sign ("... King, Colles fracture"): it goes
+            # from the span, and the span with it when nothing else is left.
+            del found[key]
+            shorter = names.without_last_word(text, start, end)
+            if shorter is not None:
+                _add(found, *shorter, category, next(iter(sources)))
+                found[(*shorter, category)] |= sources
+        elif not sources & CONTEXT_SOURCES and not names.holds_name_word(text[start:end]):
+            del found[key]
     spans = tuple(
         TextSpan(start, end, category, frozenset(sources))
         for (start, end, category), sources in sorted(found.items(), key=lambda i: i[0][:2])

@@ -45,8 +45,8 @@ RADIOLOGY_TERMS: Final = frozenset(
     neg pos nl wnl nad mod sev min mild moderate severe stable unchanged new
     patient family team staff nurse nursing radiologist physician surgeon resident fellow
     attending referring ordering ortho orthopedics neurology cardiology oncology urology
-    ed icu er clinic ward floor unit service oncall on-call pcp provider technologist tech
-    bedside phone telephone md m.d rn np phd mbbs mbchb frcr frcpc facr dds dmd arrt do
+    ed icu er clinic floor unit service oncall on-call pcp provider technologist tech
+    bedside phone telephone x-ray xray md m.d rn np phd mbbs mbchb frcr frcpc facr dds dmd arrt do
     """,
     )
 )
@@ -78,6 +78,26 @@ def concept_words() -> frozenset[str]:
     for row in load("cid_7050.json")["rows"]:
         words |= _words_of(row["code_meaning"])
     return frozenset(words)
+
+
+@cache
+def code_meanings() -> frozenset[str]:
+    """Every code meaning pydicom and the standard's tables ship, in lower case: a value that
+    is exactly one of them is a coded concept's name, safe as a whole."""
+    from pydicom.sr._concepts_dict import concepts
+
+    from deidengine.standard._data import load
+
+    tables = cast(dict[str, dict[str, dict[str, tuple[str, list[int]]]]], concepts)
+    found = {
+        meaning.lower()
+        for codes in tables.values()
+        for by_code in codes.values()
+        for meaning, _ in by_code.values()
+    }
+    found |= {row["code_meaning"].lower() for row in load("sr_concept_names.json")["rows"]}
+    found |= {row["code_meaning"].lower() for row in load("cid_7050.json")["rows"]}
+    return frozenset(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +202,7 @@ def vouched(word: str) -> bool:
 def warm() -> None:
     """Load every vocabulary now (a worker does it once, before its first file)."""
     concept_words()
+    code_meanings()
     names()
     common_words()
     clinical_words()

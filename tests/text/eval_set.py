@@ -300,6 +300,77 @@ HELD_OUT = Vocabulary(
 )
 
 
+#: A harder held-out part, written after the rules were done and measured once: names with
+#: no cue or in lower case, particles, lists of physicians, labelled and oddly formatted IDs.
+#: Reported (README, benchmarks/text_eval.py), not asserted.
+HARD = Vocabulary(
+    given=(
+        "Emily",
+        "Oliver",
+        "Chloe",
+        "Liam",
+        "Sophie",
+        "Noah",
+        "Ava",
+        "Ethan",
+        "Zoe",
+        "Lucas",
+        "Mia",
+        "Aarav",
+        "Yuki",
+        "Olamide",
+        "Siobhan",
+        "Bjorn",
+        "Carmen",
+        "Dmitri",
+    ),
+    family=(
+        "O'Neill-Baptiste",
+        "van der Berg",
+        "de la Cruz",
+        "MacLeod",
+        "Fitzgerald",
+        "Obi",
+        "Johansson",
+        "Schmidt",
+        "Rossi",
+        "Dubois",
+        "Kaur",
+        "Yamamoto",
+        "Ortiz",
+        "Hughes",
+        "Price",
+        "Ward",
+        "Fox",
+        "Day",
+    ),
+    places=("Northgate", "Ashford", "Kingsbridge", "Bayview"),
+    companies=("Brightline", "Northwind", "Contoso", "Fabrikam"),
+    streets=("Mill", "Station", "Victoria", "Bridge"),
+    procedures=HELD_OUT_PROCEDURES,
+    series=HELD_OUT_SERIES,
+    history=HELD_OUT_HISTORY,
+    templates=(
+        "{GIVEN} {FAMILY} {PROC}",
+        "per wife {given} {family}",
+        "Findings discussed with the patient's daughter, {Given}, by phone",
+        "Dr. {Family} and Dr. {G}. {Family} reviewed",
+        "PHYSICIAN: {FAMILY}",
+        "CC: {G}. {Family}, MD; {G}. {Family}, DO",
+        "{proc} Req#{order}",
+        "Order No. {order}",
+        "visit V{mrn}",
+        "{history}; {given} {family} aware",
+        "{PROC} {FAMILY} {GIVEN}",
+        "Prior at {hospital}, report to {email}",
+        "{history}. Pager {phone}",
+        "Seen {date} by {Given} {Family} (PA)",
+        "{HISTORY} - CALL {GIVEN} AT {phone}",
+        "Husband: {Given}",
+    ),
+)
+
+
 def _date(rng: random.Random) -> str:
     year, month, day = rng.randint(1990, 2024), rng.randint(1, 12), rng.randint(1, 28)
     months = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -432,9 +503,9 @@ def _clinical(rng: random.Random, vocabulary: Vocabulary) -> str:
 
 
 def generate(split: str, count: int) -> list[Labelled]:
-    """``count`` values of ``split`` ("tuning" or "held-out"), the same on every call."""
-    vocabulary = TUNING if split == "tuning" else HELD_OUT
-    rng = random.Random(1 if split == "tuning" else 2)
+    """``count`` values of ``split`` ("tuning", "held-out" or "hard"), the same every call."""
+    vocabulary = {"tuning": TUNING, "held-out": HELD_OUT, "hard": HARD}[split]
+    rng = random.Random({"tuning": 1, "held-out": 2, "hard": 3}[split])
     values: list[Labelled] = []
     for _ in range(count):
         filler = _Filler(rng, vocabulary)
