@@ -20,7 +20,7 @@ CHARSET_FILES = bundled_charset_files()
 
 
 def _texts(ds: Dataset) -> list[str]:
-    found = []
+    found: list[str] = []
     for element in ds.iterall():
         if element.VR in TEXT_VRS and element.value not in (None, ""):
             values = element.value if element.VM > 1 else [element.value]
