@@ -28,7 +28,7 @@ def _clean_all() -> int:
 
 def test_bench_text_stage_first_read(benchmark: Any) -> None:
     masked = benchmark.pedantic(
-        _clean_all, setup=stage._text_findings.cache_clear, rounds=3, iterations=1
+        _clean_all, setup=stage._cached_read.cache_clear, rounds=3, iterations=1
     )
     assert masked > 0
 

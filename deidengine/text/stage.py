@@ -57,9 +57,10 @@ __all__ = [
 MASK: Final = SCRUB_MASK
 #: A strict rule removes a value with more unexplained words than this.
 SUSPECT_LIMIT: Final = 3
-#: Values longer than this are read in full by the patterns but by the name recognisers and
-#: spaCy only in part would be slow; they are analysed in windows of this size.
+#: Distinct values remembered per process, and the longest value remembered (the cache holds
+#: at most CACHE_SIZE x CACHE_MAX_CHARACTERS characters of text).
 CACHE_SIZE: Final = 1 << 16
+CACHE_MAX_CHARACTERS: Final = 1024
 
 
 class Strictness(enum.Enum):
@@ -181,9 +182,15 @@ def _add(found: Found, start: int, end: int, category: Category, source: Source)
         found.setdefault((start, end, category), set()).add(source)
 
 
-@lru_cache(maxsize=CACHE_SIZE)
 def _text_findings(text: str, strictness: Strictness) -> TextFindings:
-    """Everything but the deny-list: it depends on the text alone, so it is cached."""
+    """Everything but the deny-list: it depends on the text alone, so short values (the ones
+    that repeat: descriptions, code meanings) are cached; a long report is read each time."""
+    if len(text) > CACHE_MAX_CHARACTERS:
+        return _read(text, strictness)
+    return _cached_read(text, strictness)
+
+
+def _read(text: str, strictness: Strictness) -> TextFindings:
     verdict = _script_verdict(text)
     if verdict is Verdict.ANALYSED and text.strip().lower() in code_meanings():
         return TextFindings((), 0, verdict)  # a coded concept's own name: "Achilles Tendon"
@@ -236,6 +243,9 @@ def _text_findings(text: str, strictness: Strictness) -> TextFindings:
     if verdict is Verdict.ANALYSED and suspects > SUSPECT_LIMIT:
         verdict = Verdict.TOO_MANY_SUSPECTS
     return TextFindings(spans, suspects, verdict)
+
+
+_cached_read = lru_cache(maxsize=CACHE_SIZE)(_read)
 
 
 def find_identifiers(

@@ -53,3 +53,22 @@ def test_the_composition_setting_reaches_the_layers_below() -> None:
     assert not any(
         r.action.strict for r in load_plan("annex-e/basic,annex-e/clean-descriptors").rules
     )
+
+
+def test_compile_and_explain_print_how_rules_clean_text() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from deidengine.cli import main
+
+    compiled = CliRunner().invoke(main, ["policy", "compile", "hipaa-safe-harbor"])
+    assert compiled.exit_code == 0, compiled.output
+    rules = json.loads(compiled.output)["rules"]
+    study = [r for r in rules if r["selector"].startswith("(0008,1030)")]
+    assert study and study[0]["text_cleaning"] == "strict"
+    assert "text_cleaning" not in next(r for r in rules if r["action"] == "X")
+    explained = CliRunner().invoke(
+        main, ["policy", "explain", "hipaa-safe-harbor", "--tag", "StudyDescription"]
+    )
+    assert "a value the text stage cannot vouch for is removed" in explained.output
