@@ -205,6 +205,14 @@ def _name_after(
                 comma_used = True
             elif gap.strip(" .^") != "":
                 break
+        particles = _particles_at(words, position, text)
+        leading = taken == 0 and strength >= CueStrength.STRONG
+        if particles and (start >= 0 or leading):
+            # "van der Berg", "De la Cruz": the particles join the name word after them.
+            if start < 0:
+                start = word.start
+            position += particles
+            continue
         if _is_initial(text, word):
             pass  # an initial joins a name; alone it is not one
         elif not may_be_name(
@@ -224,6 +232,28 @@ def _name_after(
     if all(_is_initial(text, word) for word in words[index:position]):
         return None
     return start, words[position - 1].end
+
+
+#: Particles of family names: inside a name, before a name word.
+PARTICLES: Final = frozenset(
+    re.findall(
+        r"\S+", "van von der den de del della di da das dos du la le ter ten bin ibn al el ap"
+    )
+)
+
+
+def _particles_at(words: list[_Word], position: int, text: str) -> int:
+    """How many particle words start at ``position`` and are followed, across single spaces,
+    by a word that is not a particle (0 when none)."""
+    count = 0
+    while position + count < len(words) and words[position + count].lower in PARTICLES:
+        count += 1
+    if count == 0 or position + count >= len(words):
+        return 0
+    joined = all(
+        text[words[i].end : words[i + 1].start] == " " for i in range(position, position + count)
+    )
+    return count if joined else 0
 
 
 def _after_cues(text: str, words: list[_Word], mixed_case: bool) -> Iterator[tuple[int, int]]:
@@ -249,9 +279,10 @@ def _before_postnominals(
         first = index
         while (
             first >= 0
-            and index - first < MAX_NAME_WORDS
+            and index - first < MAX_NAME_WORDS + 2
             and (
                 _is_initial(text, words[first])
+                or (first < index and words[first].lower in PARTICLES)
                 or may_be_name(words[first].text, mixed_case, CueStrength.TITLE)
             )
             and (

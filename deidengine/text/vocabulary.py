@@ -42,7 +42,7 @@ RADIOLOGY_TERMS: Final = frozenset(
     kvp kv mas ma mm cm ml mg mgy msv cgy gy sec ms min hr hrs yo yr yrs y/o
     rll rul rml lll lul ivc svc cbd mca aca pca ica cca sma ima lad rca lcx
     copd chf cad htn dm ckd esrd pe dvt uti sob loc ams cp ha ms als hiv hcv hbv
-    neg pos nl wnl nad mod sev min mild moderate severe stable unchanged new
+    neg pos nl wnl nad mod sev min mild moderate severe stable unchanged new la ra lv rv
     patient family team staff nurse nursing radiologist physician surgeon resident fellow
     attending referring ordering ortho orthopedics neurology cardiology oncology urology
     ed icu er clinic floor unit service oncall on-call pcp provider technologist tech

@@ -33,6 +33,11 @@ def cleaned(text: str, strictness: Strictness = Strictness.DEFAULT) -> str | Non
         ("MAGDALENA ZIELINSKA", "***"),
         ("HARLAN PRUITT MD", "*** MD"),
         ("GWENDOLYN TRAN, MD", "***, MD"),  # the post-nominal stays
+        # Particles join a family name after a cue or before a post-nominal.
+        ("per wife Ilse van der Meulen", "per wife ***"),
+        ("CC: R. De la Fuente, MD; T. Oyelaran, DO", "CC: ***, MD; ***, DO"),
+        # A given and a family name from the lexicon, no cue, not two frequent words.
+        ("CT HEAD WO MAGDALENA KOWALCZYK", "CT HEAD WO ***"),
         # Mixed case.
         ("Hx of fall, per husband Guy Hope, 555-201-9988", "Hx of fall, per husband ***"),
         ("Spoke with Dr. J. Whitcombe about findings", "Spoke with Dr. *** about findings"),
@@ -66,6 +71,8 @@ def test_identifiers_are_masked_and_the_rest_kept(text: str, expected: str) -> N
         # An upper-case MR before a word no vocabulary holds but that ends like a medical term.
         "MR ENTEROGRAPHY",
         "MR CHOLANGIOPANCREATOGRAPHY",
+        "ECHO LA ENLARGED",
+        "Ga^68^ DOTATATE PET",
     ],
 )
 def test_clinical_text_is_kept(text: str) -> None:
