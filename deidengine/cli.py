@@ -114,6 +114,7 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
     from deidengine.policy import explain_json, explain_plan
     from deidengine.policy.explain import (
         DEFAULT_TREATMENT,
+        TEXT_CLEANING_NOTES,
         UnknownElementError,
         unselected_treatment,
     )
@@ -146,6 +147,8 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
             )
         for beaten in row.overrides:
             click.echo(f"    overrides {beaten}")
+        if row.text_cleaning:
+            click.echo(f"    {TEXT_CLEANING_NOTES[row.text_cleaning]}")
 
 
 @policy.command("compile")
@@ -153,6 +156,8 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
 def policy_compile(spec: str, out: Path | None) -> None:
     """Compile a policy and print its plan as JSON (rules in precedence order)."""
+    from deidengine.policy.explain import text_cleaning
+
     plan = _load_or_exit(spec)
     document = {
         "policy": list(plan.names),
@@ -168,6 +173,7 @@ def policy_compile(spec: str, out: Path | None) -> None:
                 "layer": rule.layer,
                 "source": rule.source,
             }
+            | ({"text_cleaning": cleaning} if (cleaning := text_cleaning(rule.action)) else {})
             for rule in sorted(plan.rules, key=lambda r: r.precedence)
         ],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule, SelectorKind, Target, format_tag
 from deidengine.standard.dictionary import (
     attribute_info,
@@ -53,6 +54,8 @@ class Explanation:
     note: str | None
     conditions: tuple[ConditionalRule, ...]
     overrides: tuple[str, ...]  # sources of rules this one beats
+    #: How the winning rule cleans text: "strict" or "default" (a clean or scrub rule), or None.
+    text_cleaning: str | None = None
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -75,6 +78,8 @@ class Explanation:
             ]
         if self.overrides:
             data["overrides"] = list(self.overrides)
+        if self.text_cleaning:
+            data["text_cleaning"] = self.text_cleaning
         return data
 
 
@@ -115,7 +120,22 @@ def _explain(plan: Plan, target: Target, own: PlannedRule) -> Explanation:
         note=shown.comment,
         conditions=tuple(conditions),
         overrides=beaten,
+        text_cleaning=text_cleaning(shown.action) if winner else None,
     )
+
+
+def text_cleaning(action: ast.Action) -> str | None:
+    """ "strict" or "default" for a rule that runs the text stage, else None."""
+    if action.kind not in ast.TEXT_CLEANING_ACTIONS:
+        return None
+    return "strict" if action.strict else "default"
+
+
+#: What ``explain`` says a text-cleaning rule does, by setting.
+TEXT_CLEANING_NOTES = {
+    "default": "text values: identifiers masked by the text stage, the rest kept",
+    "strict": "text values: identifiers masked; a value the text stage cannot vouch for is removed",
+}
 
 
 def _sort_key(target: Target) -> tuple[int, int, str]:

@@ -418,7 +418,7 @@ class FileProcessor:
             dataset, identifying, header.explicitly_kept, header.default_kept, untouched_values
         )
         if leaks:
-            where = ", ".join(sorted({leak.location for leak in leaks})[:5])
+            where = ", ".join(sorted({leak.described for leak in leaks})[:5])
             raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
         pixels = PixelOutcome(
             pixels_cleaned=pixel_rule is not None,
