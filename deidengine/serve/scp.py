@@ -125,6 +125,7 @@ class StorageReceiver:
             )
             self.queue.note_error(self.listener.name, ErrorKind.ASSOCIATION, "not-allowed")
             assoc.acse.send_reject(*_REJECT_CALLING)
+            assoc.kill()  # as pynetdicom's own rejections: the DUL sends the A-ASSOCIATE-RJ first
 
     def _on_echo(self, event: evt.Event) -> int:
         return SUCCESS

@@ -2,10 +2,11 @@
 
 One association is kept open while there is work and reused for every instance whose SOP
 class it was negotiated for; it is released after ``idle_release_seconds`` without work, or
-re-negotiated when a new SOP class comes. Each SOP class is proposed in the instance's own
-transfer syntax and in both native little endian ones: an instance is sent as it is when the
-destination accepts its syntax, converted between the uncompressed ones by pynetdicom, and
-decompressed when the destination takes only native ones.
+re-negotiated when a new SOP class or transfer syntax comes. Each (SOP class, transfer syntax)
+is proposed in a context of its own, and each SOP class in a compressed syntax also in both
+native little endian ones: an instance is sent as it is when the destination accepts its
+syntax, converted between the uncompressed ones by pynetdicom, and decompressed (same UIDs)
+when the destination takes only native ones.
 
 Nothing is dropped. While the destination is down (no association, an abort, no answer) the
 forwarder waits, doubling the pause up to ``retry_max_seconds``, and tries again; an instance
@@ -40,8 +41,9 @@ __all__ = ["Forwarder", "client_ssl_context", "is_stored"]
 
 #: Success, and the warnings PS3.4 B.2.3 defines for C-STORE (the instance was stored).
 STORED_STATUSES: Final = frozenset({0x0000, 0xB000, 0xB006, 0xB007})
-#: pynetdicom proposes at most 128 presentation contexts; keep room for one SOP class more.
-MAX_CLASSES: Final = 120
+#: pynetdicom proposes at most 128 presentation contexts, up to two per (SOP class, syntax).
+MAX_CONTEXTS: Final = 64
+NATIVE: Final = (str(ExplicitVRLittleEndian), str(ImplicitVRLittleEndian))
 BATCH: Final = 32
 
 log = logging.getLogger("deid.serve")
@@ -88,7 +90,7 @@ class Forwarder(threading.Thread):
         self.stopping = threading.Event()
         self.deadline = float("inf")
         self._assoc: Association | None = None
-        self._classes: frozenset[str] = frozenset()
+        self._negotiated: frozenset[tuple[str, str]] = frozenset()
         self._pause = 0.0
 
     def stop(self, deadline: float) -> None:
@@ -153,7 +155,12 @@ class Forwarder(threading.Thread):
             ready.append((row, dataset, path))
         if not ready:
             return
-        self._associate({str(d.file_meta.MediaStorageSOPClassUID): d for _, d, _ in ready})
+        self._associate(
+            {
+                (str(d.file_meta.MediaStorageSOPClassUID), str(d.file_meta.TransferSyntaxUID))
+                for _, d, _ in ready
+            }
+        )
         for row, dataset, path in ready:
             if time.monotonic() >= self.deadline:
                 return
@@ -168,7 +175,8 @@ class Forwarder(threading.Thread):
         except ValueError:
             # No accepted context in the instance's syntax: native little endian, if taken.
             try:
-                dataset.decompress()
+                # The same instance, only decoded: pydicom would give it a new UID.
+                dataset.decompress(generate_instance_uid=False)
                 status = assoc.send_c_store(dataset)
             except Exception:
                 self._refused(row, "no-accepted-context")
@@ -200,20 +208,25 @@ class Forwarder(threading.Thread):
             code,
         )
 
-    def _associate(self, by_class: dict[str, Dataset]) -> None:
-        """Reuse the open association when it covers these SOP classes, else open one."""
-        wanted = frozenset(by_class)
-        if self._assoc is not None and self._assoc.is_established and wanted <= self._classes:
+    def _associate(self, wanted: set[tuple[str, str]]) -> None:
+        """Reuse the open association when it was negotiated for these (SOP class, transfer
+        syntax) pairs, else open one."""
+        if self._assoc is not None and self._assoc.is_established and wanted <= self._negotiated:
             return
         self._release()
         ae = AE(ae_title=self.destination.calling_ae_title or self.listener.ae_title)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
         ae.connection_timeout = 10
         contexts = []
-        for sop_class in sorted(wanted)[:MAX_CLASSES]:
-            syntax = str(by_class[sop_class].file_meta.TransferSyntaxUID)
-            syntaxes = list(dict.fromkeys([syntax, ExplicitVRLittleEndian, ImplicitVRLittleEndian]))
-            contexts.append(build_context(sop_class, syntaxes))
+        with_native: set[str] = set()
+        proposed = sorted(wanted)[:MAX_CONTEXTS]
+        for sop_class, syntax in proposed:
+            # Its own syntax alone, so the destination cannot prefer another when it takes
+            # this one; the native pair beside it, for a destination that takes no other.
+            contexts.append(build_context(sop_class, [syntax]))
+            if syntax not in NATIVE and sop_class not in with_native:
+                with_native.add(sop_class)
+                contexts.append(build_context(sop_class, list(NATIVE)))
         tls = self.destination.tls
         tls_args = (
             (client_ssl_context(tls), tls.server_name or self.destination.host)
@@ -230,9 +243,9 @@ class Forwarder(threading.Thread):
         if not assoc.is_established:
             raise DestinationUnavailable("rejected" if assoc.is_rejected else "no-association")
         self._assoc = assoc
-        # Rejected classes count as negotiated too: their instances are deferred, not the
+        # Rejected ones count as negotiated too: their instances are deferred, not the
         # reason for a new association per batch.
-        self._classes = frozenset(sorted(wanted)[:MAX_CLASSES])
+        self._negotiated = frozenset(proposed)
 
     def _release(self) -> None:
         if self._assoc is not None:
@@ -240,4 +253,4 @@ class Forwarder(threading.Thread):
                 if self._assoc.is_established:
                     self._assoc.release()
             self._assoc = None
-            self._classes = frozenset()
+            self._negotiated = frozenset()
