@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -169,14 +170,13 @@ class Gateway:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> Gateway:
-        handle = open(self.log, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "deidengine.cli", "serve", "--config", str(self.config)],
-            cwd=REPO,
-            stdout=handle,
-            stderr=handle,
-        )
-        handle.close()
+        with open(self.log, "ab") as handle:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "deidengine.cli", "serve", "--config", str(self.config)],
+                cwd=REPO,
+                stdout=handle,
+                stderr=handle,
+            )
         wait_until(
             lambda: "listening on" in self.log_text() or self.process.poll() is not None,  # type: ignore[union-attr]
             timeout,
@@ -214,7 +214,7 @@ class Gateway:
             counts[state] = counts.get(state, 0) + 1
         return counts
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> dict[str, Any]:
         result = subprocess.run(
             [sys.executable, "-m", "deidengine.cli", "serve", "status", "--config",
              str(self.config), "--format", "json"],
@@ -241,16 +241,9 @@ def storescp(
     knows, or in the native (uncompressed) ones only."""
     need("storescp")
     output.mkdir(parents=True, exist_ok=True)
+    syntaxes = [] if native_only else ["+xa"]
     process = subprocess.Popen(
-        [
-            "storescp",
-            "-aet",
-            ae_title,
-            *([] if native_only else ["+xa"]),
-            "-od",
-            str(output),
-            str(port),
-        ],  # fmt: skip
+        ["storescp", "-aet", ae_title, *syntaxes, "-od", str(output), str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -295,7 +288,7 @@ def storescu(
     returncode, stored, output = 0, [], ""
     for option, group in sorted(groups.items(), key=lambda item: item[0] != "-x="):
         result = subprocess.run(
-            ["storescu", "-v", "-R", option, "-aet", ae_title, "-aec", GATEWAY_AE,
+            ["storescu", "-v", "-R", "--no-halt", option, "-aet", ae_title, "-aec", GATEWAY_AE,
              "127.0.0.1", str(port), *map(str, group)],
             capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
@@ -354,9 +347,8 @@ def orthanc(directory: Path, ae_title: str = ARCHIVE_AE) -> Iterator[Orthanc]:
     }
     path = directory / "orthanc.json"
     path.write_text(json.dumps(config), encoding="utf-8")
-    log = open(directory / "orthanc.log", "wb")
-    process = subprocess.Popen(["Orthanc", str(path)], stdout=log, stderr=log)
-    log.close()
+    with open(directory / "orthanc.log", "wb") as log:
+        process = subprocess.Popen(["Orthanc", str(path)], stdout=log, stderr=log)
     try:
 
         def up() -> bool:

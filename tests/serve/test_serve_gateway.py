@@ -16,7 +16,6 @@ import pytest
 
 from deidengine.dicom.keys import load_secret
 from deidengine.dicom.uids import remap_uid
-
 from tests.serve.serve_peers import (
     POLICY,
     Gateway,
@@ -162,7 +161,7 @@ def test_a_malformed_instance_is_quarantined_and_the_association_goes_on(
     quarantine = network.root / "work" / "quarantine" / "main"
     assert len(list(quarantine.glob("*.input"))) == 1
     status = network.gateway.status()
-    codes = {(e["kind"], e["code"]) for e in status["errors"]}  # type: ignore[index,union-attr]
+    codes = {(e["kind"], e["code"]) for e in status["errors"]}
     assert ("deidentify", "truncated") in codes
     assert ("association", "not-allowed") in codes
 
