@@ -322,6 +322,10 @@ class Orthanc:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=10) as r:
             return json.loads(r.read())
 
+    def get_bytes(self, path: str) -> bytes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=10) as r:
+            return bytes(r.read())
+
 
 @contextlib.contextmanager
 def orthanc(directory: Path, ae_title: str = ARCHIVE_AE) -> Iterator[Orthanc]:
