@@ -189,10 +189,12 @@ class GatewayConfig(_Model):
     """The whole file: ``[gateway]`` and one ``[[listener]]`` table per listener."""
 
     gateway: GatewaySettings
-    listener: tuple[ListenerConfig, ...] = Field(min_length=1)
+    listener: tuple[ListenerConfig, ...] = ()
 
     @model_validator(mode="after")
     def _distinct(self) -> GatewayConfig:
+        if not self.listener:
+            raise ValueError("a gateway needs at least one [[listener]] table")
         names = [entry.name for entry in self.listener]
         if len(set(names)) != len(names):
             raise ValueError("listener names must differ (each names its own folders)")
