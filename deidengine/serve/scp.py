@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -97,12 +98,18 @@ class StorageReceiver:
             (evt.EVT_C_STORE, self._on_store),
         ]
         context = server_ssl_context(self.listener.tls) if self.listener.tls else None
-        self.server = ae.start_server(
+        server = ae.start_server(
             (self.listener.bind, self.listener.port),
             block=False,
             evt_handlers=handlers,
             ssl_context=context,
         )
+        assert server is not None  # non-blocking: the server is returned
+        # Accepted sockets inherit it (Linux): each C-STORE response leaves at once instead of
+        # waiting out the sender's delayed acknowledgement (Nagle's algorithm).
+        if server.socket is not None:
+            server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server = server
 
     def stop(self) -> None:
         """Stop listening; associations in progress are ended (their un-acknowledged

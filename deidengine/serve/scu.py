@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -243,6 +244,11 @@ class Forwarder(threading.Thread):
         if not assoc.is_established:
             raise DestinationUnavailable("rejected" if assoc.is_rejected else "no-association")
         self._assoc = assoc
+        connection = assoc.dul.socket.socket if assoc.dul.socket is not None else None
+        if connection is not None:
+            # A C-STORE goes as several writes: without this each one waits out the
+            # destination's delayed acknowledgement (about 40 ms on Linux).
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # Rejected ones count as negotiated too: their instances are deferred, not the
         # reason for a new association per batch.
         self._negotiated = frozenset(proposed)

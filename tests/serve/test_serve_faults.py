@@ -18,6 +18,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 from deidengine.dicom.keys import load_secret
 from deidengine.dicom.uids import remap_uid
 from tests.serve.serve_peers import (
+    DCMTK_ENVIRONMENT,
     Gateway,
     copy_pydicom_files,
     free_port,
@@ -87,7 +88,7 @@ def test_kill_9_mid_transfer_then_restart_loses_and_duplicates_nothing(
         sender = subprocess.Popen(
             ["storescu", "-v", "-R", "-aet", "STORESCU", "-aec", "DEIDGW", "127.0.0.1",
              str(gateway.port), *map(str, files)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=DCMTK_ENVIRONMENT,
         )  # fmt: skip
         try:
             wait_until(lambda: len(gateway.queue()) >= 6, 60, "a few instances received")
