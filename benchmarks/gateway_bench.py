@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--policy", default="annex-e/basic")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="deidentify_processes (0: in the gateway)"
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="deid-gateway-bench-") as scratch:
         root = Path(scratch)
@@ -80,6 +83,8 @@ def main() -> None:
         secret = root / "project.secret"
         run_deid("keygen", "--out", str(secret))
         direct_times, gateway_times, ack_times, latencies = [], [], [], []
+        warnings: list[str] = []
+        engine_waits: list[float] = []
         for round_ in range(options.rounds):
             port = free_port()
             with storescp(root / f"direct{round_}", port) as arrived:
@@ -90,7 +95,13 @@ def main() -> None:
             destination = free_port()
             with storescp(work / "arrived", destination) as arrived:
                 gateway_port = free_port()
-                config = write_config(work, secret, gateway_port, destination)
+                config = write_config(
+                    work,
+                    secret,
+                    gateway_port,
+                    destination,
+                    deidentify_processes=options.processes,
+                )
                 text = config.read_text().replace("annex-e/basic", options.policy)
                 config.write_text(text)
                 gateway = Gateway(config, gateway_port, work / "gateway.log").start()
@@ -101,14 +112,21 @@ def main() -> None:
                     gateway_times.append(time.perf_counter() - start)
                 finally:
                     gateway.stop()
+                    warnings += [x for x in gateway.log_text().splitlines() if " WARNING " in x]
                 with sqlite3.connect(work / "work" / "queue.sqlite") as db:
-                    latencies += [
-                        float(f) - float(r)
-                        for r, f in db.execute("SELECT received_at, forwarded_at FROM instances")
-                    ]
+                    for r, d, f in db.execute(
+                        "SELECT received_at, deidentified_at, forwarded_at FROM instances"
+                    ):
+                        latencies.append(float(f) - float(r))
+                        engine_waits.append(float(d) - float(r))
+    for line in warnings:
+        print(line)
     n = len(files)
     direct, through, acked = min(direct_times), min(gateway_times), min(ack_times)
-    print(f"{n} instances of 39 kB, policy {options.policy}, fastest of {options.rounds} rounds")
+    print(
+        f"{n} instances of 39 kB, policy {options.policy}, deidentify_processes "
+        f"{options.processes}, fastest of {options.rounds} rounds"
+    )
     print(f"{'path':<44}{'seconds':>9}{'instances/s':>13}")
     print(f"{'storescu -> storescp (direct)':<44}{direct:>9.2f}{n / direct:>13.1f}")
     print(f"{'storescu -> deid serve -> storescp':<44}{through:>9.2f}{n / through:>13.1f}")
@@ -119,6 +137,12 @@ def main() -> None:
         f"median {statistics.median(latencies) * 1000:.0f} ms, "
         f"p95 {_percentile(latencies, 0.95) * 1000:.0f} ms, "
         f"max {max(latencies) * 1000:.0f} ms"
+    )
+    print(
+        "  of which until de-identified: "
+        f"median {statistics.median(engine_waits) * 1000:.0f} ms, "
+        f"p95 {_percentile(engine_waits, 0.95) * 1000:.0f} ms, "
+        f"max {max(engine_waits) * 1000:.0f} ms"
     )
 
 

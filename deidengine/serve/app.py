@@ -21,6 +21,7 @@ import logging
 import signal
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -174,6 +175,7 @@ def serve(config: GatewayConfig, *, stop: threading.Event | None = None) -> Reco
                 processors,
                 audits,
                 on_deidentified=lambda name: forwarders[name].wake.set(),
+                processes=settings.deidentify_processes,
             )
             worker.start()
             for forwarder in forwarders.values():
@@ -254,3 +256,7 @@ def configure_logging(level: str) -> None:
     )
     # pynetdicom logs every PDU at INFO and can dump datasets at DEBUG: only its warnings.
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    # pydicom's warnings and log lines quote element values (an invalid date, a name): none
+    # may reach the gateway's log, whichever thread reads a dataset.
+    logging.getLogger("pydicom").setLevel(logging.CRITICAL + 1)
+    warnings.simplefilter("ignore")

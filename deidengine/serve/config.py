@@ -164,6 +164,8 @@ class GatewaySettings(_Model):
     #: Inputs that failed closed, beside a JSON reason (default: work_dir/quarantine).
     quarantine_dir: Path | None = None
     ocr_backend: str = "default"
+    #: Worker processes for the engine; 0 runs it in a thread of the gateway's process.
+    deidentify_processes: int = Field(default=0, ge=0, le=64)
     #: Seconds SIGTERM waits for in-flight de-identification and forwarding.
     drain_timeout: float = Field(default=30.0, ge=0)
     #: The longest pause between attempts while a destination refuses or is down.

@@ -54,6 +54,30 @@ class DestinationUnavailable(Exception):
     """No association, or it broke: everything waits and is tried again."""
 
 
+def _pause_reactor(assoc: Association) -> None:
+    """Hold the association's reactor thread until ``send_c_store`` has its response.
+
+    ``send_c_store`` pauses the reactor itself, but it takes a reactor that has just passed its
+    checkpoint (and not yet marked itself running) for a paused one; when the destination
+    answers fast, that reactor takes the C-STORE response off the queue as an unexpected
+    request, and the sender waits for the DIMSE timeout. Clearing the checkpoint first and
+    waiting until the reactor thread is blocked on it closes the window: ``send_c_store`` sets
+    the checkpoint again once it has the response.
+    """
+    checkpoint = assoc._reactor_checkpoint
+    checkpoint.clear()
+    waiters = getattr(getattr(checkpoint, "_cond", None), "_waiters", None)
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end and assoc.is_alive():
+        if waiters is not None and len(waiters) > 0:
+            return
+        if waiters is None and assoc._is_paused:
+            time.sleep(0.005)  # no way to see the waiter: give a running reactor its turn
+            if assoc._is_paused:
+                return
+        time.sleep(0.0001)
+
+
 def is_stored(status: int) -> bool:
     return status in STORED_STATUSES
 
@@ -172,12 +196,14 @@ class Forwarder(threading.Thread):
         if assoc is None or not assoc.is_established:
             raise DestinationUnavailable("association-lost")
         try:
+            _pause_reactor(assoc)
             status = assoc.send_c_store(dataset)
         except ValueError:
             # No accepted context in the instance's syntax: native little endian, if taken.
             try:
                 # The same instance, only decoded: pydicom would give it a new UID.
                 dataset.decompress(generate_instance_uid=False)
+                _pause_reactor(assoc)
                 status = assoc.send_c_store(dataset)
             except Exception:
                 self._refused(row, "no-accepted-context")
@@ -234,6 +260,12 @@ class Forwarder(threading.Thread):
             if tls is not None
             else None
         )
+        log.debug(
+            "listener %s: associating with %s (%d contexts)",
+            self.listener.name,
+            self.destination.ae_title,
+            len(contexts),
+        )
         assoc = ae.associate(
             self.destination.host,
             self.destination.port,
@@ -255,6 +287,7 @@ class Forwarder(threading.Thread):
 
     def _release(self) -> None:
         if self._assoc is not None:
+            log.debug("listener %s: releasing the association", self.listener.name)
             with contextlib.suppress(Exception):
                 if self._assoc.is_established:
                     self._assoc.release()

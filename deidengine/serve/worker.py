@@ -6,6 +6,12 @@ same output (UIDs, pseudonyms, date offsets) whichever way it came. The output l
 listener's outbox (``<work>/outbox/<listener>/<study>/<series>/<instance>.dcm``) for the
 forwarder; a file that fails closed goes to the quarantine with the run's reason.
 
+With ``deidentify_processes`` set, the pipeline runs in that many worker processes (each
+compiles the plans once), so receiving and forwarding keep the gateway's own interpreter; a
+batch of rows is processed at once and recorded in queue order. A worker process that dies
+leaves its rows ``received``: they are tried again in a new pool, and quarantined
+(``internal-error``) after :data:`MAX_ATTEMPTS`.
+
 A failure to write the output (a full disk) is not the input's fault: the row stays
 ``received`` and is tried again after a pause, its spooled file kept. Every other outcome is
 committed first and the spooled file removed after, so a kill in between leaves a file the
@@ -15,14 +21,17 @@ start-up scan removes, never a row without its input.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Final
 
-from deidengine.run.outcome import Outcome, Reason, Status
-from deidengine.run.pipeline import FileProcessor
+from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status
+from deidengine.run.pipeline import FileProcessor, RunSettings
 from deidengine.serve.audit import GatewayAudit
 from deidengine.serve.queue import ErrorKind, InstanceQueue, QueuedInstance, State
 from deidengine.serve.spool import Spool
@@ -32,6 +41,21 @@ __all__ = ["TRANSIENT_REASONS", "DeidentifyWorker", "outcome_state"]
 #: Outcomes that say nothing about the input: it is kept and tried again.
 TRANSIENT_REASONS: Final = frozenset({Reason.WRITE_FAILED})
 RETRY_SECONDS: Final = 2.0
+#: Attempts after which an input that keeps killing its worker process fails closed.
+MAX_ATTEMPTS: Final = 3
+BATCH: Final = 32
+
+#: In a worker process: the listeners' processors, built once by :func:`_start_process`.
+_PROCESSORS: dict[str, FileProcessor] = {}
+
+
+def _start_process(settings: Mapping[str, RunSettings]) -> None:
+    _PROCESSORS.update({name: FileProcessor(each) for name, each in settings.items()})
+
+
+def _process_in_pool(listener: str, path: str) -> Outcome:
+    return _PROCESSORS[listener].process(path)
+
 
 log = logging.getLogger("deid.serve")
 
@@ -57,6 +81,7 @@ class DeidentifyWorker(threading.Thread):
         processors: Mapping[str, FileProcessor],
         audits: Mapping[str, GatewayAudit],
         on_deidentified: Callable[[str], None],
+        processes: int = 0,
     ) -> None:
         super().__init__(name="deid-worker", daemon=True)
         self.queue = queue
@@ -67,6 +92,18 @@ class DeidentifyWorker(threading.Thread):
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.deadline = float("inf")
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        settings = {name: processor.settings for name, processor in self.processors.items()}
+        return ProcessPoolExecutor(
+            self.processes,
+            # Not fork: the gateway's threads (sockets, SQLite) must not be copied mid-use.
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_process,
+            initargs=(settings,),
+        )
 
     def stop(self, deadline: float) -> None:
         """Finish what was received (until ``deadline``, a monotonic time), then end."""
@@ -78,26 +115,65 @@ class DeidentifyWorker(threading.Thread):
         try:
             self._loop()
         finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
             self.queue.close()
 
     def _loop(self) -> None:
         while time.monotonic() < self.deadline:
-            rows = self.queue.due(State.RECEIVED, limit=32)
+            rows = self.queue.due(State.RECEIVED, limit=BATCH)
             if not rows:
                 if self.stopping.is_set():
                     return
                 self.wake.wait(0.5)
                 self.wake.clear()
                 continue
+            if self.processes > 0:
+                self._process_in_pool(rows)
+                continue
             for row in rows:
                 if time.monotonic() >= self.deadline:
                     return
-                self.process(row)
+                path = self.spool.path(row.listener, row.spool_name)
+                self.record(row, self.processors[row.listener].process(str(path)))
 
-    def process(self, row: QueuedInstance) -> None:
+    def _process_in_pool(self, rows: list[QueuedInstance]) -> None:
+        if self._pool is None:
+            self._pool = self._new_pool()
+        futures: list[Future[Outcome]] = [
+            self._pool.submit(
+                _process_in_pool, row.listener, str(self.spool.path(row.listener, row.spool_name))
+            )
+            for row in rows
+        ]
+        for row, future in zip(rows, futures, strict=True):
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+                self._worker_died(row)
+                return
+            self.record(row, outcome)
+
+    def _worker_died(self, row: QueuedInstance) -> None:
+        """The process handling ``row`` (or one beside it) died: retry, then fail closed."""
+        self.queue.note_error(row.listener, ErrorKind.DEIDENTIFY, "worker-died")
+        if row.attempts + 1 >= MAX_ATTEMPTS:
+            path = self.spool.path(row.listener, row.spool_name)
+            reference = self.processors[row.listener].input_reference(str(path))
+            detail = f"{REASON_TEXT[Reason.INTERNAL_ERROR]} (the worker process died)"
+            # Quarantined where it is: the spooled file stays as the input's copy.
+            self.record(
+                row,
+                Outcome(reference, Status.QUARANTINED, reason=Reason.INTERNAL_ERROR, detail=detail),
+            )
+        else:
+            self.queue.defer(row.id, "worker-died", RETRY_SECONDS)
+
+    def record(self, row: QueuedInstance, outcome: Outcome) -> None:
+        """Audit and commit the engine's outcome for ``row``."""
         processor = self.processors[row.listener]
-        path = self.spool.path(row.listener, row.spool_name)
-        outcome = processor.process(str(path))
         self.audits[row.listener].record(outcome)
         state = outcome_state(outcome)
         reason = outcome.reason.value if outcome.reason is not None else None

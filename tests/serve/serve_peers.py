@@ -118,7 +118,7 @@ def write_patients(
                 dataset.SeriesInstanceUID = series
                 dataset.SOPInstanceUID = generate_uid()
                 dataset.InstanceNumber = i + 1
-                dataset.StudyDate = f"2024{s + 1:02d}{p + 10}"
+                dataset.StudyDate = f"2024{s + 1:02d}{p % 28 + 1:02d}"
                 dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
                 dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
                 paths.append(target / f"p{p}s{s}i{i}.dcm")
