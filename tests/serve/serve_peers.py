@@ -312,7 +312,10 @@ def received_instances(folder: Path) -> dict[str, Dataset]:
     """What a destination folder holds, by SOP Instance UID."""
     found: dict[str, Dataset] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        dataset = pydicom.dcmread(path)
+        try:
+            dataset = pydicom.dcmread(path)
+        except Exception:  # storescp is still writing it (it writes in place)
+            continue
         found[str(dataset.SOPInstanceUID)] = dataset
     return found
 

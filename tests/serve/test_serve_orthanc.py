@@ -46,8 +46,11 @@ def test_orthanc_receives_every_instance_de_identified(tmp_path: Path) -> None:
                 assert isinstance(instances, list)
                 return len(instances)
 
-            wait_until(lambda: stored() == len(files), 60, "Orthanc to hold every instance")
-            assert gateway.states() == {"forwarded": len(files)}
+            wait_until(
+                lambda: stored() == len(files) and gateway.states() == {"forwarded": len(files)},
+                60,
+                "Orthanc to hold every instance",
+            )
         instances = archive.get("/instances?expand")
         assert isinstance(instances, list)
         tags = {
