@@ -145,3 +145,14 @@ def test_the_cli_prints_the_errors_and_exits_2(
         main(["serve", "--config", str(path)], standalone_mode=True)
     assert exited.value.code == 2
     assert f"{path}:19: listener[1].policy: Field required" in capsys.readouterr().err
+
+
+def test_the_documented_example_validates(tmp_path: Path) -> None:
+    document = (Path(__file__).resolve().parents[2] / "docs" / "gateway.md").read_text()
+    example = document.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = load_config(_write(tmp_path, example))
+    ct, mr = config.listener
+    assert ct.tls is not None and ct.tls.ca_certificates == tmp_path / "tls" / "senders-ca.pem"
+    assert ct.destination.tls is not None and ct.destination.tls.server_name
+    assert mr.policy == "policies/mr-research.policy"
+    assert config.gateway.deidentify_processes == 0
