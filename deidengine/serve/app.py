@@ -8,7 +8,8 @@ queue does not know are queued, files of finished rows are removed, and the outb
 temporaries are cleaned. Rows still ``received`` or ``deidentified`` are simply picked up.
 
 On SIGTERM (or SIGINT) the listeners stop accepting, the worker de-identifies what was
-received and the forwarders send what is ready, both until ``drain_timeout``; the audits get
+received and the forwarders send what is ready, both until ``drain_timeout`` (a destination
+that is down is not waited for); the audits get
 their summary lines and the process exits 0. Whatever is left waits in the queue for the next
 start.
 """

@@ -148,6 +148,8 @@ class Forwarder(threading.Thread):
                 self._pause = 0.0
             except DestinationUnavailable as error:
                 self._release()
+                if self.stopping.is_set():
+                    return  # draining toward a destination that is down: the queue keeps it
                 self._pause = min(max(2 * self._pause, 0.5), self.settings.retry_max_seconds)
                 self.queue.note_error(self.listener.name, ErrorKind.FORWARD, str(error))
                 log.warning(

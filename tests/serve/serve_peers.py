@@ -135,6 +135,7 @@ def write_config(
     *,
     spool: Path | None = None,
     allowed: Sequence[str] = (SENDER_AE,),
+    addresses: Sequence[str] = ("127.0.0.1",),
     destination_ae: str = ARCHIVE_AE,
     **settings: object,
 ) -> Path:
@@ -153,6 +154,7 @@ def write_config(
         f"port = {port}",
         f'policy = "{POLICY}"',
         f"allowed_ae_titles = {json.dumps(list(allowed))}",
+        f"allowed_addresses = {json.dumps(list(addresses))}",
         "",
         "[listener.destination]",
         f'ae_title = "{destination_ae}"',

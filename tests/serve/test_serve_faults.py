@@ -196,3 +196,18 @@ def test_a_destination_taking_native_syntaxes_only_gets_compressed_ones_decoded(
         found = received_instances(arrived)
         assert set(found) == _expected_uids(secret, files)  # decoded, under the same UIDs
         assert all(not d.file_meta.TransferSyntaxUID.is_compressed for d in found.values())
+
+
+def test_a_sender_from_an_address_off_the_allowlist_is_rejected(
+    tmp_path: Path, secret: Path
+) -> None:
+    files = write_patients(tmp_path / "in", patients=1, studies=1, images=1)
+    gateway = _gateway(tmp_path, secret, free_port(), addresses=["127.0.0.2/32"])
+    with running_gateway(gateway):
+        sent = storescu(gateway.port, files)  # from 127.0.0.1
+        assert sent.returncode != 0 and not sent.stored
+        assert "Association Rejected" in sent.output
+        assert gateway.queue() == []
+        assert "AE title 'STORESCU' at 127.0.0.1 rejected: not on the allowlist" in (
+            gateway.log_text()
+        )
