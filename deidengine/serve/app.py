@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Final
 
 from deidengine.dicom.keys import load_secret
 from deidengine.run.audit import AuditHeader, new_run_id
@@ -44,6 +45,8 @@ from deidengine.serve.worker import DeidentifyWorker, outbox_path
 __all__ = ["GatewayBusyError", "Recovery", "recover", "serve"]
 
 log = logging.getLogger("deid.serve")
+#: The queue's problem log is trimmed to this age at each start.
+ERROR_RETENTION_SECONDS: Final = 7 * 86400.0
 
 
 class GatewayBusyError(Exception):
@@ -128,6 +131,7 @@ def serve(config: GatewayConfig, *, stop: threading.Event | None = None) -> Reco
         queue = InstanceQueue(settings.queue_path)
         spool = Spool(settings.spool_dir)
         recovery = recover(config, spool, queue)
+        queue.prune_errors(ERROR_RETENTION_SECONDS)
         if recovery.requeued or recovery.removed_temporaries:
             log.info(
                 "recovered: %d spooled instance(s) queued, %d half-written file(s) removed",

@@ -36,7 +36,9 @@ class GatewayAudit(AuditWriter):
                     "input": input_ref,
                     "output": output,
                     "destination": destination,
-                    "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "time": datetime.now(UTC)
+                    .isoformat(timespec="milliseconds")
+                    .replace("+00:00", "Z"),
                 }
             )
 

@@ -221,6 +221,11 @@ class InstanceQueue:
                 (time.time(), listener, kind.value, code),
             )
 
+    def prune_errors(self, older_than: float) -> None:
+        """Forget problems older than ``older_than`` seconds (the status shows the last day)."""
+        with self._connection() as connection:
+            connection.execute("DELETE FROM errors WHERE time < ?", (time.time() - older_than,))
+
     def query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[object, ...]]:
         """A read for the status report."""
         return [tuple(row) for row in self._connection().execute(sql, parameters)]
