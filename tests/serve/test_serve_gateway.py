@@ -104,6 +104,9 @@ def test_every_instance_arrives_as_deid_run_makes_it(network: Network) -> None:
             )
     assert len(by_study) == 6
     assert all(len(outputs) == 1 for outputs in by_study.values())
+    # Forwarded instances leave nothing in the outbox, not even their study folders.
+    outbox = network.root / "work" / "outbox" / "main"
+    assert not any(outbox.iterdir())
 
 
 def test_what_arrived_passes_deid_verify_against_the_originals(network: Network) -> None:
