@@ -166,14 +166,6 @@ def serve(config: GatewayConfig, *, stop: threading.Event | None = None) -> Reco
                     config.listener_named(row.listener).destination.ae_title,
                 )
 
-            for listener in config.listener:
-                forwarders[listener.name] = Forwarder(
-                    listener,
-                    settings,
-                    InstanceQueue(settings.queue_path),
-                    outbox_path(settings.work, listener.name),
-                    on_forwarded=forwarded,
-                )
             worker = DeidentifyWorker(
                 InstanceQueue(settings.queue_path),
                 spool,
@@ -182,6 +174,15 @@ def serve(config: GatewayConfig, *, stop: threading.Event | None = None) -> Reco
                 on_deidentified=lambda name: forwarders[name].wake.set(),
                 processes=settings.deidentify_processes,
             )
+            for listener in config.listener:
+                forwarders[listener.name] = Forwarder(
+                    listener,
+                    settings,
+                    InstanceQueue(settings.queue_path),
+                    outbox_path(settings.work, listener.name),
+                    on_forwarded=forwarded,
+                    on_emptied=worker.tidy,
+                )
             worker.start()
             for forwarder in forwarders.values():
                 forwarder.start()

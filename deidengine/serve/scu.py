@@ -103,6 +103,7 @@ class Forwarder(threading.Thread):
         queue: InstanceQueue,
         outbox: Path,
         on_forwarded: Callable[[QueuedInstance], None] = lambda row: None,
+        on_emptied: Callable[[Path], None] = lambda folder: None,
     ) -> None:
         super().__init__(name=f"forward-{listener.name}", daemon=True)
         self.listener = listener
@@ -111,6 +112,7 @@ class Forwarder(threading.Thread):
         self.queue = queue
         self.outbox = outbox
         self.on_forwarded = on_forwarded
+        self.on_emptied = on_emptied
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.deadline = float("inf")
@@ -221,20 +223,9 @@ class Forwarder(threading.Thread):
         self.queue.mark_forwarded(row.id)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        self._remove_empty_folders(path.parent)
         self.on_forwarded(row)
-
-    def _remove_empty_folders(self, folder: Path) -> None:
-        """The series and study folders an instance leaves empty, so a gateway that runs for
-        months does not keep one folder per study it ever forwarded. Should the worker be
-        writing into one at that moment, its write fails as ``write-failed``, which it
-        retries."""
-        while folder != self.outbox and self.outbox in folder.parents:
-            try:
-                folder.rmdir()
-            except OSError:
-                return  # not empty (or gone): its instances are still on their way
-            folder = folder.parent
+        # The worker removes the folder once empty: it is the one writing into such folders.
+        self.on_emptied(path.parent)
 
     def _refused(self, row: QueuedInstance, code: str) -> None:
         """The destination is up but did not store it: kept, tried again after the longest

@@ -94,6 +94,27 @@ class DeidentifyWorker(threading.Thread):
         self.deadline = float("inf")
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
+        self._emptied: set[Path] = set()
+        self._emptied_lock = threading.Lock()
+
+    def tidy(self, folder: Path) -> None:
+        """A forwarder removed an instance from ``folder``: remove it (and its study folder)
+        once empty, between batches, when no write into the outbox is under way. A gateway
+        that runs for months then keeps no folder per study it ever forwarded."""
+        with self._emptied_lock:
+            self._emptied.add(folder)
+
+    def _tidy(self) -> None:
+        with self._emptied_lock:
+            folders, self._emptied = self._emptied, set()
+        roots = {Path(p.settings.output_root) for p in self.processors.values()}
+        for folder in folders:
+            while folder not in roots and any(root in folder.parents for root in roots):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break  # not empty (or gone): its instances are still on their way
+                folder = folder.parent
 
     def _new_pool(self) -> ProcessPoolExecutor:
         settings = {name: processor.settings for name, processor in self.processors.items()}
@@ -121,6 +142,7 @@ class DeidentifyWorker(threading.Thread):
 
     def _loop(self) -> None:
         while time.monotonic() < self.deadline:
+            self._tidy()
             rows = self.queue.due(State.RECEIVED, limit=BATCH)
             if not rows:
                 if self.stopping.is_set():

@@ -106,7 +106,7 @@ def test_every_instance_arrives_as_deid_run_makes_it(network: Network) -> None:
     assert all(len(outputs) == 1 for outputs in by_study.values())
     # Forwarded instances leave nothing in the outbox, not even their study folders.
     outbox = network.root / "work" / "outbox" / "main"
-    assert not any(outbox.iterdir())
+    wait_until(lambda: not any(outbox.iterdir()), 10, "the outbox to be tidied")
 
 
 def test_what_arrived_passes_deid_verify_against_the_originals(network: Network) -> None:
