@@ -159,7 +159,7 @@ def serve(config: GatewayConfig, *, stop: threading.Event | None = None) -> Reco
             forwarders: dict[str, Forwarder] = {}
 
             def forwarded(row: QueuedInstance) -> None:
-                counts["forwarded"] += 1
+                counts[row.listener] += 1
                 audits[row.listener].record_forwarded(
                     row.input_ref,
                     str(row.output),
@@ -225,7 +225,8 @@ def serve(config: GatewayConfig, *, stop: threading.Event | None = None) -> Reco
                             "received": sum(
                                 r.received for r in receivers if r.listener.name == name
                             ),
-                            "waiting": waiting,
+                            "forwarded": counts[name],
+                            "waiting": waiting,  # all listeners: what the next start resumes
                         }
                     )
                 log.info("stopped; %d instance(s) wait in the queue for the next start", waiting)

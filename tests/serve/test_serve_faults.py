@@ -211,3 +211,18 @@ def test_a_sender_from_an_address_off_the_allowlist_is_rejected(
         assert "AE title 'STORESCU' at 127.0.0.1 rejected: not on the allowlist" in (
             gateway.log_text()
         )
+
+
+def test_worker_processes_give_the_same_instances(tmp_path: Path, secret: Path) -> None:
+    files = write_patients(tmp_path / "in", patients=2, studies=1, images=3)
+    destination_port = free_port()
+    with storescp(tmp_path / "arrived", destination_port) as arrived:
+        gateway = _gateway(tmp_path, secret, destination_port, deidentify_processes=2)
+        with running_gateway(gateway):
+            sent = storescu(gateway.port, files)
+            assert len(sent.stored) == len(files), sent.output
+            wait_until(
+                lambda: gateway.states() == {"forwarded": len(files)}, 60, "every instance sent"
+            )
+        assert gateway.stop() == 0
+        assert set(received_instances(arrived)) == _expected_uids(secret, files)
