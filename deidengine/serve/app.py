@@ -38,13 +38,19 @@ from deidengine.serve.audit import GatewayAudit
 from deidengine.serve.config import GatewayConfig
 from deidengine.serve.queue import InstanceQueue, QueuedInstance, State
 from deidengine.serve.scp import StorageReceiver
-from deidengine.serve.scu import Forwarder
+from deidengine.serve.scu import Forwarder, StorageForwarder
 from deidengine.serve.spool import Spool
+from deidengine.serve.stow import StowForwarder
 from deidengine.serve.worker import DeidentifyWorker, outbox_path
 
 __all__ = ["GatewayBusyError", "Recovery", "recover", "serve"]
 
 log = logging.getLogger("deid.serve")
+#: The forwarder of each kind of destination.
+FORWARDERS: Final[dict[str, type[Forwarder]]] = {
+    "dimse": StorageForwarder,
+    "stow-rs": StowForwarder,
+}
 #: The queue's problem log is trimmed to this age at each start.
 ERROR_RETENTION_SECONDS: Final = 7 * 86400.0
 
@@ -163,7 +169,7 @@ def serve(config: GatewayConfig, *, stop: threading.Event | None = None) -> Reco
                 audits[row.listener].record_forwarded(
                     row.input_ref,
                     str(row.output),
-                    config.listener_named(row.listener).destination.ae_title,
+                    config.listener_named(row.listener).destination.label,
                 )
 
             worker = DeidentifyWorker(
@@ -175,7 +181,7 @@ def serve(config: GatewayConfig, *, stop: threading.Event | None = None) -> Reco
                 processes=settings.deidentify_processes,
             )
             for listener in config.listener:
-                forwarders[listener.name] = Forwarder(
+                forwarders[listener.name] = FORWARDERS[listener.destination.kind](
                     listener,
                     settings,
                     InstanceQueue(settings.queue_path),
@@ -195,14 +201,12 @@ def serve(config: GatewayConfig, *, stop: threading.Event | None = None) -> Reco
                 for receiver in receivers:
                     receiver.start()
                     log.info(
-                        "listener %s: %s listening on %s:%d, forwarding to %s at %s:%d",
+                        "listener %s: %s listening on %s:%d, forwarding to %s",
                         receiver.listener.name,
                         receiver.listener.ae_title,
                         receiver.listener.bind,
                         receiver.listener.port,
-                        receiver.listener.destination.ae_title,
-                        receiver.listener.destination.host,
-                        receiver.listener.destination.port,
+                        receiver.listener.destination.describe(),
                     )
                 while not stop.wait(0.2):
                     pass

@@ -17,13 +17,15 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -32,10 +34,12 @@ from pydantic import (
 __all__ = [
     "ANY",
     "ConfigError",
+    "Destination",
     "DestinationConfig",
     "GatewayConfig",
     "GatewaySettings",
     "ListenerConfig",
+    "StowDestinationConfig",
     "TlsConfig",
     "key_lines",
     "load_config",
@@ -88,12 +92,53 @@ class TlsConfig(_Model):
 class DestinationConfig(_Model):
     """Where a listener forwards what it de-identified: a Storage SCP."""
 
+    kind: Literal["dimse"] = "dimse"
     ae_title: AETitle
     host: str
     port: Port
     #: Our AE title on the association (default: the listener's).
     calling_ae_title: AETitle | None = None
     tls: TlsConfig | None = None
+
+    @property
+    def label(self) -> str:
+        """How logs and the audit name it."""
+        return self.ae_title
+
+    def describe(self) -> str:
+        return f"{self.ae_title} at {self.host}:{self.port}"
+
+
+class StowDestinationConfig(_Model):
+    """Where a listener forwards what it de-identified: a DICOMweb STOW-RS service."""
+
+    kind: Literal["stow-rs"]
+    #: The service's base URL (``.../dicom-web``); instances are POSTed to ``<url>/studies``.
+    url: str = Field(pattern=r"^https?://[^\s@/]+(/\S*)?$")
+    #: For https: the CAs its certificate is checked against (default: the system's).
+    ca_certificates: Path | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @property
+    def label(self) -> str:
+        return "stow-rs " + self.url.split("://", 1)[1].split("/", 1)[0]
+
+    def describe(self) -> str:
+        return f"STOW-RS at {self.url}"
+
+
+def _destination_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", "dimse"))
+    return str(getattr(value, "kind", "dimse"))
+
+
+#: The destination kinds: a Storage SCP (the default) or a STOW-RS service.
+Destination = Annotated[
+    Annotated[DestinationConfig, Tag("dimse")] | Annotated[StowDestinationConfig, Tag("stow-rs")],
+    Discriminator(_destination_kind),
+]
+_DESTINATION_TAGS: Final = frozenset({"dimse", "stow-rs"})
 
 
 class ListenerConfig(_Model):
@@ -108,7 +153,7 @@ class ListenerConfig(_Model):
     allowed_ae_titles: tuple[str, ...] = Field(min_length=1)
     #: Source addresses or networks (CIDR) allowed to associate.
     allowed_addresses: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
-    destination: DestinationConfig
+    destination: Destination
     tls: TlsConfig | None = None
 
     @field_validator("name")
@@ -278,6 +323,9 @@ def _resolve_paths(document: dict[str, Any], base: Path) -> None:
                 for key in ("certificate", "private_key", "ca_certificates"):
                     if isinstance(tls.get(key), str):
                         tls[key] = str(base / tls[key])
+        stow = entry.get("destination") if isinstance(entry, dict) else None
+        if isinstance(stow, dict) and isinstance(stow.get("ca_certificates"), str):
+            stow["ca_certificates"] = str(base / stow["ca_certificates"])
 
 
 def load_config(path: Path, overrides: Mapping[str, object] | None = None) -> GatewayConfig:
@@ -310,7 +358,14 @@ def load_config(path: Path, overrides: Mapping[str, object] | None = None) -> Ga
         lines = key_lines(text)
         problems = []
         for item in error.errors():
-            location = tuple(item["loc"])
+            # The destination's kind tag is pydantic's, not a key of the file.
+            location = tuple(
+                part
+                for index, part in enumerate(item["loc"])
+                if not (
+                    index and item["loc"][index - 1] == "destination" and part in _DESTINATION_TAGS
+                )
+            )
             line = _line_of(location, lines)
             where = f"{path}:{line}" if line is not None else str(path)
             dotted = ".".join(

@@ -38,7 +38,13 @@ from pynetdicom.association import Association
 from deidengine.serve.config import DestinationConfig, GatewaySettings, ListenerConfig, TlsConfig
 from deidengine.serve.queue import ErrorKind, InstanceQueue, QueuedInstance, State
 
-__all__ = ["Forwarder", "client_ssl_context", "is_stored"]
+__all__ = [
+    "DestinationUnavailable",
+    "Forwarder",
+    "StorageForwarder",
+    "client_ssl_context",
+    "is_stored",
+]
 
 #: Success, and the warnings PS3.4 B.2.3 defines for C-STORE (the instance was stored).
 STORED_STATUSES: Final = frozenset({0x0000, 0xB000, 0xB006, 0xB007})
@@ -94,7 +100,8 @@ def client_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
 
 
 class Forwarder(threading.Thread):
-    """Sends one listener's de-identified instances to its destination."""
+    """Sends one listener's de-identified instances to its destination, in queue order; the
+    kinds of destination differ in :meth:`_deliver` (and :meth:`_release`) only."""
 
     def __init__(
         self,
@@ -107,7 +114,7 @@ class Forwarder(threading.Thread):
     ) -> None:
         super().__init__(name=f"forward-{listener.name}", daemon=True)
         self.listener = listener
-        self.destination: DestinationConfig = listener.destination
+        self.label = listener.destination.label
         self.settings = settings
         self.queue = queue
         self.outbox = outbox
@@ -116,8 +123,6 @@ class Forwarder(threading.Thread):
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.deadline = float("inf")
-        self._assoc: Association | None = None
-        self._negotiated: frozenset[tuple[str, str]] = frozenset()
         self._pause = 0.0
 
     def stop(self, deadline: float) -> None:
@@ -157,7 +162,7 @@ class Forwarder(threading.Thread):
                 log.warning(
                     "listener %s: destination %s unavailable (%s); retrying in %.1f s",
                     self.listener.name,
-                    self.destination.ae_title,
+                    self.label,
                     error,
                     self._pause,
                 )
@@ -182,8 +187,61 @@ class Forwarder(threading.Thread):
                 self.queue.note_error(self.listener.name, ErrorKind.FORWARD, "outbox-unreadable")
                 continue
             ready.append((row, dataset, path))
-        if not ready:
-            return
+        if ready:
+            self._deliver(ready)
+
+    def _deliver(self, ready: list[tuple[QueuedInstance, Dataset, Path]]) -> None:
+        """Send ``ready`` (rows, their datasets and outbox paths) in order, calling
+        :meth:`_stored` or :meth:`_refused` for each; raise :class:`DestinationUnavailable`
+        when the destination cannot be reached."""
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Let go of the connection, if the kind keeps one."""
+
+    def _stored(self, row: QueuedInstance, path: Path) -> None:
+        """The destination has it: commit, then remove the outbox file."""
+        self.queue.mark_forwarded(row.id)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        self.on_forwarded(row)
+        # The worker removes the folder once empty: it is the one writing into such folders.
+        self.on_emptied(path.parent)
+
+    def _refused(self, row: QueuedInstance, code: str) -> None:
+        """The destination is up but did not store it: kept, tried again after the longest
+        pause (an operator may fix the destination meanwhile)."""
+        self.queue.defer(row.id, code, self.settings.retry_max_seconds)
+        self.queue.note_error(self.listener.name, ErrorKind.FORWARD, code)
+        log.warning(
+            "listener %s: destination %s did not store instance %s (%s); it is kept and "
+            "tried again",
+            self.listener.name,
+            self.label,
+            row.input_ref,
+            code,
+        )
+
+
+class StorageForwarder(Forwarder):
+    """To a Storage SCP: C-STORE over an association kept open while there is work."""
+
+    def __init__(
+        self,
+        listener: ListenerConfig,
+        settings: GatewaySettings,
+        queue: InstanceQueue,
+        outbox: Path,
+        on_forwarded: Callable[[QueuedInstance], None] = lambda row: None,
+        on_emptied: Callable[[Path], None] = lambda folder: None,
+    ) -> None:
+        super().__init__(listener, settings, queue, outbox, on_forwarded, on_emptied)
+        assert isinstance(listener.destination, DestinationConfig)  # the registry's choice
+        self.destination: DestinationConfig = listener.destination
+        self._assoc: Association | None = None
+        self._negotiated: frozenset[tuple[str, str]] = frozenset()
+
+    def _deliver(self, ready: list[tuple[QueuedInstance, Dataset, Path]]) -> None:
         self._associate(
             {
                 (str(d.file_meta.MediaStorageSOPClassUID), str(d.file_meta.TransferSyntaxUID))
@@ -220,26 +278,7 @@ class Forwarder(threading.Thread):
         if not is_stored(code):
             self._refused(row, f"status-{code:04X}")
             return
-        self.queue.mark_forwarded(row.id)
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        self.on_forwarded(row)
-        # The worker removes the folder once empty: it is the one writing into such folders.
-        self.on_emptied(path.parent)
-
-    def _refused(self, row: QueuedInstance, code: str) -> None:
-        """The destination is up but did not store it: kept, tried again after the longest
-        pause (an operator may fix the destination meanwhile)."""
-        self.queue.defer(row.id, code, self.settings.retry_max_seconds)
-        self.queue.note_error(self.listener.name, ErrorKind.FORWARD, code)
-        log.warning(
-            "listener %s: destination %s did not store instance %s (%s); it is kept and "
-            "tried again",
-            self.listener.name,
-            self.destination.ae_title,
-            row.input_ref,
-            code,
-        )
+        self._stored(row, path)
 
     def _associate(self, wanted: set[tuple[str, str]]) -> None:
         """Reuse the open association when it was negotiated for these (SOP class, transfer
