@@ -9,9 +9,9 @@ if ! command -v tesseract >/dev/null || ! command -v dciodvfy >/dev/null \
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     # tesseract-ocr: OCR backend; dicom3tools: dciodvfy IOD validator; dcmtk: DICOM network peers;
-    # orthanc: the archive `deid serve`'s tests forward to
+    # orthanc, orthanc-dicomweb: the archive `deid serve`'s tests forward to (DIMSE, STOW-RS)
     $SUDO apt-get install -y -qq --no-install-recommends \
-        tesseract-ocr tesseract-ocr-eng dicom3tools dcmtk orthanc >/dev/null
+        tesseract-ocr tesseract-ocr-eng dicom3tools dcmtk orthanc orthanc-dicomweb >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
 # RapidOCR (the default OCR backend: best recall measured here) ships its ONNX models in the

@@ -29,6 +29,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from tests.pydicom_files import DATA
 
 REPO = Path(__file__).resolve().parents[2]
+ORTHANC_DICOMWEB = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 #: DCMTK leaves Nagle's algorithm on unless this is set: every C-STORE then waits out the
 #: peer's delayed acknowledgement (about 40 ms on Linux), whatever is at the other end.
 DCMTK_ENVIRONMENT = {**os.environ, "TCP_NODELAY": "1"}
@@ -136,6 +137,7 @@ def write_config(
     spool: Path | None = None,
     allowed: Sequence[str] = (SENDER_AE,),
     addresses: Sequence[str] = ("127.0.0.1",),
+    stow_url: str | None = None,
     destination_ae: str = ARCHIVE_AE,
     **settings: object,
 ) -> Path:
@@ -157,9 +159,11 @@ def write_config(
         f"allowed_addresses = {json.dumps(list(addresses))}",
         "",
         "[listener.destination]",
-        f'ae_title = "{destination_ae}"',
-        'host = "127.0.0.1"',
-        f"port = {destination_port}",
+        *(
+            [f'ae_title = "{destination_ae}"', 'host = "127.0.0.1"', f"port = {destination_port}"]
+            if stow_url is None
+            else ['kind = "stow-rs"', f'url = "{stow_url}"']
+        ),
     ]
     path = directory / "gateway.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -338,9 +342,11 @@ class Orthanc:
 
 
 @contextlib.contextmanager
-def orthanc(directory: Path, ae_title: str = ARCHIVE_AE) -> Iterator[Orthanc]:
+def orthanc(
+    directory: Path, ae_title: str = ARCHIVE_AE, plugins: Sequence[str] = ()
+) -> Iterator[Orthanc]:
     """Orthanc with a temporary configuration: loopback HTTP without authentication, its own
-    storage folder."""
+    storage folder, the given plugins (DICOMweb's is configured at /dicom-web/)."""
     need("Orthanc")
     server = Orthanc(free_port(), free_port())
     directory.mkdir(parents=True, exist_ok=True)
@@ -356,7 +362,8 @@ def orthanc(directory: Path, ae_title: str = ARCHIVE_AE) -> Iterator[Orthanc]:
         "AuthenticationEnabled": False,
         "HttpServerEnabled": True,
         "DicomServerEnabled": True,
-        "Plugins": [],
+        "Plugins": list(plugins),
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
         "StableAge": 1,
     }
     path = directory / "orthanc.json"

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from deidengine.cli import main
-from deidengine.serve.config import ConfigError, key_lines, load_config
+from deidengine.serve.config import (
+    ConfigError,
+    DestinationConfig,
+    StowDestinationConfig,
+    key_lines,
+    load_config,
+)
 
 GOOD = """\
 # a gateway
@@ -62,7 +68,7 @@ def test_a_good_file_validates_with_defaults_and_paths_from_its_folder(tmp_path:
     assert config.gateway.work == tmp_path / "spool"
     assert config.gateway.quarantine == tmp_path / "spool" / "quarantine"
     assert mr.allowed_addresses == ("127.0.0.1/32", "::1/128")  # loopback unless told
-    assert ct.destination.port == 104
+    assert isinstance(ct.destination, DestinationConfig) and ct.destination.port == 104
 
 
 def test_flags_override_the_gateway_settings(tmp_path: Path) -> None:
@@ -153,6 +159,20 @@ def test_the_documented_example_validates(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, example))
     ct, mr = config.listener
     assert ct.tls is not None and ct.tls.ca_certificates == tmp_path / "tls" / "senders-ca.pem"
+    assert isinstance(ct.destination, DestinationConfig)
     assert ct.destination.tls is not None and ct.destination.tls.server_name
     assert mr.policy == "policies/mr-research.policy"
+    assert isinstance(mr.destination, StowDestinationConfig)
+    assert mr.destination.ca_certificates == tmp_path / "tls" / "archive-ca.pem"
+    assert mr.destination.label == "stow-rs archive.example.org"
     assert config.gateway.deidentify_processes == 0
+
+
+def test_a_stow_destination_is_checked_as_such(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'ae_title = "ARCHIVE"\nhost = "127.0.0.1"\nport = 104\n\n[[listener]]',
+        'kind = "stow-rs"\nurl = "ftp://archive"\n\n[[listener]]',
+    )
+    path = tmp_path / "gateway.toml"
+    (error,) = _errors(tmp_path, text)
+    assert error.startswith(f"{path}:16: listener[0].destination.url: String should match")
