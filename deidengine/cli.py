@@ -490,10 +490,26 @@ _CONFIG_OPTION = click.option(
 
 @main.group("serve", invoke_without_command=True)
 @_CONFIG_OPTION
-@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--spool-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The project secret (instead of [gateway] secret_file).",
+)
+@click.option(
+    "--spool-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where received instances are kept until de-identified (instead of spool_dir).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The queue, outbox and audits (instead of work_dir).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Instead of log_level.",
+)
 @click.pass_context
 def serve(
     context: click.Context,
