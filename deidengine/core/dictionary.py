@@ -1,0 +1,114 @@
+"""The VR of an element whose header does not say it, chosen as pydicom chooses.
+
+Implicit VR files carry no VR; pydicom looks it up when it converts a raw element
+(``pydicom.hooks.raw_element_vr``), and an explicit ``UN`` is replaced by the dictionary's VR
+(``config.replace_un_with_known_vr``). The reader applies the same rules here so that its rows
+and pydicom's elements agree:
+
+- a public tag: the data dictionary's VR (repeating groups included);
+- a private creator (gggg,0010-00FF in an odd group): ``LO``;
+- a private element with a creator the private dictionary knows: that dictionary's VR;
+- any other private element: ``UN``; an unknown group length (gggg,0000): ``UL``; else ``UN``;
+- an explicit ``UN`` with a public tag the dictionary knows, when its value is shorter than
+  64 KiB: the dictionary's VR.
+
+**Ambiguous VRs** (``'US or SS'``, ``'OB or OW'``, ``'US or OW'``, ``'US or SS or OW'``) are
+reported as the dictionary spells them. pydicom resolves them when a ``Dataset`` hands the
+element out (``pydicom.filewriter.correct_ambiguous_vr_element``): ``US`` when Pixel
+Representation is 0, else ``SS``; ``OW`` for Pixel Data in implicit VR; the rest from Bits
+Allocated and the transfer syntax. The reader leaves them open because the resolution depends
+on elements that may come later in the file, and a reader that resolved them would have to walk
+twice; :func:`resolved_vr_candidates` gives the set a resolution can pick from, which is what
+the differential test holds the reader to.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Final
+
+from pydicom.datadict import dictionary_VR, private_dictionary_VR
+
+__all__ = [
+    "AMBIGUOUS",
+    "explicit_un_vr",
+    "implicit_vr",
+    "is_private",
+    "is_private_creator",
+    "is_sequence_tag",
+    "private_vr",
+    "public_vr",
+    "resolved_vr_candidates",
+]
+
+AMBIGUOUS: Final = frozenset({"US or SS", "OB or OW", "US or OW", "US or SS or OW"})
+#: An explicit UN longer than this keeps UN: its value may not fit the dictionary VR's 2-byte
+#: length field, so pydicom does not replace it.
+UN_REPLACEMENT_LIMIT: Final = 0xFFFF
+
+
+@lru_cache(maxsize=8192)
+def public_vr(tag: int) -> str | None:
+    """The data dictionary's VR for ``tag`` (repeating groups included), None when unknown."""
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _private_vr(tag: int, creator: str) -> str:
+    try:
+        return str(private_dictionary_VR(tag, creator))
+    except KeyError:
+        return "UN"
+
+
+def is_private(tag: int) -> bool:
+    """Odd groups are private (PS3.5 7.8)."""
+    return bool((tag >> 16) & 1)
+
+
+def is_private_creator(tag: int) -> bool:
+    """(gggg,0010-00FF) in an odd group reserves a block of private elements."""
+    return is_private(tag) and 0x10 <= (tag & 0xFFFF) <= 0xFF
+
+
+def private_vr(tag: int, creator: str | None) -> str:
+    """A private element's VR: ``LO`` for a creator, the private dictionary's, else ``UN``."""
+    if is_private_creator(tag):
+        return "LO"
+    if creator and tag & 0xFF00:
+        return _private_vr(tag, creator)
+    return "UN"
+
+
+def implicit_vr(tag: int, creator: str | None) -> str:
+    """The VR pydicom gives an element read in implicit VR."""
+    public = public_vr(tag)
+    if public is not None:
+        return public
+    if is_private(tag):
+        return private_vr(tag, creator)
+    if tag & 0xFFFF == 0:
+        return "UL"
+    return "UN"
+
+
+def explicit_un_vr(tag: int, creator: str | None, length: int) -> str:
+    """The VR pydicom gives an element written with an explicit ``UN``."""
+    if is_private(tag):
+        return private_vr(tag, creator)
+    if length < UN_REPLACEMENT_LIMIT:
+        return public_vr(tag) or "UN"
+    return "UN"
+
+
+def is_sequence_tag(tag: int) -> bool:
+    """Whether the dictionary gives ``tag`` the VR SQ."""
+    return public_vr(tag) == "SQ"
+
+
+def resolved_vr_candidates(vr: str) -> frozenset[str]:
+    """The VRs an ambiguous ``vr`` can resolve to (itself alone when it is not ambiguous)."""
+    return frozenset(vr.split(" or ")) if vr in AMBIGUOUS else frozenset({vr})
