@@ -76,7 +76,8 @@ DEFAULT_MAX_DEPTH: Final = 64
 PREAMBLE_LENGTH: Final = 128
 PREFIX: Final = b"DICM"
 
-VALID_VRS: Final = frozenset(vr.value.encode("ascii") for vr in VR if len(vr.value) == 2)
+#: The two-letter VRs, by their header bytes.
+VR_NAMES: Final = {vr.value.encode("ascii"): vr.value for vr in VR if len(vr.value) == 2}
 LONG_VRS: Final = frozenset(str(vr).encode("ascii") for vr in EXPLICIT_VR_LENGTH_32)
 CONVERTIBLE_VRS: Final = frozenset(vr.value for vr in VR)
 KNOWN_TRANSFER_SYNTAXES: Final = frozenset(
@@ -194,7 +195,10 @@ class _Walk:
                         raise self._short(end, "an element header", pos, pos + 8)
                     self.trailing = remaining
                 return end
-            group, element, length = hhl(data, pos)
+            if explicit:
+                group, element, vr_bytes, length = hh2sh(data, pos)
+            else:
+                group, element, length = hhl(data, pos)
             tag = group << 16 | element
             if group_only is not None and group != group_only:
                 return pos
@@ -212,21 +216,19 @@ class _Walk:
             encoded = ""
             element_explicit = explicit
             if explicit:
-                vr_bytes = data[pos + 4 : pos + 6]
-                if vr_bytes in VALID_VRS:
-                    encoded = vr_bytes.decode("ascii")
-                    if vr_bytes in LONG_VRS:
-                        if remaining < 12:
-                            raise self._short(end, "an element header", pos, pos + 12)
-                        length = ul(data, pos + 8)[0]
-                        pos += 12
-                    else:
-                        length = hh2sh(data, pos)[3]
-                        pos += 8
-                elif b"AA" <= vr_bytes <= b"ZZ":
-                    raise self.fail(Code.INVALID_VR, "unknown value representation", pos + 4)
-                else:
+                encoded = VR_NAMES.get(vr_bytes, "")
+                if not encoded:
+                    if b"AA" <= vr_bytes <= b"ZZ":
+                        raise self.fail(Code.INVALID_VR, "unknown value representation", pos + 4)
                     element_explicit = False  # pydicom reads on as implicit VR
+                    length = ul(data, pos + 4)[0]
+                    pos += 8
+                elif vr_bytes in LONG_VRS:
+                    if remaining < 12:
+                        raise self._short(end, "an element header", pos, pos + 12)
+                    length = ul(data, pos + 8)[0]
+                    pos += 12
+                else:
                     pos += 8
             else:
                 pos += 8

@@ -11,6 +11,7 @@ spaces and NULs removed; binary numbers unpacked with :mod:`struct` in the file'
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import Final
 
 from pydicom.charset import convert_encodings, decode_bytes, default_encoding
@@ -63,12 +64,25 @@ def encodings(table: ElementTable, index: int) -> list[str]:
     while True:
         own = table.charsets.get(dataset)
         if own is not None:
-            row = table.rows[own]
-            return convert_encodings(convert_string(table.value(own), row.little))
+            return list(_codecs(table.value(own), rows[own].little))
         if dataset == TOP:
             return [default_encoding]
         # An item's data set inherits from the data set holding its sequence.
         dataset = rows[rows[dataset].parent].parent
+
+
+@lru_cache(maxsize=256)
+def _codecs(charset: bytes, little: bool) -> tuple[str, ...]:
+    """Python codecs for a Specific Character Set value, as pydicom converts it."""
+    return tuple(convert_encodings(convert_string(charset, little)))
+
+
+def _decode(value: bytes, table: ElementTable, index: int) -> str:
+    """Decode a character-set VR's value; plain ASCII (no ISO 2022 escape) decodes the same in
+    every character set DICOM names, so it skips the look-up."""
+    if value.isascii() and b"\x1b" not in value:
+        return value.decode("ascii")
+    return decode_bytes(value, encodings(table, index), TEXT_VR_DELIMS)
 
 
 def text(table: ElementTable, index: int) -> str:
@@ -76,7 +90,7 @@ def text(table: ElementTable, index: int) -> str:
     vr = table.rows[index].vr
     value = table.value(index)
     if vr in CHARACTER_SET_VRS:
-        decoded = decode_bytes(value, encodings(table, index), TEXT_VR_DELIMS)
+        decoded = _decode(value, table, index)
     else:
         decoded = value.decode(default_encoding)
     return decoded.rstrip() if vr == "UR" else decoded.rstrip("\0 ")
@@ -100,7 +114,7 @@ def _split(table: ElementTable, index: int) -> tuple[str, ...]:
     if vr == "PN":
         value = value.rstrip(b"\0 ")
     if vr in CHARACTER_SET_VRS:
-        decoded = decode_bytes(value, encodings(table, index), TEXT_VR_DELIMS)
+        decoded = _decode(value, table, index)
         return tuple(part.rstrip("\0 ") for part in decoded.split("\\"))
     if vr == "AE":  # leading and trailing spaces are not significant (PS3.5 Table 6.2-1)
         return tuple(part.strip() for part in value.decode(default_encoding).split("\\"))
