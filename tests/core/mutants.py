@@ -35,6 +35,34 @@ SYNTAXES = (
 )
 TRANSFER_SYNTAX_UID = 0x00020010
 
+#: Small seeds covering each encoding and structure the reader handles: implicit, explicit
+#: little and big endian, deflated, no meta, no preamble, private and UN sequences, undefined
+#: lengths, encapsulated Pixel Data, structured reports, character sets in sequence items.
+SEEDS = (
+    "test_files/nested_priv_SQ.dcm",
+    "test_files/priv_SQ.dcm",
+    "test_files/UN_sequence.dcm",
+    "charset_files/chrSQEncoding.dcm",
+    "test_files/ExplVR_LitEndNoMeta.dcm",
+    "test_files/ExplVR_BigEndNoMeta.dcm",
+    "test_files/JPEGLSNearLossless_08.dcm",
+    "test_files/SC_rgb_rle.dcm",
+    "test_files/reportsi.dcm",
+    "test_files/rtplan.dcm",
+    "test_files/image_dfl.dcm",
+    "test_files/empty_charset_LEI.dcm",
+    "test_files/no_meta_group_length.dcm",
+    "test_files/meta_missing_tsyntax.dcm",
+    "charset_files/chrH32.dcm",
+    "test_files/rtdose_1frame.dcm",
+    "test_files/MR_small_implicit.dcm",
+    "test_files/MR_small_bigendian.dcm",
+    "test_files/test-SR.dcm",
+    "test_files/rtstruct.dcm",
+    "charset_files/chrX1.dcm",
+    "test_files/SC_rgb_small_odd_big_endian.dcm",
+)
+
 
 @dataclass(frozen=True)
 class Seed:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.differential import Rule, compare
-from tests.core.mutants import KINDS, mutants, seed_from
+from tests.core.mutants import KINDS, SEEDS, mutants, seed_from
 from tests.pydicom_files import DATA, bundled_charset_files, bundled_test_files
 
 FILES = bundled_test_files() + bundled_charset_files("*")
@@ -46,33 +46,6 @@ EXPECTED_RULES: dict[str, frozenset[Rule]] = {
     "SC_rgb_jpeg.dcm": frozenset({Rule.ENCODING_SWITCH}),
 }
 
-#: Small seeds covering each encoding and structure the reader handles: implicit, explicit
-#: little and big endian, deflated, no meta, no preamble, private and UN sequences, undefined
-#: lengths, encapsulated Pixel Data, structured reports, character sets in sequence items.
-SEEDS = (
-    "test_files/nested_priv_SQ.dcm",
-    "test_files/priv_SQ.dcm",
-    "test_files/UN_sequence.dcm",
-    "charset_files/chrSQEncoding.dcm",
-    "test_files/ExplVR_LitEndNoMeta.dcm",
-    "test_files/ExplVR_BigEndNoMeta.dcm",
-    "test_files/JPEGLSNearLossless_08.dcm",
-    "test_files/SC_rgb_rle.dcm",
-    "test_files/reportsi.dcm",
-    "test_files/rtplan.dcm",
-    "test_files/image_dfl.dcm",
-    "test_files/empty_charset_LEI.dcm",
-    "test_files/no_meta_group_length.dcm",
-    "test_files/meta_missing_tsyntax.dcm",
-    "charset_files/chrH32.dcm",
-    "test_files/rtdose_1frame.dcm",
-    "test_files/MR_small_implicit.dcm",
-    "test_files/MR_small_bigendian.dcm",
-    "test_files/test-SR.dcm",
-    "test_files/rtstruct.dcm",
-    "charset_files/chrX1.dcm",
-    "test_files/SC_rgb_small_odd_big_endian.dcm",
-)
 MUTANTS = 11_000
 
 
