@@ -13,13 +13,22 @@ and pydicom's elements agree:
   64 KiB: the dictionary's VR.
 
 **Ambiguous VRs** (``'US or SS'``, ``'OB or OW'``, ``'US or OW'``, ``'US or SS or OW'``) are
-reported as the dictionary spells them. pydicom resolves them when a ``Dataset`` hands the
-element out (``pydicom.filewriter.correct_ambiguous_vr_element``): ``US`` when Pixel
-Representation is 0, else ``SS``; ``OW`` for Pixel Data in implicit VR; the rest from Bits
-Allocated and the transfer syntax. The reader leaves them open because the resolution depends
-on elements that may come later in the file, and a reader that resolved them would have to walk
-twice; :func:`resolved_vr_candidates` gives the set a resolution can pick from, which is what
-the differential test holds the reader to.
+reported as the dictionary spells them; they arise only where the header names no VR
+(implicit VR) or names ``UN``. pydicom resolves them when a ``Dataset`` hands the element out
+(``pydicom.filewriter.correct_ambiguous_vr_element``), and a later decision module that needs
+the resolved VR applies the same rule from the table's rows:
+
+- Pixel Data: ``OB`` for an undefined length, else ``OW`` in implicit VR;
+- the ``'US or SS'`` tags (smallest and largest pixel values, pixel padding, ...): ``US`` when
+  the nearest enclosing data set holding Pixel Representation says 0, ``SS`` when it says
+  anything else; with none, ``US`` unless the data set holds Pixel Data;
+- the waveform and overlay ``'OB or OW'`` tags: ``OW`` in implicit VR;
+- LUT Data (``'US or OW'``): ``US`` when the LUT Descriptor's first value is 1, else ``OW``.
+
+The reader leaves them open because the resolution depends on elements that may come later in
+the file (a second pass), and the bytes are the same whichever VR is chosen;
+:func:`resolved_vr_candidates` gives the set a resolution picks from, which is what the
+differential test holds the reader to (its rule ``AMBIGUOUS_VR``).
 """
 
 from __future__ import annotations

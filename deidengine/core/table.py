@@ -23,6 +23,13 @@ How a one-pass engine uses it (the plan for issue #16; nothing is wired yet):
    row's bytes as read.
 3. **The verifier re-parses the output bytes** with :func:`deidengine.core.reader.read`, so it
    checks what will be written (leaks, conformance, provenance), never the engine's own state.
+
+The walks that plan needs, and why no fewer: the read (headers only); one walk over the rows
+deciding each and collecting the deny-list's values (free text can only be cleaned once every
+identifying value of the header is known, and a value may stand after the text that repeats
+it); one walk applying actions and cleaning text while the writer encodes (edits are looked up
+by row index as the rows stream out); and the verifier's re-read of the output, kept separate
+on purpose so that it shares no state with the engine.
 """
 
 from __future__ import annotations

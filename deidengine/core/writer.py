@@ -97,8 +97,9 @@ class Value(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Edits:
-    """What an engine changes: new values by row, rows removed, elements added per data set
-    (``-1`` for the top level, else an item's row index)."""
+    """What an engine changes: new values by row, rows removed (an element, a sequence with
+    its items, or one item), elements added per data set (``-1`` for the top level, else an
+    item's row index)."""
 
     replace: Mapping[int, Value] = field(default_factory=dict)
     remove: frozenset[int] = frozenset()
@@ -230,6 +231,8 @@ class _Writer:
     def sequence(self, index: int, explicit: bool, little: bool) -> bytes:
         parts = []
         for item in self.table.children(index):
+            if item in self.edits.remove:
+                continue
             convert = self.rows[item].explicit != explicit
             content = self.dataset(item, explicit, little, top=False, convert=convert)
             if self.rows[item].undefined_length:

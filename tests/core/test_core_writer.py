@@ -175,3 +175,17 @@ def test_mutants_the_reader_accepts_encode_as_dcmwrite_writes_them() -> None:
             written += 1
     assert differ == []
     assert written > 1000 and refused > 100
+
+
+def test_removing_an_item_encodes_as_pydicom_deletes_it() -> None:
+    path = "test_files/reportsi.dcm"
+    table = read((DATA / path).read_bytes())
+    content = _first(path, 0x0040A730)  # Content Sequence, undefined length, several items
+    items = list(table.children(content))
+    assert len(items) > 2
+    edits = Edits(remove=frozenset({items[1]}))
+
+    def change(dataset: pydicom.Dataset) -> None:
+        del dataset.ContentSequence[1]
+
+    assert encode(table, edits) == _edited_with_pydicom(path, change)
