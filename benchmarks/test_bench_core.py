@@ -16,17 +16,20 @@ import io
 import statistics
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
+from pydicom.filewriter import dcmwrite
 
 from benchmarks.corpus import template_path
 from deidengine.core import values
 from deidengine.core.reader import read
 from deidengine.core.table import Kind
+from deidengine.core.writer import encode
 
 ROUNDS = 40
 LABELS = ("ct", "mr", "sr", "sr-reportsi", "private-heavy")
@@ -79,13 +82,30 @@ def files(inputs: dict[str, Path]) -> dict[str, bytes]:
     return found
 
 
-def _interleaved(data: bytes, rounds: int) -> tuple[list[float], list[float]]:
-    """Per-round seconds of the lean and the pydicom walk, alternating, so that a busy spell
+def lean_round_trip(data: bytes) -> int:
+    """Read the table and encode it back, as a header stage with nothing to change would."""
+    return len(encode(read(data)))
+
+
+def pydicom_round_trip(data: bytes) -> int:
+    """The floor: ``dcmread`` then ``dcmwrite`` with the engine's file-format policy."""
+    out = io.BytesIO()
+    dcmwrite(out, pydicom.dcmread(io.BytesIO(data), force=True), enforce_file_format=True)
+    return len(out.getvalue())
+
+
+def _interleaved(
+    data: bytes,
+    rounds: int,
+    lean_side: Callable[[bytes], int] = lean_walk,
+    baseline_side: Callable[[bytes], int] = pydicom_walk,
+) -> tuple[list[float], list[float]]:
+    """Per-round seconds of the lean and the pydicom side, alternating, so that a busy spell
     on a shared machine slows both alike."""
     lean: list[float] = []
     baseline: list[float] = []
     for _ in range(rounds):
-        for walk, times in ((lean_walk, lean), (pydicom_walk, baseline)):
+        for walk, times in ((lean_side, lean), (baseline_side, baseline)):
             start = time.perf_counter()
             walk(data)
             times.append(time.perf_counter() - start)
@@ -135,3 +155,38 @@ def test_bench_pydicom_walk(benchmark: Any, files: dict[str, bytes], label: str)
             pydicom_walk, args=(files[label],), rounds=ROUNDS, iterations=1, warmup_rounds=2
         )
     assert decoded > 0
+
+
+@pytest.mark.benchmark(group="core-round-trip")
+@pytest.mark.parametrize("label", LABELS)
+def test_bench_lean_round_trip(benchmark: Any, files: dict[str, bytes], label: str) -> None:
+    """Read and write back unchanged, against the floor (pydicom's read and write), which
+    decodes no value either; the outputs are the same bytes."""
+    data = files[label]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert encode(read(data)) == _floor_bytes(data)
+        benchmark.pedantic(
+            lean_round_trip, args=(data,), rounds=ROUNDS, iterations=1, warmup_rounds=2
+        )
+        lean, baseline = _interleaved(data, ROUNDS, lean_round_trip, pydicom_round_trip)
+    fastest = min(baseline) / min(lean)
+    typical = statistics.median(baseline) / statistics.median(lean)
+    benchmark.extra_info.update(
+        {
+            "lean_min_ms": round(min(lean) * 1000, 4),
+            "floor_min_ms": round(min(baseline) * 1000, 4),
+            "speedup_fastest": round(fastest, 2),
+            "speedup_median": round(typical, 2),
+        }
+    )
+    print(
+        f"\ncore-round-trip {label}: lean {min(lean) * 1000:.3f} ms, floor "
+        f"{min(baseline) * 1000:.3f} ms (fastest rounds): {fastest:.1f}x, medians {typical:.1f}x"
+    )
+
+
+def _floor_bytes(data: bytes) -> bytes:
+    out = io.BytesIO()
+    dcmwrite(out, pydicom.dcmread(io.BytesIO(data), force=True), enforce_file_format=True)
+    return out.getvalue()
