@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydicom.encaps import generate_fragments
 
 from deidengine.core import values
@@ -146,3 +148,25 @@ def test_rows_cover_the_data_set(name: str) -> None:
         at = row.offset + row.length + (8 if row.undefined_length else 0)
     assert at == len(table.data)
     assert Path(DATA / name).stat().st_size == len(table.data)
+
+
+_META = (DATA / "test_files/CT_small.dcm").read_bytes()[
+    : _table("test_files/CT_small.dcm").facts.meta_end
+]
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    prefix=st.sampled_from([b"", _META, bytes(128) + b"DICM"]),
+    body=st.binary(max_size=600),
+)
+def test_arbitrary_bytes_give_a_table_or_one_clean_error(prefix: bytes, body: bytes) -> None:
+    """Whatever follows a real meta (or nothing), the reader returns a table whose rows lie
+    inside the bytes, or raises its own error: never an IndexError, struct.error or the like."""
+    try:
+        table = read(prefix + body)
+    except CoreError as error:
+        assert error.code in set(Code)
+        return
+    for row in table.rows:
+        assert 0 <= row.header <= row.offset <= row.offset + row.length <= len(table.data)
