@@ -13,22 +13,22 @@ and pydicom's elements agree:
   64 KiB: the dictionary's VR.
 
 **Ambiguous VRs** (``'US or SS'``, ``'OB or OW'``, ``'US or OW'``, ``'US or SS or OW'``) are
-reported as the dictionary spells them; they arise only where the header names no VR
-(implicit VR) or names ``UN``. pydicom resolves them when a ``Dataset`` hands the element out
-(``pydicom.filewriter.correct_ambiguous_vr_element``), and a later decision module that needs
-the resolved VR applies the same rule from the table's rows:
+reported in the row as the dictionary spells them; they arise only where the header names no
+VR (implicit VR) or names ``UN``. Their resolution depends on other elements of the data set,
+possibly later in the file, so the reader does not resolve them (that would take a second
+pass); :func:`deidengine.core.values.resolved_vr` does on request, with pydicom's rule
+(``pydicom.filewriter.correct_ambiguous_vr_element``):
 
-- Pixel Data: ``OB`` for an undefined length, else ``OW`` in implicit VR;
+- Pixel Data: ``OB`` for an undefined length, ``OW`` in implicit VR, else by Bits Allocated;
 - the ``'US or SS'`` tags (smallest and largest pixel values, pixel padding, ...): ``US`` when
-  the nearest enclosing data set holding Pixel Representation says 0, ``SS`` when it says
-  anything else; with none, ``US`` unless the data set holds Pixel Data;
-- the waveform and overlay ``'OB or OW'`` tags: ``OW`` in implicit VR;
-- LUT Data (``'US or OW'``): ``US`` when the LUT Descriptor's first value is 1, else ``OW``.
+  Pixel Representation is 0 in the data set, or in the nearest enclosing one pydicom hands it
+  down from (through defined-length sequences), ``SS`` when it is anything else; with none,
+  ``US`` unless the data set holds Pixel Data;
+- the waveform ``'OB or OW'`` tags: ``OW`` in implicit VR, else by Waveform Bits Allocated;
+- LUT Data (``'US or OW'``): ``US`` when the LUT Descriptor's first value is 1, else ``OW``;
+- Overlay Data: ``OW``.
 
-The reader leaves them open because the resolution depends on elements that may come later in
-the file (a second pass), and the bytes are the same whichever VR is chosen;
-:func:`resolved_vr_candidates` gives the set a resolution picks from, which is what the
-differential test holds the reader to (its rule ``AMBIGUOUS_VR``).
+The differential test holds the resolved VR to pydicom's, element by element.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ __all__ = [
     "is_sequence_tag",
     "private_vr",
     "public_vr",
-    "resolved_vr_candidates",
 ]
 
 AMBIGUOUS: Final = frozenset({"US or SS", "OB or OW", "US or OW", "US or SS or OW"})
@@ -116,8 +115,3 @@ def explicit_un_vr(tag: int, creator: str | None, length: int) -> str:
 def is_sequence_tag(tag: int) -> bool:
     """Whether the dictionary gives ``tag`` the VR SQ."""
     return public_vr(tag) == "SQ"
-
-
-def resolved_vr_candidates(vr: str) -> frozenset[str]:
-    """The VRs an ambiguous ``vr`` can resolve to (itself alone when it is not ambiguous)."""
-    return frozenset(vr.split(" or ")) if vr in AMBIGUOUS else frozenset({vr})

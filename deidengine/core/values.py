@@ -15,9 +15,15 @@ from functools import lru_cache
 from typing import Final
 
 from pydicom.charset import convert_encodings, decode_bytes, default_encoding
+from pydicom.filewriter import (  # pydicom's own lists: the resolution must match its choice
+    _AMBIGUOUS_OB_OW_TAGS,
+    _AMBIGUOUS_US_SS_TAGS,
+    _OVERLAY_DATA_TAGS,
+)
 from pydicom.valuerep import TEXT_VR_DELIMS
 from pydicom.values import convert_string
 
+from deidengine.core.dictionary import AMBIGUOUS
 from deidengine.core.errors import Code, ReadError
 from deidengine.core.table import TOP, ElementTable, Kind
 
@@ -27,6 +33,7 @@ __all__ = [
     "fragments",
     "numbers",
     "raw",
+    "resolved_vr",
     "strings",
     "tags",
     "text",
@@ -48,6 +55,16 @@ NUMBER_FORMATS: Final = {
     "UV": "Q",
 }
 SPECIFIC_CHARACTER_SET: Final = 0x00080005
+PIXEL_DATA: Final = 0x7FE00010
+BITS_ALLOCATED: Final = 0x00280100
+PIXEL_REPRESENTATION: Final = 0x00280103
+WAVEFORM_BITS_ALLOCATED: Final = 0x54001004
+LUT_DESCRIPTOR: Final = 0x00283002
+LUT_DATA: Final = 0x00283006
+#: The tags pydicom resolves by Pixel Representation, and by Waveform Bits Allocated.
+US_OR_SS_TAGS: Final = frozenset(_AMBIGUOUS_US_SS_TAGS)
+WAVEFORM_TAGS: Final = frozenset(_AMBIGUOUS_OB_OW_TAGS)
+OVERLAY_DATA_TAGS: Final = frozenset(_OVERLAY_DATA_TAGS)
 
 
 def raw(table: ElementTable, index: int) -> bytes:
@@ -124,14 +141,89 @@ def _split(table: ElementTable, index: int) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def numbers(table: ElementTable, index: int) -> tuple[int | float, ...]:
-    """The values of a binary number element (US, SS, UL, SL, FL, FD, SV, UV)."""
+def _own(table: ElementTable, dataset: int, tag: int) -> int | None:
+    """The row of ``tag`` in ``dataset`` (the last, as a Dataset keeps it), if any."""
+    found = None
+    for index in table.children(dataset):
+        if table.rows[index].tag == tag:
+            found = index
+    return found
+
+
+def _first_number(table: ElementTable, dataset: int, tag: int, fmt: str) -> int | None:
+    index = _own(table, dataset, tag)
+    if index is None or table.rows[index].length < struct.calcsize("=" + fmt):
+        return None
     row = table.rows[index]
-    fmt = NUMBER_FORMATS[row.vr]
+    return int(struct.unpack_from(("<" if row.little else ">") + fmt, table.data, row.offset)[0])
+
+
+def _pixel_representation(table: ElementTable, dataset: int) -> int:
+    """The Pixel Representation pydicom resolves 'US or SS' by: the data set's own, else the
+    nearest enclosing data set's (pydicom hands it down into the items of the defined-length
+    sequences it parses), else 0 unless the data set holds Pixel Data."""
+    rows = table.rows
+    holder = dataset
+    while True:
+        own = _first_number(table, holder, PIXEL_REPRESENTATION, "H")
+        if own is not None:
+            return own
+        if holder == TOP:
+            break
+        sequence = rows[holder].parent
+        if rows[sequence].undefined_length:
+            break  # pydicom read it in place and handed nothing down
+        holder = rows[sequence].parent
+    return 0 if _own(table, dataset, PIXEL_DATA) is None else 1
+
+
+def resolved_vr(table: ElementTable, index: int) -> str:
+    """The row's VR with an ambiguous one resolved as pydicom resolves it when it hands the
+    element out (see :mod:`deidengine.core.dictionary`); raises ``ReadError`` (code
+    ``invalid-vr``) where pydicom cannot resolve it either (no Bits Allocated)."""
+    row = table.rows[index]
+    if row.vr not in AMBIGUOUS:
+        return row.vr
+    dataset = row.parent
+    implicit = not (table.rows[dataset].explicit if dataset != TOP else table.facts.explicit)
+    tag = row.tag
+    if tag == PIXEL_DATA:
+        if row.undefined_length:
+            return "OB"
+        if implicit:
+            return "OW"
+        bits = _first_number(table, dataset, BITS_ALLOCATED, "H")
+        if bits is None:
+            raise ReadError(Code.INVALID_VR, "Pixel Data's VR needs Bits Allocated", row.header)
+        return "OW" if bits > 8 else "OB"
+    if tag in US_OR_SS_TAGS:
+        return "US" if _pixel_representation(table, dataset) == 0 else "SS"
+    if tag in WAVEFORM_TAGS:
+        if implicit:
+            return "OW"
+        bits = _first_number(table, dataset, WAVEFORM_BITS_ALLOCATED, "H")
+        if bits is None:
+            raise ReadError(Code.INVALID_VR, "a waveform VR needs its Bits Allocated", row.header)
+        return "OW" if bits > 8 else "OB"
+    if tag == LUT_DATA:
+        return "US" if _first_number(table, dataset, LUT_DESCRIPTOR, "H") == 1 else "OW"
+    if tag in OVERLAY_DATA_TAGS:
+        return "OW"
+    return row.vr
+
+
+def numbers(table: ElementTable, index: int) -> tuple[int | float, ...]:
+    """The values of a binary number element (US, SS, UL, SL, FL, FD, SV, UV; an ambiguous
+    'US or SS' resolved first)."""
+    row = table.rows[index]
+    vr = resolved_vr(table, index)
+    if vr not in NUMBER_FORMATS:
+        raise ReadError(Code.INVALID_VR, f"{vr} does not hold binary numbers", row.header)
+    fmt = NUMBER_FORMATS[vr]
     size = struct.calcsize("=" + fmt)
     if row.length % size:
         raise ReadError(
-            Code.INVALID_LENGTH, f"{row.vr} value is not a whole number of values", row.offset
+            Code.INVALID_LENGTH, f"{vr} value is not a whole number of values", row.offset
         )
     order = "<" if row.little else ">"
     return struct.unpack_from(f"{order}{row.length // size}{fmt}", table.data, row.offset)

@@ -33,7 +33,6 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from deidengine.core import values
-from deidengine.core.dictionary import resolved_vr_candidates
 from deidengine.core.errors import Code, CoreError
 from deidengine.core.reader import KNOWN_TRANSFER_SYNTAXES, read
 from deidengine.core.table import TOP, ElementTable
@@ -218,15 +217,16 @@ def _lean_walk(table: ElementTable, parent: int, prefix: tuple[int, ...], out: l
                 _lean_walk(table, item, (*path, number), out)
             continue
         converted: Any = None
-        if row.vr in NUMBER_VRS:
+        vr = values.resolved_vr(table, index)
+        if vr in NUMBER_VRS:
             converted = values.numbers(table, index)
-        elif row.vr == "AT":
+        elif vr == "AT":
             converted = values.tags(table, index)
-        elif row.vr == "PN":  # pydicom renders a name without its empty trailing groups
+        elif vr == "PN":  # pydicom renders a name without its empty trailing groups
             converted = tuple(str(PersonName(name)) for name in values.strings(table, index))
-        elif row.vr in TEXT_VRS:
+        elif vr in TEXT_VRS:
             converted = values.strings(table, index)
-        out.append(Entry(path, row.vr, table.value(index), converted, row.creator))
+        out.append(Entry(path, vr, table.value(index), converted, row.creator))
 
 
 def lean_side(data: bytes) -> Side:
@@ -257,9 +257,9 @@ class Rule(enum.Enum):
     #: pydicom reads a Transfer Syntax UID it does not know as explicit VR little endian; the
     #: reader raises ``unknown-transfer-syntax`` (a pixel encoding it cannot name).
     UNKNOWN_SYNTAX = "pydicom guesses an unknown transfer syntax"
-    #: pydicom fails converting one element's value (a number VR of the wrong length, a DS
-    #: that is not a number, ...); the reader decodes values only on request, and the
-    #: element's path and bytes agree up to that element.
+    #: pydicom fails converting one element's value where the reader's walk decodes nothing
+    #: that would fail (none of the current mutants: a number of the wrong length and an
+    #: unresolvable ambiguous VR fail on both sides); everything pydicom walked before agrees.
     VALUE_REJECTED = "pydicom rejects a value the reader has not been asked to decode"
     #: pydicom reads an element or an item past the end of the item or sequence holding it
     #: (it never checks an item's length against its contents), or cuts it short at the end
@@ -279,9 +279,6 @@ class Rule(enum.Enum):
     STOPPED_EARLY = "pydicom stops at, or reads on over, a stray delimiter"
     #: pydicom reads no bytes as an empty data set; the reader raises ``empty``.
     EMPTY = "pydicom reads no bytes as an empty data set"
-    #: An ambiguous dictionary VR ('US or SS', 'OB or OW', ...) that pydicom resolved to one
-    #: of its candidates; the reader reports it unresolved.
-    AMBIGUOUS_VR = "pydicom resolves an ambiguous VR"
 
 
 def _same_entry(lean: Entry, oracle: Entry, used: set[Rule]) -> bool:
@@ -291,12 +288,8 @@ def _same_entry(lean: Entry, oracle: Entry, used: set[Rule]) -> bool:
     # bytes to compare, the converted value still is.
     if oracle.value is not None and lean.value != oracle.value:
         return False
-    if lean.vr != oracle.vr:
-        if oracle.vr not in resolved_vr_candidates(lean.vr):
-            return False
-        used.add(Rule.AMBIGUOUS_VR)
-        return True  # converted values differ by construction: the VR is not the same
-    return bool(lean.converted == oracle.converted)
+    # The lean side's VR is resolved as pydicom resolves an ambiguous one (values.resolved_vr).
+    return lean.vr == oracle.vr and bool(lean.converted == oracle.converted)
 
 
 @dataclass(frozen=True)
