@@ -187,24 +187,16 @@ def resolved_vr(table: ElementTable, index: int) -> str:
     dataset = row.parent
     implicit = not (table.rows[dataset].explicit if dataset != TOP else table.facts.explicit)
     tag = row.tag
-    if tag == PIXEL_DATA:
-        if row.undefined_length:
-            return "OB"
-        if implicit:
-            return "OW"
-        bits = _first_number(table, dataset, BITS_ALLOCATED, "H")
-        if bits is None:
-            raise ReadError(Code.INVALID_VR, "Pixel Data's VR needs Bits Allocated", row.header)
-        return "OW" if bits > 8 else "OB"
     if tag in US_OR_SS_TAGS:
         return "US" if _pixel_representation(table, dataset) == 0 else "SS"
-    if tag in WAVEFORM_TAGS:
-        if implicit:
-            return "OW"
-        bits = _first_number(table, dataset, WAVEFORM_BITS_ALLOCATED, "H")
-        if bits is None:
-            raise ReadError(Code.INVALID_VR, "a waveform VR needs its Bits Allocated", row.header)
-        return "OW" if bits > 8 else "OB"
+    bits_tag = {PIXEL_DATA: BITS_ALLOCATED}.get(tag, WAVEFORM_BITS_ALLOCATED)
+    if tag == PIXEL_DATA or tag in WAVEFORM_TAGS:
+        if tag == PIXEL_DATA and row.undefined_length:
+            return "OB"
+        bits = None if implicit else _first_number(table, dataset, bits_tag, "H")
+        if not implicit and bits is None:
+            raise ReadError(Code.INVALID_VR, "an OB or OW VR needs its Bits Allocated", row.header)
+        return "OB" if bits is not None and bits <= 8 else "OW"
     if tag == LUT_DATA:
         return "US" if _first_number(table, dataset, LUT_DESCRIPTOR, "H") == 1 else "OW"
     if tag in OVERLAY_DATA_TAGS:
