@@ -64,8 +64,9 @@ class Row(NamedTuple):
     VR; ``'US or SS'`` and the other ambiguous forms left for
     :func:`deidengine.core.values.resolved_vr`, see :mod:`deidengine.core.dictionary`);
     ``encoded_vr`` is the VR written in the header (empty for implicit VR and for items).
-    ``header`` is where the element's tag starts, ``offset`` and ``length`` where its value lies (for an undefined-length value: the bytes up to, not
-    including, its delimiter). ``explicit`` and ``little`` are the encoding the element was read
+    ``header`` is where the element's tag starts, ``offset`` and ``length`` where its value
+    lies (for an undefined-length value: the bytes up to, not including, its delimiter).
+    ``explicit`` and ``little`` are the encoding the element was read
     in: a sequence item may switch to implicit VR inside an explicit file, as pydicom allows.
     """
 
