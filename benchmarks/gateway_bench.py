@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 from tests.serve.serve_peers import (  # noqa: E402  (the repository on the path first)
     DCMTK_ENVIRONMENT,
     Gateway,
+    dcmtk,
     free_port,
     run_deid,
     storescp,
@@ -50,7 +51,7 @@ from tests.serve.serve_peers import (  # noqa: E402  (the repository on the path
 def _send(port: int, files: list[Path], called: str) -> float:
     start = time.perf_counter()
     subprocess.run(
-        ["storescu", "-aet", "STORESCU", "-aec", called, "127.0.0.1", str(port),
+        [dcmtk("storescu"), "-aet", "STORESCU", "-aec", called, "127.0.0.1", str(port),
          *map(str, files)],
         check=True, capture_output=True, timeout=600, env=DCMTK_ENVIRONMENT,
     )  # fmt: skip

@@ -51,8 +51,21 @@ PYDICOM_FILES = (
 )
 
 
+def dcmtk(program: str) -> str:
+    """The path of a DCMTK (or Orthanc) program: the first executable of that name on PATH that
+    is a compiled binary. pynetdicom installs Python scripts called storescu and storescp too,
+    which take other options; they must never stand in for DCMTK's."""
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(folder) / program
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            with open(candidate, "rb") as handle:
+                if handle.read(4) == b"\x7fELF":
+                    return str(candidate)
+    return program  # not installed: need() has skipped the test
+
+
 def need(*programs: str) -> None:
-    missing = [p for p in programs if shutil.which(p) is None]
+    missing = [p for p in programs if dcmtk(p) == p]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed (scripts/setup.sh installs it)")
 
@@ -253,7 +266,7 @@ def storescp(
     output.mkdir(parents=True, exist_ok=True)
     syntaxes = [] if native_only else ["+xa"]
     process = subprocess.Popen(
-        ["storescp", "-aet", ae_title, *syntaxes, "-od", str(output), str(port)],
+        [dcmtk("storescp"), "-aet", ae_title, *syntaxes, "-od", str(output), str(port)],
         env=DCMTK_ENVIRONMENT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -299,8 +312,8 @@ def storescu(
     returncode, stored, output = 0, [], ""
     for option, group in sorted(groups.items(), key=lambda item: item[0] != "-x="):
         result = subprocess.run(
-            ["storescu", "-v", "-R", "--no-halt", option, "-aet", ae_title, "-aec", GATEWAY_AE,
-             "127.0.0.1", str(port), *map(str, group)],
+            [dcmtk("storescu"), "-v", "-R", "--no-halt", option, "-aet", ae_title,
+             "-aec", GATEWAY_AE, "127.0.0.1", str(port), *map(str, group)],
             capture_output=True, text=True, timeout=timeout, env=DCMTK_ENVIRONMENT,
         )  # fmt: skip
         returncode = returncode or result.returncode
@@ -369,7 +382,7 @@ def orthanc(
     path = directory / "orthanc.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     with open(directory / "orthanc.log", "wb") as log:
-        process = subprocess.Popen(["Orthanc", str(path)], stdout=log, stderr=log)
+        process = subprocess.Popen([dcmtk("Orthanc"), str(path)], stdout=log, stderr=log)
     try:
 
         def up() -> bool:

@@ -21,6 +21,7 @@ from tests.serve.serve_peers import (
     DCMTK_ENVIRONMENT,
     Gateway,
     copy_pydicom_files,
+    dcmtk,
     free_port,
     need,
     received_instances,
@@ -86,7 +87,7 @@ def test_kill_9_mid_transfer_then_restart_loses_and_duplicates_nothing(
     with storescp(tmp_path / "arrived", destination_port) as arrived:
         gateway.start()
         sender = subprocess.Popen(
-            ["storescu", "-v", "-R", "-aet", "STORESCU", "-aec", "DEIDGW", "127.0.0.1",
+            [dcmtk("storescu"), "-v", "-R", "-aet", "STORESCU", "-aec", "DEIDGW", "127.0.0.1",
              str(gateway.port), *map(str, files)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=DCMTK_ENVIRONMENT,
         )  # fmt: skip

@@ -22,6 +22,7 @@ from tests.serve.serve_peers import (
     SENDER_AE,
     Gateway,
     _stop,
+    dcmtk,
     free_port,
     need,
     port_open,
@@ -95,7 +96,7 @@ def test_tls_from_sender_to_gateway_to_destination(tmp_path: Path) -> None:
         )
     peer_tls = ["+cf", str(tls / "ca.pem")]
     archive = subprocess.Popen(
-        ["storescp", "+tls", str(tls / "archive.key"), str(tls / "archive.pem"), *peer_tls,
+        [dcmtk("storescp"), "+tls", str(tls / "archive.key"), str(tls / "archive.pem"), *peer_tls,
          "-aet", ARCHIVE_AE, "-od", str(tmp_path / "arrived"), str(destination_port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=DCMTK_ENVIRONMENT,
     )  # fmt: skip
@@ -105,13 +106,13 @@ def test_tls_from_sender_to_gateway_to_destination(tmp_path: Path) -> None:
         gateway = Gateway(config, port, tmp_path / "gateway.log")
         with running_gateway(gateway):
             plain = subprocess.run(
-                ["storescu", "-ta", "2", "-aet", SENDER_AE, "-aec", GATEWAY_AE, "127.0.0.1",
+                [dcmtk("storescu"), "-ta", "2", "-aet", SENDER_AE, "-aec", GATEWAY_AE, "127.0.0.1",
                  str(port), str(files[0])],
                 capture_output=True, text=True, timeout=60, env=DCMTK_ENVIRONMENT,
             )  # fmt: skip
             assert plain.returncode != 0  # no TLS, no association
             sent = subprocess.run(
-                ["storescu", "+tls", str(tls / "sender.key"), str(tls / "sender.pem"),
+                [dcmtk("storescu"), "+tls", str(tls / "sender.key"), str(tls / "sender.pem"),
                  *peer_tls, "-aet", SENDER_AE, "-aec", GATEWAY_AE, "127.0.0.1", str(port),
                  *map(str, files)],
                 capture_output=True, text=True, timeout=60, env=DCMTK_ENVIRONMENT,
