@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,3 +127,35 @@ class FrozenHeapProcessor:
 
 def frozen_heap_worker(settings: RunSettings) -> FrozenHeapProcessor:
     return FrozenHeapProcessor(settings)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def secret_file(folder: Path, key_hex: str) -> Path:
+    """A project secret file as ``deid keygen`` makes one: hex text, mode 0600 (a file others
+    can read draws a loud warning, which tests of other things must not see)."""
+    key = folder / f"{key_hex[:2]}.key"
+    key.write_text(key_hex + "\n", encoding="ascii")
+    key.chmod(0o600)
+    return key
+
+
+def deid_run_arguments(
+    key: Path, source: Path, out: Path, *options: str, workers: int
+) -> list[str]:
+    """``deid run``'s arguments (after the program) under annex-e/basic."""
+    return [
+        "run", "--policy", "annex-e/basic", "--secret-file", str(key),
+        "--workers", str(workers), *options, str(source), str(out),
+    ]  # fmt: skip
+
+
+def deid_run_process(
+    key: Path, source: Path, out: Path, *options: str, workers: int = 2
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a real ``deid run`` process on this checkout (the
+    signal, resume and disk-full tests need a process of its own)."""
+    command = [sys.executable, "-m", "deidengine.cli"]
+    arguments = deid_run_arguments(key, source, out, *options, workers=workers)
+    return [*command, *arguments], {**os.environ, "PYTHONPATH": str(REPO)}

@@ -7,16 +7,15 @@ and another from the manifest's exit), exit code 1 as if files had been quaranti
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from pydicom.data import get_testdata_file
+from run_fakes import deid_run_process, secret_file
 
 from benchmarks.corpus import write_corpus
 from deidengine.cli import main
@@ -71,25 +70,8 @@ def test_a_full_disk_stops_the_run_with_one_message_and_the_rerun_finishes(
         "annex-e/basic", SECRET.key, str(reference), str(tmp_path / "reference.quarantine")
     )
     assert run_tree(settings, source, workers=1).written == FILES
-    key = tmp_path / "project.key"
-    key.write_text(KEY_HEX + "\n", encoding="ascii")
-    key.chmod(0o600)  # a readable secret draws a warning (tests/security), not under test here
     out = small_disk / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "deidengine.cli",
-        "run",
-        "--policy",
-        "annex-e/basic",
-        "--secret-file",
-        str(key),
-        "--workers",
-        "2",
-        str(source),
-        str(out),
-    ]
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    command, environment = deid_run_process(secret_file(tmp_path, KEY_HEX), source, out)
 
     full = subprocess.run(command, env=environment, capture_output=True, timeout=120)
     assert full.returncode == EXIT_DISK_FULL, full.stderr.decode()
@@ -131,9 +113,7 @@ def test_a_disk_too_full_to_open_the_manifest_gives_the_same_one_message(
     tmp_path: Path, small_disk: Path
 ) -> None:
     (small_disk / "filler").write_bytes(b"\1" * ((1 << 20) - (4 << 10)))
-    key = tmp_path / "project.key"
-    key.write_text(KEY_HEX + "\n", encoding="ascii")
-    key.chmod(0o600)  # a readable secret draws a warning (tests/security), not under test here
+    key = secret_file(tmp_path, KEY_HEX)
     source = get_testdata_file("CT_small.dcm")
     assert isinstance(source, str)
     arguments = ["run", "--policy", "annex-e/basic", "--secret-file", str(key), "--workers", "1"]

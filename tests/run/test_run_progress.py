@@ -6,12 +6,11 @@ import io
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from rich.console import Console
-from run_fakes import fake_inputs, fake_worker, settings_for
+from run_fakes import deid_run_process, fake_inputs, fake_worker, secret_file, settings_for
 
 from benchmarks.corpus import write_corpus
 from deidengine.run.outcome import Outcome, Reason, Status
@@ -56,24 +55,9 @@ LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ deid run: (.*)$")
 
 
 def _command(tmp_path: Path, *options: str) -> list[str]:
-    key = tmp_path / "project.key"
-    key.write_text(KEY_HEX + "\n", encoding="ascii")
-    key.chmod(0o600)  # an exposed secret file draws a warning (tests/security)
-    return [
-        sys.executable,
-        "-m",
-        "deidengine.cli",
-        "run",
-        "--policy",
-        "annex-e/basic",
-        "--secret-file",
-        str(key),
-        "--workers",
-        "1",
-        *options,
-        str(tmp_path / "SMITH^JOHN"),
-        str(tmp_path / "out"),
-    ]
+    key = secret_file(tmp_path, KEY_HEX)
+    source, out = tmp_path / "SMITH^JOHN", tmp_path / "out"
+    return deid_run_process(key, source, out, *options, workers=1)[0]
 
 
 def _corpus(tmp_path: Path, files: int) -> None:

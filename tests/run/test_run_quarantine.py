@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from run_fakes import deid_run_arguments, secret_file
 
 from deidengine.cli import main
 from deidengine.dicom.keys import ProjectSecret
@@ -21,10 +22,7 @@ NAME = "SMITH^JOHN MRN998877.txt"
 
 
 def _key(tmp_path: Path, hex_key: str) -> Path:
-    key = tmp_path / f"{hex_key[:2]}.key"
-    key.write_text(hex_key + "\n", encoding="ascii")
-    key.chmod(0o600)  # an exposed secret file draws a warning (tests/security)
-    return key
+    return secret_file(tmp_path, hex_key)
 
 
 def _quarantined_run(tmp_path: Path) -> tuple[Path, Path]:
@@ -32,20 +30,8 @@ def _quarantined_run(tmp_path: Path) -> tuple[Path, Path]:
     source.mkdir()
     (source / NAME).write_bytes(b"not a DICOM file")
     key = _key(tmp_path, KEY_HEX)
-    result = CliRunner().invoke(
-        main,
-        [
-            "run",
-            "--policy",
-            "annex-e/basic",
-            "--secret-file",
-            str(key),
-            "--workers",
-            "1",
-            str(source),
-            str(tmp_path / "out"),
-        ],
-    )
+    arguments = deid_run_arguments(key, source, tmp_path / "out", workers=1)
+    result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 1, result.output
     return source / NAME, key
 

@@ -6,12 +6,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from run_fakes import fake_inputs, fake_worker, settings_for
+from run_fakes import deid_run_process, fake_inputs, fake_worker, secret_file, settings_for
 
 from benchmarks.corpus import write_corpus
 from deidengine.dicom.keys import ProjectSecret
@@ -61,24 +60,8 @@ def test_kill_minus_nine_then_resume_equals_an_uninterrupted_run(tmp_path: Path)
     reference = run_tree(_settings(tmp_path, "reference"), source, workers=1)
     assert reference.written == 60
 
-    key = tmp_path / "project.key"
-    key.write_text(KEY_HEX + "\n", encoding="ascii")
     out = tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "deidengine.cli",
-        "run",
-        "--policy",
-        "annex-e/basic",
-        "--secret-file",
-        str(key),
-        "--workers",
-        "2",
-        str(source),
-        str(out),
-    ]
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    command, environment = deid_run_process(secret_file(tmp_path, KEY_HEX), source, out)
     run = subprocess.Popen(
         command,
         cwd=tmp_path,

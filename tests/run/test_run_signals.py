@@ -11,14 +11,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from run_fakes import fake_inputs, settings_for
+from run_fakes import deid_run_process, fake_inputs, secret_file, settings_for
 
 from benchmarks.corpus import write_corpus
 from deidengine.dicom.keys import ProjectSecret
@@ -68,24 +67,7 @@ def test_a_signal_stops_workers_and_the_rerun_finishes(
 ) -> None:
     source, out = tmp_path / "in", tmp_path / "out"
     write_corpus(source, FILES)
-    key = tmp_path / "project.key"
-    key.write_text(KEY_HEX + "\n", encoding="ascii")
-    key.chmod(0o600)  # an exposed secret file draws a warning (tests/security)
-    command = [
-        sys.executable,
-        "-m",
-        "deidengine.cli",
-        "run",
-        "--policy",
-        "annex-e/basic",
-        "--secret-file",
-        str(key),
-        "--workers",
-        "2",
-        str(source),
-        str(out),
-    ]
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    command, environment = deid_run_process(secret_file(tmp_path, KEY_HEX), source, out)
     run = subprocess.Popen(
         command,
         cwd=tmp_path,
