@@ -44,6 +44,13 @@ def test_wheel_ships_grammar_and_policies(tmp_path: Path) -> None:
         for p in (REPO / "policies").rglob("*.policy")
     }
     assert shipped == on_disk
+    # Every module ships: packages are discovered, so a new one cannot be forgotten.
+    modules = {
+        str(p.relative_to(REPO))
+        for p in (REPO / "deidengine").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert modules <= names, sorted(modules - names)
 
 
 def _venv_run(venv: Path, *argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
