@@ -40,6 +40,9 @@ class Reason(enum.Enum):
     INTERNAL_ERROR = "internal-error"
     DIRECTORY_RECORD = "dicomdir"  # skipped: media directories are rebuilt, not de-identified
     ALREADY_DONE = "already-done"  # skipped: an identical output exists (a resumed run)
+    INCONSISTENT_PIXEL_DATA = "inconsistent-pixel-data"
+    UNKNOWN_PHOTOMETRIC_INTERPRETATION = "unknown-photometric-interpretation"
+    UNDECODABLE_PIXEL_DATA = "undecodable-pixel-data"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -59,6 +62,11 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.INTERNAL_ERROR: "an unexpected error in the engine",
     Reason.DIRECTORY_RECORD: "a DICOMDIR media directory (rebuild it from the output)",
     Reason.ALREADY_DONE: "an identical output already exists",
+    Reason.INCONSISTENT_PIXEL_DATA: "the Pixel Data does not match its Image Pixel attributes",
+    Reason.UNKNOWN_PHOTOMETRIC_INTERPRETATION: (
+        "the Photometric Interpretation is absent or not one PS3.3 defines"
+    ),
+    Reason.UNDECODABLE_PIXEL_DATA: "the pixel data could not be decoded or re-encoded",
 }
 
 

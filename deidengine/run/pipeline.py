@@ -37,6 +37,7 @@ from deidengine.dicom.elements import copy_as_read
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.storage import StoreResult, store_atomically
+from deidengine.pixels.consistency import PixelDataFault, check_pixel_data
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -69,7 +70,15 @@ ENCODING_SYNTAX = {
 }
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 #: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
-PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
+PIXEL_FAILURES = {
+    "PixelCleanError": Reason.PIXELS_NOT_CLEAN,
+    "PixelCodecError": Reason.UNDECODABLE_PIXEL_DATA,
+}
+#: Incoherent Image Pixel descriptions (checked on reading) → quarantine reason.
+PIXEL_DATA_FAULTS = {
+    PixelDataFault.INCONSISTENT: Reason.INCONSISTENT_PIXEL_DATA,
+    PixelDataFault.UNKNOWN_PHOTOMETRIC: Reason.UNKNOWN_PHOTOMETRIC_INTERPRETATION,
+}
 KNOWN_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
 #: Inputs up to this size are read whole before they are parsed; larger ones (multi-frame
 #: images) are parsed from the file, so no second copy of their pixels is held.
@@ -125,21 +134,16 @@ def _truncated(dataset: Dataset, size: int) -> bool:
                 handle.seek(end)
                 rest = handle.read()
             return any(rest)
-    pixel = dataset.get_item(0x7FE00010)  # raw: its length is all that is asked here
-    if pixel is not None and not dataset.file_meta.TransferSyntaxUID.is_compressed:
-        try:
-            expected = (
-                int(dataset.Rows)
-                * int(dataset.Columns)
-                * int(dataset.SamplesPerPixel)
-                * int(dataset.get("NumberOfFrames", 1) or 1)
-                * int(dataset.BitsAllocated)
-                + 7
-            ) // 8
-        except (AttributeError, TypeError, ValueError):
-            return False
-        return len(pixel.value or b"") < expected
+    # A whole file whose Pixel Data is shorter than its description is not truncated but
+    # incoherent: check_pixel_data names it (with PS3.5 8.2.1's subsampled YBR lengths).
     return False
+
+
+def _encapsulated(dataset: Dataset) -> bool:
+    """True when the dataset's transfer syntax encapsulates Pixel Data (a bare dataset: no)."""
+    meta = getattr(dataset, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    return bool(syntax) and UID(str(syntax)).is_encapsulated
 
 
 def _parse(path: str, size: int, force: bool = False) -> Dataset:
@@ -181,6 +185,9 @@ def read_input(path: str) -> Dataset:
     try:
         if _truncated(dataset, size):
             raise _Quarantine(Reason.TRUNCATED)
+        problem = check_pixel_data(dataset, encapsulated=_encapsulated(dataset))
+        if problem is not None:
+            raise _Quarantine(PIXEL_DATA_FAULTS[problem.fault], problem.detail)
     except _Quarantine:
         raise
     except Exception as error:
