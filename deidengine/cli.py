@@ -335,12 +335,13 @@ def keygen(out: Path) -> None:
 @click.option("--show-text", is_flag=True, help="Print the recognised text (it may be PHI).")
 @click.option("--show-paths", is_flag=True, help="Print file paths (they may carry PHI).")
 def detect(input_path: Path, fmt: str, backend: str, show_text: bool, show_paths: bool) -> None:
-    """Find burned-in text; exit 1 when any file shows identifying text."""
-    from deidengine.pixels.survey import render_detections, survey_burned_in_text
+    """Find burned-in text. Exit 0: none found; 1: identifying text found; 3: some files could
+    not be read (one row each, with its reason); 4: both."""
+    from deidengine.pixels.survey import detect_exit_code, render_detections, survey_burned_in_text
 
     results = list(survey_burned_in_text(input_path, backend=backend))
     render_detections(results, fmt, show_text=show_text, show_paths=show_paths)
-    sys.exit(EXIT_FINDINGS if any(r.identifying for r in results) else EXIT_OK)
+    sys.exit(detect_exit_code(results))
 
 
 # ----------------------------------------------------------------------------- reidentify
