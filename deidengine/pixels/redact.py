@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Final, Literal
 
 import numpy as np
@@ -27,10 +28,12 @@ from deidengine.pixels.codec import (
     WriteOutcome,
     is_lossy_source,
     read_frames,
+    to_grey8,
     write_frames,
 )
 from deidengine.pixels.detect import TextFinding, detect_text, resolve_backend
-from deidengine.pixels.gate import Box, pad_box
+from deidengine.pixels.gate import Box, glyph_mask, pad_box
+from deidengine.pixels.masks import text_rectangles
 from deidengine.pixels.ocr import OcrBackend
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
 ]
 
 RedactMode = Literal["identifying", "all"]
+Grey8 = npt.NDArray[np.uint8]
 
 
 class PixelCleanError(Exception):
@@ -105,21 +109,29 @@ def _filled(frame: Frame, boxes: Sequence[Box], ds: Dataset, photometric: str) -
 # --- planning ---------------------------------------------------------------------------------
 
 
+def _has_characters(text: str) -> bool:
+    """True when OCR read at least one ASCII letter or digit (not just icon marks or noise)."""
+    return any(character.isascii() and character.isalnum() for character in text)
+
+
 def _selected(findings: Sequence[TextFinding], mode: RedactMode) -> list[TextFinding]:
-    return [f for f in findings if mode == "all" or f.identifying]
+    # "all" means all TEXT: a box is filled only where characters were read in it.
+    return [f for f in findings if f.identifying or (mode == "all" and _has_characters(f.text))]
 
 
 def _frame_boxes(
     findings: Sequence[TextFinding],
     static: Sequence[Box],
     source: FrameSource,
-    margin: int,
+    glyphs_of: Callable[[int], Grey8],
 ) -> dict[int, list[Box]]:
     width, height = source.columns, source.rows
     plan: dict[int, list[Box]] = {}
     for finding in findings:
         if finding.overlay is None:
-            plan.setdefault(finding.frame, []).append(pad_box(finding.box, margin, width, height))
+            # Only the glyph strokes of the read text, each item apart, with a margin.
+            rectangles = text_rectangles(finding.box, glyphs_of(finding.frame))
+            plan.setdefault(finding.frame, []).extend(rectangles)
     clipped = [pad_box(box, 0, width, height) for box in static]
     clipped = [b for b in clipped if b[2] > 0 and b[3] > 0]
     if clipped:
@@ -191,7 +203,16 @@ def _apply(
 ) -> _Applied:
     """Fill the findings' boxes (and ``static`` boxes) in ``ds``; nothing when none apply."""
     source = read_frames(ds) if "PixelData" in ds else None
-    plan = _frame_boxes(findings, static, source, margin) if source is not None else {}
+    plan: dict[int, list[Box]] = {}
+    if source is not None:
+        frame_source = source
+
+        @cache
+        def glyphs_of(index: int) -> Grey8:
+            frame = frame_source.frame(index)
+            return glyph_mask(to_grey8(frame, ds, frame_source.photometric))
+
+        plan = _frame_boxes(findings, static, source, glyphs_of)
     written: WriteOutcome | None = None
     if source is not None and plan:
         edited = {
