@@ -60,6 +60,7 @@ __all__ = [
     "PixelCodecError",
     "SyntaxRule",
     "WriteOutcome",
+    "colour_channels",
     "is_lossy_source",
     "read_frames",
     "syntax_rule",
@@ -524,6 +525,31 @@ _GREY_VIEW: Final = {
     "PALETTE COLOR": _grey_palette,
     "RGB": _grey_rgb,
 }
+
+
+def _channels_rgb(frame: Frame, ds: Dataset) -> list[Grey8]:
+    rgb = frame if frame.dtype == np.uint8 else _window(frame)
+    return [np.ascontiguousarray(rgb[..., channel], dtype=np.uint8) for channel in range(3)]
+
+
+def _channels_palette(frame: Frame, ds: Dataset) -> list[Grey8]:
+    return _channels_rgb(np.asarray(apply_color_lut(frame, ds)), ds)
+
+
+#: Per-channel views of colour frames: a yellow or green overlay on grey anatomy can vanish in
+#: luminance (its grey level matches the background) but stands out in one channel.
+_CHANNEL_VIEWS: Final = {
+    "RGB": _channels_rgb,
+    "PALETTE COLOR": _channels_palette,
+}
+
+
+def colour_channels(frame: Frame, ds: Dataset, photometric: str) -> list[Grey8]:
+    """Each colour channel of ``frame`` as an 8-bit grey image; ``[]`` for grey frames."""
+    view = _CHANNEL_VIEWS.get(photometric)
+    if view is None or (frame.ndim != 3 and photometric == "RGB"):
+        return []
+    return view(frame, ds)
 
 
 def to_grey8(frame: Frame, ds: Dataset, photometric: str | None = None) -> Grey8:

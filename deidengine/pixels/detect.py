@@ -24,7 +24,7 @@ import numpy.typing as npt
 from pydicom.dataset import Dataset
 
 from deidengine.dicom.identifiers import IdentifyingValues
-from deidengine.pixels.codec import read_frames, to_grey8
+from deidengine.pixels.codec import colour_channels, read_frames, to_grey8
 from deidengine.pixels.gate import Box, candidate_boxes
 from deidengine.pixels.match import is_identifying_text
 from deidengine.pixels.ocr import OcrBackend, TextBox, get_backend
@@ -192,6 +192,8 @@ class _Slot:
 #: upscaled (OCR detectors miss ~6 px text unless it is enlarged; findings, section 5).
 PAGE_SIDE: Final = 640
 PAGE_GAP: Final = 12
+#: Pixels of each tile's edge repeated around it on the page (less than half the gap).
+TILE_EDGE: Final = 4
 SMALL_FRAME_SIDE: Final = 512
 
 
@@ -208,7 +210,13 @@ def _pages(pending: Sequence[_Pending], scale: int) -> list[tuple[Grey8, list[_S
         height = max(PAGE_SIDE, max((s.y + s.h for s in slots), default=0) + PAGE_GAP)
         page = np.zeros((height, width), np.uint8)
         for slot, tile in zip(slots, tiles, strict=True):
-            page[slot.y : slot.y + slot.h, slot.x : slot.x + slot.w] = tile
+            # The tile's own edge continues into the gap: a reader that pads its crops must
+            # see the tile's background there, not the page's black (it would skew Otsu).
+            edged = cv2.copyMakeBorder(tile, *(TILE_EDGE,) * 4, cv2.BORDER_REPLICATE)
+            page[
+                slot.y - TILE_EDGE : slot.y + slot.h + TILE_EDGE,
+                slot.x - TILE_EDGE : slot.x + slot.w + TILE_EDGE,
+            ] = edged
         pages.append((page, list(slots)))
 
     for item in pending:
@@ -235,13 +243,15 @@ def _pages(pending: Sequence[_Pending], scale: int) -> list[tuple[Grey8, list[_S
     return pages
 
 
-def _slot_of(text: TextBox, slots: Sequence[_Slot]) -> _Slot | None:
-    best, best_area = None, 0
-    for slot in slots:
-        area = _overlap(text.box, (slot.x, slot.y, slot.w, slot.h))
-        if area > best_area:
-            best, best_area = slot, area
-    return best
+def _slots_under(text: TextBox, slots: Sequence[_Slot]) -> list[_Slot]:
+    return [s for s in slots if _overlap(text.box, (s.x, s.y, s.w, s.h)) > 0]
+
+
+def _clip_to_slot(text: TextBox, slot: _Slot) -> TextBox:
+    x0, y0 = max(text.x, slot.x), max(text.y, slot.y)
+    x1 = min(text.x + text.w, slot.x + slot.w)
+    y1 = min(text.y + text.h, slot.y + slot.h)
+    return TextBox(x0, y0, max(1, x1 - x0), max(1, y1 - y0), text.text, text.confidence)
 
 
 def _to_frame(text: TextBox, slot: _Slot, scale: int) -> TextBox:
@@ -290,6 +300,27 @@ class _Scan:
             if not _explained(box, still):
                 self._defer(index, box, _crop(grey, box))
 
+    def channels(self, index: int, luminance: Grey8, views: Sequence[Grey8]) -> None:
+        """Queue for OCR what a colour channel shows as text but luminance does not."""
+        if not views:
+            return
+        seen = [
+            _Carried(box, np.empty((0, 0), np.uint8), None) for box in candidate_boxes(luminance)
+        ]
+        seen.extend(
+            _Carried(f.box, np.empty((0, 0), np.uint8), None)
+            for f in self.findings
+            if f.frame == index and f.overlay is None
+        )
+        for view in views:
+            for box in candidate_boxes(view):
+                if not _explained(box, seen):
+                    if self.scale == 1 and min(view.shape) < SMALL_FRAME_SIDE:
+                        self.scale = 2
+                    # Every view's crop is read: the same strokes can be legible in one
+                    # channel (bright on grey) and not in another (dark on grey).
+                    self._defer(index, box, _crop(view, box))
+
     def _read_whole(self, index: int, grey: Grey8, candidates: Sequence[Box]) -> None:
         self.read_whole = True
         self.scale = 2 if min(grey.shape) < SMALL_FRAME_SIDE else 1
@@ -322,12 +353,12 @@ class _Scan:
             texts = self.backend.read(page, boxes)
             self.ocr_calls += 1
             for text in texts:
-                slot = _slot_of(text, slots)
-                if slot is None:
-                    continue
-                placed = _to_frame(text, slot, self.scale)
-                for index in slot.pending.frames:
-                    self.findings.append(_finding(index, placed, self.identifying))
+                # A line detector may join neighbouring tiles into one line: every tile under
+                # the line gets the finding, clipped to that tile.
+                for slot in _slots_under(text, slots):
+                    placed = _to_frame(_clip_to_slot(text, slot), slot, self.scale)
+                    for index in slot.pending.frames:
+                        self.findings.append(_finding(index, placed, self.identifying))
 
 
 def overlay_groups(ds: Dataset) -> list[int]:
@@ -377,8 +408,10 @@ def detect_text(
         total = len(source)
         indices = range(total) if frames is None else sorted(set(frames))
         for index in indices:
-            grey = to_grey8(source.frame(index), ds, source.photometric)
+            frame = source.frame(index)
+            grey = to_grey8(frame, ds, source.photometric)
             scan.frame(index, grey)
+            scan.channels(index, grey, colour_channels(frame, ds, source.photometric))
             scanned += 1
         scan.flush()
     if overlays:
@@ -389,5 +422,6 @@ def detect_text(
         frames_with_candidates=scan.with_candidates,
         ocr_calls=scan.ocr_calls,
         backend=getattr(engine, "name", type(engine).__name__),
-        findings=tuple(scan.findings),
+        # Several colour views can read the same line: one finding each.
+        findings=tuple(dict.fromkeys(scan.findings)),
     )

@@ -34,7 +34,8 @@ from deidengine.pixels.codec import (
 from deidengine.pixels.detect import TextFinding, detect_text, resolve_backend
 from deidengine.pixels.gate import Box, glyph_mask, pad_box
 from deidengine.pixels.masks import text_rectangles
-from deidengine.pixels.ocr import OcrBackend
+from deidengine.pixels.match import matches_value
+from deidengine.pixels.ocr import OcrBackend, OcrUnavailableError, get_backend
 
 __all__ = [
     "PixelCleanError",
@@ -275,6 +276,7 @@ def redact_pixels(
             )
         notes.append("identifying text readable after redaction: redacted again")
         findings = _selected(after.findings, mode)
+    notes.append(_second_reading(ds, identifying_values, engine, sorted(redacted)))
     syntax_out = str(ds.file_meta.TransferSyntaxUID) if "PixelData" in ds else ""
     return PixelOutcome(
         changed=True,
@@ -286,6 +288,43 @@ def redact_pixels(
         verified=True,
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+#: The engine that checks another engine's redaction: a different model misses different text.
+SECOND_READER: Final = {"rapidocr": "tesseract", "tesseract": "rapidocr"}
+
+
+def _second_reader(engine: OcrBackend) -> OcrBackend | None:
+    name = getattr(engine, "name", "")
+    for first, second in SECOND_READER.items():
+        if first in name:
+            try:
+                return get_backend(second)
+            except OcrUnavailableError:
+                return None
+    return None
+
+
+def _second_reading(
+    ds: Dataset, identifying: IdentifyingValues, engine: OcrBackend, frames: Sequence[int]
+) -> str:
+    """Read the redacted frames with the other engine; any of the file's own identifying values
+    it can still read quarantines the file.
+
+    The second engine is held to the file's values (names, IDs, dates, leniently matched), not
+    to the generic patterns the first engine's own re-reading applies: its misreadings of kept
+    device text (``44CG43`` read as ``440643``) would otherwise look like ID numbers.
+    """
+    reader = _second_reader(engine)
+    if reader is None:
+        return "second-engine check not made: no second OCR engine installed"
+    after = detect_text(ds, identifying, backend=reader, frames=frames)
+    leaks = [f for f in after.findings if f.identifying and matches_value(f.text, identifying)]
+    if leaks:
+        raise PixelCleanError(
+            f"identifying text readable by {reader.name} after redaction in {len(leaks)} box(es)"
+        )
+    return f"redaction checked by a second engine ({reader.name})"
 
 
 def _region_boxes(ds: Dataset) -> list[Box]:
