@@ -21,6 +21,7 @@ import click
 from deidengine import __version__
 
 if TYPE_CHECKING:
+    from deidengine.pixels.review import ReviewRow
     from deidengine.policy.plan import Plan
 
 EXIT_OK = 0
@@ -228,6 +229,13 @@ def _lookup_option(
     help="Honest brokers: a recipient certificate (PEM); the original values travel in the "
     "Encrypted Attributes Sequence, readable with its key only (deid reidentify).",
 )
+@click.option(
+    "--review",
+    "review_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write DIR/review.html (mode 0600): every redacted output frame, masks outlined, "
+    "with OCR confidence and reason codes. Keep DIR outside OUT.",
+)
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 def run(
@@ -243,6 +251,7 @@ def run(
     scheduler: str | None,
     no_resume: bool,
     encrypt_to: Path | None,
+    review_dir: Path | None,
     input_path: Path,
     output: Path,
 ) -> None:
@@ -276,6 +285,7 @@ def run(
         resume=not no_resume,
         ocr_backend=ocr or "default",
         encrypt_to=encrypt_to,
+        review_dir=review_dir,
     )
     if _AS_PROGRAM:
         # The run is the program's last job: what it has imported lives until exit and is
@@ -292,6 +302,10 @@ def run(
         click.echo(f"deid run: {error}", err=True)
         sys.exit(EXIT_USAGE)
     print_summary(summary)
+    if review_dir is not None:
+        from deidengine.pixels.review import assemble_sheet
+
+        click.echo(f"review sheet: {assemble_sheet(review_dir)}", err=True)
     sys.exit(summary.exit_code)
 
 
@@ -334,13 +348,33 @@ def keygen(out: Path) -> None:
 )
 @click.option("--show-text", is_flag=True, help="Print the recognised text (it may be PHI).")
 @click.option("--show-paths", is_flag=True, help="Print file paths (they may carry PHI).")
-def detect(input_path: Path, fmt: str, backend: str, show_text: bool, show_paths: bool) -> None:
+@click.option(
+    "--review",
+    "review_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write DIR/review.html (mode 0600): each frame with identifying text, as it would be "
+    "redacted, masks outlined.",
+)
+def detect(
+    input_path: Path,
+    fmt: str,
+    backend: str,
+    show_text: bool,
+    show_paths: bool,
+    review_dir: Path | None,
+) -> None:
     """Find burned-in text. Exit 0: none found; 1: identifying text found; 3: some files could
     not be read (one row each, with its reason); 4: both."""
     from deidengine.pixels.survey import detect_exit_code, render_detections, survey_burned_in_text
 
-    results = list(survey_burned_in_text(input_path, backend=backend))
+    rows: list[ReviewRow] | None = [] if review_dir is not None else None
+    results = list(survey_burned_in_text(input_path, backend=backend, review=rows))
     render_detections(results, fmt, show_text=show_text, show_paths=show_paths)
+    if review_dir is not None and rows is not None:
+        from deidengine.pixels.review import write_sheet
+
+        sheet = write_sheet(review_dir, rows, "Burned-in text survey: redaction preview")
+        click.echo(f"review sheet: {sheet}", err=True)
     sys.exit(detect_exit_code(results))
 
 

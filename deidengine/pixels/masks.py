@@ -14,6 +14,7 @@ filled: characters were read there.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -21,7 +22,14 @@ import numpy.typing as npt
 
 from deidengine.pixels.gate import Box, pad_box
 
-__all__ = ["MARGIN_FRACTION", "MIN_MARGIN", "SPLIT_GAP", "text_rectangles"]
+__all__ = [
+    "MARGIN_FRACTION",
+    "MIN_MARGIN",
+    "SPLIT_GAP",
+    "MaskMark",
+    "margin_for",
+    "text_rectangles",
+]
 
 Grey8 = npt.NDArray[np.uint8]
 
@@ -31,6 +39,23 @@ MARGIN_FRACTION: Final = 0.3
 MIN_MARGIN: Final = 2
 #: A run of empty columns longer than this many glyph heights separates two items.
 SPLIT_GAP: Final = 1.5
+
+
+@dataclass(frozen=True)
+class MaskMark:
+    """One filled rectangle: where, why (a reason code), and how sure OCR was (None for a
+    policy box: no OCR involved). Never the text itself."""
+
+    frame: int
+    box: Box
+    reason: str
+    confidence: float | None
+
+
+#: Reason codes of :class:`MaskMark`.
+IDENTIFYING_TEXT: Final = "identifying-text"
+TEXT: Final = "text"
+POLICY_BOX: Final = "policy-box"
 
 
 def _runs(columns: npt.NDArray[np.intp], gap: int) -> list[tuple[int, int]]:

@@ -33,7 +33,7 @@ from deidengine.pixels.codec import (
 )
 from deidengine.pixels.detect import TextFinding, detect_text, resolve_backend
 from deidengine.pixels.gate import Box, glyph_mask, pad_box
-from deidengine.pixels.masks import text_rectangles
+from deidengine.pixels.masks import IDENTIFYING_TEXT, POLICY_BOX, TEXT, MaskMark, text_rectangles
 from deidengine.pixels.match import matches_value
 from deidengine.pixels.ocr import OcrBackend, OcrUnavailableError, get_backend
 
@@ -65,6 +65,8 @@ class PixelOutcome:
     lossy_source: bool
     verified: bool
     notes: tuple[str, ...] = ()
+    #: Every rectangle filled in the pixels, with its reason and OCR confidence (no text).
+    marks: tuple[MaskMark, ...] = ()
 
 
 # --- fill values ------------------------------------------------------------------------------
@@ -120,24 +122,27 @@ def _selected(findings: Sequence[TextFinding], mode: RedactMode) -> list[TextFin
     return [f for f in findings if f.identifying or (mode == "all" and _has_characters(f.text))]
 
 
-def _frame_boxes(
+def _frame_marks(
     findings: Sequence[TextFinding],
     static: Sequence[Box],
     source: FrameSource,
     glyphs_of: Callable[[int], Grey8],
-) -> dict[int, list[Box]]:
+) -> dict[int, list[MaskMark]]:
     width, height = source.columns, source.rows
-    plan: dict[int, list[Box]] = {}
+    plan: dict[int, list[MaskMark]] = {}
     for finding in findings:
         if finding.overlay is None:
             # Only the glyph strokes of the read text, each item apart, with a margin.
-            rectangles = text_rectangles(finding.box, glyphs_of(finding.frame))
-            plan.setdefault(finding.frame, []).extend(rectangles)
+            reason = IDENTIFYING_TEXT if finding.identifying else TEXT
+            plan.setdefault(finding.frame, []).extend(
+                MaskMark(finding.frame, rectangle, reason, finding.confidence)
+                for rectangle in text_rectangles(finding.box, glyphs_of(finding.frame))
+            )
     clipped = [pad_box(box, 0, width, height) for box in static]
     clipped = [b for b in clipped if b[2] > 0 and b[3] > 0]
     if clipped:
         for index in range(len(source)):
-            plan.setdefault(index, []).extend(clipped)
+            plan.setdefault(index, []).extend(MaskMark(index, b, POLICY_BOX, None) for b in clipped)
     return plan
 
 
@@ -193,6 +198,7 @@ class _Applied:
     boxes: int
     written: WriteOutcome | None
     notes: tuple[str, ...]
+    marks: tuple[MaskMark, ...] = ()
 
 
 def _apply(
@@ -204,7 +210,7 @@ def _apply(
 ) -> _Applied:
     """Fill the findings' boxes (and ``static`` boxes) in ``ds``; nothing when none apply."""
     source = read_frames(ds) if "PixelData" in ds else None
-    plan: dict[int, list[Box]] = {}
+    plan: dict[int, list[MaskMark]] = {}
     if source is not None:
         frame_source = source
 
@@ -213,12 +219,12 @@ def _apply(
             frame = frame_source.frame(index)
             return glyph_mask(to_grey8(frame, ds, frame_source.photometric))
 
-        plan = _frame_boxes(findings, static, source, glyphs_of)
+        plan = _frame_marks(findings, static, source, glyphs_of)
     written: WriteOutcome | None = None
     if source is not None and plan:
         edited = {
-            index: _filled(source.frame(index), frame_boxes, ds, source.photometric)
-            for index, frame_boxes in sorted(plan.items())
+            index: _filled(source.frame(index), [m.box for m in marks], ds, source.photometric)
+            for index, marks in sorted(plan.items())
         }
         written = write_frames(ds, edited)
     overlay_findings = [f for f in findings if f.overlay is not None]
@@ -228,6 +234,7 @@ def _apply(
         boxes=sum(len(b) for b in plan.values()) + overlay_boxes,
         written=written,
         notes=(*(written.notes if written else ()), *notes),
+        marks=tuple(mark for marks in plan.values() for mark in marks),
     )
 
 
@@ -261,10 +268,12 @@ def redact_pixels(
     redacted: set[int] = set()
     total_boxes = 0
     notes: list[str] = []
+    marks: list[MaskMark] = []
     for round_number in range(1, MAX_ROUNDS + 1):
         applied = _apply(ds, findings, boxes if round_number == 1 else (), mode, margin)
         redacted |= applied.frames
         total_boxes += applied.boxes
+        marks.extend(applied.marks)
         notes.extend(applied.notes)
         after = detect_text(ds, identifying_values, backend=engine, frames=sorted(redacted))
         if not after.identifying:
@@ -287,6 +296,7 @@ def redact_pixels(
         lossy_source=lossy_in,
         verified=True,
         notes=tuple(dict.fromkeys(notes)),
+        marks=tuple(marks),
     )
 
 

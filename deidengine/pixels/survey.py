@@ -15,9 +15,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydicom.dataset import Dataset
+
 from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.pixels.detect import DetectionReport, detect_text
+from deidengine.pixels.gate import pad_box
 from deidengine.pixels.ocr import OcrUnavailableError
+from deidengine.pixels.review import ReviewRow
 from deidengine.run.discover import discover_inputs
 from deidengine.run.outcome import REASON_TEXT, Reason
 from deidengine.run.pipeline import read_input
@@ -69,7 +73,27 @@ def _unreadable(index: int, digest: str, path: Path, reason: Reason) -> FileDete
     return FileDetection(index, digest, path, None, REASON_TEXT[reason], reason)
 
 
-def _survey_one(index: int, path: Path, backend: str) -> FileDetection:
+def _preview(result: FileDetection, dataset: Dataset, rows: list[ReviewRow]) -> None:
+    """Review-sheet rows for the identifying text of one surveyed file, filled as a run would."""
+    from deidengine.pixels.masks import IDENTIFYING_TEXT, MaskMark, margin_for
+    from deidengine.pixels.review import preview_rows
+
+    if result.report is None:
+        return
+    width, height = int(dataset.Columns), int(dataset.Rows)
+    marks = [
+        MaskMark(
+            f.frame, pad_box(f.box, margin_for(f.h), width, height), IDENTIFYING_TEXT, f.confidence
+        )
+        for f in result.report.identifying
+        if f.overlay is None
+    ]
+    rows.extend(preview_rows(f"#{result.index} {result.digest}", dataset, marks))
+
+
+def _survey_one(
+    index: int, path: Path, backend: str, review: list[ReviewRow] | None = None
+) -> FileDetection:
     try:
         digest = _digest(path)
     except OSError:
@@ -87,16 +111,23 @@ def _survey_one(index: int, path: Path, backend: str) -> FileDetection:
         raise  # a setup problem, not this file's: the caller stops the survey
     except Exception:  # decoder and plugin errors vary; their messages may quote values
         return _unreadable(index, digest, path, Reason.UNDECODABLE_PIXEL_DATA)
-    return FileDetection(index, digest, path, report)
+    result = FileDetection(index, digest, path, report)
+    if review is not None:
+        _preview(result, dataset, review)
+    return result
 
 
-def survey_burned_in_text(root: Path, *, backend: str = "default") -> Iterator[FileDetection]:
+def survey_burned_in_text(
+    root: Path, *, backend: str = "default", review: list[ReviewRow] | None = None
+) -> Iterator[FileDetection]:
     """Detect text in every image of ``root`` (a file or a tree), file by file, lazily.
 
-    Every input gets exactly one result; an unreadable one has ``reason`` set.
+    Every input gets exactly one result; an unreadable one has ``reason`` set. With ``review``,
+    the review-sheet rows of every frame with identifying text are appended to it (thumbnails
+    with that text already filled, as a run would write them).
     """
     for index, path in enumerate(discover_inputs(root), start=1):
-        yield _survey_one(index, path, backend)
+        yield _survey_one(index, path, backend, review)
 
 
 #: ``deid detect`` exit codes (2 is the CLI's usage error): text found and files unreadable are

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -56,6 +57,9 @@ from deidengine.standard.hipaa import restricted_zip3
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
 from deidengine.verify.provenance_check import check_provenance
+
+if TYPE_CHECKING:
+    from deidengine.pixels.redact import PixelOutcome as RedactionOutcome
 
 #: Our Implementation Class UID: a 2.25 UUID-derived UID fixed for this engine.
 IMPLEMENTATION_CLASS_UID = "2.25." + str(int(hashlib.sha256(b"deidengine").hexdigest()[:32], 16))
@@ -99,6 +103,8 @@ class RunSettings:
     #: Honest-broker mode: a recipient certificate (PEM path); the originals of everything
     #: removed or replaced travel in Encrypted Attributes Sequence, readable by its key only.
     encrypt_to: str | None = None
+    #: Where each written file's review-sheet rows go (``deid run --review``), or None.
+    review_dir: str | None = None
 
 
 class _Quarantine(Exception):
@@ -306,8 +312,9 @@ class FileProcessor:
             raise _Quarantine(Reason.LOOKUP_MISS, str(error)) from error
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
+        pixel_outcomes: list[RedactionOutcome] = []
         try:
-            pixel_rule = self._pixel_stage(dataset, identifying, snapshot)
+            pixel_rule = self._pixel_stage(dataset, identifying, snapshot, pixel_outcomes)
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
         except Exception as error:
@@ -352,6 +359,8 @@ class FileProcessor:
             raise
         except Exception as error:
             raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
+        if self.settings.review_dir is not None and status is not Status.SKIPPED:
+            self._review(reference, dataset, pixel_outcomes)
         if status is Status.SKIPPED:
             return Outcome.skipped(
                 reference,
@@ -386,12 +395,28 @@ class FileProcessor:
             raise _Quarantine(Reason.NONCONFORMANT, ", ".join(errors[:5]))
 
     def _pixel_stage(
-        self, dataset: Dataset, identifying: IdentifyingValues, snapshot: ConditionSnapshot
+        self,
+        dataset: Dataset,
+        identifying: IdentifyingValues,
+        snapshot: ConditionSnapshot,
+        outcomes: list[RedactionOutcome] | None = None,
     ) -> PlannedRule | None:
         """Run the policy's pixel rule for this file; the rule when it cleaned pixels."""
         from deidengine.run.pixel_stage import run_pixel_stage
 
-        return run_pixel_stage(dataset, self.plan, identifying, snapshot, self.settings.ocr_backend)
+        return run_pixel_stage(
+            dataset, self.plan, identifying, snapshot, self.settings.ocr_backend, outcomes
+        )
+
+    def _review(self, reference: str, dataset: Dataset, outcomes: list[RedactionOutcome]) -> None:
+        """Store this written file's review-sheet rows: its OUTPUT frames and their masks."""
+        from deidengine.pixels.review import rows_for, write_fragment
+
+        marks = [mark for outcome in outcomes for mark in outcome.marks]
+        if not marks or self.settings.review_dir is None:
+            return
+        rows = rows_for(reference, dataset, marks)
+        write_fragment(Path(self.settings.review_dir), reference, rows)
 
     def _quarantine(self, path: str, reference: str, reason: Reason, detail: str | None) -> Outcome:
         """Copy the input beside a JSON reason, outside the output tree."""

@@ -347,6 +347,7 @@ class RunRequest:
     resume: bool = True  # skip the inputs the run manifest records as done
     ocr_backend: str = "default"
     encrypt_to: Path | None = None  # a recipient certificate: honest-broker mode
+    review_dir: Path | None = None  # the review sheet's folder (deid run --review)
 
 
 def parse_lookup(text: str) -> tuple[str, Path]:
@@ -394,6 +395,7 @@ def run_request(
         record_mappings=request.mappings_dir is not None,
         ocr_backend=request.ocr_backend,
         encrypt_to=str(request.encrypt_to) if request.encrypt_to else None,
+        review_dir=str(request.review_dir) if request.review_dir else None,
     )
     return run_tree(
         settings,
