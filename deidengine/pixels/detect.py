@@ -27,7 +27,7 @@ from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.pixels.codec import colour_channels, read_frames, to_grey8
 from deidengine.pixels.gate import Box, candidate_boxes
 from deidengine.pixels.match import is_identifying_text
-from deidengine.pixels.ocr import OcrBackend, TextBox, get_backend
+from deidengine.pixels.ocr import OcrBackend, TextBox, get_backend, reads_characters
 
 __all__ = ["DetectionReport", "TextFinding", "detect_text", "overlay_groups", "resolve_backend"]
 
@@ -192,6 +192,8 @@ class _Slot:
 #: upscaled (OCR detectors miss ~6 px text unless it is enlarged; findings, section 5).
 PAGE_SIDE: Final = 640
 PAGE_GAP: Final = 12
+#: Up to this many deferred crops are checked one by one before a page is read.
+CHECK_LIMIT: Final = 16
 #: Pixels of each tile's edge repeated around it on the page (less than half the gap).
 TILE_EDGE: Final = 4
 SMALL_FRAME_SIDE: Final = 512
@@ -279,6 +281,8 @@ class _Scan:
     carried: list[_Carried] = field(default_factory=list)
     findings: list[TextFinding] = field(default_factory=list)
     pending: dict[Box, list[_Pending]] = field(default_factory=dict)
+    #: Text-free boxes of frames that were checked but not read (see :func:`reads_characters`).
+    checked: list[_Carried] = field(default_factory=list)
     ocr_calls: int = 0
     with_candidates: int = 0
     read_whole: bool = False
@@ -290,6 +294,15 @@ class _Scan:
             return
         self.with_candidates += 1
         if not self.read_whole:
+            seen = [k for k in self.checked if _unchanged(grey, k)]
+            candidates = [c for c in candidates if not _explained(c, seen)]
+            if not candidates:
+                return
+            if not reads_characters(self.backend, grey, candidates):
+                # Nothing the gate proposed reads as characters: no whole-frame OCR. The boxes
+                # are remembered, so a later frame showing the same pixels is not checked again.
+                self.checked.extend(_Carried(b, _crop(grey, b).copy(), None) for b in candidates)
+                return
             self._read_whole(index, grey, candidates)
             return
         still = [c for c in self.carried if _unchanged(grey, c)]
@@ -348,6 +361,13 @@ class _Scan:
         """OCR the deferred crops, a page at a time."""
         pending = [item for items in self.pending.values() for item in items]
         self.pending = {}
+        if len(pending) <= CHECK_LIMIT:
+            # A few crops: the recogniser alone tells text from structure cheaper than a page.
+            pending = [
+                item
+                for item in pending
+                if reads_characters(self.backend, item.pixels, [(0, 0, *item.pixels.shape[::-1])])
+            ]
         for page, slots in _pages(pending, self.scale):
             boxes = [(s.x, s.y, s.w, s.h) for s in slots]
             texts = self.backend.read(page, boxes)

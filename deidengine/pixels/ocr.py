@@ -36,6 +36,7 @@ __all__ = [
     "TesseractBackend",
     "TextBox",
     "get_backend",
+    "reads_characters",
 ]
 
 Grey8 = npt.NDArray[np.uint8]
@@ -261,6 +262,46 @@ class RapidOcrBackend:
             if x1 > x0 and y1 > y0:
                 found.append(TextBox(x0, y0, x1 - x0, y1 - y0, str(text), float(score)))
         return found
+
+    def crop_characters(self, crop: Grey8) -> int:
+        """ASCII letters and digits the recogniser (no detector) reads in one line crop."""
+        if crop.size == 0:
+            return 0
+        height = crop.shape[0]
+        if height < REC_MIN_HEIGHT:
+            factor = REC_MIN_HEIGHT / height
+            crop = np.asarray(
+                cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC),
+                dtype=np.uint8,
+            )
+        engine = _rapidocr_engine(False)
+        result, _ = engine(np.ascontiguousarray(crop), use_det=False, use_cls=False, use_rec=True)
+        return max((_characters(str(text)) for text, _score in result or ()), default=0)
+
+
+#: A crop shorter than this is enlarged before the recogniser reads it (small text).
+REC_MIN_HEIGHT: Final = 32
+#: ASCII letters and digits a crop must read as to count as text (identifiers have more).
+MIN_CHARACTERS: Final = 2
+
+
+def _characters(text: str) -> int:
+    return sum(1 for character in text if character.isascii() and character.isalnum())
+
+
+def reads_characters(backend: OcrBackend, image: Grey8, boxes: Sequence[Box]) -> bool:
+    """Cheap text/non-text check of the gate's ``boxes``: True when any reads as characters.
+
+    RapidOCR's recogniser alone (no detector) reads a small crop in ~10-30 ms against ~200 ms
+    for the whole-frame detector. On the benchmark's text-free CT, MR and ultrasound frames
+    (anatomy, rulers, colour bars, Doppler, calipers) no gate box read as two characters;
+    every frame with text had one that did. A backend without a recogniser-only mode answers
+    True (the caller then reads the whole frame, as before).
+    """
+    check = getattr(backend, "crop_characters", None)
+    if check is None:
+        return True
+    return any(check(image[y : y + h, x : x + w]) >= MIN_CHARACTERS for x, y, w, h in boxes)
 
 
 # --- registry ---------------------------------------------------------------------------------
