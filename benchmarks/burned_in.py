@@ -153,10 +153,10 @@ def _render(text: str, font: object, glyph: int) -> npt.NDArray[np.uint8]:
     """The line as a tight 8-bit alpha mask, cap height about ``glyph`` pixels."""
     if isinstance(font, str):
         face = ImageFont.truetype(font, size=max(8, int(glyph * 1.35)))
-        left, top, right, bottom = face.getbbox(text)
-        canvas = Image.new("L", (right - left + 4, bottom - top + 4), 0)
-        ImageDraw.Draw(canvas).text((2 - left, 2 - top), text, fill=255, font=face)
-        return np.asarray(canvas, dtype=np.uint8)
+        left, top, right, bottom = (int(v) for v in face.getbbox(text))
+        page = Image.new("L", (right - left + 4, bottom - top + 4), 0)
+        ImageDraw.Draw(page).text((2 - left, 2 - top), text, fill=255, font=face)
+        return np.asarray(page, dtype=np.uint8)
     assert isinstance(font, int)
     base = cv2.getTextSize("H", font, 1.0, 1)[0][1]
     scale = glyph / max(1, base)
@@ -438,16 +438,16 @@ def _cost_ratio(kinds: Sequence[str], files: int) -> tuple[float, float, float]:
         case = _case(kinds[index % len(kinds)], 512, rng, False)
         path = folder / f"{index}.dcm"
         case.dataset.save_as(path, enforce_file_format=True)
-        paths.append(str(path))
+        paths.append(path)
     timings = {}
     for policy in ("annex-e/basic", "hipaa-safe-harbor"):
         processor = FileProcessor(
             RunSettings(policy, b"b" * 32, str(folder / policy / "out"), str(folder / policy / "q"))
         )
-        processor.process(paths[0])  # warm-up: plan, OCR models
+        processor.process(str(paths[0]))  # warm-up: plan, OCR models
         start = time.perf_counter()
         for path in paths:
-            processor.process(path)
+            processor.process(str(path))
         timings[policy] = time.perf_counter() - start
     basic, safe = timings["annex-e/basic"], timings["hipaa-safe-harbor"]
     return basic, safe, safe / basic

@@ -527,17 +527,26 @@ _GREY_VIEW: Final = {
 }
 
 
+#: A pixel whose channels differ by more than this is coloured (not a grey level).
+CHROMA_LEVEL: Final = 32
+
+
 def _channels_rgb(frame: Frame, ds: Dataset) -> list[Grey8]:
-    rgb = frame if frame.dtype == np.uint8 else _window(frame)
-    return [np.ascontiguousarray(rgb[..., channel], dtype=np.uint8) for channel in range(3)]
+    rgb = np.asarray(frame if frame.dtype == np.uint8 else _window(frame), dtype=np.uint8)
+    brightest = rgb.max(axis=-1)
+    if int((brightest - rgb.min(axis=-1)).max()) <= CHROMA_LEVEL:
+        return []  # grey stored as RGB: luminance already shows everything
+    # Each pixel's brightest channel: a saturated overlay is bright in at least one channel
+    # whatever its hue, so one view covers red, green, blue, yellow, cyan and magenta text.
+    return [np.ascontiguousarray(brightest)]
 
 
 def _channels_palette(frame: Frame, ds: Dataset) -> list[Grey8]:
     return _channels_rgb(np.asarray(apply_color_lut(frame, ds)), ds)
 
 
-#: Per-channel views of colour frames: a yellow or green overlay on grey anatomy can vanish in
-#: luminance (its grey level matches the background) but stands out in one channel.
+#: Colour views beside luminance: a yellow or green overlay on grey anatomy can vanish in
+#: luminance (its grey level matches the background) but is bright in one of its channels.
 _CHANNEL_VIEWS: Final = {
     "RGB": _channels_rgb,
     "PALETTE COLOR": _channels_palette,
@@ -545,7 +554,8 @@ _CHANNEL_VIEWS: Final = {
 
 
 def colour_channels(frame: Frame, ds: Dataset, photometric: str) -> list[Grey8]:
-    """Each colour channel of ``frame`` as an 8-bit grey image; ``[]`` for grey frames."""
+    """Views of ``frame`` that show coloured text luminance may hide: the per-pixel maximum of
+    its channels, for frames with coloured pixels; ``[]`` for grey (or grey-as-RGB) frames."""
     view = _CHANNEL_VIEWS.get(photometric)
     if view is None or (frame.ndim != 3 and photometric == "RGB"):
         return []

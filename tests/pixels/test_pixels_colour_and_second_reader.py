@@ -34,9 +34,11 @@ def test_green_text_is_invisible_in_luminance_but_not_in_its_channel() -> None:
     frame = source.frame(0)
     grey = to_grey8(frame, ds, source.photometric)
     assert int(np.ptp(grey[100:125, 118:230])) <= 1  # one grey level at most
-    red, green, _blue = colour_channels(frame, ds, source.photometric)
-    assert red[100:125, 118:230].max() == 150  # the green strokes are dark in red
-    assert green[100:125, 118:230].max() == 255
+    (brightest,) = colour_channels(frame, ds, source.photometric)
+    assert brightest[100:125, 118:230].max() == 255  # the green strokes
+    assert brightest[100, 300] == 150  # the grey sector
+    grey_rgb = np.repeat(grey[..., None], 3, axis=-1)
+    assert colour_channels(grey_rgb, ds, "RGB") == []  # grey stored as RGB: luminance suffices
     assert colour_channels(np.zeros((4, 4), np.int16), ds, "MONOCHROME2") == []
 
 
