@@ -516,7 +516,7 @@ def _grey_rgb(frame: Frame, ds: Dataset) -> Grey8:
 
 
 def _grey_palette(frame: Frame, ds: Dataset) -> Grey8:
-    return _luminance(apply_color_lut(frame, ds))
+    return _luminance(_palette_rgb8(frame, ds))
 
 
 _GREY_VIEW: Final = {
@@ -533,16 +533,26 @@ CHROMA_LEVEL: Final = 32
 
 def _channels_rgb(frame: Frame, ds: Dataset) -> list[Grey8]:
     rgb = np.asarray(frame if frame.dtype == np.uint8 else _window(frame), dtype=np.uint8)
-    brightest = rgb.max(axis=-1)
-    if int((brightest - rgb.min(axis=-1)).max()) <= CHROMA_LEVEL:
+    red, green, blue = cv2.split(np.ascontiguousarray(rgb))
+    brightest = np.asarray(cv2.max(cv2.max(red, green), blue), dtype=np.uint8)
+    darkest = np.asarray(cv2.min(cv2.min(red, green), blue), dtype=np.uint8)
+    if int(cv2.subtract(brightest, darkest).max()) <= CHROMA_LEVEL:
         return []  # grey stored as RGB: luminance already shows everything
     # Each pixel's brightest channel: a saturated overlay is bright in at least one channel
     # whatever its hue, so one view covers red, green, blue, yellow, cyan and magenta text.
     return [np.ascontiguousarray(brightest)]
 
 
+def _palette_rgb8(frame: Frame, ds: Dataset) -> Grey8:
+    """The palette's colours as 8-bit RGB: its entries are absolute, so no windowing."""
+    rgb = np.asarray(apply_color_lut(frame, ds))
+    if rgb.dtype == np.uint16:
+        return np.asarray(rgb >> 8, dtype=np.uint8)
+    return np.asarray(rgb, dtype=np.uint8)
+
+
 def _channels_palette(frame: Frame, ds: Dataset) -> list[Grey8]:
-    return _channels_rgb(np.asarray(apply_color_lut(frame, ds)), ds)
+    return _channels_rgb(_palette_rgb8(frame, ds), ds)
 
 
 #: Colour views beside luminance: a yellow or green overlay on grey anatomy can vanish in
