@@ -249,8 +249,11 @@ def redact_pixels(
 ) -> PixelOutcome:
     """Fill burned-in text (all of it, or only identifying text) and the policy's ``boxes``.
 
-    ``boxes`` (x, y, w, h) apply to every frame. The redacted frames are read again; text that
-    still identifies gets one more round, and if it is still readable after that
+    ``boxes`` (x, y, w, h) apply to every frame. Text in the pixels is filled stroke by stroke
+    with a margin proportional to its glyph height (:mod:`deidengine.pixels.masks`);
+    ``margin`` is the fixed margin of text boxes in overlay planes. The redacted frames are
+    read again; text that still identifies gets one more round, and if it is still readable
+    after that, or the other OCR engine still reads one of the file's identifying values,
     :class:`PixelCleanError` is raised: ``ds`` is then already modified and must be
     quarantined, not written.
     """
