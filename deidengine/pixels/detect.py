@@ -14,6 +14,8 @@ leave it out unless ``show_text`` is asked for.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -266,6 +268,31 @@ def _to_frame(text: TextBox, slot: _Slot, scale: int) -> TextBox:
     return TextBox(bx + x0, by + y0, max(1, x1 - x0), max(1, y1 - y0), text.text, text.confidence)
 
 
+#: Gate boxes found text-free, per series, by their exact pixels: a series with a fixed layout
+#: (a CT series' annotation frame, a US cine's rulers and logos) pays the check once per worker.
+#: Only "holds no characters" is remembered, and only for bit-identical crops; the keys are
+#: digests held in this process's memory. Bounded: the oldest entries go first.
+_TEXT_FREE_LAYOUT: OrderedDict[bytes, None] = OrderedDict()
+LAYOUT_CACHE_SIZE: Final = 4096
+
+
+def _layout_key(scope: str, grey: Grey8, box: Box) -> bytes:
+    crop = np.ascontiguousarray(_crop(grey, box))
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(scope.encode("ascii", "replace"))
+    digest.update(repr((box, crop.shape)).encode("ascii"))
+    digest.update(crop.tobytes())
+    return digest.digest()
+
+
+def _remember_text_free(keys: Iterable[bytes]) -> None:
+    for key in keys:
+        _TEXT_FREE_LAYOUT[key] = None
+        _TEXT_FREE_LAYOUT.move_to_end(key)
+    while len(_TEXT_FREE_LAYOUT) > LAYOUT_CACHE_SIZE:
+        _TEXT_FREE_LAYOUT.popitem(last=False)
+
+
 @dataclass
 class _Scan:
     """Mutable state of one scan (local to :func:`detect_text`, never returned).
@@ -287,6 +314,13 @@ class _Scan:
     with_candidates: int = 0
     read_whole: bool = False
     scale: int = 1
+    #: Series Instance UID of the file: text-free layouts are remembered per series.
+    series: str = ""
+
+    @property
+    def scope(self) -> str:
+        """What a remembered verdict holds for: this series, read by this engine."""
+        return f"{getattr(self.backend, 'name', type(self.backend).__name__)}|{self.series}"
 
     def frame(self, index: int, grey: Grey8) -> None:
         candidates = candidate_boxes(grey)
@@ -296,12 +330,14 @@ class _Scan:
         if not self.read_whole:
             seen = [k for k in self.checked if _unchanged(grey, k)]
             candidates = [c for c in candidates if not _explained(c, seen)]
-            if not candidates:
-                return
-            if not reads_characters(self.backend, grey, candidates):
+            keys = {c: _layout_key(self.scope, grey, c) for c in candidates}
+            unknown = [c for c in candidates if keys[c] not in _TEXT_FREE_LAYOUT]
+            if not unknown or not reads_characters(self.backend, grey, unknown):
                 # Nothing the gate proposed reads as characters: no whole-frame OCR. The boxes
-                # are remembered, so a later frame showing the same pixels is not checked again.
+                # are remembered, so a later frame (or file of the series) showing the same
+                # pixels there is not checked again.
                 self.checked.extend(_Carried(b, _crop(grey, b).copy(), None) for b in candidates)
+                _remember_text_free(keys[c] for c in unknown)
                 return
             self._read_whole(index, grey, candidates)
             return
@@ -357,17 +393,23 @@ class _Scan:
                 return
         same_place.append(_Pending(box, pixels.copy(), [index]))
 
+    def _may_hold_text(self, item: _Pending) -> bool:
+        whole = (0, 0, item.pixels.shape[1], item.pixels.shape[0])
+        key = _layout_key(self.scope, item.pixels, item.box)
+        if key in _TEXT_FREE_LAYOUT:
+            return False
+        if reads_characters(self.backend, item.pixels, [whole]):
+            return True
+        _remember_text_free([key])
+        return False
+
     def flush(self) -> None:
         """OCR the deferred crops, a page at a time."""
         pending = [item for items in self.pending.values() for item in items]
         self.pending = {}
         if len(pending) <= CHECK_LIMIT:
             # A few crops: the recogniser alone tells text from structure cheaper than a page.
-            pending = [
-                item
-                for item in pending
-                if reads_characters(self.backend, item.pixels, [(0, 0, *item.pixels.shape[::-1])])
-            ]
+            pending = [item for item in pending if self._may_hold_text(item)]
         for page, slots in _pages(pending, self.scale):
             boxes = [(s.x, s.y, s.w, s.h) for s in slots]
             texts = self.backend.read(page, boxes)
@@ -420,7 +462,7 @@ def detect_text(
     when its text matches them or an identifying pattern (:mod:`deidengine.pixels.match`).
     """
     engine = resolve_backend(backend)
-    scan = _Scan(engine, identifying_values)
+    scan = _Scan(engine, identifying_values, series=str(ds.get("SeriesInstanceUID", "") or ""))
     total = 0
     scanned = 0
     if "PixelData" in ds:
