@@ -24,6 +24,7 @@ from deidengine import __version__
 
 if TYPE_CHECKING:
     from deidengine.dicom.keys import ProjectSecret
+    from deidengine.pixels.review import ReviewRow
     from deidengine.policy.plan import Plan
 
 EXIT_OK = 0
@@ -302,6 +303,13 @@ def _lookup_option(
     default=None,
     help="Quarantine (too-large) a file declaring more pixel data than this (default 4096).",
 )
+@click.option(
+    "--review",
+    "review_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write DIR/review.html (mode 0600): every redacted output frame, masks outlined, "
+    "with OCR confidence and reason codes. Keep DIR outside OUT.",
+)
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 def run(
@@ -326,6 +334,7 @@ def run(
     follow_links: bool,
     max_inflated_mib: int | None,
     max_pixel_mib: int | None,
+    review_dir: Path | None,
     input_path: Path,
     output: Path,
 ) -> None:
@@ -368,6 +377,7 @@ def run(
         strict=strict,
         follow_links=follow_links,
         limits=InputLimits.from_mib(max_inflated_mib, max_pixel_mib),
+        review_dir=review_dir,
     )
     _echo_plan_warnings(policy_spec)
     if _AS_PROGRAM:
@@ -398,6 +408,10 @@ def run(
         sys.exit(interruption.exit_code)
     if not quiet:
         print_summary(summary)
+    if review_dir is not None:
+        from deidengine.pixels.review import assemble_sheet
+
+        click.echo(f"review sheet: {assemble_sheet(review_dir)}", err=True)
     if summary.stopped is not None:
         click.echo(f"deid run: {stop_message(summary)}", err=True)
     sys.exit(summary.exit_code)
@@ -483,6 +497,13 @@ def keygen(out: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The project secret (or $DEID_SECRET): name files by deid run's keyed references.",
 )
+@click.option(
+    "--review",
+    "review_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write DIR/review.html (mode 0600): each frame with identifying text, as it would be "
+    "redacted, masks outlined.",
+)
 def detect(
     input_path: Path,
     fmt: str,
@@ -490,19 +511,27 @@ def detect(
     show_text: bool,
     show_paths: bool,
     secret_file: Path | None = None,
+    review_dir: Path | None = None,
 ) -> None:
-    """Find burned-in text; exit 1 when any file shows identifying text."""
-    from deidengine.pixels.survey import render_detections, survey_burned_in_text
+    """Find burned-in text. Exit 0: none found; 1: identifying text found; 3: some files could
+    not be read (one row each, with its reason); 4: both."""
+    from deidengine.pixels.survey import detect_exit_code, render_detections, survey_burned_in_text
 
+    rows: list[ReviewRow] | None = [] if review_dir is not None else None
     secret = _optional_secret("detect", secret_file)
     if secret is not None:
         from deidengine.pixels.survey import survey_with_references
 
-        results = list(survey_with_references(input_path, secret, backend=backend))
+        results = list(survey_with_references(input_path, secret, backend=backend, review=rows))
     else:
-        results = list(survey_burned_in_text(input_path, backend=backend))
+        results = list(survey_burned_in_text(input_path, backend=backend, review=rows))
     render_detections(results, fmt, show_text=show_text, show_paths=show_paths)
-    sys.exit(EXIT_FINDINGS if any(r.identifying for r in results) else EXIT_OK)
+    if review_dir is not None and rows is not None:
+        from deidengine.pixels.review import write_sheet
+
+        sheet = write_sheet(review_dir, rows, "Burned-in text survey: redaction preview")
+        click.echo(f"review sheet: {sheet}", err=True)
+    sys.exit(detect_exit_code(results))
 
 
 # ----------------------------------------------------------------------------- reidentify

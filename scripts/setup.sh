@@ -13,10 +13,13 @@ apt_install() {
     $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 if ! command -v tesseract >/dev/null || ! command -v dciodvfy >/dev/null \
-    || ! command -v storescp >/dev/null || ! command -v Orthanc >/dev/null; then
+    || ! command -v storescp >/dev/null || ! command -v Orthanc >/dev/null \
+    || ! command -v chromium >/dev/null; then
     # tesseract-ocr: OCR backend; dicom3tools: dciodvfy IOD validator; dcmtk: DICOM network peers;
-    # orthanc, orthanc-dicomweb: the archive `deid serve`'s tests forward to (DIMSE, STOW-RS)
-    apt_install tesseract-ocr tesseract-ocr-eng dicom3tools dcmtk orthanc orthanc-dicomweb
+    # orthanc, orthanc-dicomweb: the archive `deid serve`'s tests forward to (DIMSE, STOW-RS);
+    # chromium, fonts-dejavu-core: the review sheet's browser test and the burned-in test fonts
+    apt_install tesseract-ocr tesseract-ocr-eng dicom3tools dcmtk orthanc orthanc-dicomweb \
+        chromium fonts-dejavu-core
 fi
 VENV="${VIRTUAL_ENV:-$PWD/.venv}"
 if [ ! -x "$VENV/bin/python" ]; then

@@ -14,6 +14,8 @@ leave it out unless ``show_text`` is asked for.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -24,10 +26,10 @@ import numpy.typing as npt
 from pydicom.dataset import Dataset
 
 from deidengine.dicom.identifiers import IdentifyingValues
-from deidengine.pixels.codec import read_frames, to_grey8
+from deidengine.pixels.codec import colour_channels, read_frames, to_grey8
 from deidengine.pixels.gate import Box, candidate_boxes
 from deidengine.pixels.match import is_identifying_text
-from deidengine.pixels.ocr import OcrBackend, TextBox, get_backend
+from deidengine.pixels.ocr import OcrBackend, TextBox, get_backend, reads_characters
 
 __all__ = ["DetectionReport", "TextFinding", "detect_text", "overlay_groups", "resolve_backend"]
 
@@ -192,6 +194,10 @@ class _Slot:
 #: upscaled (OCR detectors miss ~6 px text unless it is enlarged; findings, section 5).
 PAGE_SIDE: Final = 640
 PAGE_GAP: Final = 12
+#: Up to this many deferred crops are checked one by one before a page is read.
+CHECK_LIMIT: Final = 16
+#: Pixels of each tile's edge repeated around it on the page (less than half the gap).
+TILE_EDGE: Final = 4
 SMALL_FRAME_SIDE: Final = 512
 
 
@@ -208,7 +214,13 @@ def _pages(pending: Sequence[_Pending], scale: int) -> list[tuple[Grey8, list[_S
         height = max(PAGE_SIDE, max((s.y + s.h for s in slots), default=0) + PAGE_GAP)
         page = np.zeros((height, width), np.uint8)
         for slot, tile in zip(slots, tiles, strict=True):
-            page[slot.y : slot.y + slot.h, slot.x : slot.x + slot.w] = tile
+            # The tile's own edge continues into the gap: a reader that pads its crops must
+            # see the tile's background there, not the page's black (it would skew Otsu).
+            edged = cv2.copyMakeBorder(tile, *(TILE_EDGE,) * 4, cv2.BORDER_REPLICATE)
+            page[
+                slot.y - TILE_EDGE : slot.y + slot.h + TILE_EDGE,
+                slot.x - TILE_EDGE : slot.x + slot.w + TILE_EDGE,
+            ] = edged
         pages.append((page, list(slots)))
 
     for item in pending:
@@ -235,13 +247,15 @@ def _pages(pending: Sequence[_Pending], scale: int) -> list[tuple[Grey8, list[_S
     return pages
 
 
-def _slot_of(text: TextBox, slots: Sequence[_Slot]) -> _Slot | None:
-    best, best_area = None, 0
-    for slot in slots:
-        area = _overlap(text.box, (slot.x, slot.y, slot.w, slot.h))
-        if area > best_area:
-            best, best_area = slot, area
-    return best
+def _slots_under(text: TextBox, slots: Sequence[_Slot]) -> list[_Slot]:
+    return [s for s in slots if _overlap(text.box, (s.x, s.y, s.w, s.h)) > 0]
+
+
+def _clip_to_slot(text: TextBox, slot: _Slot) -> TextBox:
+    x0, y0 = max(text.x, slot.x), max(text.y, slot.y)
+    x1 = min(text.x + text.w, slot.x + slot.w)
+    y1 = min(text.y + text.h, slot.y + slot.h)
+    return TextBox(x0, y0, max(1, x1 - x0), max(1, y1 - y0), text.text, text.confidence)
 
 
 def _to_frame(text: TextBox, slot: _Slot, scale: int) -> TextBox:
@@ -252,6 +266,31 @@ def _to_frame(text: TextBox, slot: _Slot, scale: int) -> TextBox:
     x1 = min(bw, -(-(text.x + text.w - slot.x) // scale))
     y1 = min(bh, -(-(text.y + text.h - slot.y) // scale))
     return TextBox(bx + x0, by + y0, max(1, x1 - x0), max(1, y1 - y0), text.text, text.confidence)
+
+
+#: Gate boxes found text-free, per series, by their exact pixels: a series with a fixed layout
+#: (a CT series' annotation frame, a US cine's rulers and logos) pays the check once per worker.
+#: Only "holds no characters" is remembered, and only for bit-identical crops; the keys are
+#: digests held in this process's memory. Bounded: the oldest entries go first.
+_TEXT_FREE_LAYOUT: OrderedDict[bytes, None] = OrderedDict()
+LAYOUT_CACHE_SIZE: Final = 4096
+
+
+def _layout_key(scope: str, grey: Grey8, box: Box) -> bytes:
+    crop = np.ascontiguousarray(_crop(grey, box))
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(scope.encode("ascii", "replace"))
+    digest.update(repr((box, crop.shape)).encode("ascii"))
+    digest.update(crop.tobytes())
+    return digest.digest()
+
+
+def _remember_text_free(keys: Iterable[bytes]) -> None:
+    for key in keys:
+        _TEXT_FREE_LAYOUT[key] = None
+        _TEXT_FREE_LAYOUT.move_to_end(key)
+    while len(_TEXT_FREE_LAYOUT) > LAYOUT_CACHE_SIZE:
+        _TEXT_FREE_LAYOUT.popitem(last=False)
 
 
 @dataclass
@@ -269,10 +308,19 @@ class _Scan:
     carried: list[_Carried] = field(default_factory=list)
     findings: list[TextFinding] = field(default_factory=list)
     pending: dict[Box, list[_Pending]] = field(default_factory=dict)
+    #: Text-free boxes of frames that were checked but not read (see :func:`reads_characters`).
+    checked: list[_Carried] = field(default_factory=list)
     ocr_calls: int = 0
     with_candidates: int = 0
     read_whole: bool = False
     scale: int = 1
+    #: Series Instance UID of the file: text-free layouts are remembered per series.
+    series: str = ""
+
+    @property
+    def scope(self) -> str:
+        """What a remembered verdict holds for: this series, read by this engine."""
+        return f"{getattr(self.backend, 'name', type(self.backend).__name__)}|{self.series}"
 
     def frame(self, index: int, grey: Grey8) -> None:
         candidates = candidate_boxes(grey)
@@ -280,6 +328,17 @@ class _Scan:
             return
         self.with_candidates += 1
         if not self.read_whole:
+            seen = [k for k in self.checked if _unchanged(grey, k)]
+            candidates = [c for c in candidates if not _explained(c, seen)]
+            keys = {c: _layout_key(self.scope, grey, c) for c in candidates}
+            unknown = [c for c in candidates if keys[c] not in _TEXT_FREE_LAYOUT]
+            if not unknown or not reads_characters(self.backend, grey, unknown):
+                # Nothing the gate proposed reads as characters: no whole-frame OCR. The boxes
+                # are remembered, so a later frame (or file of the series) showing the same
+                # pixels there is not checked again.
+                self.checked.extend(_Carried(b, _crop(grey, b).copy(), None) for b in candidates)
+                _remember_text_free(keys[c] for c in unknown)
+                return
             self._read_whole(index, grey, candidates)
             return
         still = [c for c in self.carried if _unchanged(grey, c)]
@@ -289,6 +348,27 @@ class _Scan:
         for box in candidates:
             if not _explained(box, still):
                 self._defer(index, box, _crop(grey, box))
+
+    def channels(self, index: int, luminance: Grey8, views: Sequence[Grey8]) -> None:
+        """Queue for OCR what a colour channel shows as text but luminance does not."""
+        if not views:
+            return
+        seen = [
+            _Carried(box, np.empty((0, 0), np.uint8), None) for box in candidate_boxes(luminance)
+        ]
+        seen.extend(
+            _Carried(f.box, np.empty((0, 0), np.uint8), None)
+            for f in self.findings
+            if f.frame == index and f.overlay is None
+        )
+        for view in views:
+            for box in candidate_boxes(view):
+                if not _explained(box, seen):
+                    if self.scale == 1 and min(view.shape) < SMALL_FRAME_SIDE:
+                        self.scale = 2
+                    # Every view's crop is read: the same strokes can be legible in one
+                    # channel (bright on grey) and not in another (dark on grey).
+                    self._defer(index, box, _crop(view, box))
 
     def _read_whole(self, index: int, grey: Grey8, candidates: Sequence[Box]) -> None:
         self.read_whole = True
@@ -313,21 +393,34 @@ class _Scan:
                 return
         same_place.append(_Pending(box, pixels.copy(), [index]))
 
+    def _may_hold_text(self, item: _Pending) -> bool:
+        whole = (0, 0, item.pixels.shape[1], item.pixels.shape[0])
+        key = _layout_key(self.scope, item.pixels, item.box)
+        if key in _TEXT_FREE_LAYOUT:
+            return False
+        if reads_characters(self.backend, item.pixels, [whole]):
+            return True
+        _remember_text_free([key])
+        return False
+
     def flush(self) -> None:
         """OCR the deferred crops, a page at a time."""
         pending = [item for items in self.pending.values() for item in items]
         self.pending = {}
+        if len(pending) <= CHECK_LIMIT:
+            # A few crops: the recogniser alone tells text from structure cheaper than a page.
+            pending = [item for item in pending if self._may_hold_text(item)]
         for page, slots in _pages(pending, self.scale):
             boxes = [(s.x, s.y, s.w, s.h) for s in slots]
             texts = self.backend.read(page, boxes)
             self.ocr_calls += 1
             for text in texts:
-                slot = _slot_of(text, slots)
-                if slot is None:
-                    continue
-                placed = _to_frame(text, slot, self.scale)
-                for index in slot.pending.frames:
-                    self.findings.append(_finding(index, placed, self.identifying))
+                # A line detector may join neighbouring tiles into one line: every tile under
+                # the line gets the finding, clipped to that tile.
+                for slot in _slots_under(text, slots):
+                    placed = _to_frame(_clip_to_slot(text, slot), slot, self.scale)
+                    for index in slot.pending.frames:
+                        self.findings.append(_finding(index, placed, self.identifying))
 
 
 def overlay_groups(ds: Dataset) -> list[int]:
@@ -369,7 +462,7 @@ def detect_text(
     when its text matches them or an identifying pattern (:mod:`deidengine.pixels.match`).
     """
     engine = resolve_backend(backend)
-    scan = _Scan(engine, identifying_values)
+    scan = _Scan(engine, identifying_values, series=str(ds.get("SeriesInstanceUID", "") or ""))
     total = 0
     scanned = 0
     if "PixelData" in ds:
@@ -377,8 +470,10 @@ def detect_text(
         total = len(source)
         indices = range(total) if frames is None else sorted(set(frames))
         for index in indices:
-            grey = to_grey8(source.frame(index), ds, source.photometric)
+            frame = source.frame(index)
+            grey = to_grey8(frame, ds, source.photometric)
             scan.frame(index, grey)
+            scan.channels(index, grey, colour_channels(frame, ds, source.photometric))
             scanned += 1
         scan.flush()
     if overlays:
@@ -389,5 +484,6 @@ def detect_text(
         frames_with_candidates=scan.with_candidates,
         ocr_calls=scan.ocr_calls,
         backend=getattr(engine, "name", type(engine).__name__),
-        findings=tuple(scan.findings),
+        # Several colour views can read the same line: one finding each.
+        findings=tuple(dict.fromkeys(scan.findings)),
     )

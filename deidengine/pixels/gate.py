@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Box", "GateParams", "candidate_boxes", "pad_box"]
+__all__ = ["Box", "GateParams", "candidate_boxes", "glyph_mask", "pad_box"]
 
 #: (x, y, w, h) in pixels.
 Box = tuple[int, int, int, int]
@@ -120,6 +120,13 @@ def _plausible(glyphs: Grey8, box: Box, params: GateParams) -> bool:
         if count - 1 <= 1:
             return False
     return True
+
+
+def glyph_mask(grey: Grey8, params: GateParams = DEFAULT_GATE) -> Grey8:
+    """255 where ``grey`` has glyph-like strokes (small bright-on-local-background components)."""
+    if grey.ndim != 2 or grey.size == 0:
+        raise ValueError("glyph_mask needs a 2-D 8-bit image")
+    return _keep_glyphs(_glyph_mask(grey, params), params)
 
 
 def candidate_boxes(grey: Grey8, params: GateParams = DEFAULT_GATE) -> list[Box]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Final, Literal
 
 import numpy as np
@@ -27,11 +28,14 @@ from deidengine.pixels.codec import (
     WriteOutcome,
     is_lossy_source,
     read_frames,
+    to_grey8,
     write_frames,
 )
 from deidengine.pixels.detect import TextFinding, detect_text, resolve_backend
-from deidengine.pixels.gate import Box, pad_box
-from deidengine.pixels.ocr import OcrBackend
+from deidengine.pixels.gate import Box, glyph_mask, pad_box
+from deidengine.pixels.masks import IDENTIFYING_TEXT, POLICY_BOX, TEXT, MaskMark, text_rectangles
+from deidengine.pixels.match import matches_value
+from deidengine.pixels.ocr import OcrBackend, OcrUnavailableError, get_backend
 
 __all__ = [
     "PixelCleanError",
@@ -42,6 +46,7 @@ __all__ = [
 ]
 
 RedactMode = Literal["identifying", "all"]
+Grey8 = npt.NDArray[np.uint8]
 
 
 class PixelCleanError(Exception):
@@ -60,6 +65,8 @@ class PixelOutcome:
     lossy_source: bool
     verified: bool
     notes: tuple[str, ...] = ()
+    #: Every rectangle filled in the pixels, with its reason and OCR confidence (no text).
+    marks: tuple[MaskMark, ...] = ()
 
 
 # --- fill values ------------------------------------------------------------------------------
@@ -105,26 +112,37 @@ def _filled(frame: Frame, boxes: Sequence[Box], ds: Dataset, photometric: str) -
 # --- planning ---------------------------------------------------------------------------------
 
 
+def _has_characters(text: str) -> bool:
+    """True when OCR read at least one ASCII letter or digit (not just icon marks or noise)."""
+    return any(character.isascii() and character.isalnum() for character in text)
+
+
 def _selected(findings: Sequence[TextFinding], mode: RedactMode) -> list[TextFinding]:
-    return [f for f in findings if mode == "all" or f.identifying]
+    # "all" means all TEXT: a box is filled only where characters were read in it.
+    return [f for f in findings if f.identifying or (mode == "all" and _has_characters(f.text))]
 
 
-def _frame_boxes(
+def _frame_marks(
     findings: Sequence[TextFinding],
     static: Sequence[Box],
     source: FrameSource,
-    margin: int,
-) -> dict[int, list[Box]]:
+    glyphs_of: Callable[[int], Grey8],
+) -> dict[int, list[MaskMark]]:
     width, height = source.columns, source.rows
-    plan: dict[int, list[Box]] = {}
+    plan: dict[int, list[MaskMark]] = {}
     for finding in findings:
         if finding.overlay is None:
-            plan.setdefault(finding.frame, []).append(pad_box(finding.box, margin, width, height))
+            # Only the glyph strokes of the read text, each item apart, with a margin.
+            reason = IDENTIFYING_TEXT if finding.identifying else TEXT
+            plan.setdefault(finding.frame, []).extend(
+                MaskMark(finding.frame, rectangle, reason, finding.confidence)
+                for rectangle in text_rectangles(finding.box, glyphs_of(finding.frame))
+            )
     clipped = [pad_box(box, 0, width, height) for box in static]
     clipped = [b for b in clipped if b[2] > 0 and b[3] > 0]
     if clipped:
         for index in range(len(source)):
-            plan.setdefault(index, []).extend(clipped)
+            plan.setdefault(index, []).extend(MaskMark(index, b, POLICY_BOX, None) for b in clipped)
     return plan
 
 
@@ -180,6 +198,7 @@ class _Applied:
     boxes: int
     written: WriteOutcome | None
     notes: tuple[str, ...]
+    marks: tuple[MaskMark, ...] = ()
 
 
 def _apply(
@@ -191,12 +210,21 @@ def _apply(
 ) -> _Applied:
     """Fill the findings' boxes (and ``static`` boxes) in ``ds``; nothing when none apply."""
     source = read_frames(ds) if "PixelData" in ds else None
-    plan = _frame_boxes(findings, static, source, margin) if source is not None else {}
+    plan: dict[int, list[MaskMark]] = {}
+    if source is not None:
+        frame_source = source
+
+        @cache
+        def glyphs_of(index: int) -> Grey8:
+            frame = frame_source.frame(index)
+            return glyph_mask(to_grey8(frame, ds, frame_source.photometric))
+
+        plan = _frame_marks(findings, static, source, glyphs_of)
     written: WriteOutcome | None = None
     if source is not None and plan:
         edited = {
-            index: _filled(source.frame(index), frame_boxes, ds, source.photometric)
-            for index, frame_boxes in sorted(plan.items())
+            index: _filled(source.frame(index), [m.box for m in marks], ds, source.photometric)
+            for index, marks in sorted(plan.items())
         }
         written = write_frames(ds, edited)
     overlay_findings = [f for f in findings if f.overlay is not None]
@@ -206,6 +234,7 @@ def _apply(
         boxes=sum(len(b) for b in plan.values()) + overlay_boxes,
         written=written,
         notes=(*(written.notes if written else ()), *notes),
+        marks=tuple(mark for marks in plan.values() for mark in marks),
     )
 
 
@@ -220,8 +249,11 @@ def redact_pixels(
 ) -> PixelOutcome:
     """Fill burned-in text (all of it, or only identifying text) and the policy's ``boxes``.
 
-    ``boxes`` (x, y, w, h) apply to every frame. The redacted frames are read again; text that
-    still identifies gets one more round, and if it is still readable after that
+    ``boxes`` (x, y, w, h) apply to every frame. Text in the pixels is filled stroke by stroke
+    with a margin proportional to its glyph height (:mod:`deidengine.pixels.masks`);
+    ``margin`` is the fixed margin of text boxes in overlay planes. The redacted frames are
+    read again; text that still identifies gets one more round, and if it is still readable
+    after that, or the other OCR engine still reads one of the file's identifying values,
     :class:`PixelCleanError` is raised: ``ds`` is then already modified and must be
     quarantined, not written.
     """
@@ -239,10 +271,12 @@ def redact_pixels(
     redacted: set[int] = set()
     total_boxes = 0
     notes: list[str] = []
+    marks: list[MaskMark] = []
     for round_number in range(1, MAX_ROUNDS + 1):
         applied = _apply(ds, findings, boxes if round_number == 1 else (), mode, margin)
         redacted |= applied.frames
         total_boxes += applied.boxes
+        marks.extend(applied.marks)
         notes.extend(applied.notes)
         after = detect_text(ds, identifying_values, backend=engine, frames=sorted(redacted))
         if not after.identifying:
@@ -254,6 +288,7 @@ def redact_pixels(
             )
         notes.append("identifying text readable after redaction: redacted again")
         findings = _selected(after.findings, mode)
+    notes.append(_second_reading(ds, identifying_values, engine, sorted(redacted)))
     syntax_out = str(ds.file_meta.TransferSyntaxUID) if "PixelData" in ds else ""
     return PixelOutcome(
         changed=True,
@@ -264,7 +299,45 @@ def redact_pixels(
         lossy_source=lossy_in,
         verified=True,
         notes=tuple(dict.fromkeys(notes)),
+        marks=tuple(marks),
     )
+
+
+#: The engine that checks another engine's redaction: a different model misses different text.
+SECOND_READER: Final = {"rapidocr": "tesseract", "tesseract": "rapidocr"}
+
+
+def _second_reader(engine: OcrBackend) -> OcrBackend | None:
+    name = getattr(engine, "name", "")
+    for first, second in SECOND_READER.items():
+        if first in name:
+            try:
+                return get_backend(second)
+            except OcrUnavailableError:
+                return None
+    return None
+
+
+def _second_reading(
+    ds: Dataset, identifying: IdentifyingValues, engine: OcrBackend, frames: Sequence[int]
+) -> str:
+    """Read the redacted frames with the other engine; any of the file's own identifying values
+    it can still read quarantines the file.
+
+    The second engine is held to the file's values (names, IDs, dates, leniently matched), not
+    to the generic patterns the first engine's own re-reading applies: its misreadings of kept
+    device text (``44CG43`` read as ``440643``) would otherwise look like ID numbers.
+    """
+    reader = _second_reader(engine)
+    if reader is None:
+        return "second-engine check not made: no second OCR engine installed"
+    after = detect_text(ds, identifying, backend=reader, frames=frames)
+    leaks = [f for f in after.findings if f.identifying and matches_value(f.text, identifying)]
+    if leaks:
+        raise PixelCleanError(
+            f"identifying text readable by {reader.name} after redaction in {len(leaks)} box(es)"
+        )
+    return f"redaction checked by a second engine ({reader.name})"
 
 
 def _region_boxes(ds: Dataset) -> list[Box]:

@@ -2,25 +2,31 @@
 
 Reports name each file by its position in the walk and a digest of its bytes; paths (which
 often carry names and MRNs) appear only when the caller asks for them.
+
+Files are read exactly as ``deid run`` reads them (:func:`deidengine.run.pipeline.read_input`,
+with its Pixel Data coherence check). A file that cannot be read or decoded gets one row with
+its reason code and the survey goes on: one odd file never ends it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pydicom
-from pydicom.errors import InvalidDicomError
+from pydicom.dataset import Dataset
 
 from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
-from deidengine.pixels.codec import PixelCodecError
 from deidengine.pixels.detect import DetectionReport, detect_text
+from deidengine.pixels.gate import pad_box
+from deidengine.pixels.ocr import OcrUnavailableError
+from deidengine.pixels.review import ReviewRow
 from deidengine.run.discover import discover_inputs
-from deidengine.run.outcome import input_reference
+from deidengine.run.outcome import REASON_TEXT, Reason, input_reference
+from deidengine.run.pipeline import read_input
 
 
 @dataclass(frozen=True)
@@ -35,10 +41,17 @@ class FileDetection:
     #: The keyed reference ``deid run`` names this input by (audit, quarantine), when the
     #: survey was given the project secret (:func:`survey_with_references`).
     reference: str | None = None
+    #: Why there is no report (the quarantine reason ``deid run`` would give), or None.
+    reason: Reason | None = None
 
     @property
     def identifying(self) -> bool:
         return self.report is not None and bool(self.report.identifying)
+
+    @property
+    def unreadable(self) -> bool:
+        """True when the file could not be read or its pixels not decoded."""
+        return self.reason is not None
 
     def to_json(self, show_text: bool = False, show_path: bool = False) -> dict[str, object]:
         data: dict[str, object] = {"file": self.index, "digest": self.digest}
@@ -48,6 +61,8 @@ class FileDetection:
             data["path"] = str(self.path)
         if self.problem:
             data["problem"] = self.problem
+        if self.reason is not None:
+            data["reason"] = self.reason.value
         if self.report is not None:
             data.update(self.report.to_json(show_text))
         return data
@@ -61,34 +76,99 @@ def _digest(path: Path) -> str:
     return sha.hexdigest()[:16]
 
 
-def survey_burned_in_text(root: Path, *, backend: str = "default") -> Iterator[FileDetection]:
-    """Detect text in every image of ``root`` (a file or a tree), file by file, lazily."""
-    for index, path in enumerate(discover_inputs(root), start=1):
+def _unreadable(index: int, digest: str, path: Path, reason: Reason) -> FileDetection:
+    return FileDetection(index, digest, path, None, REASON_TEXT[reason], reason=reason)
+
+
+def _preview(result: FileDetection, dataset: Dataset, rows: list[ReviewRow]) -> None:
+    """Review-sheet rows for the identifying text of one surveyed file, filled as a run would."""
+    from deidengine.pixels.masks import IDENTIFYING_TEXT, MaskMark, margin_for
+    from deidengine.pixels.review import preview_rows
+
+    if result.report is None:
+        return
+    width, height = int(dataset.Columns), int(dataset.Rows)
+    marks = [
+        MaskMark(
+            f.frame, pad_box(f.box, margin_for(f.h), width, height), IDENTIFYING_TEXT, f.confidence
+        )
+        for f in result.report.identifying
+        if f.overlay is None
+    ]
+    rows.extend(preview_rows(f"#{result.index} {result.digest}", dataset, marks))
+
+
+def _survey_one(
+    index: int, path: Path, backend: str, review: list[ReviewRow] | None = None
+) -> FileDetection:
+    try:
         digest = _digest(path)
-        try:
-            dataset = pydicom.dcmread(path)
-        except (InvalidDicomError, OSError, ValueError, EOFError):
-            yield FileDetection(index, digest, path, None, "not a readable DICOM file")
-            continue
-        if "PixelData" not in dataset:
-            yield FileDetection(index, digest, path, None, "no pixel data")
-            continue
+    except OSError:
+        return _unreadable(index, "", path, Reason.UNREADABLE)
+    try:
+        dataset = read_input(str(path))
+    except Exception as error:  # the reader's quarantine carries a reason; anything else too
+        return _unreadable(index, digest, path, getattr(error, "reason", Reason.UNREADABLE))
+    if "PixelData" not in dataset:
+        return FileDetection(index, digest, path, None, "no pixel data")
+    try:
         identifying = collect_identifying_values(dataset)
-        try:
-            report = detect_text(dataset, identifying, backend=backend)
-        except PixelCodecError:
-            yield FileDetection(index, digest, path, None, "pixel data could not be decoded")
-            continue
-        yield FileDetection(index, digest, path, report)
+        report = detect_text(dataset, identifying, backend=backend)
+    except OcrUnavailableError:
+        raise  # a setup problem, not this file's: the caller stops the survey
+    except Exception:  # decoder and plugin errors vary; their messages may quote values
+        return _unreadable(index, digest, path, Reason.UNDECODABLE_PIXEL_DATA)
+    result = FileDetection(index, digest, path, report)
+    if review is not None:
+        _preview(result, dataset, review)
+    return result
+
+
+def survey_burned_in_text(
+    root: Path, *, backend: str = "default", review: list[ReviewRow] | None = None
+) -> Iterator[FileDetection]:
+    """Detect text in every image of ``root`` (a file or a tree), file by file, lazily.
+
+    Every input gets exactly one result; an unreadable one has ``reason`` set. With ``review``,
+    the review-sheet rows of every frame with identifying text are appended to it (thumbnails
+    with that text already filled, as a run would write them).
+    """
+    for index, path in enumerate(discover_inputs(root), start=1):
+        yield _survey_one(index, path, backend, review)
+
+
+#: ``deid detect`` exit codes (2 is the CLI's usage error): text found and files unreadable are
+#: told apart, so a script never takes an unread file for a clean one.
+EXIT_CLEAN = 0
+EXIT_TEXT_FOUND = 1
+EXIT_UNREADABLE = 3
+EXIT_TEXT_FOUND_AND_UNREADABLE = 4
+
+
+def detect_exit_code(results: Iterable[FileDetection]) -> int:
+    """The exit code for a survey: whether identifying text was found, and whether every file
+    could be read."""
+    listed = list(results)
+    found = any(r.identifying for r in listed)
+    unreadable = any(r.unreadable for r in listed)
+    if found and unreadable:
+        return EXIT_TEXT_FOUND_AND_UNREADABLE
+    if unreadable:
+        return EXIT_UNREADABLE
+    return EXIT_TEXT_FOUND if found else EXIT_CLEAN
 
 
 def survey_with_references(
-    root: Path, secret: ProjectSecret, *, backend: str = "default"
+    root: Path,
+    secret: ProjectSecret,
+    *,
+    backend: str = "default",
+    review: list[ReviewRow] | None = None,
 ) -> Iterator[FileDetection]:
     """:func:`survey_burned_in_text`, each result carrying the keyed reference ``deid run``
     gives the same input under ``secret``: a survey row, an audit line and a quarantine record
     of one file can be matched without a path."""
-    for result in survey_burned_in_text(root, backend=backend):
+    for result in survey_burned_in_text(root, backend=backend, review=review):
         yield dataclasses.replace(result, reference=input_reference(secret, result.path))
 
 
@@ -106,7 +186,11 @@ def _rows(
                 "box": "",
                 "identifying": "",
                 "confidence": "",
-                "text": result.problem or "no text found",
+                "text": (
+                    f"{result.reason.value}: {result.problem}"
+                    if result.reason is not None
+                    else result.problem or "no text found"
+                ),
             }
             continue
         for finding in result.report.findings:
@@ -146,4 +230,7 @@ def render_detections(
         table.add_row(*(str(v) for v in row.values()))
     Console().print(table)
     found = sum(1 for r in results if r.identifying)
-    Console(stderr=True).print(f"{len(results)} files, {found} with identifying text")
+    unreadable = sum(1 for r in results if r.unreadable)
+    Console(stderr=True).print(
+        f"{len(results)} files, {found} with identifying text, {unreadable} unreadable"
+    )

@@ -50,6 +50,8 @@ class Reason(enum.Enum):
     INCONSISTENT_PIXEL_DATA = "inconsistent-pixel-data"
     TRANSFER_SYNTAX_MISMATCH = "transfer-syntax-mismatch"
     LINK_OUTSIDE_INPUT = "link-outside-input"  # skipped: a symbolic link leaving the input
+    UNKNOWN_PHOTOMETRIC_INTERPRETATION = "unknown-photometric-interpretation"
+    UNDECODABLE_PIXEL_DATA = "undecodable-pixel-data"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -78,6 +80,10 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.INCONSISTENT_PIXEL_DATA: "the pixel description and the pixel data disagree",
     Reason.TRANSFER_SYNTAX_MISMATCH: "the data set is not encoded as its transfer syntax says",
     Reason.LINK_OUTSIDE_INPUT: "a symbolic link leading out of the input (see --follow-links)",
+    Reason.UNKNOWN_PHOTOMETRIC_INTERPRETATION: (
+        "the Photometric Interpretation is absent or not one PS3.3 defines"
+    ),
+    Reason.UNDECODABLE_PIXEL_DATA: "the pixel data could not be decoded or re-encoded",
 }
 
 

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -37,6 +38,7 @@ from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.storage import StoreResult, store_atomically
 from deidengine.dicom.uids import is_valid_uid
+from deidengine.pixels.consistency import PixelDataFault, check_pixel_data
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -73,6 +75,9 @@ from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
 from deidengine.verify.provenance_check import check_provenance
 
+if TYPE_CHECKING:
+    from deidengine.pixels.redact import PixelOutcome as RedactionOutcome
+
 #: Our Implementation Class UID: a 2.25 UUID-derived UID fixed for this engine.
 IMPLEMENTATION_CLASS_UID = "2.25." + str(int(hashlib.sha256(b"deidengine").hexdigest()[:32], 16))
 IMPLEMENTATION_VERSION_NAME = f"DEIDENGINE_{__version__.replace('.', '')}"[:16]
@@ -92,6 +97,15 @@ PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
 #: pyo3's exception for a panic in a Rust extension (pylibjpeg's decoders), by class name: the
 #: class lives in whichever extension raised it.
 NATIVE_PANIC = "PanicException"
+PIXEL_FAILURES = {
+    "PixelCleanError": Reason.PIXELS_NOT_CLEAN,
+    "PixelCodecError": Reason.UNDECODABLE_PIXEL_DATA,
+}
+#: Incoherent Image Pixel descriptions (checked on reading) → quarantine reason.
+PIXEL_DATA_FAULTS = {
+    PixelDataFault.INCONSISTENT: Reason.INCONSISTENT_PIXEL_DATA,
+    PixelDataFault.UNKNOWN_PHOTOMETRIC: Reason.UNKNOWN_PHOTOMETRIC_INTERPRETATION,
+}
 KNOWN_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
 #: Inputs up to this size are read whole before they are parsed; larger ones (multi-frame
 #: images) are parsed from the file, so no second copy of their pixels is held.
@@ -116,6 +130,8 @@ class RunSettings:
     output_is_file: bool = False
     #: The most an input may inflate to and the most pixel data it may declare (too-large).
     limits: InputLimits = DEFAULT_LIMITS
+    #: Where each written file's review-sheet rows go (``deid run --review``), or None.
+    review_dir: str | None = None
 
 
 class _Quarantine(Exception):
@@ -151,21 +167,16 @@ def _truncated(dataset: Dataset, size: int) -> bool:
                 handle.seek(end)
                 rest = handle.read()
             return any(rest)
-    pixel = dataset.get_item(0x7FE00010)  # raw: its length is all that is asked here
-    if pixel is not None and not dataset.file_meta.TransferSyntaxUID.is_compressed:
-        try:
-            expected = (
-                int(dataset.Rows)
-                * int(dataset.Columns)
-                * int(dataset.SamplesPerPixel)
-                * int(dataset.get("NumberOfFrames", 1) or 1)
-                * int(dataset.BitsAllocated)
-                + 7
-            ) // 8
-        except (AttributeError, TypeError, ValueError):
-            return False
-        return len(pixel.value or b"") < expected
+    # A whole file whose Pixel Data is shorter than its description is not truncated but
+    # incoherent: check_pixel_data names it (with PS3.5 8.2.1's subsampled YBR lengths).
     return False
+
+
+def _encapsulated(dataset: Dataset) -> bool:
+    """True when the dataset's transfer syntax encapsulates Pixel Data (a bare dataset: no)."""
+    meta = getattr(dataset, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    return bool(syntax) and UID(str(syntax)).is_encapsulated
 
 
 def _parse(path: str, size: int, force: bool = False) -> Dataset:
@@ -223,6 +234,9 @@ def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
         malformed = check_encoding(dataset)  # before any stage converts a value
         if malformed is not None:
             raise _Quarantine(malformed.reason, malformed.detail)
+        problem = check_pixel_data(dataset, encapsulated=_encapsulated(dataset))
+        if problem is not None:
+            raise _Quarantine(PIXEL_DATA_FAULTS[problem.fault], problem.detail)
     except _Quarantine:
         raise
     except LimitExceeded as error:
@@ -396,8 +410,9 @@ class FileProcessor:
             raise _Quarantine(Reason.LOOKUP_MISS, str(error)) from error
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
+        pixel_outcomes: list[RedactionOutcome] = []
         try:
-            pixel_rule = self._pixel_stage(dataset, identifying, snapshot)
+            pixel_rule = self._pixel_stage(dataset, identifying, snapshot, pixel_outcomes)
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
         except Exception as error:
@@ -442,6 +457,8 @@ class FileProcessor:
             raise
         except Exception as error:
             raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
+        if self.settings.review_dir is not None and status is not Status.SKIPPED:
+            self._review(reference, dataset, pixel_outcomes)
         if status is Status.SKIPPED:
             return Outcome.skipped(
                 reference,
@@ -476,12 +493,28 @@ class FileProcessor:
             raise _Quarantine(Reason.NONCONFORMANT, ", ".join(errors[:5]))
 
     def _pixel_stage(
-        self, dataset: Dataset, identifying: IdentifyingValues, snapshot: ConditionSnapshot
+        self,
+        dataset: Dataset,
+        identifying: IdentifyingValues,
+        snapshot: ConditionSnapshot,
+        outcomes: list[RedactionOutcome] | None = None,
     ) -> PlannedRule | None:
         """Run the policy's pixel rule for this file; the rule when it cleaned pixels."""
         from deidengine.run.pixel_stage import run_pixel_stage
 
-        return run_pixel_stage(dataset, self.plan, identifying, snapshot, self.settings.ocr_backend)
+        return run_pixel_stage(
+            dataset, self.plan, identifying, snapshot, self.settings.ocr_backend, outcomes
+        )
+
+    def _review(self, reference: str, dataset: Dataset, outcomes: list[RedactionOutcome]) -> None:
+        """Store this written file's review-sheet rows: its OUTPUT frames and their masks."""
+        from deidengine.pixels.review import rows_for, write_fragment
+
+        marks = [mark for outcome in outcomes for mark in outcome.marks]
+        if not marks or self.settings.review_dir is None:
+            return
+        rows = rows_for(reference, dataset, marks)
+        write_fragment(Path(self.settings.review_dir), reference, rows)
 
     def _quarantine(self, path: str, reference: str, reason: Reason, detail: str | None) -> Outcome:
         """Copy the input beside a JSON reason, outside the output tree."""

@@ -8,6 +8,8 @@ raises when identifying text is still readable.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydicom.dataset import Dataset
 
 from deidengine.dicom.apply import RejectedError
@@ -15,6 +17,9 @@ from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule
+
+if TYPE_CHECKING:
+    from deidengine.pixels.redact import PixelOutcome
 
 PIXEL_DATA = 0x7FE00010
 
@@ -25,12 +30,14 @@ def run_pixel_stage(
     identifying: IdentifyingValues,
     snapshot: ConditionSnapshot,
     backend: str,
+    outcomes: list[PixelOutcome] | None = None,
 ) -> PlannedRule | None:
     """Apply the selected pixel rule in place; the rule when it cleaned pixels, else None.
 
     Call it with the header already de-identified but the identifying values and the
     condition ``snapshot`` taken from the input: OCR output is matched against those values,
-    and conditions read what the input said, not what the header stage left.
+    and conditions read what the input said, not what the header stage left. What the
+    redaction did (its masks, for the review sheet) is appended to ``outcomes`` when given.
     """
     rule = first_applicable(plan.pixels, snapshot)
     if rule is None or rule.action.kind is ast.ActionKind.KEEP:
@@ -51,5 +58,9 @@ def run_pixel_stage(
     if rule.action.kind is ast.ActionKind.REDACT_BOX:
         x, y, w, h = rule.action.numbers
         boxes = ((x, y, w, h),)
-    redact_pixels(dataset, identifying_values=identifying, mode=mode, boxes=boxes, backend=backend)
+    done = redact_pixels(
+        dataset, identifying_values=identifying, mode=mode, boxes=boxes, backend=backend
+    )
+    if outcomes is not None:
+        outcomes.append(done)
     return rule

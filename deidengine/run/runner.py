@@ -516,6 +516,7 @@ class RunRequest:
     strict: bool = False  # refuse (not only warn about) a secret file others can read
     follow_links: bool = False  # read symbolic links that lead out of the input
     limits: InputLimits = DEFAULT_LIMITS  # inflated and declared pixel sizes (too-large)
+    review_dir: Path | None = None  # the review sheet's folder (deid run --review)
 
 
 def parse_lookup(text: str) -> tuple[str, Path]:
@@ -571,6 +572,7 @@ def run_request(
         encrypt_to=str(request.encrypt_to) if request.encrypt_to else None,
         output_is_file=single_file_output(request.input, request.output),
         limits=request.limits,
+        review_dir=str(request.review_dir) if request.review_dir else None,
     )
     return run_tree(
         settings,
