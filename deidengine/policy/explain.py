@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from deidengine.policy.plan import Plan, PlannedRule, SelectorKind, Target, format_tag
 from deidengine.standard.dictionary import attribute_info, closest_keywords, tag_for_keyword
+
+if TYPE_CHECKING:  # pydantic is imported when a document is made, not with the plan
+    from deidengine.schemas.policy import ExplainedRule
 
 
 class UnknownElementError(ValueError):
@@ -43,27 +47,29 @@ class Explanation:
     overrides: tuple[str, ...]  # sources of rules this one beats
 
     def to_json(self) -> dict[str, object]:
-        data: dict[str, object] = {
-            "tag": self.tag,
-            "keyword": self.keyword,
-            "action": self.action,
-            "source": self.source,
-            "selector": self.selector,
-            "policy": self.policy,
-        }
-        if self.section:
-            data["section"] = self.section
-        if self.note:
-            data["note"] = self.note
-        if self.conditions:
-            data["conditions"] = [
-                {"when": c.when, "action": c.action, "source": c.source}
-                | ({"section": c.section} if c.section else {})
+        """A rule of ``deid policy explain --format json``; absent keys for what is not said."""
+        return self.document().model_dump(mode="json", exclude_defaults=True)
+
+    def document(self) -> ExplainedRule:
+        from deidengine.schemas.policy import ConditionalRuleDocument, ExplainedRule
+
+        return ExplainedRule(
+            tag=self.tag,
+            keyword=self.keyword,
+            action=self.action,
+            source=self.source,
+            selector=self.selector,
+            policy=self.policy,
+            section=self.section or None,
+            note=self.note or None,
+            conditions=tuple(
+                ConditionalRuleDocument(
+                    when=c.when, action=c.action, source=c.source, section=c.section or None
+                )
                 for c in self.conditions
-            ]
-        if self.overrides:
-            data["overrides"] = list(self.overrides)
-        return data
+            ),
+            overrides=self.overrides,
+        )
 
 
 def _representative(plan: Plan, target: Target) -> tuple[PlannedRule, ...]:
@@ -159,16 +165,41 @@ def explain_plan(plan: Plan, tag: str | None = None) -> tuple[Explanation, ...]:
 
 
 def explain_json(plan: Plan, tag: str | None = None) -> dict[str, object]:
-    """The JSON document of ``deid policy explain --format json``."""
+    """The JSON document of ``deid policy explain --format json`` (docs/schemas/policy-explain)."""
+    from deidengine.schemas.policy import MethodCode, PolicyExplanation
     from deidengine.standard import cid7050
 
-    return {
-        "policy": list(plan.names),
-        "digest": plan.digest,
-        "rules": [e.to_json() for e in explain_plan(plan, tag)],
-        "codes": list(plan.codes),
-        "methods": [
-            {"value": c, "scheme": "DCM", "meaning": cid7050.cid_7050(c).meaning}
+    return PolicyExplanation(
+        policy=plan.names,
+        digest=plan.digest,
+        rules=tuple(e.document() for e in explain_plan(plan, tag)),
+        codes=plan.codes,
+        methods=tuple(
+            MethodCode(value=c, scheme="DCM", meaning=cid7050.cid_7050(c).meaning)
             for c in plan.codes
-        ],
-    }
+        ),
+    ).model_dump(mode="json", exclude_defaults=True)
+
+
+def compile_json(plan: Plan) -> dict[str, object]:
+    """The JSON document of ``deid policy compile`` (docs/schemas/policy-compile): every rule,
+    in precedence order."""
+    from deidengine.schemas.policy import CompiledPlan, CompiledRule
+
+    return CompiledPlan(
+        policy=plan.names,
+        runnable=plan.runnable,
+        digest=plan.digest,
+        codes=plan.codes,
+        rules=tuple(
+            CompiledRule(
+                selector=rule.target.text,
+                kind=rule.target.kind.name.lower(),  # type: ignore[arg-type]  # a test pins it
+                action=rule.action.label,
+                when=rule.condition_text,
+                layer=rule.layer,
+                source=rule.source,
+            )
+            for rule in sorted(plan.rules, key=lambda r: r.precedence)
+        ),
+    ).model_dump(mode="json")
