@@ -51,6 +51,7 @@ class Explanation:
         return self.document().model_dump(mode="json", exclude_defaults=True)
 
     def document(self) -> ExplainedRule:
+        """This explanation as its pydantic model (:mod:`deidengine.schemas.policy`)."""
         from deidengine.schemas.policy import ConditionalRuleDocument, ExplainedRule
 
         return ExplainedRule(

@@ -2,7 +2,8 @@
 
 ``python -m deidengine.schemas [--out DIR]`` (default: the repository's ``docs/schemas``). The
 output is stable (sorted keys, two-space indent, one trailing newline), so a test regenerates
-it and fails on any difference from what is committed.
+it and fails on any difference from what is committed (also after a pydantic upgrade that
+changes how schemas are written: regenerate, review the diff, commit).
 """
 
 from __future__ import annotations

@@ -150,6 +150,7 @@ class Finding:
         return self.document().model_dump(mode="json")
 
     def document(self) -> VerifyFinding:
+        """This finding as its pydantic model (:mod:`deidengine.schemas.verify`)."""
         from deidengine.schemas.verify import VerifyFinding
 
         return VerifyFinding(
