@@ -112,7 +112,11 @@ def _load_or_exit(spec: str, runnable: bool = False) -> Plan:
 def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
     """Show the winning rule for every selector the policy names, and why."""
     from deidengine.policy import explain_json, explain_plan
-    from deidengine.policy.explain import UnknownElementError
+    from deidengine.policy.explain import (
+        DEFAULT_TREATMENT,
+        UnknownElementError,
+        unselected_treatment,
+    )
 
     plan = _load_or_exit(spec)
     try:
@@ -124,9 +128,10 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
         click.echo(f"deid policy explain: {error}", err=True)
         sys.exit(EXIT_USAGE)
     if tag is not None and not rows:
-        click.echo(f"no rule of {spec} selects {tag}: it is kept unchanged", err=True)
+        click.echo(f"no rule of {spec} selects {tag}: {unselected_treatment(tag)}", err=True)
         sys.exit(EXIT_FINDINGS)
     click.echo(f"# policy {', '.join(plan.names)}  codes {' '.join(plan.codes)}")
+    click.echo(f"# default: {DEFAULT_TREATMENT}")
     for row in rows:
         name = row.selector + (
             f" {row.keyword}" if row.keyword and row.keyword not in row.selector else ""
@@ -254,6 +259,28 @@ def _lookup_option(
     metavar="SECONDS",
     help="How often progress is logged when stderr is not a terminal, and to --log-file.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse a secret file that group or others can read (else a loud warning).",
+)
+@click.option(
+    "--follow-links",
+    is_flag=True,
+    help="Read symbolic links to files outside IN (else they are skipped and reported).",
+)
+@click.option(
+    "--max-inflated-mib",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Quarantine (too-large) a deflated file inflating beyond this (default 512).",
+)
+@click.option(
+    "--max-pixel-mib",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Quarantine (too-large) a file declaring more pixel data than this (default 4096).",
+)
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.argument("output", metavar="OUT", type=click.Path(path_type=Path))
 def run(
@@ -274,6 +301,10 @@ def run(
     verbose: bool,
     log_file: Path | None,
     progress_every: float,
+    strict: bool,
+    follow_links: bool,
+    max_inflated_mib: int | None,
+    max_pixel_mib: int | None,
     input_path: Path,
     output: Path,
 ) -> None:
@@ -291,6 +322,7 @@ def run(
     from deidengine.run.diskfull import EXIT_DISK_FULL, DiskFullError
     from deidengine.run.executor import WorkerStartError
     from deidengine.run.layout import RunConfigurationError
+    from deidengine.run.limits import InputLimits
     from deidengine.run.progress import run_progress
     from deidengine.run.report import print_summary
     from deidengine.run.runner import RunRequest, run_request, stop_message
@@ -312,6 +344,9 @@ def run(
         ocr_backend=ocr or "default",
         encrypt_to=encrypt_to,
         force_new_run=force_new_run,
+        strict=strict,
+        follow_links=follow_links,
+        limits=InputLimits.from_mib(max_inflated_mib, max_pixel_mib),
     )
     _echo_plan_warnings(policy_spec)
     if _AS_PROGRAM:
@@ -322,7 +357,7 @@ def run(
     try:
         with stop_on_signals(), _progress_log(input_path, output, log_file) as log:
             progress = run_progress(quiet=quiet, verbose=verbose, log=log, every=progress_every)
-            summary = run_request(request, progress=progress)
+            summary = run_request(request, progress=progress, warn=_warn_loudly)
     except PolicyError as error:
         for diagnostic in error.diagnostics:
             click.echo(diagnostic.render(), err=True)
@@ -377,6 +412,10 @@ def _echo_plan_warnings(spec: str) -> None:
         return
     for warning in warnings:
         click.echo(warning.render(), err=True)
+
+
+def _warn_loudly(message: str) -> None:
+    click.secho(f"deid run: WARNING: {message}", err=True, fg="red", bold=True)
 
 
 @main.command("keygen")

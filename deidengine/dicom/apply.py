@@ -46,7 +46,7 @@ from deidengine.dicom.uids import remap_uid
 from deidengine.dicom.vr import maximum_length
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule, is_private_group
-from deidengine.standard.dictionary import attribute_info
+from deidengine.standard.dictionary import attribute_info, is_unknown_public
 from deidengine.standard.iod import attribute_type, resolve_compound_action
 from deidengine.standard.sr import sr_concept_actions
 
@@ -581,6 +581,10 @@ def _walk(
             kind = rule.action.kind
         elif (remap_all_uids or state.remap_unlisted_uids) and vr == "UI":
             kind = ast.ActionKind.REMAP_UID
+        elif not private and is_unknown_public(tag):
+            # Not in the data dictionary: nothing vouches for what it holds (verify's
+            # plan_decisions takes the same branch).
+            kind = ast.ActionKind.REMOVE
         elif state.dummy_depth and not private:
             kind = DUMMY_SCOPE_KINDS.get(vr, ast.ActionKind.REMOVE)
         elif clean_scope and not private:
@@ -709,6 +713,15 @@ def patient_key(dataset: Dataset) -> str:
     return f"study:{_top_level_text(dataset, STUDY_INSTANCE_UID)}"
 
 
+def remaps_unlisted_uids(plan: Plan) -> bool:
+    """Whether a UID no rule names is remapped: when the plan remaps SOP Instance UIDs."""
+    first = plan.candidates(SOP_INSTANCE_UID, "UI")
+    return bool(first) and first[0].action.kind in (
+        ast.ActionKind.REMAP_UID,
+        ast.ActionKind.CLEAN,
+    )
+
+
 def apply_plan(
     dataset: Dataset,
     context: EngineContext,
@@ -739,11 +752,7 @@ def apply_plan(
     # A UID no rule names (a newer attribute, a vendor's standard-group extension) is still an
     # instance identifier: when the plan remaps SOP Instance UIDs, it is remapped too.
     # Registry UIDs pass through remap_uid unchanged.
-    first = context.plan.candidates(SOP_INSTANCE_UID, "UI")
-    state.remap_unlisted_uids = bool(first) and first[0].action.kind in (
-        ast.ActionKind.REMAP_UID,
-        ast.ActionKind.CLEAN,
-    )
+    state.remap_unlisted_uids = remaps_unlisted_uids(context.plan)
     _walk(dataset, state, (), (), clean_scope=False, remap_all_uids=False)
     _drop_orphaned_overlay_planes(dataset, state)
     _drop_orphaned_instance_references(dataset, state)

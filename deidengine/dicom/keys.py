@@ -23,6 +23,7 @@ from typing import Final
 __all__ = [
     "MINIMUM_SECRET_BYTES",
     "SECRET_ENVIRONMENT_VARIABLE",
+    "InsecureSecretError",
     "InvalidSecretError",
     "MissingSecretError",
     "ProjectSecret",
@@ -31,6 +32,7 @@ __all__ = [
     "keyed_digest",
     "keyed_reference",
     "load_secret",
+    "secret_file_exposure",
     "write_secret",
 ]
 
@@ -55,6 +57,10 @@ class MissingSecretError(SecretError):
 
 class InvalidSecretError(SecretError):
     """The project secret is malformed or too short."""
+
+
+class InsecureSecretError(SecretError):
+    """The secret file can be read or changed by others, and the run is strict."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -164,3 +170,29 @@ def keyed_reference(secret: ProjectSecret, value: str | bytes) -> str:
     what lets an operator correlate log lines with a source file without the log holding PHI.
     """
     return keyed_digest(secret, "reference", value).hex()[:REFERENCE_LENGTH]
+
+
+def secret_file_exposure(path: str | os.PathLike[str]) -> str | None:
+    """Why the secret file at ``path`` is exposed, or None when only its owner (this user) can
+    read and change it.
+
+    Anyone who can read the secret can confirm a guessed identity against its pseudonym, UID
+    or date shift (they are all keyed by it), and anyone who can change it breaks linkage with
+    every earlier batch. So a file readable or writable by group or others (0644 is the usual
+    umask's result), or owned by another user, is reported.
+    """
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None  # load_secret reports a missing or unreadable file
+    problems = []
+    if status.st_mode & 0o077:
+        problems.append(f"has mode {status.st_mode & 0o777:04o} (group or others have access)")
+    if hasattr(os, "geteuid") and status.st_uid != os.geteuid():
+        problems.append(f"is owned by another user (uid {status.st_uid})")
+    if not problems:
+        return None
+    return (
+        f"the secret file {path} {' and '.join(problems)}; anyone who can read it can "
+        f"re-identify outputs by confirming guesses, so make it yours alone: chmod 600 {path}"
+    )

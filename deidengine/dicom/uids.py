@@ -22,6 +22,7 @@ __all__ = [
     "DICOM_ROOT",
     "UUID_DERIVED_ROOT",
     "is_registry_uid",
+    "is_valid_uid",
     "remap_uid",
 ]
 
@@ -86,6 +87,22 @@ REMAP_CACHE_SIZE: Final = 4096
 
 # UI values are padded to even length with NUL; some writers pad with a space instead.
 _PADDING: Final = "\x00 "
+
+
+#: PS3.5 9.1: a UID is at most 64 characters.
+MAXIMUM_UID_LENGTH: Final = 64
+
+
+def is_valid_uid(uid: str) -> bool:
+    """True when ``uid`` (trailing NUL or space padding aside) is a UID as PS3.5 9.1 spells it:
+    digits and dots only, at most 64 characters, no empty component, no leading zero in a
+    component of more than one digit.
+
+    Output file names are made of UIDs: only a value that passes this can name a file, since
+    anything else (``..``, ``/``, an absolute path) could lead a write out of the output tree.
+    """
+    bare = uid.rstrip(_PADDING)
+    return 0 < len(bare) <= MAXIMUM_UID_LENGTH and _VALID_UID.fullmatch(bare) is not None
 
 
 def is_registry_uid(uid: str) -> bool:

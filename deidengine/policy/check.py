@@ -124,6 +124,10 @@ class _Checker:
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.suggested: dict[str, int] = {}  # file → keyword hints given
+        #: Set while the selector of a ``keep`` rule is resolved: keeping is the one thing a
+        #: rule can do to a public tag the dictionary does not define (the engine removes
+        #: such elements by default), so only there is such a tag accepted.
+        self.keeping = False
 
     def error(
         self, code: ErrorCode, message: str, span: Span | None, help: str | None = None
@@ -173,7 +177,11 @@ class _Checker:
                 self._name_hint(ref.tag, ref.keyword),
             )
             return None, None
-        if not is_private_group(ref.tag >> 16) and attribute_info(ref.tag) is None:
+        if (
+            not is_private_group(ref.tag >> 16)
+            and attribute_info(ref.tag) is None
+            and not self.keeping
+        ):
             self.error(
                 ErrorCode.UNKNOWN_TAG,
                 f"unknown tag {format_tag(ref.tag)}",
@@ -560,7 +568,9 @@ def check_composition(composition: Composition) -> CheckedPolicy:
         _check_headers(layer, checker)
     first_seen: dict[tuple[object, ...], tuple[ast.Rule, str]] = {}
     for layer, rule in _iter_rules(composition.layers):
+        checker.keeping = rule.action.kind is ast.ActionKind.KEEP
         target = checker.target(rule.selector)
+        checker.keeping = False
         if target is None:
             continue
         condition = rule.condition

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from deidengine.policy.plan import Plan, PlannedRule, SelectorKind, Target, format_tag
-from deidengine.standard.dictionary import attribute_info, closest_keywords, tag_for_keyword
+from deidengine.standard.dictionary import (
+    attribute_info,
+    closest_keywords,
+    is_unknown_public,
+    tag_for_keyword,
+)
 
 if TYPE_CHECKING:  # pydantic is imported when a document is made, not with the plan
     from deidengine.schemas.policy import ExplainedRule
@@ -21,6 +26,13 @@ class UnknownElementError(ValueError):
         self.suggestion = close[0] if close else None
         hint = f"; did you mean '{self.suggestion}'?" if self.suggestion else ""
         super().__init__(f"unknown keyword '{text}'{hint}")
+
+
+#: What happens to an element no rule selects (the engine's default), for explain's output.
+DEFAULT_TREATMENT = (
+    "elements no rule selects are kept, except public elements the data dictionary does not "
+    "define, which are removed (a rule naming the tag keeps one)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +177,17 @@ def explain_plan(plan: Plan, tag: str | None = None) -> tuple[Explanation, ...]:
     return tuple(_explain(plan, t, firsts[t.key]) for t in targets)
 
 
+def unselected_treatment(tag: str) -> str:
+    """What the engine does to the element ``tag`` names when no rule selects it."""
+    number = parse_tag_filter(tag)
+    if number is not None and is_unknown_public(number):
+        return (
+            "it is not in the data dictionary, so it is removed by default "
+            "(a rule naming its tag keeps it)"
+        )
+    return "it is kept unchanged"
+
+
 def explain_json(plan: Plan, tag: str | None = None) -> dict[str, object]:
     """The JSON document of ``deid policy explain --format json`` (docs/schemas/policy-explain)."""
     from deidengine.schemas.policy import MethodCode, PolicyExplanation
@@ -174,6 +197,7 @@ def explain_json(plan: Plan, tag: str | None = None) -> dict[str, object]:
         policy=plan.names,
         digest=plan.digest,
         rules=tuple(e.document() for e in explain_plan(plan, tag)),
+        default=unselected_treatment(tag) if tag is not None else DEFAULT_TREATMENT,
         codes=plan.codes,
         methods=tuple(
             MethodCode(value=c, scheme="DCM", meaning=cid7050.cid_7050(c).meaning)

@@ -41,6 +41,15 @@ class Reason(enum.Enum):
     DIRECTORY_RECORD = "dicomdir"  # skipped: media directories are rebuilt, not de-identified
     ALREADY_DONE = "already-done"  # skipped: an identical output exists (a resumed run)
     DISK_FULL = "disk-full"  # not an input's fault: the run stops, the input is redone later
+    # Side doors and malformed input (issue #14): each names the precise defect.
+    INVALID_UID = "invalid-uid"
+    TOO_LARGE = "too-large"
+    INVALID_VR = "invalid-vr"
+    INVALID_LENGTH = "invalid-length"
+    INVALID_VALUE = "invalid-value"
+    INCONSISTENT_PIXEL_DATA = "inconsistent-pixel-data"
+    TRANSFER_SYNTAX_MISMATCH = "transfer-syntax-mismatch"
+    LINK_OUTSIDE_INPUT = "link-outside-input"  # skipped: a symbolic link leaving the input
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -61,6 +70,14 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.DIRECTORY_RECORD: "a DICOMDIR media directory (rebuild it from the output)",
     Reason.ALREADY_DONE: "an identical output already exists",
     Reason.DISK_FULL: "no space left on the device; nothing was written for this input",
+    Reason.INVALID_UID: "a UID that names the output is not a valid UID (PS3.5 9.1)",
+    Reason.TOO_LARGE: "the inflated data or the declared pixel data exceeds the run's limit",
+    Reason.INVALID_VR: "an element's VR is not a DICOM VR, or not one its tag can have",
+    Reason.INVALID_LENGTH: "an element's length does not fit its value or its VR",
+    Reason.INVALID_VALUE: "an element's value cannot be read as its VR says",
+    Reason.INCONSISTENT_PIXEL_DATA: "the pixel description and the pixel data disagree",
+    Reason.TRANSFER_SYNTAX_MISMATCH: "the data set is not encoded as its transfer syntax says",
+    Reason.LINK_OUTSIDE_INPUT: "a symbolic link leading out of the input (see --follow-links)",
 }
 
 

@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from deidengine.dicom.elements import copy_as_read
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.storage import StoreResult, store_atomically
+from deidengine.dicom.uids import is_valid_uid
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -50,9 +50,24 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
+from deidengine.run.diagnose import check_encoding, diagnose_input, encoding_mismatch
 from deidengine.run.diskfull import is_disk_full
+from deidengine.run.limits import (
+    DEFAULT_LIMITS,
+    InputLimits,
+    LimitExceeded,
+    PixelDescriptionError,
+    check_declared_pixels,
+    check_inflated_size,
+)
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.run.quarantine import SEALED_FIELD, seal_input_path
+from deidengine.run.safety import (
+    copy_private,
+    is_inside,
+    private_directory,
+    write_private_bytes,
+)
 from deidengine.standard.hipaa import restricted_zip3
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
@@ -74,6 +89,9 @@ DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 SINGLE_OUTPUT = "."
 #: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
 PIXEL_FAILURES = {"PixelCleanError": Reason.PIXELS_NOT_CLEAN}
+#: pyo3's exception for a panic in a Rust extension (pylibjpeg's decoders), by class name: the
+#: class lives in whichever extension raised it.
+NATIVE_PANIC = "PanicException"
 KNOWN_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
 #: Inputs up to this size are read whole before they are parsed; larger ones (multi-frame
 #: images) are parsed from the file, so no second copy of their pixels is held.
@@ -96,6 +114,8 @@ class RunSettings:
     encrypt_to: str | None = None
     #: ``output_root`` is the output file itself (``deid run FILE OUT.dcm``), not a tree.
     output_is_file: bool = False
+    #: The most an input may inflate to and the most pixel data it may declare (too-large).
+    limits: InputLimits = DEFAULT_LIMITS
 
 
 class _Quarantine(Exception):
@@ -161,10 +181,11 @@ def _parse(path: str, size: int, force: bool = False) -> Dataset:
     return dataset
 
 
-def read_input(path: str) -> Dataset:
+def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     """Read one input fully, or raise :class:`_Quarantine` with the reason."""
     try:
         size = os.path.getsize(path)
+        check_inflated_size(path, limits.max_inflated_bytes)
         try:
             dataset = _parse(path, size)
         except InvalidDicomError:
@@ -174,10 +195,12 @@ def read_input(path: str) -> Dataset:
                 raise _Quarantine(Reason.NOT_DICOM) from None
     except _Quarantine:
         raise
+    except LimitExceeded as error:
+        raise _Quarantine(Reason.TOO_LARGE, str(error)) from error
     except (EOFError, OSError) as error:
         raise _Quarantine(Reason.TRUNCATED) from error
     except Exception as error:
-        raise _Quarantine(Reason.UNREADABLE) from error
+        raise _unreadable(path) from error
     meta = getattr(dataset, "file_meta", None)
     syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     if syntax and syntax not in KNOWN_TRANSFER_SYNTAXES:
@@ -185,14 +208,29 @@ def read_input(path: str) -> Dataset:
     if is_media_directory(dataset):
         return dataset  # skipped by the caller; its SOP identity is in the meta only
     if "SOPClassUID" not in dataset and "SOPInstanceUID" not in dataset:
+        # A Part 10 file read in the wrong byte order finds no SOP identity: say which.
+        diagnosis = diagnose_input(path)
+        if diagnosis is not None and diagnosis.reason is Reason.TRANSFER_SYNTAX_MISMATCH:
+            raise _Quarantine(diagnosis.reason, diagnosis.detail)
         raise _Quarantine(Reason.NOT_DICOM, "no SOP Class or SOP Instance UID")
+    mismatch = encoding_mismatch(dataset)
+    if mismatch is not None:
+        raise _Quarantine(mismatch.reason, mismatch.detail)
     try:
+        check_declared_pixels(dataset, limits.max_pixel_bytes)
         if _truncated(dataset, size):
             raise _Quarantine(Reason.TRUNCATED)
+        malformed = check_encoding(dataset)  # before any stage converts a value
+        if malformed is not None:
+            raise _Quarantine(malformed.reason, malformed.detail)
     except _Quarantine:
         raise
+    except LimitExceeded as error:
+        raise _Quarantine(Reason.TOO_LARGE, str(error)) from error
+    except PixelDescriptionError as error:
+        raise _Quarantine(Reason.INCONSISTENT_PIXEL_DATA, str(error)) from error
     except Exception as error:
-        raise _Quarantine(Reason.UNREADABLE) from error
+        raise _unreadable(path) from error
     return dataset
 
 
@@ -207,6 +245,15 @@ def is_media_directory(dataset: Dataset) -> bool:
     )
 
 
+def _unreadable(path: str) -> _Quarantine:
+    """The quarantine of a file pydicom could not read: its precise defect when the strict
+    reading finds one (:mod:`deidengine.run.diagnose`), else ``unreadable``."""
+    diagnosis = diagnose_input(path)
+    if diagnosis is None:
+        return _Quarantine(Reason.UNREADABLE)
+    return _Quarantine(diagnosis.reason, diagnosis.detail)
+
+
 def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
     """PS3.15 E.1: the File Meta Information is replaced, not carried over."""
     meta = FileMetaDataset()
@@ -218,12 +265,28 @@ def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
     return meta
 
 
+#: The UIDs an output is named by, outermost folder first.
+OUTPUT_NAME_UIDS = (
+    ("StudyInstanceUID", "(0020,000D)"),
+    ("SeriesInstanceUID", "(0020,000E)"),
+    ("SOPInstanceUID", "(0008,0018)"),
+)
+
+
 def output_name(dataset: Dataset) -> str:
-    """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs."""
-    parts = [
-        str(dataset.get(k, "") or "").strip() or "unknown"
-        for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
-    ]
+    """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs.
+
+    Only valid UIDs (PS3.5 9.1) name files: a policy that keeps UIDs keeps whatever the input
+    held, and ``../..`` or ``/etc`` there would lead the write out of the output tree. Any
+    other value is quarantined as ``invalid-uid`` (an absent Study or Series UID is
+    ``unknown``).
+    """
+    parts = []
+    for keyword, tag in OUTPUT_NAME_UIDS:
+        value = str(dataset.get(keyword, "") or "").strip(" \x00")
+        if value and not is_valid_uid(value):
+            raise _Quarantine(Reason.INVALID_UID, tag)
+        parts.append(value or "unknown")
     return f"{parts[0]}/{parts[1]}/{parts[2]}.dcm"
 
 
@@ -233,6 +296,8 @@ STORE_STATUS = {StoreResult.WRITTEN: Status.WRITTEN, StoreResult.ALREADY_THERE: 
 
 def _write_atomically(dataset: Dataset, root: Path, name: str) -> Status:
     """Write via a temporary file and a link; an existing equal file means already done."""
+    if not is_inside(root, name):
+        raise _Quarantine(Reason.INVALID_UID, "the output name leaves the output tree")
     result = store_atomically(dataset, root / name, same=_same_output)
     if result is StoreResult.CONFLICT:
         raise _Quarantine(Reason.DUPLICATE_OUTPUT)
@@ -297,11 +362,22 @@ class FileProcessor:
         except Exception as error:  # the run goes on: this file fails closed
             if is_disk_full(error):
                 return _disk_full(reference)
+            # A malformed file fails wherever its defect is first touched: name the defect.
+            diagnosis = diagnose_input(path)
+            if diagnosis is not None:
+                return self._quarantine(path, reference, diagnosis.reason, diagnosis.detail)
             detail = f"{type(error).__name__} in the engine"
             return self._quarantine(path, reference, Reason.INTERNAL_ERROR, detail)
+        except BaseException as error:
+            # A panic in a Rust decoder (pyo3's PanicException is a BaseException, so no
+            # ``except Exception`` sees it) on corrupt compressed pixels: the file fails closed.
+            if type(error).__name__ != NATIVE_PANIC:
+                raise
+            detail = "a native pixel decoder failed on the data"
+            return self._quarantine(path, reference, Reason.PIXEL_STAGE_FAILED, detail)
 
     def _process(self, path: str, reference: str) -> Outcome:
-        dataset = read_input(path)
+        dataset = read_input(path, self.settings.limits)
         if is_media_directory(dataset):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
         identifying = collect_identifying_values(dataset)
@@ -335,6 +411,8 @@ class FileProcessor:
             or ENCODING_SYNTAX[(bool(implicit), little is not False)]
         )
         dataset.file_meta = _new_file_meta(dataset, transfer_syntax)
+        # The preamble may carry application data (a TIFF header, a name): written as zeros.
+        dataset.preamble = None
         leaks = find_leaks(
             dataset, identifying, header.explicitly_kept, header.default_kept, untouched_values
         )
@@ -408,7 +486,8 @@ class FileProcessor:
         """Copy the input beside a JSON reason, outside the output tree."""
         text = REASON_TEXT[reason] + (f" ({detail})" if detail else "")
         try:
-            self.quarantine_root.mkdir(parents=True, exist_ok=True)
+            # The copies hold the original PHI: a 0700 folder, 0600 files (safety.py).
+            private_directory(self.quarantine_root)
             record = {
                 "input": reference,
                 "reason": reason.value,
@@ -418,8 +497,8 @@ class FileProcessor:
                 SEALED_FIELD: seal_input_path(self.secret, reference, path),
             }
             target = self.quarantine_root / f"{reference}.json"
-            target.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-            shutil.copyfile(path, self.quarantine_root / f"{reference}.input")
+            write_private_bytes(target, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+            copy_private(path, self.quarantine_root / f"{reference}.input")
         except OSError as error:
             if is_disk_full(error):  # no half-written record or copy: the run stops, redoes it
                 for suffix in (".json", ".input"):

@@ -50,6 +50,9 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str, str, str]]:
 
 def _trailer(summary: RunSummary) -> list[str]:
     lines = [f"audit: {summary.audit_path}"]
+    if summary.quarantined and summary.quarantine_path is not None:
+        # Where the failed inputs are (copies holding PHI, 0600 in a 0700 folder).
+        lines.append(f"quarantine: {summary.quarantine_path} (holds PHI; mode 0700)")
     if summary.mappings is not None:
         lines.append(
             f"mappings: {summary.mappings.uids} ({summary.mappings.uid_rows} rows), "

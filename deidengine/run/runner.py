@@ -28,15 +28,22 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from deidengine.dicom.keys import ProjectSecret, keyed_reference, load_secret
+from deidengine.dicom.keys import (
+    InsecureSecretError,
+    ProjectSecret,
+    keyed_reference,
+    load_secret,
+    secret_file_exposure,
+)
 from deidengine.policy import load_plan
 from deidengine.run.audit import AuditHeader, AuditWriter, new_run_id
 from deidengine.run.discover import discover_inputs
@@ -62,6 +69,7 @@ from deidengine.run.layout import (
     default_quarantine,
     single_file_output,
 )
+from deidengine.run.limits import DEFAULT_LIMITS, InputLimits
 from deidengine.run.manifest import (
     ProjectCheck,
     RunManifest,
@@ -114,6 +122,7 @@ class RunSummary:
     #: Why the run ended before its last input: a signal's name (``SIGTERM``, ``SIGINT``) or
     #: ``disk-full``; ``None`` for a run that went through every input.
     stopped: str | None = None
+    quarantine_path: Path | None = None  # where quarantined inputs were copied
 
     @property
     def quarantined(self) -> int:
@@ -234,6 +243,7 @@ def run_tree(
     progress: ProgressSink | None = None,
     worker_factory: WorkerFactory = build_file_processor,
     force_new_run: bool = False,
+    follow_links: bool = False,
 ) -> RunSummary:
     """De-identify every file under ``input`` into ``settings.output_root``.
 
@@ -256,6 +266,8 @@ def run_tree(
         worker_factory: builds each worker's processor; tests pass a fake one.
         force_new_run: write into an output the manifest says was made with another project
             secret or policy (refused otherwise: two pseudonymisations of one patient).
+        follow_links: read symbolic links to files outside ``input``; without it each is
+            recorded as skipped (``link-outside-input``) and never read.
 
     Raises:
         RunConfigurationError: the layout is refused, the executor is unknown or refuses the
@@ -314,7 +326,18 @@ def run_tree(
         if recorder.log is not None:
             recorder.log.record_unlisted_directory(reference, type(error).__name__)
 
-    inputs = discover_inputs(input, exclude=(output, quarantine), on_error=unlistable)
+    def link_outside(path: Path) -> None:
+        reference = keyed_reference(secret, os.path.abspath(path))
+        # Not a manifest row: a later run with --follow-links must still read the link.
+        recorder.record(Outcome.skipped(reference, Reason.LINK_OUTSIDE_INPUT), from_manifest=True)
+
+    inputs = discover_inputs(
+        input,
+        exclude=(output, quarantine),
+        on_error=unlistable,
+        follow_links=follow_links,
+        on_skip=link_outside,
+    )
     # execute() builds the worker now: one that cannot be built fails before anything exists.
     outcomes = chosen.execute(_needing_work(inputs, recorder), settings, worker_factory)
     manifest = RunManifest(
@@ -378,6 +401,7 @@ def run_tree(
             elapsed_seconds=time.monotonic() - started,
             policy=plan.names,
             stopped=stopped,
+            quarantine_path=quarantine,
         )
         with tolerate_disk_full():
             log.summarize(summary.to_json())
@@ -489,6 +513,9 @@ class RunRequest:
     ocr_backend: str = "default"
     encrypt_to: Path | None = None  # a recipient certificate: honest-broker mode
     force_new_run: bool = False  # write into an output made with another secret or policy
+    strict: bool = False  # refuse (not only warn about) a secret file others can read
+    follow_links: bool = False  # read symbolic links that lead out of the input
+    limits: InputLimits = DEFAULT_LIMITS  # inflated and declared pixel sizes (too-large)
 
 
 def parse_lookup(text: str) -> tuple[str, Path]:
@@ -509,16 +536,22 @@ def run_request(
     environ: Mapping[str, str] = os.environ,
     progress: ProgressSink | None = None,
     worker_factory: WorkerFactory = build_file_processor,
+    warn: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Load the secret, check the lookup files, and run :func:`run_tree` for ``request``.
+
+    ``warn`` receives one-line warnings (a secret file others can read); by default they are
+    Python warnings (:class:`SecretFileWarning`).
 
     Raises:
         SecretError: no secret (``MissingSecretError``: its message says how to make one) or a
             malformed one. Checked first: nothing is read or created without it.
+        InsecureSecretError: with ``request.strict``, the secret file is readable by others.
         RunConfigurationError: a lookup file is missing or named twice, or the layout is refused.
         PolicyError: the policy does not compile into a runnable plan.
     """
     secret = load_secret(request.secret_file, environ)
+    _check_secret_file(request, warn)
     names = [name for name, _ in request.lookups]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -537,6 +570,7 @@ def run_request(
         ocr_backend=request.ocr_backend,
         encrypt_to=str(request.encrypt_to) if request.encrypt_to else None,
         output_is_file=single_file_output(request.input, request.output),
+        limits=request.limits,
     )
     return run_tree(
         settings,
@@ -550,4 +584,24 @@ def run_request(
         progress=progress,
         worker_factory=worker_factory,
         force_new_run=request.force_new_run,
+        follow_links=request.follow_links,
     )
+
+
+class SecretFileWarning(UserWarning):
+    """The secret file can be read or changed by others (the run went on)."""
+
+
+def _check_secret_file(request: RunRequest, warn: Callable[[str], None] | None) -> None:
+    """Warn about a secret file others can read; refuse it when the run is strict."""
+    if request.secret_file is None:
+        return
+    exposure = secret_file_exposure(request.secret_file)
+    if exposure is None:
+        return
+    if request.strict:
+        raise InsecureSecretError(f"{exposure} (refused under --strict)")
+    if warn is None:
+        warnings.warn(exposure, SecretFileWarning, stacklevel=3)
+    else:
+        warn(exposure)

@@ -111,6 +111,9 @@ class PolicyExplanation(Document):
     policy: tuple[str, ...] = Field(description="The composed policies, in order.")
     digest: str = Field(description="The plan's digest (SHA-256 hex).")
     rules: tuple[ExplainedRule, ...] = Field(description="One per distinct selector.")
+    default: str = Field(
+        description="What happens to elements no rule selects (with --tag: to that element)."
+    )
     codes: tuple[str, ...] = Field(description="The CID 7050 codes the outputs claim.")
     methods: tuple[MethodCode, ...] = Field(description="The same codes, with their meaning.")
 

@@ -22,6 +22,7 @@ __all__ = [
     "attribute_info",
     "closest_keywords",
     "is_private_group",
+    "is_unknown_public",
     "tag_for_keyword",
     "vr_of",
 ]
@@ -146,3 +147,23 @@ def closest_keywords(word: str, n: int = 3) -> list[str]:
 def is_private_group(group: int) -> bool:
     """True for a private group: odd, and not 0001, 0003, 0005, 0007 or FFFF (PS3.5 7.1)."""
     return group % 2 == 1 and group not in _NOT_PRIVATE_ODD_GROUPS
+
+
+#: Groups outside the default removal of unknown elements: the File Meta Information (0002) is
+#: rebuilt by the writer, never carried over (PS3.15 E.1).
+_REBUILT_GROUPS = frozenset({0x0002})
+
+
+@cache
+def is_unknown_public(tag: int) -> bool:
+    """True for a standard (not private) data element that the data dictionary does not
+    define: an invented public tag, or one retired before the dictionary's memory.
+
+    Nothing says what such an element holds (it may be a name or a telephone number), so the
+    engine removes it unless a rule selects it. Group lengths (gggg,0000) and the rebuilt File
+    Meta Information group are not data and are left to their own handling.
+    """
+    group, number = tag >> 16, tag & 0xFFFF
+    if number == 0x0000 or group in _REBUILT_GROUPS or is_private_group(group):
+        return False
+    return attribute_info(tag) is None

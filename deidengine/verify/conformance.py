@@ -32,7 +32,13 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from deidengine.dicom.apply import DEFAULT_SHIFT, DUMMY_SCOPE_KINDS, patient_key, private_key_of
+from deidengine.dicom.apply import (
+    DEFAULT_SHIFT,
+    DUMMY_SCOPE_KINDS,
+    patient_key,
+    private_key_of,
+    remaps_unlisted_uids,
+)
 from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
 from deidengine.dicom.elements import (
@@ -52,6 +58,7 @@ from deidengine.dicom.uids import UUID_DERIVED_ROOT, is_registry_uid, remap_uid
 from deidengine.dicom.vr import maximum_length
 from deidengine.policy.ast import CODE_ACTIONS, ActionKind
 from deidengine.policy.plan import Plan, PlannedRule, is_private_group
+from deidengine.standard.dictionary import is_unknown_public
 from deidengine.standard.iod import resolve_compound_action
 
 if TYPE_CHECKING:  # pydantic is imported when a report is written, not by the run's gate
@@ -99,6 +106,7 @@ class FindingCode(enum.Enum):
     OCR_UNAVAILABLE = "V203 ocr-unavailable"
     OCR_FAILED = "V204 ocr-failed"
     IDENTIFYING_PATH = "V205 identifying-value-in-path"
+    PREAMBLE_NOT_EMPTY = "V206 preamble-not-empty"
     # provenance
     IDENTITY_NOT_REMOVED = "V301 patient-identity-removed-missing"
     METHOD_MISSING = "V302 deidentification-method-missing"
@@ -280,6 +288,8 @@ class _Walk:
     plan: Plan
     snapshot: ConditionSnapshot
     sop_class: str | None
+    #: The engine remaps a UID no rule names (it then keeps, not removes, an unknown one).
+    remap_unlisted_uids: bool = False
 
 
 def _resolve(
@@ -327,6 +337,13 @@ def _walk(
         defaulted = False
         if rule is None and scope.remap and vr == "UI":
             kind = ActionKind.REMAP_UID
+        elif (
+            rule is None
+            and not private
+            and is_unknown_public(tag)
+            and not (vr == "UI" and walk.remap_unlisted_uids)
+        ):
+            kind = ActionKind.REMOVE  # the engine removes what the dictionary does not define
         elif rule is None and scope.dummy and not private:
             kind = DUMMY_SCOPE_KINDS.get(vr, ActionKind.REMOVE)
         elif rule is None and scope.clean and not private:
@@ -356,6 +373,7 @@ def plan_decisions(
         plan,
         ConditionSnapshot.of(source, plan.condition_tags),
         str(sop_class).strip() if sop_class else None,
+        remaps_unlisted_uids(plan),
     )
     decisions: list[Decision] = []
     meta = getattr(output, "file_meta", None)
@@ -431,12 +449,16 @@ def _removed(decision: Decision, context: _Context) -> Iterator[Finding]:
     # A private element's removal is reported by _private, with its own code.
     if decision.kind is ActionKind.REMOVE and not is_private_group(decision.tag >> 16):
         label = decision.rule.action.label if decision.rule else "C"
+        if decision.rule is None and is_unknown_public(decision.tag):
+            reason = "not in the data dictionary, and no rule keeps it"
+        else:
+            source = decision.rule.source if decision.rule else "an enclosing clean"
+            reason = f"{label} at {source}"
         yield finding(
             FindingCode.SHOULD_BE_REMOVED,
             context.file,
             decision.location,
-            f"present, but the plan removes it ({label} at "
-            f"{decision.rule.source if decision.rule else 'an enclosing clean'})",
+            f"present, but the plan removes it ({reason})",
         )
 
 

@@ -54,6 +54,7 @@ from deidengine.verify.conformance import (
 )
 from deidengine.verify.iod import iod_errors, new_iod_errors
 from deidengine.verify.leaks import find_leaks, patient_borne_values
+from deidengine.verify.preamble import preamble_findings
 from deidengine.verify.provenance_check import check_provenance
 
 if TYPE_CHECKING:  # the pixel stack (OpenCV, OCR) is imported only when OCR runs
@@ -250,6 +251,7 @@ def _verify_file(path: Path, relative: str, number: int, settings: _Settings) ->
         original = _read(input_path, header_only=True) if input_path is not None else None
     identifying = collect_identifying_values(original) if original is not None else None
     file = _shown_name(relative, number, identifying)
+    found.extend(preamble_findings(path, file))
     if file != relative:
         message = "the output's path holds an identifying value of its input"
         found.append(finding(FindingCode.IDENTIFYING_PATH, file, "", message))

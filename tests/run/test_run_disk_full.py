@@ -73,6 +73,7 @@ def test_a_full_disk_stops_the_run_with_one_message_and_the_rerun_finishes(
     assert run_tree(settings, source, workers=1).written == FILES
     key = tmp_path / "project.key"
     key.write_text(KEY_HEX + "\n", encoding="ascii")
+    key.chmod(0o600)  # a readable secret draws a warning (tests/security), not under test here
     out = small_disk / "out"
     command = [
         sys.executable,
@@ -132,6 +133,7 @@ def test_a_disk_too_full_to_open_the_manifest_gives_the_same_one_message(
     (small_disk / "filler").write_bytes(b"\1" * ((1 << 20) - (4 << 10)))
     key = tmp_path / "project.key"
     key.write_text(KEY_HEX + "\n", encoding="ascii")
+    key.chmod(0o600)  # a readable secret draws a warning (tests/security), not under test here
     source = get_testdata_file("CT_small.dcm")
     assert isinstance(source, str)
     arguments = ["run", "--policy", "annex-e/basic", "--secret-file", str(key), "--workers", "1"]

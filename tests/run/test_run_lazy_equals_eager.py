@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset
 
 import deidengine.run.pipeline as pipeline
 from benchmarks.corpus import HEADER_ONLY
+from deidengine.run.limits import DEFAULT_LIMITS, InputLimits
 from deidengine.run.pipeline import FileProcessor, RunSettings
 from tests.pydicom_files import bundled_charset_files, bundled_test_files
 
@@ -25,8 +26,8 @@ READ_INPUT = pipeline.read_input
 CONTRIBUTION_DATE_TIME = 0x0018A002
 
 
-def _eager_read(path: str) -> Dataset:
-    dataset = READ_INPUT(path)
+def _eager_read(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
+    dataset = READ_INPUT(path, limits)
     for _ in dataset.iterall():
         pass  # every element converted, as the pipeline did before it kept them raw
     return dataset

@@ -1,0 +1,317 @@
+"""Why a malformed input failed: the precise defect, found after the engine could not finish.
+
+The engine reads elements lazily and trusts their encoding until it needs a value. A damaged
+file (a flipped byte in a VR, a length that runs into the next element, a transfer syntax
+that is not the data's) then fails deep inside a stage, as whatever exception the value's
+conversion happened to raise. That says nothing useful, and an unexplained exception looks
+like a bug in the engine. So when a file fails unexpectedly the pipeline asks
+:func:`diagnose_input`, which reads the file again, strictly, and names the first defect it
+finds, checked in this order:
+
+1. ``transfer-syntax-mismatch``: the first element is not encoded as the meta's transfer
+   syntax says (explicit VR read as implicit, big endian as little, deflate that is not);
+2. ``invalid-vr``: an element's VR is not a DICOM VR, or (for a tag the dictionary knows)
+   not one the dictionary allows for it, so its value cannot mean what the tag says;
+3. ``invalid-length``: a sequence whose items cannot be found where its lengths put them, or
+   a binary value whose length is not a multiple of its VR's unit;
+4. ``invalid-value``: a value that cannot be read as its VR says.
+
+Only when none is found is the failure the engine's own (``internal-error``). The diagnosis
+runs only on failure, so well-formed files never pay for the strict reading. A diagnosis
+names tags and VRs, never values.
+
+One check runs on every input, because it guards a kept value rather than explains a failure:
+:func:`check_encoding`. A length that runs past its value makes an element swallow the
+elements after it; when the swallowing element is one the policy keeps (a Code String such as
+Photometric Interpretation), the swallowed bytes, a name among them, would be written as its
+value. The VRs whose values are plain ASCII of a fixed maximum length cannot hide that. And
+a VR byte flipped into another kind (a name stated as US) would have the policy treat the
+value as that kind: ``C`` keeps numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+import pydicom
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.filereader import _read_file_meta_info, read_preamble
+from pydicom.tag import Tag
+from pydicom.uid import UID
+from pydicom.values import converters
+
+from deidengine.dicom.elements import element_location, walk_tree
+from deidengine.dicom.vr import MAXIMUM_LENGTH
+from deidengine.run.outcome import Reason
+from deidengine.standard.dictionary import attribute_info, is_private_group
+
+__all__ = [
+    "ASCII_VRS",
+    "Diagnosis",
+    "check_encoding",
+    "diagnose_input",
+    "encoding_mismatch",
+    "syntax_mismatch",
+]
+
+#: Every VR a file may spell (the compound "US or SS" forms are the dictionary's, not a file's).
+FILE_VRS: Final = frozenset(str(vr) for vr in converters if " " not in str(vr))
+#: Binary VRs and the size of one value: a length not a multiple of it cannot be read.
+UNIT_SIZES: Final = {
+    "AT": 4,
+    "FD": 8,
+    "FL": 4,
+    "OD": 8,
+    "OF": 4,
+    "OL": 4,
+    "OV": 8,
+    "OW": 2,
+    "SL": 4,
+    "SS": 2,
+    "SV": 8,
+    "UL": 4,
+    "US": 2,
+    "UV": 8,
+}
+DEFLATED: Final = "1.2.840.10008.1.2.1.99"
+#: The head of a file read for the transfer syntax check (the meta and the first element).
+HEAD_BYTES: Final = 64 * 1024
+#: Values longer than this are left in the file by the strict reading.
+DEFER_BYTES: Final = 1 << 20
+#: Binary VRs: their values are bytes, read as they are; converting them proves nothing.
+BINARY_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW"})
+#: Deeper than any real file nests; a damaged length can make a sequence look endless.
+MAXIMUM_DEPTH: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """The defect: a reason and a detail naming the tag (never a value)."""
+
+    reason: Reason
+    detail: str
+
+
+class _Found(Exception):
+    def __init__(self, diagnosis: Diagnosis) -> None:
+        super().__init__(diagnosis.reason.value)
+        self.diagnosis = diagnosis
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def diagnose_input(path: str) -> Diagnosis | None:
+    """The first defect of the file at ``path`` (see the module's list), or None when the file
+    reads cleanly and strictly, so that a failure on it is the engine's own."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's warnings quote values
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(HEAD_BYTES)
+        except OSError:
+            return None
+        try:
+            mismatch = syntax_mismatch(head)
+            if mismatch is not None:
+                return mismatch
+            # Large values (pixels) stay in the file: the diagnosis holds no second copy.
+            dataset = pydicom.dcmread(path, force=True, defer_size=DEFER_BYTES)
+            _check_dataset(dataset, 0)
+        except _Found as found:
+            return found.diagnosis
+        except (OSError, EOFError, struct.error, OverflowError, MemoryError):
+            return Diagnosis(Reason.INVALID_LENGTH, "an element's length runs past its data")
+        except Exception:
+            return Diagnosis(Reason.INVALID_VALUE, "the data set cannot be read strictly")
+    return None
+
+
+def syntax_mismatch(data: bytes) -> Diagnosis | None:
+    """Whether the first data element in ``data`` (the head of a file) contradicts the
+    meta's transfer syntax; None when it does not, or the meta cannot be read from the head."""
+    if data[128:132] != b"DICM":
+        return None
+    stream = io.BytesIO(data)
+    try:
+        read_preamble(stream, False)
+        meta = _read_file_meta_info(stream)
+    except Exception:
+        return None
+    syntax_text = str(meta.get("TransferSyntaxUID", "")).strip(" \x00")
+    if not syntax_text:
+        return None
+    body = data[stream.tell() :]
+    syntax = UID(syntax_text)
+    if syntax == DEFLATED:
+        try:
+            body = zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, 64)
+        except zlib.error:
+            return Diagnosis(Reason.TRANSFER_SYNTAX_MISMATCH, "the data set is not deflated")
+    if len(body) < 8 or not syntax.is_transfer_syntax:
+        return None
+    order, other = ("<", ">") if syntax.is_little_endian else (">", "<")
+    (group,) = struct.unpack(order + "H", body[:2])
+    (swapped,) = struct.unpack(other + "H", body[:2])
+    vr = body[4:6].decode("latin-1")
+    looks_explicit = vr in FILE_VRS
+    # A data set starts with a low group (0008 mostly): read in the wrong byte order, it is
+    # high, and its bytes swapped are the low one.
+    if swapped < group and swapped <= 0x00FF:
+        problem = "the first element's group reads right only in the other byte order"
+    elif syntax.is_implicit_VR and looks_explicit:
+        problem = "explicit VRs where the transfer syntax says implicit"
+    elif not syntax.is_implicit_VR and not looks_explicit:
+        problem = "no VR where the transfer syntax says explicit"
+    else:
+        return None
+    return Diagnosis(Reason.TRANSFER_SYNTAX_MISMATCH, problem)
+
+
+def _dictionary_vrs(tag: int) -> frozenset[str] | None:
+    if is_private_group(tag >> 16):
+        return None
+    info = attribute_info(tag)
+    if info is None or not info.vr:
+        return None
+    return frozenset(part.strip() for part in info.vr.split(" or "))
+
+
+def _check_dataset(dataset: Dataset, depth: int) -> None:
+    if depth > MAXIMUM_DEPTH:
+        raise _Found(Diagnosis(Reason.INVALID_LENGTH, "sequences nest without end"))
+    for key, raw in list(dataset._dict.items()):
+        tag = int(Tag(key))
+        where = _tag_text(tag)
+        vr = str(raw.VR) if raw.VR is not None else None
+        if isinstance(raw, RawDataElement) and vr is not None:
+            if vr not in FILE_VRS:
+                raise _Found(Diagnosis(Reason.INVALID_VR, f"{where} has no DICOM VR"))
+            allowed = _dictionary_vrs(tag)
+            if allowed is not None and vr != "UN" and vr not in allowed:
+                raise _Found(
+                    Diagnosis(
+                        Reason.INVALID_VR,
+                        f"{where} is written as {vr}, PS3.6 gives {' or '.join(sorted(allowed))}",
+                    )
+                )
+            unit = UNIT_SIZES.get(vr)
+            if unit and raw.length != 0xFFFFFFFF and raw.length % unit:
+                raise _Found(
+                    Diagnosis(Reason.INVALID_LENGTH, f"{where}: {raw.length} bytes of {vr}")
+                )
+        if vr in BINARY_VRS:
+            continue
+        try:
+            element = dataset[key]
+        except (OSError, EOFError, struct.error):
+            raise _Found(
+                Diagnosis(Reason.INVALID_LENGTH, f"{where}: its items are not where it says")
+            ) from None
+        except NotImplementedError:
+            raise _Found(Diagnosis(Reason.INVALID_VR, f"{where} has no DICOM VR")) from None
+        except Exception:
+            raise _Found(
+                Diagnosis(Reason.INVALID_VALUE, f"{where} cannot be read as its VR")
+            ) from None
+        if element.VR == "SQ":
+            for item in element.value or ():
+                _check_dataset(item, depth + 1)
+
+
+#: VRs whose values are ASCII (no character set applies) of at most MAXIMUM_LENGTH characters.
+ASCII_VRS: Final = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
+PRINTABLE_LOW, PRINTABLE_HIGH = 0x20, 0x7E
+#: ACR-NEMA forms PS3.5 still describes for old files: ``yyyy.mm.dd`` and ``hh:mm:ss.frac``.
+LEGACY_LENGTH: Final = {"DA": 10, "TM": 16}
+#: VRs by what a policy does with them: ``C`` scrubs text, keeps codes and numbers, shifts
+#: dates, remaps UIDs, walks sequences, removes bytes. A file VR of another kind than the
+#: dictionary's (a name written as US) would be treated as that kind: text kept as a number.
+#: Within a kind, writers differ (SH for LO, IS for DS, OW for OB) and nothing changes.
+VR_KINDS: Final = {
+    **dict.fromkeys(("AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"), "text"),
+    **dict.fromkeys(("CS", "AS"), "code"),
+    **dict.fromkeys(("AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV"), "number"),
+    **dict.fromkeys(("DA", "DT", "TM"), "date"),
+    "UI": "uid",
+    "SQ": "sequence",
+    **dict.fromkeys(("OB", "OD", "OF", "OL", "OV", "OW", "UN"), "bytes"),
+}
+
+
+def _ascii_defect(vr: str, value: bytes) -> str | None:
+    limit = LEGACY_LENGTH.get(vr, MAXIMUM_LENGTH[vr])
+    for part in value.split(b"\\"):
+        text = part.strip(b" \x00")
+        # Over-long UIDs occur in real files; a remap replaces them, and output names refuse
+        # them (is_valid_uid): only their bytes are checked here.
+        if len(text) > limit and vr != "UI":
+            return f"a {vr} longer than {limit}"
+        if text and (min(text) < PRINTABLE_LOW or max(text) > PRINTABLE_HIGH):
+            return f"a {vr} that is not ASCII text"
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _kind_mismatch(tag: int, vr: str) -> str | None:
+    allowed = _dictionary_vrs(tag)
+    if allowed is None or vr == "UN":
+        return None
+    kinds = {VR_KINDS.get(choice) for choice in allowed}
+    if VR_KINDS.get(vr) in kinds:
+        return None
+    return f"written as {vr}, PS3.6 gives {' or '.join(sorted(allowed))}"
+
+
+def check_encoding(dataset: Dataset) -> Diagnosis | None:
+    """The first element, at any depth, whose encoding the policy cannot be trusted on, or
+    None when there is none. Reads raw bytes and stated VRs only (nothing is converted that
+    the engine would not convert anyway):
+
+    - ``invalid-vr``: a stated VR of another kind than the dictionary's for the tag (see
+      :data:`VR_KINDS`);
+    - ``invalid-length`` / ``invalid-value``: a value of an ASCII VR longer than the VR
+      allows, or holding a byte that is not printable ASCII: the mark of a length that ran
+      past its value and swallowed the elements after it.
+    """
+    for path, _dataset, tag, vr, element in walk_tree(dataset):
+        if not isinstance(element, RawDataElement):
+            continue
+        if element.VR is not None and not (tag >> 16) & 1:
+            mismatch = _kind_mismatch(tag, str(element.VR))
+            if mismatch is not None:
+                where = element_location(path, tag)
+                return Diagnosis(Reason.INVALID_VR, f"{where} {mismatch}")
+        if vr in ASCII_VRS and element.value:
+            defect = _ascii_defect(vr, element.value)
+            if defect is not None:
+                reason = Reason.INVALID_LENGTH if "longer" in defect else Reason.INVALID_VALUE
+                return Diagnosis(reason, f"{element_location(path, tag)}: {defect}")
+    return None
+
+
+def encoding_mismatch(dataset: Dataset) -> Diagnosis | None:
+    """``transfer-syntax-mismatch`` when the data set's elements are not in the VR encoding
+    its meta's transfer syntax says. pydicom notices, reads on in the other encoding and still
+    reports the declared one; the writer would then copy the elements as read under a meta
+    that says otherwise, and the output would carry the same contradiction."""
+    meta = getattr(dataset, "file_meta", None)
+    syntax_text = str(meta.get("TransferSyntaxUID", "")).strip(" \x00") if meta else ""
+    if not syntax_text or not UID(syntax_text).is_transfer_syntax:
+        return None
+    first = next((e for e in dataset._dict.values() if isinstance(e, RawDataElement)), None)
+    if first is None:
+        return None
+    read_implicit = first.VR is None  # a raw element read as explicit VR states its VR
+    if read_implicit == UID(syntax_text).is_implicit_VR:
+        return None
+    found = "implicit" if read_implicit else "explicit"
+    return Diagnosis(Reason.TRANSFER_SYNTAX_MISMATCH, f"{found} VR data under {syntax_text}")
