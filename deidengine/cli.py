@@ -114,6 +114,7 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
     from deidengine.policy import explain_json, explain_plan
     from deidengine.policy.explain import (
         DEFAULT_TREATMENT,
+        TEXT_CLEANING_NOTES,
         UnknownElementError,
         unselected_treatment,
     )
@@ -146,6 +147,8 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
             )
         for beaten in row.overrides:
             click.echo(f"    overrides {beaten}")
+        if row.text_cleaning:
+            click.echo(f"    {TEXT_CLEANING_NOTES[row.text_cleaning]}")
 
 
 @policy.command("compile")
@@ -660,6 +663,111 @@ def quarantine_list(quarantine_dir: Path, secret_file: Path | None, fmt: str) ->
         click.echo(f"    {entry.detail}")
     if not entries:
         click.echo("the quarantine holds no record")
+
+
+# ----------------------------------------------------------------------------- serve
+def _gateway_config_or_exit(config_path: Path, **overrides: object) -> object:
+    from deidengine.serve.config import ConfigError, load_config
+
+    try:
+        return load_config(config_path, overrides)
+    except ConfigError as error:
+        for line in error.lines:
+            click.echo(line, err=True)
+        sys.exit(EXIT_USAGE)
+
+
+_CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The gateway's TOML file (docs/gateway.md).",
+)
+
+
+@main.group("serve", invoke_without_command=True)
+@_CONFIG_OPTION
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The project secret (instead of [gateway] secret_file).",
+)
+@click.option(
+    "--spool-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where received instances are kept until de-identified (instead of spool_dir).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The queue, outbox and audits (instead of work_dir).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Instead of log_level.",
+)
+@click.pass_context
+def serve(
+    context: click.Context,
+    config_path: Path | None,
+    secret_file: Path | None,
+    spool_dir: Path | None,
+    work_dir: Path | None,
+    log_level: str | None,
+) -> None:
+    """Run the de-identification gateway: receive, de-identify, forward (DICOM network).
+
+    Flags override the [gateway] settings of the file. Runs until SIGTERM or Ctrl-C, then
+    drains. Exit 2 for configuration errors, before anything listens.
+    """
+    if context.invoked_subcommand is not None:
+        return
+    if config_path is None:
+        raise click.UsageError("deid serve needs --config FILE")
+    from deidengine.dicom.keys import SecretError
+    from deidengine.policy import PolicyError
+    from deidengine.serve.app import GatewayBusyError, configure_logging
+    from deidengine.serve.app import serve as serve_gateway
+    from deidengine.serve.config import GatewayConfig
+
+    config = _gateway_config_or_exit(
+        config_path,
+        secret_file=str(secret_file) if secret_file else None,
+        spool_dir=str(spool_dir) if spool_dir else None,
+        work_dir=str(work_dir) if work_dir else None,
+        log_level=log_level,
+    )
+    assert isinstance(config, GatewayConfig)
+    configure_logging(config.gateway.log_level)
+    try:
+        serve_gateway(config)
+    except PolicyError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(diagnostic.render(), err=True)
+        sys.exit(EXIT_USAGE)
+    except (SecretError, GatewayBusyError, OSError) as error:
+        click.echo(f"deid serve: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@serve.command("status")
+@_CONFIG_OPTION
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def serve_status(config_path: Path | None, fmt: str) -> None:
+    """Queue depth per state, rates and recent problems by reason code (no PHI)."""
+    from deidengine.serve.config import GatewayConfig
+    from deidengine.serve.status import gateway_status, render_status
+
+    if config_path is None:
+        raise click.UsageError("deid serve status needs --config FILE")
+    config = _gateway_config_or_exit(config_path)
+    assert isinstance(config, GatewayConfig)
+    status = gateway_status(config)
+    if fmt == "json":
+        click.echo(json.dumps(status.to_json(), indent=2))
+    else:
+        click.echo(render_status(status))
 
 
 def console_main() -> None:

@@ -13,9 +13,10 @@ apt_install() {
     $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 if ! command -v tesseract >/dev/null || ! command -v dciodvfy >/dev/null \
-    || ! command -v storescp >/dev/null; then
-    # tesseract-ocr: OCR backend; dicom3tools: dciodvfy IOD validator; dcmtk: DICOM network peers
-    apt_install tesseract-ocr tesseract-ocr-eng dicom3tools dcmtk
+    || ! command -v storescp >/dev/null || ! command -v Orthanc >/dev/null; then
+    # tesseract-ocr: OCR backend; dicom3tools: dciodvfy IOD validator; dcmtk: DICOM network peers;
+    # orthanc, orthanc-dicomweb: the archive `deid serve`'s tests forward to (DIMSE, STOW-RS)
+    apt_install tesseract-ocr tesseract-ocr-eng dicom3tools dcmtk orthanc orthanc-dicomweb
 fi
 VENV="${VIRTUAL_ENV:-$PWD/.venv}"
 if [ ! -x "$VENV/bin/python" ]; then

@@ -41,7 +41,7 @@ from deidengine.dicom.elements import (
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.pseudonyms import keyed_hash, pseudonym, zip3_prefix
-from deidengine.dicom.scrub import ScrubCategory, scrub_text
+from deidengine.dicom.scrub import ScrubCategory
 from deidengine.dicom.uids import remap_uid
 from deidengine.dicom.vr import maximum_length
 from deidengine.policy import ast
@@ -49,6 +49,9 @@ from deidengine.policy.plan import Plan, PlannedRule, is_private_group
 from deidengine.standard.dictionary import attribute_info, is_unknown_public
 from deidengine.standard.iod import attribute_type, resolve_compound_action
 from deidengine.standard.sr import sr_concept_actions
+from deidengine.text import Category, Source, Strictness, clean_value
+from deidengine.text.stage import ALL as ALL_TEXT_CATEGORIES
+from deidengine.text.stage import categories_of as text_categories_of
 
 PIXEL_DATA_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 PIXEL_GROUP = 0x7FE0
@@ -62,6 +65,12 @@ CONTENT_SEQUENCE = 0x0040A730
 CONCEPT_NAME_CODE_SEQUENCE = 0x0040A043
 DATE_VRS = frozenset({"DA", "DT", "TM"})
 MANDATORY_TYPES = frozenset({"1", "1C"})
+#: A code item's value and scheme are coded terms, not text ("121322", "T-D0050", "99LOCAL"):
+#: cleaned, they lose only the file's own identifying values, never a shape or a guess.
+CODE_VALUE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080119, 0x00080120})
+CODE_SOURCES = frozenset({Source.HEADER})
+#: Types whose attribute must be present (if empty): a value the text stage removes is emptied.
+REQUIRED_TYPES = frozenset({"1", "1C", "2", "2C"})
 TEXT_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"})
 DEFAULT_SHIFT = (-365, -1)
 
@@ -208,6 +217,8 @@ class _FileState:
     remap_unlisted_uids: bool = False
     # Depth of D sequences being walked: inside one, what has no rule gets a dummy value.
     dummy_depth: int = 0
+    # Depth of sequences a strict clean/scrub rule is walking: their text is cleaned strictly.
+    strict_depth: int = 0
 
 
 def _fit(text: str, vr: str) -> str:
@@ -372,22 +383,61 @@ def _truncate_zip(item: _Element, state: _FileState) -> None:
 
 def _scrub(item: _Element, state: _FileState) -> None:
     if item.vr == "SQ":
-        _descend(item, state, clean_scope=True)
+        _descend_cleaning(item, state)
         return
     words = item.rule.action.words if item.rule else ()
     categories = frozenset(ScrubCategory(w) for w in words) or frozenset(ScrubCategory)
-    _scrub_value(item, state, categories)
+    _scrub_value(item, state, text_categories_of(categories))
 
 
-def _scrub_value(item: _Element, state: _FileState, categories: frozenset[ScrubCategory]) -> None:
+def _is_strict(item: _Element, state: _FileState) -> bool:
+    """A strict rule, or no rule inside a sequence a strict rule cleans."""
+    rule = item.rule
+    if rule is not None and rule.action.kind in ast.TEXT_CLEANING_ACTIONS and rule.action.strict:
+        return True
+    return state.strict_depth > 0
+
+
+def _descend_cleaning(item: _Element, state: _FileState) -> None:
+    strict = item.rule is not None and item.rule.action.strict
+    state.strict_depth += strict
+    try:
+        _descend(item, state, clean_scope=True)
+    finally:
+        state.strict_depth -= strict
+
+
+def _remove_or_empty(item: _Element, state: _FileState) -> None:
+    """Take a value away: emptied where the IOD requires the attribute, else removed."""
+    if attribute_type(state.sop_class, item.tag_path) in REQUIRED_TYPES:
+        item.replace(None)
+    else:
+        _remove(item, state)
+
+
+def _scrub_value(item: _Element, state: _FileState, categories: frozenset[Category]) -> None:
+    """Run the text stage (deidengine.text) over each value; a strict rule removes the values
+    the stage cannot vouch for, and the element when none is left."""
     value = item.element.value
     if value is None or value == "":
         return
-    if isinstance(value, MultiValue | list):
-        cleaned = [scrub_text(str(v), state.identifying, categories).text for v in value]
-        item.element.value = cleaned
-        return
-    item.element.value = scrub_text(str(value), state.identifying, categories).text
+    strictness = Strictness.STRICT if _is_strict(item, state) else Strictness.DEFAULT
+    sources = CODE_SOURCES if item.tag in CODE_VALUE_TAGS else None
+    values = list(value) if isinstance(value, MultiValue | list) else [value]
+    kept: list[str] = []
+    for one in values:
+        result = clean_value(str(one), state.identifying, strictness, categories, sources)
+        if result.text is None:
+            # The audit's reason: which check failed, never the value.
+            state.counts[f"text-removed:{result.reason.value}"] += 1
+            continue
+        kept.append(_fit(result.text, item.vr))
+    if not kept:
+        _remove_or_empty(item, state)
+    elif len(kept) == 1 and not isinstance(value, MultiValue | list):
+        item.element.value = kept[0]
+    else:
+        item.element.value = kept
 
 
 def _reject(item: _Element, state: _FileState) -> None:
@@ -411,11 +461,11 @@ def _clean(item: _Element, state: _FileState) -> None:
 
 
 def _clean_sequence(item: _Element, state: _FileState) -> None:
-    _descend(item, state, clean_scope=True)
+    _descend_cleaning(item, state)
 
 
 def _clean_text(item: _Element, state: _FileState) -> None:
-    _scrub_value(item, state, frozenset(ScrubCategory))
+    _scrub_value(item, state, ALL_TEXT_CATEGORIES)
 
 
 def _clean_date(item: _Element, state: _FileState) -> None:

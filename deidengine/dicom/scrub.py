@@ -12,14 +12,14 @@ Two sources of evidence:
   digit labelled ``MRN:``, ``ID:``, ``Acc#``...), honorific-led names (``Dr. Smith``), and
   street addresses (``12 Main Street``).
 
-Replacement: every character of a match except whitespace becomes ``*`` (:data:`MASK`).
-Length-preserving masking was chosen over a token such as ``[REDACTED]`` because
-
-- the text never grows, so a scrubbed value always still fits its VR's maximum length and the
-  engine never has to truncate away the non-identifying text after a match;
-- a mask can neither be mistaken for data nor form a new match (``*`` is not a word
-  character), and whitespace is kept so line structure and word positions survive;
-- it reveals only the length of what was removed.
+Replacement: each identifying span becomes the fixed mask ``***`` (:data:`MASK`); spans that
+overlap or that only spaces and punctuation (``,^.-``) separate become one mask. Until the
+free-text stage (:mod:`deidengine.text`) the mask was length-preserving (every character
+became ``*``); it was changed because the length of a masked name or number is itself a hint
+(a short family name, an ID's format), and a fixed mask reveals neither the length nor how many
+words were removed. The price is that text can grow by up to two characters per span: callers
+fit the result to the VR's maximum length. A mask can neither be mistaken for data nor form a
+new match (``*`` is not a word character).
 
 Labels are not masked, only what they label: ``MRN 12345678`` becomes ``MRN ********``.
 Words that are not identifying are left exactly as they were ("CHEST PA AND LATERAL").
@@ -42,10 +42,11 @@ __all__ = [
     "ScrubCategory",
     "ScrubResult",
     "find_identifying_text",
+    "masked",
     "scrub_text",
 ]
 
-MASK: Final = "*"
+MASK: Final = "***"
 
 
 class ScrubCategory(enum.Enum):
@@ -234,13 +235,27 @@ def find_identifying_text(
     )
 
 
-def _masked(text: str, spans: list[Span]) -> str:
-    characters = list(text)
-    for start, end, _ in spans:
-        for index in range(start, end):
-            if not characters[index].isspace():
-                characters[index] = MASK
-    return "".join(characters)
+#: What may separate two spans that become one mask.
+MASK_JOINERS: Final = " ,^.-"
+
+
+def masked(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each span replaced by :data:`MASK`, neighbouring spans as one."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and (
+            start <= merged[-1][1] or not text[merged[-1][1] : start].strip(MASK_JOINERS)
+        ):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    pieces: list[str] = []
+    position = 0
+    for start, end in merged:
+        pieces.extend((text[position:start], MASK))
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def scrub_text(
@@ -250,19 +265,17 @@ def scrub_text(
 ) -> ScrubResult:
     """Mask every identifying span of ``text`` (see the module documentation).
 
-    The result has the same length as ``text`` and contains no span that
-    :func:`find_identifying_text` would report: masking is repeated until none is left, in case
-    removing one match exposed another (say, a number no longer preceded by a decimal point).
-    ``removed`` counts the spans masked. Never raises.
+    The result contains no span that :func:`find_identifying_text` would report: masking is
+    repeated until none is left, in case removing one match exposed another (say, a number no
+    longer preceded by a decimal point). ``removed`` counts the spans masked. Never raises.
     """
     removed = 0
     spans = find_identifying_text(text, identifying, categories)
     while spans:
-        masked = _masked(text, spans)
-        if masked == text:
-            # Every span is already masked; the patterns cannot match "*", so this is a guard.
-            break
+        replaced = masked(text, [(start, end) for start, end, _ in spans])
+        if replaced == text:
+            break  # the patterns cannot match "***": a guard against looping
         removed += len(spans)
-        text = masked
+        text = replaced
         spans = find_identifying_text(text, identifying, categories)
     return ScrubResult(text, removed)

@@ -15,6 +15,7 @@ from typing import Final
 
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.scrub import ALL_CATEGORIES, find_identifying_text
+from deidengine.text import Category, find_identifiers
 
 __all__ = ["compact", "is_identifying_text", "matches_value"]
 
@@ -31,6 +32,8 @@ _OVERLAY_PATTERNS: Final = (
     re.compile(r"\d{6,}"),
 )
 
+#: What the free-text stage looks for in recognised text, beyond the scrubber's patterns.
+OCR_TEXT_CATEGORIES: Final = frozenset({Category.NAME, Category.INSTITUTION})
 MINIMUM_VALUE_LENGTH: Final = 3
 FUZZY_VALUE_LENGTH: Final = 5
 
@@ -81,13 +84,16 @@ def is_identifying_text(text: str, identifying: IdentifyingValues) -> bool:
     Identifying: the file's own values (names and their parts, IDs, dates in written forms,
     phones, addresses), leniently; the scrubber's patterns (dates, phone numbers, MRN-like
     digit runs, labelled IDs, e-mail, ...); times of day and labels such as ``ID``, ``MRN``,
-    ``DOB`` and ``Name``.
+    ``DOB`` and ``Name``; names and institutions the free-text stage finds by cue or shape.
     """
     # The OCR model's dictionary includes CJK glyphs it emits for icons; they carry nothing.
     text = _NON_ASCII.sub(" ", text)
     if not text.strip():
         return False
     if find_identifying_text(text, identifying, ALL_CATEGORIES):
+        return True
+    # Names no header states ("DR OKAFOR", "Smith, Ann"): the free-text stage's recognisers.
+    if find_identifiers(text, categories=OCR_TEXT_CATEGORIES).spans:
         return True
     if any(pattern.search(text) for pattern in _OVERLAY_PATTERNS):
         return True

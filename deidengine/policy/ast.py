@@ -170,6 +170,9 @@ PIXEL_ACTIONS = frozenset(
     {ActionKind.OCR_REDACT, ActionKind.REDACT_BOX, ActionKind.KEEP_ULTRASOUND_REGIONS}
 )
 
+#: Actions that run the text stage on text values (deidengine.text) and take ``strict``.
+TEXT_CLEANING_ACTIONS = frozenset({ActionKind.CLEAN, ActionKind.SCRUB})
+
 #: Table E.1-1a's single-letter codes.
 CODE_ACTIONS: dict[str, ActionKind] = {
     "X": ActionKind.REMOVE,
@@ -193,6 +196,7 @@ class Action:
     text: str | None = None  # pseudonym template, set value, lookup table name, ocr mode
     numbers: tuple[int, ...] = ()  # shift range, hash length, age cap, redact box
     words: tuple[str, ...] = ()  # scrub categories
+    strict: bool = False  # clean/scrub: remove a text value the text stage cannot vouch for
 
     @property
     def label(self) -> str:
@@ -232,6 +236,14 @@ class SectionDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class CleanTextDecl:
+    """``clean-text strict|default``: the setting of every clean and scrub rule composed."""
+
+    strict: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     selector: Selector
     action: Action
@@ -242,7 +254,7 @@ class Rule:
     comment: str | None = None
 
 
-Statement: TypeAlias = PolicyDecl | CodeDecl | UseDecl | SectionDecl | Rule
+Statement: TypeAlias = PolicyDecl | CodeDecl | UseDecl | SectionDecl | CleanTextDecl | Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +275,12 @@ class PolicyFile:
     @property
     def uses(self) -> tuple[UseDecl, ...]:
         return tuple(s for s in self.statements if isinstance(s, UseDecl))
+
+    @property
+    def clean_text_strict(self) -> bool | None:
+        """The file's last ``clean-text`` setting: True for strict, None when it has none."""
+        settings = [s for s in self.statements if isinstance(s, CleanTextDecl)]
+        return settings[-1].strict if settings else None
 
     @property
     def codes(self) -> tuple[str, ...]:

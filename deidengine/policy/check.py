@@ -427,6 +427,8 @@ class _Checker:
             ok = False
             self.error(ErrorCode.BAD_ARGUMENT, message, action.span, hint)
 
+        if action.strict and action.kind not in ast.TEXT_CLEANING_ACTIONS:
+            bad(f"'{action.label}' takes no 'strict'", "'strict' applies to clean, C and scrub")
         match action.kind:
             case ast.ActionKind.SHIFT_DATE if action.numbers:
                 low, high = action.numbers

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import TYPE_CHECKING
 
+from deidengine.policy import ast
 from deidengine.policy.claims import BASIC_PROFILE, LayerFacts, plan_claims, weakening_diagnostic
 from deidengine.policy.diagnostics import Diagnostic, ErrorCode, PolicyError, has_errors
 from deidengine.policy.plan import Plan, PlannedRule, RuleTuple
@@ -23,6 +25,23 @@ def policy_digest(checked: CheckedPolicy) -> str:
     return digest.hexdigest()
 
 
+def clean_text_strict(checked: CheckedPolicy) -> bool:
+    """Whether the composition says ``clean-text strict``: the last layer with a setting wins."""
+    strict = False
+    for layer in checked.composition.layers:
+        setting = layer.file.clean_text_strict
+        if setting is not None:
+            strict = setting
+    return strict
+
+
+def _with_setting(action: ast.Action, strict: bool) -> ast.Action:
+    """A composition's ``clean-text strict`` makes every clean and scrub rule strict."""
+    if strict and not action.strict and action.kind in ast.TEXT_CLEANING_ACTIONS:
+        return dataclasses.replace(action, strict=True)
+    return action
+
+
 def compile_plan(checked: CheckedPolicy) -> Plan:
     """Build the plan; raises :class:`PolicyError` when the check found errors."""
     if has_errors(checked.diagnostics):
@@ -38,10 +57,11 @@ def compile_plan(checked: CheckedPolicy) -> Plan:
             if code not in codes:
                 codes.append(code)
     checked_rules = checked.rules
+    strict = clean_text_strict(checked)
     rules = tuple(
         PlannedRule(
             target=item.target,
-            action=item.rule.action,
+            action=_with_setting(item.rule.action, strict),
             layer=item.layer.index,
             order=order,
             source=f"{item.layer.source.display}:{item.rule.span.line}",

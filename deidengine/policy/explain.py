@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule, SelectorKind, Target, format_tag
 from deidengine.standard.dictionary import (
     attribute_info,
@@ -57,6 +58,8 @@ class Explanation:
     note: str | None
     conditions: tuple[ConditionalRule, ...]
     overrides: tuple[str, ...]  # sources of rules this one beats
+    #: How the winning rule cleans text: "strict" or "default" (a clean or scrub rule), or None.
+    text_cleaning: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """A rule of ``deid policy explain --format json``; absent keys for what is not said."""
@@ -82,6 +85,7 @@ class Explanation:
                 for c in self.conditions
             ),
             overrides=self.overrides,
+            text_cleaning=self.text_cleaning or None,  # type: ignore[arg-type]  # pinned by a test
         )
 
 
@@ -122,7 +126,22 @@ def _explain(plan: Plan, target: Target, own: PlannedRule) -> Explanation:
         note=shown.comment,
         conditions=tuple(conditions),
         overrides=beaten,
+        text_cleaning=text_cleaning(shown.action) if winner else None,
     )
+
+
+def text_cleaning(action: ast.Action) -> str | None:
+    """ "strict" or "default" for a rule that runs the text stage, else None."""
+    if action.kind not in ast.TEXT_CLEANING_ACTIONS:
+        return None
+    return "strict" if action.strict else "default"
+
+
+#: What ``explain`` says a text-cleaning rule does, by setting.
+TEXT_CLEANING_NOTES = {
+    "default": "text values: identifiers masked by the text stage, the rest kept",
+    "strict": "text values: identifiers masked; a value the text stage cannot vouch for is removed",
+}
 
 
 def _sort_key(target: Target) -> tuple[int, int, str]:
@@ -224,7 +243,8 @@ def compile_json(plan: Plan) -> dict[str, object]:
                 when=rule.condition_text,
                 layer=rule.layer,
                 source=rule.source,
+                text_cleaning=text_cleaning(rule.action),  # type: ignore[arg-type]  # pinned by a test
             )
             for rule in sorted(plan.rules, key=lambda r: r.precedence)
         ),
-    ).model_dump(mode="json")
+    ).model_dump(mode="json", exclude_defaults=True)

@@ -146,6 +146,10 @@ class _ToAst(Transformer[Token, Any]):
         return ast.SectionDecl(_unquote(children[0]), self._span(meta))
 
     @v_args(meta=True)
+    def clean_text_decl(self, meta: Any, children: list[Token]) -> ast.CleanTextDecl:
+        return ast.CleanTextDecl(str(children[0]) == "strict", self._span(meta))
+
+    @v_args(meta=True)
     def rule(self, meta: Any, children: list[Any]) -> ast.Rule:
         selector = children[0]
         condition = None
@@ -270,10 +274,10 @@ class _ToAst(Transformer[Token, Any]):
 
     # -- actions
     def code_action(self, children: list[Token]) -> ast.Action:
-        (token,) = children
+        token = children[0]
         code = str(token)
         kind = ast.CODE_ACTIONS.get(code, ast.ActionKind.COMPOUND)
-        return ast.Action(kind, self._span(token), code=code)
+        return ast.Action(kind, self._span(token), code=code, strict=len(children) > 1)
 
     def _verb(self, meta: Any, kind: ast.ActionKind, **fields: Any) -> ast.Action:
         return ast.Action(kind, self._span(meta), **fields)
@@ -306,7 +310,13 @@ class _ToAst(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def scrub(self, meta: Any, children: list[Token]) -> ast.Action:
-        return self._verb(meta, ast.ActionKind.SCRUB, words=tuple(str(c) for c in children))
+        strict = any(c.type == "STRICT" for c in children)
+        words = tuple(str(c) for c in children if c.type != "STRICT")
+        return self._verb(meta, ast.ActionKind.SCRUB, words=words, strict=strict)
+
+    @v_args(meta=True)
+    def clean(self, meta: Any, children: list[Token]) -> ast.Action:
+        return self._verb(meta, ast.ActionKind.CLEAN, strict=bool(children))
 
     @v_args(meta=True)
     def ocr_redact(self, meta: Any, children: list[Token]) -> ast.Action:
@@ -330,7 +340,6 @@ ARGUMENTLESS_VERBS: dict[str, ast.ActionKind] = {
     "empty": ast.ActionKind.EMPTY,
     "dummy": ast.ActionKind.DUMMY,
     "keep": ast.ActionKind.KEEP,
-    "clean": ast.ActionKind.CLEAN,
     "remap_uid": ast.ActionKind.REMAP_UID,
     "keep_year": ast.ActionKind.KEEP_YEAR,
     "truncate_zip": ast.ActionKind.TRUNCATE_ZIP,

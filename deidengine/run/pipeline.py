@@ -296,7 +296,8 @@ STORE_STATUS = {StoreResult.WRITTEN: Status.WRITTEN, StoreResult.ALREADY_THERE: 
 
 def _write_atomically(dataset: Dataset, root: Path, name: str) -> Status:
     """Write via a temporary file and a link; an existing equal file means already done."""
-    if not is_inside(root, name):
+    # A one-file run names the output file itself (SINGLE_OUTPUT): no UID goes into its path.
+    if name != SINGLE_OUTPUT and not is_inside(root, name):
         raise _Quarantine(Reason.INVALID_UID, "the output name leaves the output tree")
     result = store_atomically(dataset, root / name, same=_same_output)
     if result is StoreResult.CONFLICT:
@@ -417,7 +418,7 @@ class FileProcessor:
             dataset, identifying, header.explicitly_kept, header.default_kept, untouched_values
         )
         if leaks:
-            where = ", ".join(sorted({leak.location for leak in leaks})[:5])
+            where = ", ".join(sorted({leak.described for leak in leaks})[:5])
             raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
         pixels = PixelOutcome(
             pixels_cleaned=pixel_rule is not None,

@@ -7,7 +7,9 @@
 - :mod:`~deidengine.schemas.audit`: the run's audit (one record per JSON line) and the run
   summary its last line carries;
 - :mod:`~deidengine.schemas.quarantine`: the quarantine's reason records and
-  ``deid quarantine list --format json``.
+  ``deid quarantine list --format json``;
+- :mod:`~deidengine.schemas.serve`: ``deid serve status --format json`` (the gateway's audit
+  lines are in :mod:`~deidengine.schemas.audit`).
 
 :mod:`~deidengine.schemas.generate` writes their JSON Schemas into ``docs/schemas/``
 (``python -m deidengine.schemas``). Nothing is imported here: pydantic costs a few hundred

@@ -21,6 +21,9 @@ __all__ = [
     "AuditRecord",
     "AuditSummaryRecord",
     "AuditUnlistedDirectoryRecord",
+    "GatewayAuditRecord",
+    "GatewayForwardedRecord",
+    "GatewaySummaryRecord",
     "RunSummaryDocument",
     "WeakeningDocument",
 ]
@@ -55,7 +58,9 @@ class AuditHeaderRecord(Document):
     engine_version: str = Field(description="The deidengine version.")
     policy: tuple[str, ...] = Field(description="The composed policies, in order.")
     policy_digest: str = Field(description="The plan's digest (SHA-256 hex).")
-    executor: str = Field(description="The executor's registered name: local, dask.")
+    executor: str = Field(
+        description="The executor: local or dask (deid run), serve (the gateway)."
+    )
     workers: int = Field(ge=1, description="Worker count.")
     lookups: tuple[str, ...] = Field(description="Lookup table names (never their paths).")
     record_mappings: bool = Field(description="Whether re-identification mappings were kept.")
@@ -127,5 +132,45 @@ class AuditRecord(
     ]
 ):
     """One line of the audit (``<OUT>.audit/<run-id>.jsonl``), told apart by ``record``."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+# ----------------------------------------------------------------------------- deid serve
+class GatewayForwardedRecord(Document):
+    """An instance the destination answered success for (``deid serve`` only)."""
+
+    record: Literal["forwarded"]
+    input: str | None = Field(
+        pattern=_REFERENCE, description="The received instance's keyed reference, when known."
+    )
+    output: str = Field(description="The output's name (built from de-identified UIDs).")
+    destination: str = Field(description="The listener's destination, as configured.")
+    time: str = Field(description=_TIME_DESCRIPTION)
+
+
+class GatewaySummaryRecord(Document):
+    """The last line of a gateway audit, written when the gateway stops."""
+
+    record: Literal["summary"]
+    received: int = Field(ge=0, description="Instances this listener received.")
+    forwarded: int = Field(ge=0, description="Instances forwarded for this listener.")
+    waiting: int = Field(
+        ge=0, description="Instances of every listener still queued: what the next start resumes."
+    )
+    time: str = Field(description=_TIME_DESCRIPTION)
+
+
+class GatewayAuditRecord(
+    RootModel[
+        Annotated[
+            AuditHeaderRecord | AuditFileRecord | GatewayForwardedRecord | GatewaySummaryRecord,
+            Field(discriminator="record"),
+        ]
+    ]
+):
+    """One line of a ``deid serve`` audit (``<work>/audit/<listener>/<run-id>.jsonl``): the
+    run's header and file lines, a ``forwarded`` line per instance stored at the destination,
+    and the gateway's own summary."""
 
     model_config = ConfigDict(frozen=True)

@@ -17,10 +17,11 @@ from typing import Final
 
 from pydantic import BaseModel
 
-from deidengine.schemas.audit import AuditRecord, RunSummaryDocument
+from deidengine.schemas.audit import AuditRecord, GatewayAuditRecord, RunSummaryDocument
 from deidengine.schemas.detect import DetectReport
 from deidengine.schemas.policy import CompiledPlan, PolicyCheckReport, PolicyExplanation, PolicyList
 from deidengine.schemas.quarantine import QuarantineList, QuarantineRecord
+from deidengine.schemas.serve import GatewayStatusDocument
 from deidengine.schemas.verify import VerifyReportDocument
 
 __all__ = ["DOCUMENTS", "SchemaDocument", "generate", "main"]
@@ -57,6 +58,11 @@ DOCUMENTS: Final[Mapping[str, SchemaDocument]] = {
         "`deid run`: `<QUARANTINE>/<reference>.json`; read by `deid quarantine list`",
     ),
     "quarantine-list": SchemaDocument(QuarantineList, "`deid quarantine list --format json`"),
+    "serve-audit-record": SchemaDocument(
+        GatewayAuditRecord,
+        "`deid serve`: each line of `<work>/audit/<listener>/<run-id>.jsonl` (JSON lines)",
+    ),
+    "serve-status": SchemaDocument(GatewayStatusDocument, "`deid serve status --format json`"),
 }
 
 

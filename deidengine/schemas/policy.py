@@ -22,6 +22,7 @@ __all__ = [
     "PolicyList",
     "SelectorKindName",
     "ShippedPolicyEntry",
+    "TextCleaning",
 ]
 
 #: ``SelectorKind`` names as ``compile`` writes them (lower case); a test keeps them in step.
@@ -29,6 +30,13 @@ SelectorKindName = Literal[
     "any", "private", "vr", "mask", "private_creator", "tag", "path", "pixels"
 ]
 SELECTOR_KINDS: tuple[str, ...] = SelectorKindName.__args__  # type: ignore[attr-defined]
+#: How a clean or scrub rule cleans text (``explain.text_cleaning``); a test keeps them in step.
+TextCleaning = Literal["default", "strict"]
+_TEXT_CLEANING = Field(
+    default=None,
+    description="How the rule's text stage cleans free text: default (identifiers masked, the "
+    "rest kept) or strict (a value it cannot vouch for is removed); absent for other actions.",
+)
 
 
 # ----------------------------------------------------------------------------- policy list
@@ -95,6 +103,7 @@ class ExplainedRule(Document):
     overrides: tuple[str, ...] = Field(
         default=(), description="Sources (file:line) of the unconditional rules it beats."
     )
+    text_cleaning: TextCleaning | None = _TEXT_CLEANING
 
 
 class MethodCode(Document):
@@ -128,6 +137,7 @@ class CompiledRule(Document):
     when: str | None = Field(description="The condition as written; null: unconditional.")
     layer: int = Field(ge=0, description="The composition layer (later layers win).")
     source: str = Field(description="file:line of the rule.")
+    text_cleaning: TextCleaning | None = _TEXT_CLEANING
 
 
 class CompiledPlan(Document):

@@ -214,7 +214,19 @@ def option_policy(standard: Standard, name: str, column: str) -> str:
     rules = [(selector(r), r[column], r["name"]) for r in standard.attributes if r[column]]
     if column == "rtn_safe_private":
         rules += safe_private_rules(standard)
+    if column == "clean_descriptors":
+        header.insert(-2, CODE_MEANING_NOTE)
+        rules.append(CODE_MEANING_RULE)
     return render(header, rules)
+
+
+#: Table E.1-1 lists coded sequences but not the attributes of their items; a Code Meaning is
+#: free text (a local code's meaning may read "CT HEAD (order ORD-1234)"), so the Clean
+#: Descriptors Option cleans every one, at any depth, wherever the sequence is kept.
+CODE_MEANING_RULE = ("(0008,0104) CodeMeaning", "C", "Code Meaning of every kept code item")
+CODE_MEANING_NOTE = (
+    "# Beyond the column: every kept Code Meaning is a descriptor too, and is cleaned (C)."
+)
 
 
 def safe_private_rules(standard: Standard) -> list[tuple[str, str, str]]:

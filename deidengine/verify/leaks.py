@@ -3,6 +3,13 @@
 Every element at every depth is read as text (private and UN bytes included, as Latin-1) and
 searched for the input's identifying values. Elements the policy explicitly keeps are
 allowed to hold what they held. Findings name element paths, never the values.
+
+Free text is also read by the text stage (:mod:`deidengine.text`) with its verification
+setting, more sensitive than cleaning's (a lone name from the lexicon counts, no cue needed):
+every kept LO, LT, PN, SH, ST, UC and UT value the policy did not keep or replace by rule is
+searched for names, so a name the engine left behind quarantines the file (in elements no rule
+selected, only names a cue or a name shape supports). Such a finding names the element and
+the kind (``name``).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from deidengine.dicom.elements import (
     walk_tree,
 )
 from deidengine.dicom.identifiers import IdentifyingValues, ValueKind
+from deidengine.text import Category, Source, Strictness, find_identifiers
 
 SKIPPED_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 # Coded strings (CS) hold enumerated terms, where short name parts match by accident.
@@ -29,19 +37,40 @@ UNSCANNED_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT",
 # patient-borne values count there: see patient_borne_values.
 
 
+#: The VRs of free text the text stage reads.
+FREE_TEXT_VRS = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
+#: What the verification looks for in free text: names (a name left behind is the leak the
+#: header's deny-list cannot see); the other categories a rule may have chosen not to scrub.
+VERIFIED_CATEGORIES = frozenset({Category.NAME})
+#: In elements no rule selected (device facts: manufacturer, model, software) only a name a
+#: cue or a name shape supports counts; a model's or vendor's name reads as a person's to NER.
+UNTOUCHED_SOURCES = frozenset({Source.CUE, Source.NAME_SHAPE})
+#: The kind of a finding of the input's own values.
+INPUT_VALUE = "value"
+
+
 @dataclass(frozen=True, slots=True)
 class LeakFinding:
-    """An identifying value found at ``location`` (a tag path; the value is not kept)."""
+    """An identifying value found at ``location`` (a tag path; the value is not kept).
+
+    ``kind`` is ``value`` for one of the input's own values, else the text stage's category.
+    """
 
     location: str
+    kind: str = INPUT_VALUE
+
+    @property
+    def described(self) -> str:
+        """The location, with the kind when it is not the input's own value."""
+        return self.location if self.kind == INPUT_VALUE else f"{self.location} ({self.kind})"
 
 
 def _texts(
     dataset: Dataset,
     allowed: frozenset[tuple[ElementPath, int]],
     untouched: frozenset[tuple[ElementPath, int]],
-) -> Iterator[tuple[ElementPath, int, str, bool]]:
-    """``(path, tag, text, untouched)`` of every element to scan, at every depth."""
+) -> Iterator[tuple[ElementPath, int, str, bool, str]]:
+    """``(path, tag, text, untouched, vr)`` of every element to scan, at every depth."""
     encodings: dict[int, list[str]] = {}  # by id() of the dataset holding the element
     for path, holder, tag, vr, element in walk_tree(dataset):
         if vr == "SQ" or vr in UNSCANNED_VRS or tag in SKIPPED_TAGS or (path, tag) in allowed:
@@ -51,7 +80,7 @@ def _texts(
             found = encodings[id(holder)] = character_set(holder)
         text = value_text(holder, tag, element, vr, found)
         if text:
-            yield path, tag, text, (path, tag) in untouched
+            yield path, tag, text, (path, tag) in untouched, vr
 
 
 #: Joins the texts of a file for one search. Matching is character-class based (no value
@@ -62,20 +91,35 @@ JOINT = "\x00"
 
 
 def _scan(
-    texts: list[tuple[ElementPath, int, str, bool]],
+    texts: list[tuple[ElementPath, int, str, bool, str]],
     identifying: IdentifyingValues,
     untouched_values: IdentifyingValues,
 ) -> Iterator[LeakFinding]:
-    touched = [text for _, _, text, untouched in texts if not untouched]
-    narrow = [text for _, _, text, untouched in texts if untouched]
+    touched = [text for _, _, text, untouched, _ in texts if not untouched]
+    narrow = [text for _, _, text, untouched, _ in texts if untouched]
     if not identifying.contains_in(JOINT.join(touched)) and not untouched_values.contains_in(
         JOINT.join(narrow)
     ):
         return
-    for path, tag, text, untouched in texts:
+    for path, tag, text, untouched, _ in texts:
         values = untouched_values if untouched else identifying
         if values.contains_in(text):
             yield LeakFinding(element_location(path, tag))
+
+
+def _scan_free_text(texts: list[tuple[ElementPath, int, str, bool, str]]) -> Iterator[LeakFinding]:
+    """Names the text stage finds, with its verification setting, in kept free text."""
+    for path, tag, text, untouched, vr in texts:
+        if vr not in FREE_TEXT_VRS:
+            continue
+        findings = find_identifiers(
+            text,
+            strictness=Strictness.VERIFY,
+            categories=VERIFIED_CATEGORIES,
+            sources=UNTOUCHED_SOURCES if untouched else None,
+        )
+        for kind in sorted({span.category.value for span in findings.spans}):
+            yield LeakFinding(element_location(path, tag), kind)
 
 
 def find_leaks(
@@ -90,11 +134,12 @@ def find_leaks(
     ``allowed`` elements (the policy kept or replaced them by rule) are not scanned;
     ``untouched`` ones (no rule selected them) are scanned for ``untouched_values`` only.
     """
-    if not identifying:
-        return ()
-    narrow = identifying if untouched_values is None else untouched_values
     texts = list(_texts(dataset, allowed, untouched))
-    found = list(_scan(texts, identifying, narrow))
+    found = list(_scan_free_text(texts))
+    if not identifying:
+        return tuple(found)
+    narrow = identifying if untouched_values is None else untouched_values
+    found.extend(_scan(texts, identifying, narrow))
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:
         found.extend(_scan(list(_texts(meta, frozenset(), frozenset())), identifying, narrow))

@@ -53,7 +53,7 @@ from deidengine.verify.conformance import (
     plan_decisions,
 )
 from deidengine.verify.iod import iod_errors, new_iod_errors
-from deidengine.verify.leaks import find_leaks, patient_borne_values
+from deidengine.verify.leaks import INPUT_VALUE, find_leaks, patient_borne_values
 from deidengine.verify.preamble import preamble_findings
 from deidengine.verify.provenance_check import check_provenance
 
@@ -185,7 +185,9 @@ def _leaks(
             FindingCode.IDENTIFYING_VALUE,
             file,
             leak.location,
-            "holds an identifying value of the input",
+            "holds an identifying value of the input"
+            if leak.kind == INPUT_VALUE
+            else f"holds a {leak.kind} the free-text stage finds",
         )
 
 

@@ -35,14 +35,10 @@ NOTHING = IdentifyingValues()
 def test_the_brief_sentence() -> None:
     text = "Jane Doe seen on 03/15/1962, call 555-123-4567, jdoe@example.org, MRN 12345678"
     result = scrub_text(text, IDENTIFYING)
-    assert result.text == (
-        "**** *** seen on **********, call ************, ****************, MRN ********"
-    )
+    assert result.text == ("*** seen on ***, call ***, MRN ***")
     assert result.removed >= 6
     # The patterns alone find everything but the names.
-    assert scrub_text(text, NOTHING).text == (
-        "Jane Doe seen on **********, call ************, ****************, MRN ********"
-    )
+    assert scrub_text(text, NOTHING).text == ("Jane Doe seen on ***, call ***, MRN ***")
 
 
 @pytest.mark.parametrize(
@@ -67,36 +63,36 @@ def test_ordinary_text_survives(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected", "category"),
     [
-        ("SSN 123-45-6789.", "SSN ***********.", ScrubCategory.SSN),
-        ("host 10.0.0.1 down", "host ******** down", ScrubCategory.IP),
+        ("SSN 123-45-6789.", "SSN ***.", ScrubCategory.SSN),
+        ("host 10.0.0.1 down", "host *** down", ScrubCategory.IP),
         (
             "host fe80::1ff:fe23:4567:890a down",
-            "host ************************ down",
+            "host *** down",
             ScrubCategory.IP,
         ),
         (
             "see https://pacs.example.org/x?id=1.",
-            "see *******************************.",
+            "see ***.",
             ScrubCategory.URL,
         ),
-        ("see www.example.org", "see ***************", ScrubCategory.URL),
-        ("mail a.b@c.org", "mail *********", ScrubCategory.EMAIL),
-        ("call (603) 555-0100", "call ***** ********", ScrubCategory.PHONE),
-        ("call +1 603 555 0100", "call ** *** *** ****", ScrubCategory.PHONE),
-        ("tel +44 20 7946 0958", "tel *** ** **** ****", ScrubCategory.PHONE),
-        ("ext 555-0100", "ext ********", ScrubCategory.PHONE),
-        ("Tel: 555 0100", "Tel: *** ****", ScrubCategory.PHONE),
-        ("MRN: A12345", "MRN: ******", ScrubCategory.MRN),
-        ("Acc# 88-1234", "Acc# *******", ScrubCategory.MRN),
-        ("ref 9876543", "ref *******", ScrubCategory.MRN),
-        ("on 2019-11-05", "on **********", ScrubCategory.DATES),
-        ("on 5.11.2019", "on *********", ScrubCategory.DATES),
-        ("on 20191105", "on ********", ScrubCategory.DATES),
-        ("on Nov 5th, 2019", "on *** **** ****", ScrubCategory.DATES),
-        ("on 5 November 2019", "on * ******** ****", ScrubCategory.DATES),
-        ("in March 2019", "in ***** ****", ScrubCategory.DATES),
-        ("read by Dr. Smith", "read by Dr. *****", ScrubCategory.NAMES),
-        ("lives at 12 Baker Street", "lives at ** ***** ******", ScrubCategory.ADDRESS),
+        ("see www.example.org", "see ***", ScrubCategory.URL),
+        ("mail a.b@c.org", "mail ***", ScrubCategory.EMAIL),
+        ("call (603) 555-0100", "call ***", ScrubCategory.PHONE),
+        ("call +1 603 555 0100", "call ***", ScrubCategory.PHONE),
+        ("tel +44 20 7946 0958", "tel ***", ScrubCategory.PHONE),
+        ("ext 555-0100", "ext ***", ScrubCategory.PHONE),
+        ("Tel: 555 0100", "Tel: ***", ScrubCategory.PHONE),
+        ("MRN: A12345", "MRN: ***", ScrubCategory.MRN),
+        ("Acc# 88-1234", "Acc# ***", ScrubCategory.MRN),
+        ("ref 9876543", "ref ***", ScrubCategory.MRN),
+        ("on 2019-11-05", "on ***", ScrubCategory.DATES),
+        ("on 5.11.2019", "on ***", ScrubCategory.DATES),
+        ("on 20191105", "on ***", ScrubCategory.DATES),
+        ("on Nov 5th, 2019", "on ***", ScrubCategory.DATES),
+        ("on 5 November 2019", "on ***", ScrubCategory.DATES),
+        ("in March 2019", "in ***", ScrubCategory.DATES),
+        ("read by Dr. Smith", "read by Dr. ***", ScrubCategory.NAMES),
+        ("lives at 12 Baker Street", "lives at ***", ScrubCategory.ADDRESS),
     ],
 )
 def test_patterns(text: str, expected: str, category: ScrubCategory) -> None:
@@ -126,9 +122,9 @@ def test_file_values_in_other_forms(text: str) -> None:
 
 def test_categories_select(text: str = "Jane Doe, jdoe@example.org, 555-123-4567") -> None:
     only_email = scrub_text(text, IDENTIFYING, frozenset({ScrubCategory.EMAIL}))
-    assert only_email.text == "Jane Doe, ****************, 555-123-4567"
+    assert only_email.text == "Jane Doe, ***, 555-123-4567"
     only_names = scrub_text(text, IDENTIFYING, frozenset({ScrubCategory.NAMES}))
-    assert only_names.text == "**** ***, jdoe@example.org, 555-123-4567"
+    assert only_names.text == "***, jdoe@example.org, 555-123-4567"
 
 
 def test_find_identifying_text_spans() -> None:
@@ -144,7 +140,7 @@ def test_find_identifying_text_spans() -> None:
 def test_whitespace_and_length_are_kept() -> None:
     text = "Patient:\nJane\tDoe\r\n"
     result = scrub_text(text, IDENTIFYING)
-    assert result.text == "Patient:\n****\t***\r\n"
+    assert result.text == "Patient:\n***\t***\r\n"
 
 
 def test_repr_shows_no_text() -> None:
@@ -197,23 +193,21 @@ TEXTS = st.one_of(st.text(max_size=60), st.lists(FRAGMENTS, max_size=20).map("".
 
 @settings(max_examples=300)
 @given(TEXTS, st.sets(st.sampled_from(list(ScrubCategory))))
-def test_scrub_never_raises_keeps_length_and_leaves_nothing(
-    text: str, categories: set[ScrubCategory]
-) -> None:
+def test_scrub_never_raises_and_leaves_nothing(text: str, categories: set[ScrubCategory]) -> None:
     chosen = frozenset(categories) or ALL_CATEGORIES
     before = find_identifying_text(text, IDENTIFYING, chosen)
     result = scrub_text(text, IDENTIFYING, chosen)
-    assert len(result.text) == len(text)
+    # Each masked span becomes three characters at most two longer than one character.
+    assert len(result.text) <= len(text) + 2 * len(before)
     after = find_identifying_text(result.text, IDENTIFYING, chosen)
     assert after == []
-    assert len(after) <= len(before)
     assert (result.removed == 0) == (before == [])
-    for original, scrubbed in zip(text, result.text, strict=True):
-        assert scrubbed == original or scrubbed == "*"
+    if not before:
+        assert result.text == text
 
 
 def test_one_span_in_two_categories_is_reported_for_each() -> None:
     spans = find_identifying_text("ID:03/15/1962", NOTHING)
     assert (3, 13, ScrubCategory.DATES) in spans
     assert (3, 13, ScrubCategory.MRN) in spans
-    assert scrub_text("ID:03/15/1962", NOTHING).text == "ID:**********"
+    assert scrub_text("ID:03/15/1962", NOTHING).text == "ID:***"

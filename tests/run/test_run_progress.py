@@ -58,6 +58,7 @@ LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ deid run: (.*)$")
 def _command(tmp_path: Path, *options: str) -> list[str]:
     key = tmp_path / "project.key"
     key.write_text(KEY_HEX + "\n", encoding="ascii")
+    key.chmod(0o600)  # an exposed secret file draws a warning (tests/security)
     return [
         sys.executable,
         "-m",

@@ -23,6 +23,7 @@ NAME = "SMITH^JOHN MRN998877.txt"
 def _key(tmp_path: Path, hex_key: str) -> Path:
     key = tmp_path / f"{hex_key[:2]}.key"
     key.write_text(hex_key + "\n", encoding="ascii")
+    key.chmod(0o600)  # an exposed secret file draws a warning (tests/security)
     return key
 
 

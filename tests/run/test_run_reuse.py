@@ -26,6 +26,7 @@ def _tree(root: Path) -> list[Path]:
 def _run(tmp_path: Path, key_hex: str, policy: str, *extra: str) -> tuple[int, str]:
     key = tmp_path / f"{key_hex[:2]}.key"
     key.write_text(key_hex + "\n", encoding="ascii")
+    key.chmod(0o600)  # an exposed secret file draws a warning (tests/security)
     arguments = ["run", "--policy", policy, "--secret-file", str(key), "--workers", "1"]
     result = CliRunner().invoke(
         main, [*arguments, *extra, str(tmp_path / "in"), str(tmp_path / "out")]

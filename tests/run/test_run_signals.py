@@ -70,6 +70,7 @@ def test_a_signal_stops_workers_and_the_rerun_finishes(
     write_corpus(source, FILES)
     key = tmp_path / "project.key"
     key.write_text(KEY_HEX + "\n", encoding="ascii")
+    key.chmod(0o600)  # an exposed secret file draws a warning (tests/security)
     command = [
         sys.executable,
         "-m",

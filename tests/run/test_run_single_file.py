@@ -22,6 +22,7 @@ DICOMDIRS = sorted(
 def _run(tmp_path: Path, source: Path, output: Path) -> tuple[int, str]:
     key = tmp_path / "project.key"
     key.write_text(KEY_HEX + "\n", encoding="ascii")
+    key.chmod(0o600)  # an exposed secret file draws a warning (tests/security)
     arguments = ["run", "--policy", "annex-e/basic", "--secret-file", str(key), "--workers", "1"]
     result = CliRunner().invoke(main, [*arguments, str(source), str(output)])
     return result.exit_code, result.stdout  # the summary (stderr: progress lines)

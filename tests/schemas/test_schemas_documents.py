@@ -29,6 +29,9 @@ from deidengine.schemas.audit import (
     AuditRecord,
     AuditSummaryRecord,
     AuditUnlistedDirectoryRecord,
+    GatewayAuditRecord,
+    GatewayForwardedRecord,
+    GatewaySummaryRecord,
     RunSummaryDocument,
 )
 from deidengine.schemas.detect import DetectReport
@@ -39,7 +42,12 @@ from deidengine.schemas.policy import (
     PolicyList,
 )
 from deidengine.schemas.quarantine import QuarantineList, QuarantineRecord
+from deidengine.schemas.serve import GatewayStatusDocument
 from deidengine.schemas.verify import VerifyReportDocument
+from deidengine.serve.audit import GatewayAudit
+from deidengine.serve.config import GatewayConfig
+from deidengine.serve.queue import ErrorKind, InstanceQueue, State
+from deidengine.serve.status import gateway_status
 from deidengine.verify.conformance import FindingCode
 from tests.pydicom_files import bundled_test_files
 
@@ -221,6 +229,9 @@ def test_policy_list_and_compile_json() -> None:
     )
     assert plan.codes == ("113100", "113110") and plan.rules
     assert {r.kind for r in plan.rules} >= {"tag", "private"}
+    assert {r.text_cleaning for r in plan.rules} == {None}
+    hipaa = _document(CompiledPlan, _invoke("policy", "compile", "hipaa-safe-harbor"))
+    assert {r.text_cleaning for r in hipaa.rules} == {None, "strict"}
 
 
 def test_policy_explain_json() -> None:
@@ -229,6 +240,7 @@ def test_policy_explain_json() -> None:
     )
     assert any(r.conditions for r in whole.rules) and any(r.section for r in whole.rules)
     assert [m.value for m in whole.methods] == list(whole.codes)
+    assert {r.text_cleaning for r in whole.rules} == {None, "strict"}
     one = _document(
         PolicyExplanation,
         _invoke("policy", "explain", "annex-e/basic", "--tag", "PatientName", "--format", "json"),
@@ -245,3 +257,53 @@ def test_policy_check_json(tmp_path: Path) -> None:
     assert report["annex-e/basic"] == ()
     (diagnostic,) = report[str(broken)]
     assert diagnostic.code.value == "E201" and diagnostic.line == 2 and diagnostic.help
+
+
+# ----------------------------------------------------------------------------- deid serve
+def _gateway_config(tmp_path: Path) -> GatewayConfig:
+    return GatewayConfig.model_validate(
+        {
+            "gateway": {"secret_file": str(tmp_path / "s"), "spool_dir": str(tmp_path / "spool")},
+            "listener": [
+                {
+                    "name": "main",
+                    "ae_title": "GW",
+                    "port": 11112,
+                    "policy": "annex-e/basic",
+                    "allowed_ae_titles": ["*"],
+                    "destination": {"ae_title": "PACS", "host": "127.0.0.1", "port": 104},
+                }
+            ],
+        }
+    )
+
+
+def test_serve_status_json(tmp_path: Path) -> None:
+    config = _gateway_config(tmp_path)
+    queue = InstanceQueue(config.gateway.queue_path)
+    for name in ("a", "b"):
+        queue.add("main", name)
+    queue.settle(1, State.QUARANTINED, input_ref="0123456789ab", reason="truncated")
+    queue.note_error("main", ErrorKind.DEIDENTIFY, "truncated")
+    queue.close()
+    status = _document(GatewayStatusDocument, json.dumps(gateway_status(config).to_json()))
+    assert status.depth["main"][State.QUARANTINED] == 1
+    (error,) = status.errors
+    assert (error.kind, error.code, error.count) == (ErrorKind.DEIDENTIFY, "truncated", 1)
+
+
+def test_serve_audit_lines(tmp_path: Path) -> None:
+    header = AuditHeader("20260101T000000.000Z-abcdef", ("annex-e/basic",), "0" * 64, "serve")
+    audit = GatewayAudit(tmp_path / "audit.jsonl", header, workers=1)
+    with audit:
+        audit.record(Outcome("0123456789ab", Status.WRITTEN, output="1.2/3.dcm"))
+        audit.record_forwarded("0123456789ab", "1.2/3.dcm", "PACS@127.0.0.1:104")
+        audit.summarize({"received": 1, "forwarded": 1, "waiting": 0})
+    lines = (tmp_path / "audit.jsonl").read_text("utf-8").splitlines()
+    records = [_document(GatewayAuditRecord, line).root for line in lines]
+    assert [type(r) for r in records] == [
+        AuditHeaderRecord,
+        AuditFileRecord,
+        GatewayForwardedRecord,
+        GatewaySummaryRecord,
+    ]

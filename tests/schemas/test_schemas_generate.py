@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from deidengine.policy.explain import TEXT_CLEANING_NOTES
 from deidengine.policy.plan import SelectorKind
 from deidengine.run.audit import AUDIT_FORMAT
 from deidengine.schemas.audit import AuditHeaderRecord
 from deidengine.schemas.generate import DOCUMENTS, JSON_SCHEMA_DIALECT, generate, main
-from deidengine.schemas.policy import SELECTOR_KINDS
+from deidengine.schemas.policy import SELECTOR_KINDS, TextCleaning
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "docs" / "schemas"
@@ -46,4 +47,5 @@ def test_every_schema_is_a_closed_draft_2020_12_document() -> None:
 
 def test_coded_values_follow_the_code() -> None:
     assert set(SELECTOR_KINDS) == {kind.name.lower() for kind in SelectorKind}
+    assert set(TextCleaning.__args__) == set(TEXT_CLEANING_NOTES)  # type: ignore[attr-defined]
     assert AuditHeaderRecord.model_fields["format"].annotation.__args__ == (AUDIT_FORMAT,)  # type: ignore[union-attr]

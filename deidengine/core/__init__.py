@@ -1,0 +1,18 @@
+"""The engine's lean core: one reader, one element table, one writer (issue #16, foundation).
+
+Nothing in the engine uses this package yet; it is built beside the existing stages so that a
+later change can move the header stage and the verifier onto it in one step.
+
+- :mod:`.reader` parses a file's bytes once into an :class:`~.table.ElementTable`: flat rows
+  (tag, VR, value offset and length, depth, parent item, private creator) over the bytes, no
+  pydicom ``Dataset`` built.
+- :mod:`.values` decodes a row's value only when asked (text through pydicom's character
+  sets, numbers through :mod:`struct`).
+- :mod:`.writer` encodes a table, with values replaced, rows removed and elements added, back
+  to the bytes pydicom's ``dcmwrite`` writes for the same content.
+- :mod:`.dictionary` gives the VRs the header does not (implicit VR, explicit UN, private).
+- :mod:`.errors` is the one exception root, with stable codes.
+
+pydicom stays the authority: tests/core holds the reader to pydicom's reading of every
+bundled file and of thousands of damaged ones, and the writer to ``dcmwrite``'s bytes.
+"""
