@@ -55,10 +55,9 @@ def policy_list(fmt: str) -> None:
 
     listed = shipped_policies()
     if fmt == "json":
-        rows = [
-            {"name": p.name, "description": p.description, "option": p.is_option} for p in listed
-        ]
-        click.echo(json.dumps(rows, indent=2))
+        from deidengine.policy.resolve import policy_list_json
+
+        click.echo(json.dumps(policy_list_json(listed), indent=2))
         return
     width = max(len(p.name) for p in listed)
     for shipped in listed:
@@ -84,7 +83,8 @@ def policy_check(specs: tuple[str, ...], fmt: str) -> None:
         diagnostics = check_policy(spec)
         failed = failed or has_errors(diagnostics)
         unreadable = unreadable or any(d.code in UNREADABLE_CODES for d in diagnostics)
-        report[spec] = [d.to_json() for d in diagnostics]
+        if fmt == "json":  # the text form does not pay for pydantic's import
+            report[spec] = [d.to_json() for d in diagnostics]
         if fmt == "text":
             for diagnostic in diagnostics:
                 click.echo(diagnostic.render(), err=True)
@@ -157,28 +157,10 @@ def policy_explain(spec: str, tag: str | None, fmt: str) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON here.")
 def policy_compile(spec: str, out: Path | None) -> None:
     """Compile a policy and print its plan as JSON (rules in precedence order)."""
-    from deidengine.policy.explain import text_cleaning
+    from deidengine.policy.explain import compile_json
 
     plan = _load_or_exit(spec)
-    document = {
-        "policy": list(plan.names),
-        "runnable": plan.runnable,
-        "digest": plan.digest,
-        "codes": list(plan.codes),
-        "rules": [
-            {
-                "selector": rule.target.text,
-                "kind": rule.target.kind.name.lower(),
-                "action": rule.action.label,
-                "when": rule.condition_text,
-                "layer": rule.layer,
-                "source": rule.source,
-            }
-            | ({"text_cleaning": cleaning} if (cleaning := text_cleaning(rule.action)) else {})
-            for rule in sorted(plan.rules, key=lambda r: r.precedence)
-        ],
-    }
-    text = json.dumps(document, indent=2)
+    text = json.dumps(compile_json(plan), indent=2)
     if out is None:
         click.echo(text)
     else:

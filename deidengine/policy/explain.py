@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule, SelectorKind, Target, format_tag
@@ -13,6 +14,9 @@ from deidengine.standard.dictionary import (
     is_unknown_public,
     tag_for_keyword,
 )
+
+if TYPE_CHECKING:  # pydantic is imported when a document is made, not with the plan
+    from deidengine.schemas.policy import ExplainedRule
 
 
 class UnknownElementError(ValueError):
@@ -58,29 +62,31 @@ class Explanation:
     text_cleaning: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        data: dict[str, object] = {
-            "tag": self.tag,
-            "keyword": self.keyword,
-            "action": self.action,
-            "source": self.source,
-            "selector": self.selector,
-            "policy": self.policy,
-        }
-        if self.section:
-            data["section"] = self.section
-        if self.note:
-            data["note"] = self.note
-        if self.conditions:
-            data["conditions"] = [
-                {"when": c.when, "action": c.action, "source": c.source}
-                | ({"section": c.section} if c.section else {})
+        """A rule of ``deid policy explain --format json``; absent keys for what is not said."""
+        return self.document().model_dump(mode="json", exclude_defaults=True)
+
+    def document(self) -> ExplainedRule:
+        """This explanation as its pydantic model (:mod:`deidengine.schemas.policy`)."""
+        from deidengine.schemas.policy import ConditionalRuleDocument, ExplainedRule
+
+        return ExplainedRule(
+            tag=self.tag,
+            keyword=self.keyword,
+            action=self.action,
+            source=self.source,
+            selector=self.selector,
+            policy=self.policy,
+            section=self.section or None,
+            note=self.note or None,
+            conditions=tuple(
+                ConditionalRuleDocument(
+                    when=c.when, action=c.action, source=c.source, section=c.section or None
+                )
                 for c in self.conditions
-            ]
-        if self.overrides:
-            data["overrides"] = list(self.overrides)
-        if self.text_cleaning:
-            data["text_cleaning"] = self.text_cleaning
-        return data
+            ),
+            overrides=self.overrides,
+            text_cleaning=self.text_cleaning or None,  # type: ignore[arg-type]  # pinned by a test
+        )
 
 
 def _representative(plan: Plan, target: Target) -> tuple[PlannedRule, ...]:
@@ -202,17 +208,43 @@ def unselected_treatment(tag: str) -> str:
 
 
 def explain_json(plan: Plan, tag: str | None = None) -> dict[str, object]:
-    """The JSON document of ``deid policy explain --format json``."""
+    """The JSON document of ``deid policy explain --format json`` (docs/schemas/policy-explain)."""
+    from deidengine.schemas.policy import MethodCode, PolicyExplanation
     from deidengine.standard import cid7050
 
-    return {
-        "policy": list(plan.names),
-        "digest": plan.digest,
-        "rules": [e.to_json() for e in explain_plan(plan, tag)],
-        "default": unselected_treatment(tag) if tag is not None else DEFAULT_TREATMENT,
-        "codes": list(plan.codes),
-        "methods": [
-            {"value": c, "scheme": "DCM", "meaning": cid7050.cid_7050(c).meaning}
+    return PolicyExplanation(
+        policy=plan.names,
+        digest=plan.digest,
+        rules=tuple(e.document() for e in explain_plan(plan, tag)),
+        default=unselected_treatment(tag) if tag is not None else DEFAULT_TREATMENT,
+        codes=plan.codes,
+        methods=tuple(
+            MethodCode(value=c, scheme="DCM", meaning=cid7050.cid_7050(c).meaning)
             for c in plan.codes
-        ],
-    }
+        ),
+    ).model_dump(mode="json", exclude_defaults=True)
+
+
+def compile_json(plan: Plan) -> dict[str, object]:
+    """The JSON document of ``deid policy compile`` (docs/schemas/policy-compile): every rule,
+    in precedence order."""
+    from deidengine.schemas.policy import CompiledPlan, CompiledRule
+
+    return CompiledPlan(
+        policy=plan.names,
+        runnable=plan.runnable,
+        digest=plan.digest,
+        codes=plan.codes,
+        rules=tuple(
+            CompiledRule(
+                selector=rule.target.text,
+                kind=rule.target.kind.name.lower(),  # type: ignore[arg-type]  # a test pins it
+                action=rule.action.label,
+                when=rule.condition_text,
+                layer=rule.layer,
+                source=rule.source,
+                text_cleaning=text_cleaning(rule.action),  # type: ignore[arg-type]  # pinned by a test
+            )
+            for rule in sorted(plan.rules, key=lambda r: r.precedence)
+        ),
+    ).model_dump(mode="json", exclude_defaults=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
@@ -55,6 +55,19 @@ class ShippedPolicy:
     name: str
     description: str
     is_option: bool
+
+
+def policy_list_json(listed: Iterable[ShippedPolicy]) -> list[dict[str, object]]:
+    """The document of ``deid policy list --format json`` (docs/schemas/policy-list)."""
+    from deidengine.schemas.policy import PolicyList, ShippedPolicyEntry
+
+    document: list[dict[str, object]] = PolicyList(
+        tuple(
+            ShippedPolicyEntry(name=p.name, description=p.description, option=p.is_option)
+            for p in listed
+        )
+    ).model_dump(mode="json")
+    return document
 
 
 def shipped_policies() -> tuple[ShippedPolicy, ...]:

@@ -113,14 +113,17 @@ class QuarantineEntry:
         return "(no sealed path: quarantined by an older engine)"
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "input": self.reference,
-            "reason": self.reason,
-            "detail": self.detail,
-            "input_path": self.input_path,
-            "resolved": self.input_path is not None,
-            "copy": str(self.copy) if self.copy is not None else None,
-        }
+        """An entry of ``deid quarantine list --format json`` (docs/schemas/quarantine-list)."""
+        from deidengine.schemas.quarantine import QuarantineListEntry
+
+        return QuarantineListEntry(
+            input=self.reference,
+            reason=self.reason,
+            detail=self.detail,
+            input_path=self.input_path,
+            resolved=self.input_path is not None,
+            copy=str(self.copy) if self.copy is not None else None,
+        ).model_dump(mode="json", by_alias=True)
 
 
 def _records(root: Path) -> Iterator[tuple[Path, dict[str, object]]]:

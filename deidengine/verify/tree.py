@@ -88,12 +88,15 @@ class VerifyReport:
         return 1 if self.errors else 0
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "files_checked": self.files_checked,
-            "errors": len(self.errors),
-            "warnings": len(self.findings) - len(self.errors),
-            "findings": [f.to_json() for f in self.findings],
-        }
+        """The document of ``deid verify --format json`` (docs/schemas/verify)."""
+        from deidengine.schemas.verify import VerifyReportDocument
+
+        return VerifyReportDocument(
+            files_checked=self.files_checked,
+            errors=len(self.errors),
+            warnings=len(self.findings) - len(self.errors),
+            findings=tuple(f.document() for f in self.findings),
+        ).model_dump(mode="json")
 
 
 # ---------------------------------------------------------------------------- reading
