@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, RootModel
 
+from deidengine.run.outcome import Reason
 from deidengine.schemas._base import Document
 
 __all__ = ["DetectReport", "FileDetectionDocument", "TextFindingDocument"]
@@ -47,6 +48,10 @@ class FileDetectionDocument(Document):
     path: str | None = Field(default=None, description="The file's path (PHI): with --show-path.")
     problem: str | None = Field(
         default=None, description="Why the file was not surveyed (no report follows then)."
+    )
+    reason: Reason | None = Field(
+        default=None,
+        description="The quarantine reason deid run would give a file that cannot be surveyed.",
     )
     frames: int | None = Field(default=None, ge=0, description="Frames in the pixel data.")
     frames_scanned: int | None = Field(default=None, ge=0, description="Frames looked at.")

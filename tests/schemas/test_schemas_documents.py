@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from deidengine.cli import main
 from deidengine.policy.plan import Weakening
 from deidengine.run.audit import AuditHeader, AuditWriter
-from deidengine.run.outcome import Outcome, Reason, Status
+from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status
 from deidengine.schemas.audit import (
     AuditFileRecord,
     AuditHeaderRecord,
@@ -200,12 +200,13 @@ def test_detect_json_with_every_optional_key(tmp_path: Path, run: Run) -> None:
         "--show-paths",
         "--secret-file",
         str(run.key),
-        code=1,
+        code=4,  # identifying text found, and a file that could not be read
     )
     screenshot, not_dicom = _document(DetectReport, text).root
     assert screenshot.findings and any(f.identifying and f.text for f in screenshot.findings)
     assert screenshot.path == str(source / "a.dcm") and screenshot.input
-    assert not_dicom.problem == "not a readable DICOM file" and not_dicom.findings is None
+    assert not_dicom.reason is Reason.NOT_DICOM and not_dicom.findings is None
+    assert not_dicom.problem == REASON_TEXT[Reason.NOT_DICOM]
     hidden = json.loads(_invoke("detect", str(source / "a.dcm"), "--format", "json", code=1))
     assert set(hidden[0]) == {
         "file",

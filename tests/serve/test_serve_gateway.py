@@ -157,14 +157,14 @@ def test_a_malformed_instance_is_quarantined_and_the_association_goes_on(
     rows = network.gateway.queue()[before:]
     assert [(state, reason) for state, reason, _ in rows] == [
         ("forwarded", None),
-        ("quarantined", "truncated"),
+        ("quarantined", "inconsistent-pixel-data"),  # whole, but shorter than its description
         ("forwarded", None),
     ]
     quarantine = network.root / "work" / "quarantine" / "main"
     assert len(list(quarantine.glob("*.input"))) == 1
     status = network.gateway.status()
     codes = {(e["kind"], e["code"]) for e in status["errors"]}
-    assert ("deidentify", "truncated") in codes
+    assert ("deidentify", "inconsistent-pixel-data") in codes
     assert ("association", "not-allowed") in codes
 
 
