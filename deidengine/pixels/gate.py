@@ -77,7 +77,11 @@ def _keep_glyphs(mask: Grey8, params: GateParams) -> Grey8:
     keep = (h <= params.max_glyph_height) & (w <= params.max_glyph_width)
     keep &= area >= params.min_glyph_area
     keep[0] = False
-    return np.asarray(np.where(keep[labels], 255, 0), dtype=np.uint8)
+    # A lookup table indexed by label: one pass over the frame instead of two (mask, select).
+    return np.asarray(
+        np.take(np.where(keep, 255, 0).astype(np.uint8), np.asarray(labels, dtype=np.int32)),
+        dtype=np.uint8,
+    )
 
 
 def _split_lines(glyphs: Grey8, box: Box, params: GateParams) -> list[Box]:
