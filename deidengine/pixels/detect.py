@@ -316,6 +316,9 @@ class _Scan:
     scale: int = 1
     #: Series Instance UID of the file: text-free layouts are remembered per series.
     series: str = ""
+    #: The gate's boxes on the last frame's luminance, so :meth:`channels` does not run the
+    #: gate on the same image twice (a whole gate pass per colour frame).
+    luminance_boxes: tuple[int, list[Box]] | None = None
 
     @property
     def scope(self) -> str:
@@ -324,6 +327,7 @@ class _Scan:
 
     def frame(self, index: int, grey: Grey8) -> None:
         candidates = candidate_boxes(grey)
+        self.luminance_boxes = (index, list(candidates))
         if not candidates:
             return
         self.with_candidates += 1
@@ -353,9 +357,9 @@ class _Scan:
         """Queue for OCR what a colour channel shows as text but luminance does not."""
         if not views:
             return
-        seen = [
-            _Carried(box, np.empty((0, 0), np.uint8), None) for box in candidate_boxes(luminance)
-        ]
+        known = self.luminance_boxes
+        boxes = known[1] if known is not None and known[0] == index else candidate_boxes(luminance)
+        seen = [_Carried(box, np.empty((0, 0), np.uint8), None) for box in boxes]
         seen.extend(
             _Carried(f.box, np.empty((0, 0), np.uint8), None)
             for f in self.findings

@@ -80,3 +80,16 @@ def test_gate_is_quiet_on_a_smooth_frame() -> None:
     ramp = np.tile(np.linspace(0, 255, 512, dtype=np.float32), (512, 1)).astype(np.uint8)
     assert candidate_boxes(ramp) == []
     assert candidate_boxes(np.zeros((64, 64), np.uint8)) == []
+
+
+def test_histogram_median_equals_numpy_median() -> None:
+    # The gate decides dark-on-light by the median; the histogram shortcut must be exact,
+    # including even sizes where the median falls between two grey levels.
+    from deidengine.pixels.gate import _median
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        shape = (int(rng.integers(1, 30)), int(rng.integers(1, 30)))
+        image = rng.integers(0, int(rng.integers(1, 256)), size=shape).astype(np.uint8)
+        assert _median(image) == float(np.median(image))
+    assert _median(np.array([[127, 128]], np.uint8)) == 127.5
