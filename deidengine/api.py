@@ -273,7 +273,7 @@ def verify_output(
     text (``ocr``), IOD validity (``iod``: dciodvfy), and, given the ``original``, identifying
     values left behind and keyed values (with ``secret``) that do not match. An empty list
     means clean."""
-    from deidengine.verify.tree import verify_file
+    from deidengine.run.verify_tree import verify_file
 
     with tempfile.TemporaryDirectory(prefix="deid-api-") as work:
         output = _as_file(dataset_or_path, Path(work), "output.dcm")

@@ -497,12 +497,16 @@ def detect(
 ) -> None:
     """Find burned-in text. Exit 0: none found; 1: identifying text found; 3: some files could
     not be read (one row each, with its reason); 4: both."""
-    from deidengine.pixels.survey import detect_exit_code, render_detections, survey_burned_in_text
+    from deidengine.run.detect_tree import (
+        detect_exit_code,
+        render_detections,
+        survey_burned_in_text,
+    )
 
     rows: list[ReviewRow] | None = [] if review_dir is not None else None
     secret = _optional_secret("detect", secret_file)
     if secret is not None:
-        from deidengine.pixels.survey import survey_with_references
+        from deidengine.run.detect_tree import survey_with_references
 
         results = list(survey_with_references(input_path, secret, backend=backend, review=rows))
     else:
@@ -614,7 +618,7 @@ def verify(
 
     from deidengine.dicom.keys import SECRET_ENVIRONMENT_VARIABLE, SecretError, load_secret
     from deidengine.policy import PolicyError
-    from deidengine.verify.tree import VerifyConfigurationError, render_report, verify_tree
+    from deidengine.run.verify_tree import VerifyConfigurationError, render_report, verify_tree
 
     try:
         wants_secret = secret_file is not None or SECRET_ENVIRONMENT_VARIABLE in os.environ

@@ -49,11 +49,11 @@ from deidengine.policy.plan import Plan, PlannedRule, is_private_group
 from deidengine.standard.dictionary import attribute_info, is_unknown_public
 from deidengine.standard.iod import attribute_type, resolve_compound_action
 from deidengine.standard.sr import sr_concept_actions
+from deidengine.standard.vr_classes import DATE_TIME_VRS, PIXEL_DATA_TAGS, TEXT_VRS
 from deidengine.text import Category, Source, Strictness, clean_value
 from deidengine.text.stage import ALL as ALL_TEXT_CATEGORIES
 from deidengine.text.stage import categories_of as text_categories_of
 
-PIXEL_DATA_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 PIXEL_GROUP = 0x7FE0
 PATIENT_ID = 0x00100020
 ISSUER_OF_PATIENT_ID = 0x00100021
@@ -63,7 +63,6 @@ SOP_CLASS_UID = 0x00080016
 SOP_INSTANCE_UID = 0x00080018
 CONTENT_SEQUENCE = 0x0040A730
 CONCEPT_NAME_CODE_SEQUENCE = 0x0040A043
-DATE_VRS = frozenset({"DA", "DT", "TM"})
 MANDATORY_TYPES = frozenset({"1", "1C"})
 #: A code item's value and scheme are coded terms, not text ("121322", "T-D0050", "99LOCAL"):
 #: cleaned, they lose only the file's own identifying values, never a shape or a guess.
@@ -71,7 +70,6 @@ CODE_VALUE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080119, 0x0
 CODE_SOURCES = frozenset({Source.HEADER})
 #: Types whose attribute must be present (if empty): a value the text stage removes is emptied.
 REQUIRED_TYPES = frozenset({"1", "1C", "2", "2C"})
-TEXT_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"})
 DEFAULT_SHIFT = (-365, -1)
 
 #: Option codes (CID 7050) → the Table E.3.4-1 column their presence selects.
@@ -273,7 +271,7 @@ def _keep(item: _Element, state: _FileState) -> None:
         state.explicitly_kept.add((item.path, item.tag))
         if item.private:
             state.kept_private_blocks.add((item.tag >> 16, (item.tag & 0xFF00) >> 8))
-    if item.vr in DATE_VRS and item.holds_value():
+    if item.vr in DATE_TIME_VRS and item.holds_value():
         state.dates_kept = True
     if item.vr == "SQ":
         _descend(item, state, clean_scope=item.in_clean_scope)
@@ -525,7 +523,7 @@ CODE_KINDS: dict[str, ast.ActionKind] = dict(ast.CODE_ACTIONS)
 #: Inside a D sequence, what an element without a rule of its own gets, by VR.
 DUMMY_SCOPE_KINDS: dict[str, ast.ActionKind] = {
     **{vr: ast.ActionKind.DUMMY for vr in TEXT_VRS - {"CS"}},
-    **{vr: ast.ActionKind.DUMMY for vr in DATE_VRS},
+    **{vr: ast.ActionKind.DUMMY for vr in DATE_TIME_VRS},
     "UI": ast.ActionKind.REMAP_UID,
     "SQ": ast.ActionKind.DUMMY,
     **{

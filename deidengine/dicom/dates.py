@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from deidengine.dicom.keys import ProjectSecret, keyed_digest
+from deidengine.standard.vr_classes import DATE_TIME_VRS
 
 __all__ = [
     "DATE_TIME_VRS",
@@ -33,8 +34,6 @@ __all__ = [
     "patient_date_offset",
     "shift_date",
 ]
-
-DATE_TIME_VRS: Final = frozenset({"DA", "DT", "TM"})
 
 # Mean Gregorian year, for turning AS days and weeks into years.
 _DAYS_PER_YEAR: Final = 365.2425

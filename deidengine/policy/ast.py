@@ -183,8 +183,6 @@ CODE_ACTIONS: dict[str, ActionKind] = {
     "U": ActionKind.REMAP_UID,
 }
 
-COMPOUND_CODES = frozenset({"Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"})
-
 
 @dataclass(frozen=True, slots=True)
 class Action:

@@ -29,11 +29,10 @@ from deidengine.policy.plan import (
 from deidengine.policy.resolve import Composition, Layer
 from deidengine.standard import cid7050
 from deidengine.standard.dictionary import attribute_info, closest_keywords, tag_for_keyword
+from deidengine.standard.vr_classes import DATE_TIME_VRS, KEYED_TEXT_VRS
 
 #: The two-letter VRs of PS3.5 6.2, from pydicom's enumeration (not retyped here).
 ALL_VRS = frozenset(vr.value for vr in VR if len(vr.value) == 2)
-DATE_VRS = frozenset({"DA", "DT", "TM"})
-TEXT_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
 
 #: Which element VRs each action may touch; ``None``: any VR.
@@ -45,11 +44,11 @@ ACTION_VRS: dict[ast.ActionKind, frozenset[str] | None] = {
     ast.ActionKind.CLEAN: None,
     ast.ActionKind.COMPOUND: None,
     ast.ActionKind.REMAP_UID: frozenset({"UI", "SQ"}),
-    ast.ActionKind.SHIFT_DATE: DATE_VRS,
-    ast.ActionKind.KEEP_YEAR: DATE_VRS,
-    ast.ActionKind.PSEUDONYM: TEXT_VRS,
-    ast.ActionKind.LOOKUP: TEXT_VRS,
-    ast.ActionKind.HASH: TEXT_VRS,
+    ast.ActionKind.SHIFT_DATE: DATE_TIME_VRS,
+    ast.ActionKind.KEEP_YEAR: DATE_TIME_VRS,
+    ast.ActionKind.PSEUDONYM: KEYED_TEXT_VRS,
+    ast.ActionKind.LOOKUP: KEYED_TEXT_VRS,
+    ast.ActionKind.HASH: KEYED_TEXT_VRS,
     ast.ActionKind.SET: ALL_VRS - {"SQ"},
     ast.ActionKind.CAP_AGE: frozenset({"AS"}),
     ast.ActionKind.TRUNCATE_ZIP: FREE_TEXT_VRS,

@@ -38,11 +38,11 @@ from pydicom.uid import UID
 from deidengine import ENGINE_NAME, __version__
 from deidengine.provenance.vocabulary import (
     EXPLICIT_VR_LITTLE_ENDIAN,
-    PIXEL_DATA_TAGS,
     PatientIdentityRemoved,
     ReasonForTheAttributeModification,
     Tag,
 )
+from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
 
 if TYPE_CHECKING:
     from cryptography import x509

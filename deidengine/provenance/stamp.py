@@ -49,7 +49,6 @@ from deidengine.policy import ast
 from deidengine.policy.plan import Plan, is_private_group
 from deidengine.provenance.vocabulary import (
     DE_IDENTIFYING_EQUIPMENT,
-    PIXEL_DATA_TAGS,
     BlockIdentifyingInformationStatus,
     BurnedInAnnotation,
     DeidentificationAction,
@@ -59,6 +58,7 @@ from deidengine.provenance.vocabulary import (
     Tag,
 )
 from deidengine.standard.cid7050 import cid_7050
+from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
 
 __all__ = [
     "PIXEL_OPTION_CODES",

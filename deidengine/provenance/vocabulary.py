@@ -166,7 +166,3 @@ class Tag(enum.IntEnum):
     FloatPixelData = 0x7FE00008
     DoubleFloatPixelData = 0x7FE00009
     PixelData = 0x7FE00010
-
-
-#: Pixel data in any of its three encodings: its presence makes the dataset an image.
-PIXEL_DATA_TAGS = frozenset({Tag.PixelData, Tag.FloatPixelData, Tag.DoubleFloatPixelData})

@@ -31,6 +31,8 @@ from typing import Final
 from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info, read_preamble
 
+from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
+
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFLATED_EXPLICIT_VR",
@@ -51,7 +53,6 @@ INFLATE_CHUNK: Final = 4 * MIB
 #: PS3.5 6.2: an IS holds -2^31 .. 2^31-1; frames, rows and columns are positive.
 IS_MAXIMUM: Final = (1 << 31) - 1
 BITS_ALLOCATED: Final = frozenset({1, 8, 16, 32, 64})
-PIXEL_DATA_TAGS: Final = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 
 
 @dataclass(frozen=True, slots=True)

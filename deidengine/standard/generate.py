@@ -29,6 +29,8 @@ from typing import Any
 
 from pydicom._dicom_dict import DicomDictionary, RepeatersDictionary
 
+from deidengine.standard.vr_classes import COMPOUND_CODES
+
 GENERATOR = "python -m deidengine.standard.generate"
 
 #: policy file name (without ``.policy``) -> Table E.1-1 option column, in the table's order.
@@ -51,7 +53,6 @@ PIXEL_OPTION_FILES: tuple[tuple[str, str], ...] = (
     ("clean-recognizable-visual-features", "Clean Recognizable Visual Features Option"),
 )
 
-COMPOUND_CODES = frozenset({"Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"})
 
 POLICY_DIR = Path("policies") / "annex-e"
 DATA_DIR = Path("deidengine") / "standard" / "data"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from deidengine.standard._data import load
+from deidengine.standard.vr_classes import COMPOUND_CODES
 
 __all__ = [
     "COMPOUND_CODES",
@@ -23,8 +24,6 @@ __all__ = [
 #: Attribute Types, strictest first (PS3.5 7.4).
 TYPE_ORDER: tuple[str, ...] = ("1", "1C", "2", "2C", "3")
 
-#: The compound codes of Table E.1-1a.
-COMPOUND_CODES: frozenset[str] = frozenset({"Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"})
 
 _SIMPLE_CODES = frozenset({"D", "Z", "X", "U"})
 

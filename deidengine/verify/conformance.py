@@ -60,6 +60,7 @@ from deidengine.policy.ast import CODE_ACTIONS, ActionKind
 from deidengine.policy.plan import Plan, PlannedRule, is_private_group
 from deidengine.standard.dictionary import is_unknown_public
 from deidengine.standard.iod import resolve_compound_action
+from deidengine.standard.vr_classes import DATE_TIME_VRS, DATE_VRS, PIXEL_DATA_TAGS
 
 if TYPE_CHECKING:  # pydantic is imported when a report is written, not by the run's gate
     from deidengine.schemas.verify import VerifyFinding
@@ -177,7 +178,6 @@ def finding(code: FindingCode, file: str, location: str, message: str) -> Findin
 
 
 # ---------------------------------------------------------------------------- decisions
-PIXEL_DATA_TAGS: Final = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 #: Written after the header stage (provenance, and Burned In Annotation by the pixel stage):
 #: the plan does not govern them, :mod:`deidengine.verify.provenance_check` does.
 PROVENANCE_TAGS: Final = frozenset(
@@ -190,7 +190,6 @@ WRITER_META_TAGS: Final = frozenset({0x00020012, 0x00020100})
 #: What the verifier does not hold to the plan at the top level: the pixels (the pixel stage's
 #: job), the provenance the stamp writes and the writer's own meta.
 UNVERIFIED_TOP_LEVEL_TAGS: Final = PIXEL_DATA_TAGS | PROVENANCE_TAGS | WRITER_META_TAGS
-DATE_VRS: Final = frozenset({"DA", "DT"})
 #: What keep-year leaves, per VR (for messages).
 YEAR_ONLY_FORMS: Final = MappingProxyType({"DA": "YYYY0101", "DT": "YYYY", "TM": "empty"})
 
@@ -549,7 +548,7 @@ def _uid(decision: Decision, context: _Context) -> Iterator[Finding]:
 
 def _keep_year(decision: Decision, context: _Context) -> Iterator[Finding]:
     vr = decision.vr
-    if decision.kind is not ActionKind.KEEP_YEAR or vr not in (*DATE_VRS, "TM"):
+    if decision.kind is not ActionKind.KEEP_YEAR or vr not in DATE_TIME_VRS:
         return
     value = decision.text()
     if not value:

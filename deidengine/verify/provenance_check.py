@@ -43,7 +43,8 @@ from deidengine.provenance.vocabulary import (
     Tag,
 )
 from deidengine.standard.cid7050 import cid_7050
-from deidengine.verify.conformance import DATE_VRS, Finding, FindingCode, finding
+from deidengine.standard.vr_classes import DATE_VRS
+from deidengine.verify.conformance import Finding, FindingCode, finding
 
 __all__ = ["BASIC_PROFILE", "BASIC_PROFILE_CODE", "PIXEL_CODES", "check_provenance"]
 

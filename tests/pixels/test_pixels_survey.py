@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from deidengine.cli import main
-from deidengine.pixels.survey import (
+from deidengine.run.detect_tree import (
     EXIT_CLEAN,
     EXIT_TEXT_FOUND,
     EXIT_TEXT_FOUND_AND_UNREADABLE,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from deidengine.run.outcome import Status
 from deidengine.run.pipeline import FileProcessor, RunSettings
+from deidengine.run.verify_tree import verify_tree
 from deidengine.verify.conformance import FindingCode
 from deidengine.verify.preamble import preamble_is_empty
-from deidengine.verify.tree import verify_tree
 from tests.security.security_files import real_file, write
 
 SECRET = bytes.fromhex("b6" * 32)

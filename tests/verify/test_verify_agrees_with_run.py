@@ -23,8 +23,8 @@ from pydicom.data import get_testdata_file
 from deidengine.policy import load_plan, shipped_policy_names
 from deidengine.run.outcome import Status
 from deidengine.run.pipeline import FileProcessor, RunSettings
+from deidengine.run.verify_tree import verify_tree
 from deidengine.verify.iod import VALIDATOR
-from deidengine.verify.tree import verify_tree
 from tests.phi_corpus import JANE, OMAR, FakePatient, inject
 from tests.pydicom_files import bundled_charset_files, bundled_test_files
 from tests.verify.conftest import SECRET

@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from deidengine.cli import main
+from deidengine.run.verify_tree import verify_tree
 from deidengine.verify.conformance import FindingCode
-from deidengine.verify.tree import verify_tree
 
 
 def test_an_empty_folder_fails_with_no_files(tmp_path: Path) -> None:

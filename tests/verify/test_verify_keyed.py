@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pydicom
 
+from deidengine.run.verify_tree import verify_tree
 from deidengine.verify.conformance import FindingCode, Severity
-from deidengine.verify.tree import verify_tree
 from tests.verify.conftest import SECRET, EngineRun, run_engine
 
 

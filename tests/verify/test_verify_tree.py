@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 
 from deidengine.cli import main
 from deidengine.policy import PolicyError
+from deidengine.run.verify_tree import VerifyConfigurationError, verify_tree
 from deidengine.verify.conformance import FindingCode
-from deidengine.verify.tree import VerifyConfigurationError, verify_tree
 from tests.phi_corpus import JANE
 from tests.verify.conftest import SECRET, EngineRun, run_engine
 

@@ -1,0 +1,29 @@
+"""The standard's classes of Value Representations, tags and profile codes, declared once.
+
+Every stage that asks "is this a date?", "is this Pixel Data?" or "is this a compound action
+code?" imports its answer from here, so two stages cannot disagree on it (PS3.5 §6.2 for the
+VRs, PS3.15 Table E.1-1 for the codes). Where two questions sound alike but differ, they get
+two names: :data:`DATE_VRS` is the dates proper, :data:`DATE_TIME_VRS` adds times.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+PIXEL_DATA_TAGS: Final = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+"""Pixel Data, Float Pixel Data and Double Float Pixel Data: the three homes of an image."""
+
+DATE_VRS: Final = frozenset({"DA", "DT"})
+"""VRs that carry a calendar date (DT with its time of day)."""
+
+DATE_TIME_VRS: Final = DATE_VRS | {"TM"}
+"""VRs a date shift or a dummy date applies to: the dates and the times of day."""
+
+TEXT_VRS: Final = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"})
+"""String VRs whose value is text a person or device wrote (a text dummy replaces it)."""
+
+KEYED_TEXT_VRS: Final = TEXT_VRS - {"UR"}
+"""Text VRs a pseudonym, lookup or keyed hash may replace: a URI is never keyed."""
+
+COMPOUND_CODES: Final = frozenset({"Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"})
+"""PS3.15 Table E.1-1's compound action codes: the engine picks the member the IOD allows."""

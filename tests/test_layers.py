@@ -1,0 +1,150 @@
+"""The package's layers: every import inside deidengine goes forward along one order.
+
+The order, lowest first (a module may import its own layer and any layer below it):
+
+0. ``standard``, ``core``, ``schemas._base`` (the documents' shared pydantic base) and the root
+   package's own names (``ENGINE_NAME``, ``__version__``): the standard's tables and the lean
+   element reader/writer; they know nothing of policies.
+1. ``policy`` and ``schemas.policy`` (the documents the policy commands write): the language.
+2. ``dicom``: applying a compiled plan to one dataset.
+3. ``text``: the free-text stage, which works on dicom's values.
+4. ``pixels``: per-image gating, detection and redaction.
+5. ``provenance``: what the engine stamps into its outputs and how it reads the stamps back.
+6. ``verify`` and ``schemas.verify``: per-file checks of an output.
+7. ``run`` and ``schemas.audit``/``detect``/``quarantine``: whole trees, the pipeline, audit.
+8. ``api``, ``serve`` and ``schemas.serve``: the two front ends that drive a run.
+9. ``schemas`` (the package, ``generate``, ``__main__``): every document's JSON Schema.
+10. ``cli``: the ``deid`` program.
+
+Each ``schemas`` module sits beside the layer whose documents it describes, since it imports that
+layer's values. The root package is a facade: its own imports (the lazy re-export of ``api``) are
+not checked, and importing it from below is allowed only for its two constants, so the test checks
+the names imported.
+
+Every import counts, including those inside functions and under ``TYPE_CHECKING``: a lazy import
+is still a dependency, only a later one.
+
+``BACKWARD`` lists the imports that still go the wrong way (issue #16's "Layout that shows the
+flow"). The tree-level commands already moved up beside ``run`` (``verify.tree`` became
+``run.verify_tree``, ``pixels.survey`` became ``run.detect_tree``); what is left is ``dicom.apply``
+running the free-text stage, which needs apply's orchestration split from its per-element work.
+The test fails both on a new backward import and on a listed one that has gone, so the list only
+shrinks.
+Not checked here: import loops inside one layer (``run.executor`` and ``run.dask_executor``
+import each other's private helpers).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Final
+
+import deidengine
+
+PACKAGE: Final = Path(deidengine.__file__).parent
+
+LAYERS: Final[tuple[tuple[str, ...], ...]] = (
+    ("standard", "core", "schemas._base"),
+    ("policy", "schemas.policy"),
+    ("dicom",),
+    ("text",),
+    ("pixels",),
+    ("provenance",),
+    ("verify", "schemas.verify"),
+    ("run", "schemas.audit", "schemas.detect", "schemas.quarantine"),
+    ("api", "serve", "schemas.serve"),
+    ("schemas",),
+    ("cli",),
+)
+
+ROOT_NAMES: Final = frozenset({"ENGINE_NAME", "__version__"})
+"""What a module below the top may import from the root package itself."""
+
+BACKWARD: Final = frozenset(
+    {
+        # apply runs the free-text stage; text.stage uses dicom.scrub and dicom.identifiers.
+        ("deidengine.dicom.apply", "deidengine.text"),
+        ("deidengine.dicom.apply", "deidengine.text.stage"),
+    }
+)
+"""Imports that go down the order today, as (importer, imported) module names."""
+
+
+def layer_of(module: str) -> int:
+    """The rank of ``module`` (a dotted name under ``deidengine``): its longest listed prefix."""
+    inner = module.removeprefix("deidengine.")
+    best, rank = -1, -1
+    for index, names in enumerate(LAYERS):
+        for name in names:
+            if (inner == name or inner.startswith(name + ".")) and len(name) > best:
+                best, rank = len(name), index
+    assert rank >= 0, f"{module} is in no layer; add it to LAYERS"
+    return rank
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path, name: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Every (module, names) that module ``name`` at ``path`` imports from deidengine, at any
+    depth in the file; relative imports are resolved against ``name``."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, ()) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            found.append((target, tuple(alias.name for alias in node.names)))
+    return [(target, names) for target, names in found if target.split(".")[0] == "deidengine"]
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def backward_imports() -> set[tuple[str, str]]:
+    backward: set[tuple[str, str]] = set()
+    for path in modules():
+        importer = module_name(path)
+        if importer == "deidengine":
+            continue
+        for target, names in imports(path, importer):
+            if target == "deidengine":
+                assert set(names) <= ROOT_NAMES, f"{importer} imports {names} from the facade"
+                continue
+            if layer_of(target) > layer_of(importer):
+                backward.add((importer, target))
+    return backward
+
+
+def test_every_module_has_a_layer() -> None:
+    for path in modules():
+        if (name := module_name(path)) != "deidengine":
+            layer_of(name)
+
+
+def test_imports_go_forward_except_the_listed_backward_ones() -> None:
+    backward = backward_imports()
+    assert backward - BACKWARD == set(), "new imports against the layer order"
+    assert BACKWARD - backward == set(), "a listed backward import has gone: drop it from BACKWARD"
+
+
+def test_the_check_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
+    source = "def f():\n    from deidengine.run import discover\n    from . import vr\n"
+    path = tmp_path / "probe.py"
+    path.write_text(source, encoding="utf-8")
+    assert imports(path, "deidengine.dicom.probe") == [
+        ("deidengine.run", ("discover",)),
+        ("deidengine.dicom", ("vr",)),
+    ]
+    assert layer_of("deidengine.run") > layer_of("deidengine.dicom")
+    assert layer_of("deidengine.schemas.policy") < layer_of("deidengine.dicom")
+    assert layer_of("deidengine.schemas.generate") > layer_of("deidengine.serve")
