@@ -108,38 +108,30 @@ def _grouped(marks: Iterable[MaskMark]) -> dict[int, list[MaskMark]]:
 
 def rows_for(reference: str, output: Dataset, marks: Sequence[MaskMark]) -> list[ReviewRow]:
     """One row per frame of the OUTPUT dataset ``output`` that ``marks`` redacted."""
-    if not marks or "PixelData" not in output:
-        return []
-    source = read_frames(output)
-    rows: list[ReviewRow] = []
-    for index, frame_marks in _grouped(marks).items():
-        boxes = tuple(m.box for m in frame_marks)
-        picture = _display(source.frame(index), output, source.photometric)
-        rows.append(
-            ReviewRow(
-                reference=reference,
-                frame=index,
-                thumbnail=_thumbnail(picture, boxes),
-                boxes=boxes,
-                reasons=tuple(m.reason for m in frame_marks),
-                confidences=tuple(m.confidence for m in frame_marks),
-            )
-        )
-    return rows
+    return _rows(reference, output, marks, fill=False)
 
 
 def preview_rows(reference: str, dataset: Dataset, marks: Sequence[MaskMark]) -> list[ReviewRow]:
     """Rows for a survey (``deid detect``): each frame as it WOULD be written, its marks filled
     black in the thumbnail, so the sheet never shows the text it reports."""
+    return _rows(reference, dataset, marks, fill=True)
+
+
+def _rows(
+    reference: str, dataset: Dataset, marks: Sequence[MaskMark], *, fill: bool
+) -> list[ReviewRow]:
+    """One row per frame ``marks`` touch; with ``fill``, the marks are blacked out first."""
     if not marks or "PixelData" not in dataset:
         return []
     source = read_frames(dataset)
     rows: list[ReviewRow] = []
     for index, frame_marks in _grouped(marks).items():
-        picture = _display(source.frame(index), dataset, source.photometric).copy()
         boxes = tuple(m.box for m in frame_marks)
-        for x, y, w, h in boxes:
-            picture[y : y + h, x : x + w] = 0
+        picture = _display(source.frame(index), dataset, source.photometric)
+        if fill:
+            picture = picture.copy()
+            for x, y, w, h in boxes:
+                picture[y : y + h, x : x + w] = 0
         rows.append(
             ReviewRow(
                 reference=reference,
