@@ -226,20 +226,14 @@ class Forwarder(threading.Thread):
 class StorageForwarder(Forwarder):
     """To a Storage SCP: C-STORE over an association kept open while there is work."""
 
-    def __init__(
-        self,
-        listener: ListenerConfig,
-        settings: GatewaySettings,
-        queue: InstanceQueue,
-        outbox: Path,
-        on_forwarded: Callable[[QueuedInstance], None] = lambda row: None,
-        on_emptied: Callable[[Path], None] = lambda folder: None,
-    ) -> None:
-        super().__init__(listener, settings, queue, outbox, on_forwarded, on_emptied)
-        assert isinstance(listener.destination, DestinationConfig)  # the registry's choice
-        self.destination: DestinationConfig = listener.destination
-        self._assoc: Association | None = None
-        self._negotiated: frozenset[tuple[str, str]] = frozenset()
+    _assoc: Association | None = None
+    _negotiated: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def destination(self) -> DestinationConfig:
+        destination = self.listener.destination
+        assert isinstance(destination, DestinationConfig)  # the registry's choice
+        return destination
 
     def _deliver(self, ready: list[tuple[QueuedInstance, Dataset, Path]]) -> None:
         self._associate(

@@ -12,14 +12,13 @@ longest pause.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
 from pydicom.dataset import Dataset
 
-from deidengine.serve.config import GatewaySettings, ListenerConfig, StowDestinationConfig
-from deidengine.serve.queue import InstanceQueue, QueuedInstance
+from deidengine.serve.config import StowDestinationConfig
+from deidengine.serve.queue import QueuedInstance
 from deidengine.serve.scu import DestinationUnavailable, Forwarder
 
 __all__ = ["StowForwarder"]
@@ -32,19 +31,13 @@ FAILED_SOP_SEQUENCE: Final = 0x00081198
 class StowForwarder(Forwarder):
     """To a STOW-RS service."""
 
-    def __init__(
-        self,
-        listener: ListenerConfig,
-        settings: GatewaySettings,
-        queue: InstanceQueue,
-        outbox: Path,
-        on_forwarded: Callable[[QueuedInstance], None] = lambda row: None,
-        on_emptied: Callable[[Path], None] = lambda folder: None,
-    ) -> None:
-        super().__init__(listener, settings, queue, outbox, on_forwarded, on_emptied)
-        assert isinstance(listener.destination, StowDestinationConfig)  # the registry's choice
-        self.destination: StowDestinationConfig = listener.destination
-        self._client: Any = None
+    _client: Any = None
+
+    @property
+    def destination(self) -> StowDestinationConfig:
+        destination = self.listener.destination
+        assert isinstance(destination, StowDestinationConfig)  # the registry's choice
+        return destination
 
     def _connect(self) -> Any:
         if self._client is None:
