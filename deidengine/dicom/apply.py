@@ -1,9 +1,9 @@
 """Apply a compiled plan to one dataset's header: the header stage of the pipeline.
 
-Every element, at every sequence depth, gets the action of the first rule (in precedence
-order) whose condition holds for the input; elements no rule selects are kept, and sequences
-are descended so the policy still applies inside their items. Actions dispatch through
-:data:`ACTIONS`; ``C`` (clean) dispatches again by VR through :data:`CLEANERS`.
+Every element, at every sequence depth, gets what :func:`~deidengine.dicom.decision.decide`
+answers (the plan's rule, else the default cascade), and sequences are descended in the scope
+the answer gives, so the policy still applies inside their items. Actions dispatch through
+:data:`ACTIONS`; what ``C`` (clean) decided dispatches through :data:`CLEANERS` by how it cleans.
 
 The dataset is edited in place: the caller reads it from a file it never writes back to.
 Conditions read a snapshot of the input taken before the first action.
@@ -15,17 +15,26 @@ import enum
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Final
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
+from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.dates import UnparseableDateError, cap_age, keep_year, shift_date
 from deidengine.dicom.dates import patient_date_offset as keyed_date_offset
+from deidengine.dicom.decision import (
+    REPLACING_ACTIONS as REPLACING_ACTIONS,  # the verifier's tree check reads it from here
+)
+from deidengine.dicom.decision import (
+    TOP,
+    Cleaning,
+    Decision,
+    FileFacts,
+    Scope,
+    decide,
+)
 from deidengine.dicom.dummies import NoDummyValueError, dummy_value
 from deidengine.dicom.elements import (
     AnyElement,
@@ -46,10 +55,10 @@ from deidengine.dicom.uids import remap_uid
 from deidengine.dicom.vr import maximum_length
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule, is_private_group
-from deidengine.standard.dictionary import attribute_info, is_unknown_public
-from deidengine.standard.iod import attribute_type, resolve_compound_action
+from deidengine.standard.dictionary import attribute_info
+from deidengine.standard.iod import attribute_type
 from deidengine.standard.sr import sr_concept_actions
-from deidengine.standard.vr_classes import DATE_TIME_VRS, PIXEL_DATA_TAGS, TEXT_VRS
+from deidengine.standard.vr_classes import DATE_TIME_VRS, PIXEL_DATA_TAGS
 from deidengine.text import Category, Source, Strictness, clean_value
 from deidengine.text.stage import ALL as ALL_TEXT_CATEGORIES
 from deidengine.text.stage import categories_of as text_categories_of
@@ -60,7 +69,6 @@ ISSUER_OF_PATIENT_ID = 0x00100021
 PATIENT_NAME = 0x00100010
 STUDY_INSTANCE_UID = 0x0020000D
 SOP_CLASS_UID = 0x00080016
-SOP_INSTANCE_UID = 0x00080018
 CONTENT_SEQUENCE = 0x0040A730
 CONCEPT_NAME_CODE_SEQUENCE = 0x0040A043
 MANDATORY_TYPES = frozenset({"1", "1C"})
@@ -144,7 +152,7 @@ class _Element:
     tag_path: tuple[int, ...]
     private: bool
     rule: PlannedRule | None
-    in_clean_scope: bool
+    decision: Decision
 
     @property
     def element(self) -> DataElement:
@@ -198,7 +206,7 @@ class _Element:
 @dataclass(slots=True)
 class _FileState:
     context: EngineContext
-    snapshot: ConditionSnapshot
+    facts: FileFacts
     identifying: IdentifyingValues
     sop_class: str | None
     patient_key: str
@@ -212,11 +220,6 @@ class _FileState:
     kept_private_blocks: set[tuple[int, int]] = field(default_factory=set)
     sr_actions: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
     sr_columns: tuple[str, ...] = ()
-    remap_unlisted_uids: bool = False
-    # Depth of D sequences being walked: inside one, what has no rule gets a dummy value.
-    dummy_depth: int = 0
-    # Depth of sequences a strict clean/scrub rule is walking: their text is cleaned strictly.
-    strict_depth: int = 0
 
 
 def _fit(text: str, vr: str) -> str:
@@ -248,11 +251,7 @@ def _dummy(item: _Element, state: _FileState) -> None:
             # The IOD needs items here (e.g. Verifying Observer Sequence of a verified SR):
             # they stay, and everything in them without a rule of its own gets a dummy value
             # (coded strings and numbers stay, so the structure stays valid).
-            state.dummy_depth += 1
-            try:
-                _descend(item, state, clean_scope=False)
-            finally:
-                state.dummy_depth -= 1
+            _descend(item, state)
         else:
             # Otherwise a dummy sequence is an empty one: no item can carry identifying content.
             item.replace(Sequence())
@@ -274,12 +273,12 @@ def _keep(item: _Element, state: _FileState) -> None:
     if item.vr in DATE_TIME_VRS and item.holds_value():
         state.dates_kept = True
     if item.vr == "SQ":
-        _descend(item, state, clean_scope=item.in_clean_scope)
+        _descend(item, state)
 
 
 def _remap_uid(item: _Element, state: _FileState) -> None:
     if item.vr == "SQ":
-        _descend(item, state, clean_scope=item.in_clean_scope, remap_all_uids=True)
+        _descend(item, state)
         return
     if item.vr != "UI":
         raise ActionError(f"remap-uid on VR {item.vr} at {element_location(item.path, item.tag)}")
@@ -381,28 +380,11 @@ def _truncate_zip(item: _Element, state: _FileState) -> None:
 
 def _scrub(item: _Element, state: _FileState) -> None:
     if item.vr == "SQ":
-        _descend_cleaning(item, state)
+        _descend(item, state)
         return
     words = item.rule.action.words if item.rule else ()
     categories = frozenset(ScrubCategory(w) for w in words) or frozenset(ScrubCategory)
     _scrub_value(item, state, text_categories_of(categories))
-
-
-def _is_strict(item: _Element, state: _FileState) -> bool:
-    """A strict rule, or no rule inside a sequence a strict rule cleans."""
-    rule = item.rule
-    if rule is not None and rule.action.kind in ast.TEXT_CLEANING_ACTIONS and rule.action.strict:
-        return True
-    return state.strict_depth > 0
-
-
-def _descend_cleaning(item: _Element, state: _FileState) -> None:
-    strict = item.rule is not None and item.rule.action.strict
-    state.strict_depth += strict
-    try:
-        _descend(item, state, clean_scope=True)
-    finally:
-        state.strict_depth -= strict
 
 
 def _remove_or_empty(item: _Element, state: _FileState) -> None:
@@ -419,7 +401,7 @@ def _scrub_value(item: _Element, state: _FileState, categories: frozenset[Catego
     value = item.element.value
     if value is None or value == "":
         return
-    strictness = Strictness.STRICT if _is_strict(item, state) else Strictness.DEFAULT
+    strictness = Strictness.STRICT if item.decision.strict else Strictness.DEFAULT
     sources = CODE_SOURCES if item.tag in CODE_VALUE_TAGS else None
     values = list(value) if isinstance(value, MultiValue | list) else [value]
     kept: list[str] = []
@@ -442,70 +424,45 @@ def _reject(item: _Element, state: _FileState) -> None:
     raise RejectedError(f"rejected by the rule at {item.rule.source if item.rule else '?'}")
 
 
-def _compound(item: _Element, state: _FileState) -> None:
-    code = item.rule.action.code if item.rule else None
-    resolved = resolve_compound_action(code or "X", state.sop_class, item.tag_path)
-    state.counts[f"{code}→{resolved}"] += 1
-    ACTIONS[CODE_KINDS[resolved]](item, state)
-
-
-# C: keep meaning, drop what identifies; how depends on the VR.
-def _clean(item: _Element, state: _FileState) -> None:
-    if item.private:
-        # PS3.15 E.3.10: a private element not known to be safe is removed.
-        _remove(item, state)
-        return
-    CLEANERS.get(item.vr, _clean_binary)(item, state)
-
-
-def _clean_sequence(item: _Element, state: _FileState) -> None:
-    _descend_cleaning(item, state)
+# C: keep meaning, drop what identifies; how depends on the VR (decision.CLEANING_BY_VR).
+def _clean_items(item: _Element, state: _FileState) -> None:
+    _descend(item, state)  # in the clean scope the decision gives
 
 
 def _clean_text(item: _Element, state: _FileState) -> None:
     _scrub_value(item, state, ALL_TEXT_CATEGORIES)
 
 
-def _clean_date(item: _Element, state: _FileState) -> None:
-    if item.vr == "TM":
-        # A whole-day shift keeps the time of day.
-        state.dates_modified = True
-        return
-    _shift_date(item, state)
-
-
-def _clean_binary(item: _Element, state: _FileState) -> None:
-    # Overlays, curves and other bytes cannot be cleaned here: fail closed and remove them.
-    _remove(item, state)
+def _clean_time(item: _Element, state: _FileState) -> None:
+    # A whole-day shift keeps the time of day: the value stays, the dates count as modified.
+    state.dates_modified = True
 
 
 def _clean_keep(item: _Element, state: _FileState) -> None:
+    # Coded strings are enumerated terms (Value Type, Modality, ...): masking breaks them.
+    # Unlike K, nothing is recorded as kept: C kept them because they cannot identify.
     return None
 
 
-CLEANERS: dict[str, Handler] = {
-    "SQ": _clean_sequence,
-    "DA": _clean_date,
-    "DT": _clean_date,
-    "TM": _clean_date,
-    "UI": _remap_uid,
-    **{vr: _clean_text for vr in TEXT_VRS - {"CS"}},
-    # Coded strings are enumerated terms (Value Type, Modality, ...): masking breaks them.
-    "CS": _clean_keep,
-    **{
-        vr: _clean_keep
-        for vr in ("AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV")
-    },
+CLEANERS: dict[Cleaning, Handler] = {
+    Cleaning.ITEMS: _clean_items,
+    Cleaning.TEXT: _clean_text,
+    Cleaning.DATE: _shift_date,
+    Cleaning.TIME: _clean_time,
+    Cleaning.UID: _remap_uid,
+    Cleaning.CODED: _clean_keep,
+    # Overlays, curves and other bytes cannot be cleaned here: fail closed and remove them.
+    Cleaning.BYTES: _remove,
+    Cleaning.PRIVATE: _remove,
 }
 
+#: By the resolved kind: compound and clean never reach here (decision.decide resolves them).
 ACTIONS: dict[ast.ActionKind, Handler] = {
     ast.ActionKind.REMOVE: _remove,
     ast.ActionKind.EMPTY: _empty,
     ast.ActionKind.DUMMY: _dummy,
     ast.ActionKind.KEEP: _keep,
-    ast.ActionKind.CLEAN: _clean,
     ast.ActionKind.REMAP_UID: _remap_uid,
-    ast.ActionKind.COMPOUND: _compound,
     ast.ActionKind.SHIFT_DATE: _shift_date,
     ast.ActionKind.KEEP_YEAR: _keep_year,
     ast.ActionKind.PSEUDONYM: _pseudonym,
@@ -517,37 +474,6 @@ ACTIONS: dict[ast.ActionKind, Handler] = {
     ast.ActionKind.SCRUB: _scrub,
     ast.ActionKind.REJECT: _reject,
 }
-
-CODE_KINDS: dict[str, ast.ActionKind] = dict(ast.CODE_ACTIONS)
-
-#: Inside a D sequence, what an element without a rule of its own gets, by VR.
-DUMMY_SCOPE_KINDS: dict[str, ast.ActionKind] = {
-    **{vr: ast.ActionKind.DUMMY for vr in TEXT_VRS - {"CS"}},
-    **{vr: ast.ActionKind.DUMMY for vr in DATE_TIME_VRS},
-    "UI": ast.ActionKind.REMAP_UID,
-    "SQ": ast.ActionKind.DUMMY,
-    **{
-        vr: ast.ActionKind.KEEP
-        for vr in ("CS", "AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV")
-    },
-}
-
-#: How an action taken by default (no rule) is counted.
-DEFAULT_LABELS: Final = MappingProxyType({kind: f"default-{kind.value}" for kind in ast.ActionKind})
-REPLACING_ACTIONS = frozenset(
-    {
-        ast.ActionKind.DUMMY,
-        ast.ActionKind.REMAP_UID,
-        ast.ActionKind.SHIFT_DATE,
-        ast.ActionKind.KEEP_YEAR,
-        ast.ActionKind.PSEUDONYM,
-        ast.ActionKind.LOOKUP,
-        ast.ActionKind.SET,
-        ast.ActionKind.HASH,
-        ast.ActionKind.CAP_AGE,
-        ast.ActionKind.TRUNCATE_ZIP,
-    }
-)
 
 
 # ---------------------------------------------------------------------------- walking
@@ -594,11 +520,9 @@ def _walk(
     state: _FileState,
     path: tuple[tuple[int, int], ...],
     tag_path: tuple[int, ...],
-    clean_scope: bool,
-    remap_all_uids: bool,
+    scope: Scope,
 ) -> None:
-    plan = state.context.plan
-    snapshot = state.snapshot
+    facts = state.facts
     counts = state.counts
     creators: list[int] = []
     private_key = _PrivateKeys(dataset)
@@ -620,28 +544,17 @@ def _walk(
         element = raw
         if vr is None:
             vr, element = element_vr(dataset, tag, raw)
-        rules = plan.candidates(tag, vr, private_key(tag) if private else None, path)
-        rule = first_applicable(rules, snapshot) if rules else None
-        item = _Element(
-            dataset, element, tag, vr, path, (*tag_path, tag), private, rule, clean_scope
-        )
-        if rule is not None:
-            kind = rule.action.kind
-        elif (remap_all_uids or state.remap_unlisted_uids) and vr == "UI":
-            kind = ast.ActionKind.REMAP_UID
-        elif not private and is_unknown_public(tag):
-            # Not in the data dictionary: nothing vouches for what it holds (verify's
-            # plan_decisions takes the same branch).
-            kind = ast.ActionKind.REMOVE
-        elif state.dummy_depth and not private:
-            kind = DUMMY_SCOPE_KINDS.get(vr, ast.ActionKind.REMOVE)
-        elif clean_scope and not private:
-            kind = ast.ActionKind.CLEAN
-        else:
-            kind = ast.ActionKind.KEEP
-        counts[rule.action.label if rule else DEFAULT_LABELS[kind]] += 1
-        ACTIONS[kind](item, state)
-        if kind in REPLACING_ACTIONS:
+        own_path = (*tag_path, tag)
+        key = private_key(tag) if private else None
+        decision = decide(facts, tag, vr, path, own_path, scope, private, key)
+        rule = decision.rule
+        item = _Element(dataset, element, tag, vr, path, own_path, private, rule, decision)
+        counts[decision.label] += 1
+        if decision.code is not None and rule is not None:
+            counts[f"{rule.action.code}→{decision.code}"] += 1
+        cleaning = decision.cleaning
+        (ACTIONS[decision.kind] if cleaning is None else CLEANERS[cleaning])(item, state)
+        if decision.chosen in REPLACING_ACTIONS:
             # The value was replaced by construction (keyed, dummy, year-only, ...): what is
             # left is the policy's output, even when it happens to equal the input.
             state.explicitly_kept.add((path, tag))
@@ -660,25 +573,18 @@ def _walk(
         del dataset[creator]
 
 
-def _descend(
-    item: _Element, state: _FileState, clean_scope: bool, remap_all_uids: bool = False
-) -> None:
+def _descend(item: _Element, state: _FileState) -> None:
+    """Walk a sequence's items in the scope its decision gives."""
+    scope = item.decision.items
     sequence = item.element.value
-    if not isinstance(sequence, Sequence):
+    if scope is None or not isinstance(sequence, Sequence):
         return
     survivors = []
     for index, child in enumerate(sequence):
-        if item.tag == CONTENT_SEQUENCE and clean_scope and _drop_sr_item(child, state):
+        if item.tag == CONTENT_SEQUENCE and scope.clean and _drop_sr_item(child, state):
             state.counts["sr-content-item-removed"] += 1
             continue
-        _walk(
-            child,
-            state,
-            (*item.path, (item.tag, index)),
-            item.tag_path,
-            clean_scope,
-            remap_all_uids,
-        )
+        _walk(child, state, (*item.path, (item.tag, index)), item.tag_path, scope)
         survivors.append(child)
     if len(survivors) != len(sequence):
         item.element.value = Sequence(survivors)
@@ -761,15 +667,6 @@ def patient_key(dataset: Dataset) -> str:
     return f"study:{_top_level_text(dataset, STUDY_INSTANCE_UID)}"
 
 
-def remaps_unlisted_uids(plan: Plan) -> bool:
-    """Whether a UID no rule names is remapped: when the plan remaps SOP Instance UIDs."""
-    first = plan.candidates(SOP_INSTANCE_UID, "UI")
-    return bool(first) and first[0].action.kind in (
-        ast.ActionKind.REMAP_UID,
-        ast.ActionKind.CLEAN,
-    )
-
-
 def apply_plan(
     dataset: Dataset,
     context: EngineContext,
@@ -786,22 +683,18 @@ def apply_plan(
     """
     sop_class = _top_level_text(dataset, SOP_CLASS_UID) or None
     columns = tuple(SR_OPTION_COLUMNS[c] for c in context.plan.codes if c in SR_OPTION_COLUMNS)
+    if snapshot is None:
+        snapshot = ConditionSnapshot.of(dataset, context.plan.condition_tags)
     state = _FileState(
         context=context,
-        snapshot=ConditionSnapshot.of(dataset, context.plan.condition_tags)
-        if snapshot is None
-        else snapshot,
+        facts=FileFacts.of(context.plan, snapshot, sop_class),
         identifying=identifying,
         sop_class=sop_class,
         patient_key=patient_key(dataset),
         sr_actions=sr_concept_actions(),
         sr_columns=columns,
     )
-    # A UID no rule names (a newer attribute, a vendor's standard-group extension) is still an
-    # instance identifier: when the plan remaps SOP Instance UIDs, it is remapped too.
-    # Registry UIDs pass through remap_uid unchanged.
-    state.remap_unlisted_uids = remaps_unlisted_uids(context.plan)
-    _walk(dataset, state, (), (), clean_scope=False, remap_all_uids=False)
+    _walk(dataset, state, (), (), TOP)
     _drop_orphaned_overlay_planes(dataset, state)
     _drop_orphaned_instance_references(dataset, state)
     if state.dates_modified:

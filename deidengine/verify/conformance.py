@@ -1,9 +1,10 @@
 """Policy conformance: does an output hold only what its plan lets it hold?
 
-The checker walks the OUTPUT and, for every element it finds, asks the plan which rule wins
-there (conditions read the original when it is given, else the output) and what that rule's
-action resolves to for this file: compound codes by the attribute's Type in the file's IOD,
-``C`` by the VR, as the engine does. It then checks what can be checked from the result:
+The checker walks the OUTPUT and, for every element it finds, asks
+:func:`~deidengine.dicom.decision.decide` (the engine's own answer: the plan's rule, else the
+default cascade; compound codes resolved by the attribute's Type in the file's IOD, ``C`` by the
+VR) what happens there; conditions read the original when it is given, else the output. It then
+checks what can be checked from the result:
 
 - nothing the plan removes (``X``) is present, nothing it empties (``Z``) holds a value;
 - every private element was kept by a rule (``private -> X`` leaves none; ``C`` removes);
@@ -32,15 +33,10 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from deidengine.dicom.apply import (
-    DEFAULT_SHIFT,
-    DUMMY_SCOPE_KINDS,
-    patient_key,
-    private_key_of,
-    remaps_unlisted_uids,
-)
-from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
+from deidengine.dicom.apply import DEFAULT_SHIFT, patient_key, private_key_of
+from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
+from deidengine.dicom.decision import TOP, FileFacts, Scope, decide
 from deidengine.dicom.elements import (
     AnyElement,
     ElementPath,
@@ -56,10 +52,9 @@ from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.pseudonyms import keyed_hash, pseudonym
 from deidengine.dicom.uids import UUID_DERIVED_ROOT, is_registry_uid, remap_uid
 from deidengine.dicom.vr import maximum_length
-from deidengine.policy.ast import CODE_ACTIONS, ActionKind
+from deidengine.policy.ast import ActionKind
 from deidengine.policy.plan import Plan, PlannedRule, is_private_group
 from deidengine.standard.dictionary import is_unknown_public
-from deidengine.standard.iod import resolve_compound_action
 from deidengine.standard.vr_classes import DATE_TIME_VRS, DATE_VRS, PIXEL_DATA_TAGS
 
 if TYPE_CHECKING:  # pydantic is imported when a report is written, not by the run's gate
@@ -69,7 +64,6 @@ if TYPE_CHECKING:  # pydantic is imported when a report is written, not by the r
 # conformance finding at one element read alike.
 
 __all__ = [
-    "CLEAN_KINDS",
     "PROVENANCE_TAGS",
     "Decision",
     "Finding",
@@ -193,59 +187,16 @@ UNVERIFIED_TOP_LEVEL_TAGS: Final = PIXEL_DATA_TAGS | PROVENANCE_TAGS | WRITER_ME
 #: What keep-year leaves, per VR (for messages).
 YEAR_ONLY_FORMS: Final = MappingProxyType({"DA": "YYYY0101", "DT": "YYYY", "TM": "empty"})
 
-#: What ``C`` (clean) does per VR; mirrors :data:`deidengine.dicom.apply.CLEANERS` (a test
-#: keeps the two in step). Sequences are walked in clean scope, like ``scrub``. Any other VR
-#: (bytes) cannot be cleaned and is removed.
-CLEAN_KINDS: Final[Mapping[str, ActionKind]] = MappingProxyType(
-    {
-        "SQ": ActionKind.SCRUB,
-        "DA": ActionKind.SHIFT_DATE,
-        "DT": ActionKind.SHIFT_DATE,
-        "TM": ActionKind.KEEP,  # a whole-day shift keeps the time of day
-        "UI": ActionKind.REMAP_UID,
-        **{vr: ActionKind.SCRUB for vr in ("AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR")},
-        **{
-            vr: ActionKind.KEEP
-            for vr in ("AS", "AT", "CS", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV")
-        },
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    """The engine's walking flags: ``clean`` cleans unselected standard elements, ``remap``
-    remaps every unselected UID (``_descend``'s ``clean_scope`` and ``remap_all_uids``)."""
-
-    clean: bool = False
-    remap: bool = False
-    dummy: bool = False  # inside a D sequence (the engine's ``dummy_depth``)
-
-
-#: Actions after which the engine walks a sequence's items, and the scope it walks them in:
-#: keep passes on only the clean scope, scrub/clean starts one, remap-uid adds the UID remap.
-DESCEND: Final[Mapping[ActionKind, Callable[[_Scope], _Scope]]] = MappingProxyType(
-    {
-        ActionKind.KEEP: lambda scope: _Scope(clean=scope.clean, dummy=scope.dummy),
-        ActionKind.SCRUB: lambda scope: _Scope(clean=True, dummy=scope.dummy),
-        # D on a sequence the IOD requires keeps its items with dummy values (else it is
-        # emptied, and there is nothing to walk).
-        ActionKind.DUMMY: lambda scope: _Scope(dummy=True),
-        ActionKind.REMAP_UID: lambda scope: _Scope(
-            clean=scope.clean, remap=True, dummy=scope.dummy
-        ),
-    }
-)
-
 
 class Decision(NamedTuple):
     """What the plan makes of one element found in the output.
 
-    ``kind`` is resolved for this file: never ``compound`` or ``clean``. ``defaulted`` is true
-    when no rule selects the element and no enclosing scope acts on it (the engine keeps it
-    untouched). ``creator`` marks a private creator element (gggg,0010-00FF). A named tuple:
-    one is made per element of every verified file, and a frozen dataclass costs six times
-    as much to make.
+    ``kind`` is resolved for this file: never ``compound`` or ``clean``
+    (:attr:`deidengine.dicom.decision.Decision.verified_kind`). ``defaulted`` is true when no
+    rule selects the element and no enclosing scope acts on it
+    (:attr:`deidengine.dicom.decision.Decision.defaulted`). ``creator`` marks a private creator
+    element (gggg,0010-00FF). A named tuple: one is made per element of every verified file,
+    and a frozen dataclass costs six times as much to make.
     """
 
     path: ElementPath
@@ -282,34 +233,12 @@ class Decision(NamedTuple):
         return self.rule is not None and self.rule.action.kind is ActionKind.KEEP
 
 
-@dataclass(frozen=True, slots=True)
-class _Walk:
-    plan: Plan
-    snapshot: ConditionSnapshot
-    sop_class: str | None
-    #: The engine remaps a UID no rule names (it then keeps, not removes, an unknown one).
-    remap_unlisted_uids: bool = False
-
-
-def _resolve(
-    rule: PlannedRule | None, vr: str, private: bool, tag_path: tuple[int, ...], walk: _Walk
-) -> ActionKind:
-    kind = rule.action.kind if rule is not None else ActionKind.KEEP
-    if kind is ActionKind.COMPOUND and rule is not None:
-        code = resolve_compound_action(rule.action.code or "X", walk.sop_class, tag_path)
-        kind = CODE_ACTIONS[code]
-    if kind is ActionKind.CLEAN:
-        # PS3.15 E.3.10: a private element not known to be safe is removed.
-        kind = ActionKind.REMOVE if private else CLEAN_KINDS.get(vr, ActionKind.REMOVE)
-    return kind
-
-
 def _walk(
     dataset: Dataset,
-    walk: _Walk,
+    facts: FileFacts,
     path: ElementPath,
     tag_path: tuple[int, ...],
-    scope: _Scope,
+    scope: Scope,
     decisions: list[Decision],
 ) -> None:
     """Append the decision of every element of ``dataset`` (and of the items it descends
@@ -331,31 +260,25 @@ def _walk(
             )
             continue
         key = private_key_of(dataset, tag) if private else None
-        rules = walk.plan.candidates(tag, vr, key, path)
-        rule = first_applicable(rules, walk.snapshot) if rules else None
-        defaulted = False
-        if rule is None and scope.remap and vr == "UI":
-            kind = ActionKind.REMAP_UID
-        elif (
-            rule is None
-            and not private
-            and is_unknown_public(tag)
-            and not (vr == "UI" and walk.remap_unlisted_uids)
-        ):
-            kind = ActionKind.REMOVE  # the engine removes what the dictionary does not define
-        elif rule is None and scope.dummy and not private:
-            kind = DUMMY_SCOPE_KINDS.get(vr, ActionKind.REMOVE)
-        elif rule is None and scope.clean and not private:
-            kind = CLEAN_KINDS.get(vr, ActionKind.REMOVE)
-        else:
-            kind = _resolve(rule, vr, private, (*tag_path, tag), walk)
-            defaulted = rule is None
-        decisions.append(Decision(path, tag, element, rule, kind, defaulted, False, vr, dataset))
-        inner = DESCEND.get(kind)
-        if vr == "SQ" and inner is not None:
-            inner_scope = inner(scope)
+        own_path = (*tag_path, tag)
+        decided = decide(facts, tag, vr, path, own_path, scope, private, key)
+        decisions.append(
+            Decision(
+                path,
+                tag,
+                element,
+                decided.rule,
+                decided.verified_kind,
+                decided.defaulted,
+                False,
+                vr,
+                dataset,
+            )
+        )
+        inner = decided.items
+        if inner is not None:
             for index, item in enumerate(sequence_items(dataset, tag, element)):
-                _walk(item, walk, (*path, (tag, index)), (*tag_path, tag), inner_scope, decisions)
+                _walk(item, facts, (*path, (tag, index)), own_path, inner, decisions)
 
 
 def plan_decisions(
@@ -368,17 +291,16 @@ def plan_decisions(
     """
     source = conditions_from if conditions_from is not None else output
     sop_class = source.get("SOPClassUID") or output.get("SOPClassUID")
-    walk = _Walk(
+    facts = FileFacts.of(
         plan,
         ConditionSnapshot.of(source, plan.condition_tags),
         str(sop_class).strip() if sop_class else None,
-        remaps_unlisted_uids(plan),
     )
     decisions: list[Decision] = []
     meta = getattr(output, "file_meta", None)
     if isinstance(meta, Dataset):
-        _walk(meta, walk, (), (), _Scope(), decisions)
-    _walk(output, walk, (), (), _Scope(), decisions)
+        _walk(meta, facts, (), (), TOP, decisions)
+    _walk(output, facts, (), (), TOP, decisions)
     return decisions
 
 

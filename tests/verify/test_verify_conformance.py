@@ -9,12 +9,9 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from deidengine.dicom import apply
 from deidengine.policy import load_plan
-from deidengine.policy.ast import ActionKind
 from deidengine.standard.iod import resolve_compound_action
 from deidengine.verify.conformance import (
-    CLEAN_KINDS,
     Finding,
     FindingCode,
     Severity,
@@ -171,18 +168,3 @@ def test_shifted_dates_are_recomputed_only_with_the_original(
         run.read("jane-ct"), plan, secret=SECRET, original=run.read_input("omar-ct")
     )
     assert FindingCode.DATE_SHIFT_MISMATCH.value in {f.code for f in omar}
-
-
-def test_clean_kinds_mirror_the_engines_cleaners() -> None:
-    """C resolves per VR as :data:`deidengine.dicom.apply.CLEANERS` does."""
-    by_handler: dict[object, set[ActionKind]] = {
-        apply._clean_sequence: {ActionKind.SCRUB},
-        apply._clean_text: {ActionKind.SCRUB},
-        apply._clean_date: {ActionKind.SHIFT_DATE, ActionKind.KEEP},  # TM keeps its time
-        apply._remap_uid: {ActionKind.REMAP_UID},
-        apply._clean_keep: {ActionKind.KEEP},
-    }
-    assert set(CLEAN_KINDS) == set(apply.CLEANERS)
-    for vr, handler in apply.CLEANERS.items():
-        assert CLEAN_KINDS[vr] in by_handler[handler], vr
-    assert CLEAN_KINDS["TM"] is ActionKind.KEEP
