@@ -25,9 +25,10 @@ Every import counts, including those inside functions and under ``TYPE_CHECKING`
 is still a dependency, only a later one.
 
 ``BACKWARD`` lists the imports that still go the wrong way (issue #16's "Layout that shows the
-flow"). The tree-level commands already moved up beside ``run`` (``verify.tree`` became
-``run.verify_tree``, ``pixels.survey`` became ``run.detect_tree``); what is left is ``dicom.apply``
-running the free-text stage, which needs apply's orchestration split from its per-element work.
+flow"); it is empty. The tree-level commands moved up beside ``run`` (``verify.tree`` became
+``run.verify_tree``, ``pixels.survey`` became ``run.detect_tree``), and the header stage no longer
+imports the free-text stage: it receives it as a value (``dicom.free_text.TextCleaner`` in its
+``EngineContext``; ``text.header.clean_header_text`` is the stage's own, passed in by ``run``).
 The test fails both on a new backward import and on a listed one that has gone, so the list only
 shrinks.
 Not checked here: import loops inside one layer (``run.executor`` and ``run.dask_executor``
@@ -61,13 +62,7 @@ LAYERS: Final[tuple[tuple[str, ...], ...]] = (
 ROOT_NAMES: Final = frozenset({"ENGINE_NAME", "__version__"})
 """What a module below the top may import from the root package itself."""
 
-BACKWARD: Final = frozenset(
-    {
-        # apply runs the free-text stage; text.stage uses dicom.scrub and dicom.identifiers.
-        ("deidengine.dicom.apply", "deidengine.text"),
-        ("deidengine.dicom.apply", "deidengine.text.stage"),
-    }
-)
+BACKWARD: Final[frozenset[tuple[str, str]]] = frozenset()
 """Imports that go down the order today, as (importer, imported) module names."""
 
 

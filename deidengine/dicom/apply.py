@@ -47,6 +47,7 @@ from deidengine.dicom.elements import (
     sequence_items,
     walk_elements,
 )
+from deidengine.dicom.free_text import TextCleaner
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.pseudonyms import keyed_hash, pseudonym, zip3_prefix
@@ -59,9 +60,6 @@ from deidengine.standard.dictionary import attribute_info
 from deidengine.standard.iod import attribute_type
 from deidengine.standard.sr import sr_concept_actions
 from deidengine.standard.vr_classes import DATE_TIME_VRS, PIXEL_DATA_TAGS
-from deidengine.text import Category, Source, Strictness, clean_value
-from deidengine.text.stage import ALL as ALL_TEXT_CATEGORIES
-from deidengine.text.stage import categories_of as text_categories_of
 
 PIXEL_GROUP = 0x7FE0
 PATIENT_ID = 0x00100020
@@ -75,7 +73,6 @@ MANDATORY_TYPES = frozenset({"1", "1C"})
 #: A code item's value and scheme are coded terms, not text ("121322", "T-D0050", "99LOCAL"):
 #: cleaned, they lose only the file's own identifying values, never a shape or a guess.
 CODE_VALUE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080119, 0x00080120})
-CODE_SOURCES = frozenset({Source.HEADER})
 #: Types whose attribute must be present (if empty): a value the text stage removes is emptied.
 REQUIRED_TYPES = frozenset({"1", "1C", "2", "2C"})
 DEFAULT_SHIFT = (-365, -1)
@@ -118,6 +115,8 @@ class EngineContext:
 
     plan: Plan
     secret: ProjectSecret
+    #: The free-text stage (a layer above this one): ``clean`` and ``scrub`` call it per value.
+    text_cleaner: TextCleaner
     lookups: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     restricted_zip3: frozenset[str] = frozenset()
     record_mappings: bool = False
@@ -384,7 +383,7 @@ def _scrub(item: _Element, state: _FileState) -> None:
         return
     words = item.rule.action.words if item.rule else ()
     categories = frozenset(ScrubCategory(w) for w in words) or frozenset(ScrubCategory)
-    _scrub_value(item, state, text_categories_of(categories))
+    _scrub_value(item, state, categories)
 
 
 def _remove_or_empty(item: _Element, state: _FileState) -> None:
@@ -395,21 +394,24 @@ def _remove_or_empty(item: _Element, state: _FileState) -> None:
         _remove(item, state)
 
 
-def _scrub_value(item: _Element, state: _FileState, categories: frozenset[Category]) -> None:
-    """Run the text stage (deidengine.text) over each value; a strict rule removes the values
-    the stage cannot vouch for, and the element when none is left."""
+def _scrub_value(
+    item: _Element, state: _FileState, categories: frozenset[ScrubCategory] | None
+) -> None:
+    """Run the free-text stage (the context's ``text_cleaner``) over each value; a strict rule
+    removes the values the stage cannot vouch for, and the element when none is left."""
     value = item.element.value
     if value is None or value == "":
         return
-    strictness = Strictness.STRICT if item.decision.strict else Strictness.DEFAULT
-    sources = CODE_SOURCES if item.tag in CODE_VALUE_TAGS else None
+    clean = state.context.text_cleaner
+    strict = item.decision.strict
+    coded = item.tag in CODE_VALUE_TAGS
     values = list(value) if isinstance(value, MultiValue | list) else [value]
     kept: list[str] = []
     for one in values:
-        result = clean_value(str(one), state.identifying, strictness, categories, sources)
+        result = clean(str(one), state.identifying, scrub=categories, strict=strict, coded=coded)
         if result.text is None:
             # The audit's reason: which check failed, never the value.
-            state.counts[f"text-removed:{result.reason.value}"] += 1
+            state.counts[f"text-removed:{result.reason}"] += 1
             continue
         kept.append(_fit(result.text, item.vr))
     if not kept:
@@ -430,7 +432,7 @@ def _clean_items(item: _Element, state: _FileState) -> None:
 
 
 def _clean_text(item: _Element, state: _FileState) -> None:
-    _scrub_value(item, state, ALL_TEXT_CATEGORIES)
+    _scrub_value(item, state, None)  # every category
 
 
 def _clean_time(item: _Element, state: _FileState) -> None:

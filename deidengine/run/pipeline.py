@@ -71,6 +71,7 @@ from deidengine.run.safety import (
     write_private_bytes,
 )
 from deidengine.standard.hipaa import restricted_zip3
+from deidengine.text.header import clean_header_text
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
 from deidengine.verify.provenance_check import check_provenance
@@ -348,6 +349,7 @@ class FileProcessor:
         self.context = EngineContext(
             plan=self.plan,
             secret=self.secret,
+            text_cleaner=clean_header_text,
             lookups=lookups,
             restricted_zip3=restricted_zip3(),
             record_mappings=settings.record_mappings,

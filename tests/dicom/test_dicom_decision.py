@@ -35,6 +35,7 @@ from deidengine.policy.ast import ActionKind
 from deidengine.policy.plan import Plan
 from deidengine.standard.dictionary import is_unknown_public
 from deidengine.standard.iod import attribute_type
+from deidengine.text.header import clean_header_text
 from deidengine.verify.conformance import plan_decisions
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -395,7 +396,9 @@ def test_the_engine_and_the_verifier_read_the_same_answer(plans: dict[str, Plan]
     whose answers come from the rule, unlisted-UID, unknown-public, clean-scope and default
     steps."""
     plan = plans["remapping"]
-    context = EngineContext(plan=plan, secret=ProjectSecret(b"k" * 32))
+    context = EngineContext(
+        plan=plan, secret=ProjectSecret(b"k" * 32), text_cleaner=clean_header_text
+    )
     dataset = _dataset()
     outcome = apply_plan(dataset, context, IdentifyingValues())
     assert outcome.actions == {

@@ -23,6 +23,7 @@ from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.policy import load_plan
 from deidengine.run.pipeline import _new_file_meta
+from deidengine.text.header import clean_header_text
 from tests.pydicom_files import bundled_test_files
 
 
@@ -116,7 +117,9 @@ def test_after_the_header_stage_the_bytes_are_dcmwrites(name: str, policy: str) 
     path = get_testdata_file(name)
     assert isinstance(path, str)
     plan = load_plan(policy, runnable=True)
-    context = EngineContext(plan=plan, secret=ProjectSecret(b"k" * 32))
+    context = EngineContext(
+        plan=plan, secret=ProjectSecret(b"k" * 32), text_cleaner=clean_header_text
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dataset = pydicom.dcmread(path)
@@ -139,7 +142,7 @@ def test_a_replaced_ascii_value_stays_raw_and_reads_back() -> None:
     dataset = pydicom.dcmread(path)
     apply_plan(
         dataset,
-        EngineContext(plan=plan, secret=ProjectSecret(b"k" * 32)),
+        EngineContext(plan=plan, secret=ProjectSecret(b"k" * 32), text_cleaner=clean_header_text),
         collect_identifying_values(dataset),
     )
     sop = dataset.get_item(0x00080018)
@@ -194,7 +197,7 @@ def test_copy_as_read_is_untouched_by_edits_of_the_original() -> None:
     plan = load_plan("annex-e/basic", runnable=True)
     apply_plan(
         dataset,
-        EngineContext(plan=plan, secret=ProjectSecret(b"k" * 32)),
+        EngineContext(plan=plan, secret=ProjectSecret(b"k" * 32), text_cleaner=clean_header_text),
         collect_identifying_values(copy),
     )
     fresh = pydicom.dcmread(path)

@@ -13,6 +13,7 @@ from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.policy import load_plan
 from deidengine.text import Strictness, Verdict, clean_value
+from deidengine.text.header import clean_header_text
 from tests.pydicom_files import bundled_charset_files
 
 TEXT_VRS = ("LO", "LT", "PN", "SH", "ST", "UC", "UT")
@@ -65,13 +66,17 @@ def _dataset(**values: object) -> Dataset:
 
 @pytest.fixture(scope="module")
 def hipaa() -> EngineContext:
-    return EngineContext(plan=load_plan("hipaa-safe-harbor"), secret=ProjectSecret(b"k" * 32))
+    return EngineContext(
+        plan=load_plan("hipaa-safe-harbor"),
+        secret=ProjectSecret(b"k" * 32),
+        text_cleaner=clean_header_text,
+    )
 
 
 @pytest.fixture(scope="module")
 def annex_e() -> EngineContext:
     plan = load_plan("annex-e/basic,annex-e/clean-descriptors")
-    return EngineContext(plan=plan, secret=ProjectSecret(b"k" * 32))
+    return EngineContext(plan=plan, secret=ProjectSecret(b"k" * 32), text_cleaner=clean_header_text)
 
 
 def test_multi_valued_strings_are_cleaned_value_by_value(hipaa: EngineContext) -> None:
