@@ -61,7 +61,7 @@ from deidengine.policy.ast import ActionKind
 from deidengine.policy.plan import Plan, PlannedRule, PrivateKey
 from deidengine.standard.dictionary import is_unknown_public
 from deidengine.standard.iod import resolve_compound_action
-from deidengine.standard.vr_classes import DATE_TIME_VRS, TEXT_VRS
+from deidengine.standard.vr_classes import CODED_VRS, DATE_TIME_VRS, TEXT_VRS
 
 __all__ = [
     "CLEANED_KINDS",
@@ -81,12 +81,6 @@ __all__ = [
 ]
 
 SOP_INSTANCE_UID = 0x00080018
-
-#: VRs of enumerated terms and numbers: cleaning or a dummy would break their meaning, and
-#: they do not hold what a person wrote.
-CODED_VRS: Final = frozenset(
-    {"CS", "AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV"}
-)
 
 
 class Reason(enum.Enum):

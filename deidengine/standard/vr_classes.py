@@ -25,5 +25,11 @@ TEXT_VRS: Final = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT
 KEYED_TEXT_VRS: Final = TEXT_VRS - {"UR"}
 """Text VRs a pseudonym, lookup or keyed hash may replace: a URI is never keyed."""
 
+CODED_VRS: Final = frozenset(
+    {"CS", "AS", "AT", "DS", "FD", "FL", "IS", "SL", "SS", "SV", "UL", "US", "UV"}
+)
+"""Coded strings, ages, tags and numbers: enumerated terms and measurements, not what a person
+wrote. ``C`` keeps them and a dummy scope leaves them: masking or a dummy would break them."""
+
 COMPOUND_CODES: Final = frozenset({"Z/D", "X/Z", "X/D", "X/Z/D", "X/Z/U*"})
 """PS3.15 Table E.1-1's compound action codes: the engine picks the member the IOD allows."""

@@ -16,6 +16,7 @@ NAMES = (
     "DATE_TIME_VRS",
     "TEXT_VRS",
     "KEYED_TEXT_VRS",
+    "CODED_VRS",
     "COMPOUND_CODES",
 )
 
@@ -38,8 +39,9 @@ def test_no_other_module_declares_them() -> None:
 
 def test_the_classes_are_the_standards_vrs() -> None:
     known = {vr.value for vr in VR}
-    for name in ("DATE_VRS", "DATE_TIME_VRS", "TEXT_VRS", "KEYED_TEXT_VRS"):
+    for name in ("DATE_VRS", "DATE_TIME_VRS", "TEXT_VRS", "KEYED_TEXT_VRS", "CODED_VRS"):
         assert getattr(vr_classes, name) <= known, name
     assert {"TM"} == vr_classes.DATE_TIME_VRS - vr_classes.DATE_VRS
     assert {"UR"} == vr_classes.TEXT_VRS - vr_classes.KEYED_TEXT_VRS
+    assert {"CS"} == vr_classes.TEXT_VRS & vr_classes.CODED_VRS
     assert {0x7FE00010, 0x7FE00008, 0x7FE00009} == vr_classes.PIXEL_DATA_TAGS
