@@ -14,7 +14,7 @@ element's value without converting it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
 from pydicom.charset import decode_bytes
@@ -233,26 +233,30 @@ def walk_private(dataset: Dataset) -> Iterator[tuple[Dataset, int, str, AnyEleme
                 stack.extend(sequence_items(current, tag, element))
 
 
-def copy_as_read(dataset: Dataset) -> Dataset:
+def copy_as_read(dataset: Dataset, copied: Mapping[int, Dataset] | None = None) -> Dataset:
     """A copy of ``dataset`` that later edits of ``dataset`` leave as it is.
 
     Raw elements are immutable and shared; only elements already converted (sequences pydicom
     parses while reading, items of undefined length) are copied, so the copy costs a fraction of
-    reading the file again, and converts nothing.
+    reading the file again, and converts nothing. ``copied`` holds copies already made of
+    sequence items, by ``id()`` of the item: a walk that copies items on its way up reuses them.
     """
     duplicate = Dataset.__new__(type(dataset))
     duplicate.__dict__.update(dataset.__dict__)
     duplicate.__dict__["_dict"] = {
-        tag: element if isinstance(element, RawDataElement) else _copy_converted(element)
+        tag: element if isinstance(element, RawDataElement) else _copy_converted(element, copied)
         for tag, element in dataset._dict.items()
     }
     duplicate.__dict__["_private_blocks"] = {}
     return duplicate
 
 
-def _copy_converted(element: DataElement) -> DataElement:
+def _copy_converted(element: DataElement, copied: Mapping[int, Dataset] | None) -> DataElement:
     if element.VR == "SQ" and element.value is not None:
-        items = [copy_as_read(item) for item in element.value]
+        items = [
+            copied[id(item)] if copied is not None and id(item) in copied else copy_as_read(item)
+            for item in element.value
+        ]
         return DataElement(
             element.tag, "SQ", Sequence(items), is_undefined_length=element.is_undefined_length
         )

@@ -68,6 +68,7 @@ __all__ = [
     "NON_IDENTIFYING_VALUES",
     "PHONE_KEYWORDS",
     "IdentifyingValues",
+    "IdentifyingValuesCollector",
     "ValueKind",
     "collect_identifying_values",
     "date_forms",
@@ -542,7 +543,7 @@ class IdentifyingValues:
         return bool(self.values)
 
 
-class _Collector:
+class IdentifyingValuesCollector:
     """Accumulates values during the single walk of a dataset."""
 
     def __init__(self) -> None:
@@ -621,11 +622,20 @@ class _Collector:
                 self.add(kind, item)
 
     def walk(self, dataset: Dataset) -> None:
+        for _tag, items in self.visit(dataset):
+            for item in items:
+                self.walk(item)
+
+    def visit(self, dataset: Dataset) -> list[tuple[int, list[Dataset]]]:
+        """Collect the values of ``dataset``'s own elements; its sequences' items, by tag, are
+        left to the caller to visit (:func:`deidengine.dicom.facts.input_facts` does more
+        with each item on the same walk)."""
+        sequences: list[tuple[int, list[Dataset]]] = []
         for tag, raw in walk_elements(dataset):
             if (tag >> 16) & 1:  # a private group
                 # Only a private sequence can hold standard elements worth collecting.
                 if raw.VR == "SQ" or (known_vr(raw) is None and _may_be_sequence(raw)):
-                    self.walk_items(dataset, tag, raw)
+                    sequences.append((tag, sequence_items(dataset, tag, raw)))
                 continue
             vr = known_vr(raw)
             if vr is None:
@@ -635,12 +645,13 @@ class _Collector:
                 vr = str(raw.VR)
             kind = _KIND_BY_TAG.get(tag)
             if vr == "SQ":
-                self.walk_items(dataset, tag, raw)
+                sequences.append((tag, sequence_items(dataset, tag, raw)))
             elif kind is not None or vr in ("PN", "DA", "DT"):
                 vr, values = self.values_of(dataset, tag, raw, vr)
                 self.add_element(vr, values, kind)
                 if tag in _INSTITUTION_TAGS:
                     self.institutions.update(normalise(item) for item in values)
+        return sequences
 
     def values_of(
         self, dataset: Dataset, tag: int, raw: DataElement | RawDataElement, vr: str | None
@@ -660,10 +671,6 @@ class _Collector:
                 return vr, [part for part in text.split("\\") if part]
         element = dataset[tag]
         return str(element.VR), list(_strings(element.value))
-
-    def walk_items(self, dataset: Dataset, tag: int, element: DataElement | RawDataElement) -> None:
-        for item in sequence_items(dataset, tag, element):
-            self.walk(item)
 
 
 #: An item tag, in either byte order: how a sequence's value starts.
@@ -710,7 +717,7 @@ def collect_identifying_values(ds: Dataset) -> IdentifyingValues:
     Run it on the input, before any element is changed: the values it finds are what the
     scrubber and the verifier look for afterwards.
     """
-    collector = _Collector()
+    collector = IdentifyingValuesCollector()
     file_meta = getattr(ds, "file_meta", None)
     if isinstance(file_meta, Dataset):
         collector.walk(file_meta)

@@ -44,7 +44,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidengine import ENGINE_NAME, __version__
-from deidengine.dicom.elements import value_text, walk_private
+from deidengine.dicom.elements import AnyElement, walk_private
+from deidengine.dicom.private_blocks import PrivateBlockTally, PrivateInventory
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, is_private_group
 from deidengine.provenance.vocabulary import (
@@ -78,8 +79,6 @@ __all__ = [
 #: LO: at most 64 characters, no backslash (it separates values), no control characters.
 LO_MAXIMUM = 64
 
-#: (group, Private Creator value) → element offsets (the low 8 bits of the tag) in that block.
-PrivateInventory = Mapping[tuple[int, str], frozenset[int]]
 #: ``known_safe(group, creator, offset)``: is this private element known to be safe?
 KnownSafe = Callable[[int, str, int], bool]
 
@@ -360,31 +359,26 @@ def _set_or_remove_sequence(ds: Dataset, tag: int, items: Sequence) -> None:
 
 # ------------------------------------------------------------------------------ private blocks
 def private_block_inventory(dataset: Dataset) -> dict[tuple[int, str], frozenset[int]]:
-    """Which element offsets each private block holds, merged over every depth.
+    """Which element offsets each private block holds, merged over every depth (see
+    :class:`~deidengine.dicom.private_blocks.PrivateBlockTally`).
 
-    Blocks are named by (group, Private Creator value), not by block number: PS3.3 notes that
-    block numbers may be reassigned but the creator value is preserved. Call it on the input
-    before the header stage (which edits in place) and on the output after. Only creators and
-    sequences are converted from their raw form.
+    The input's inventory is taken on the engine's one walk of the input
+    (:func:`~deidengine.dicom.facts.input_facts`); this one is for a dataset after the header
+    stage (which edits in place). Only creators and sequences are converted from their raw form.
     """
-    found: dict[tuple[int, str], set[int]] = {}
-    creators: dict[int, dict[tuple[int, int], str]] = {}  # by id() of the item
-    members: list[tuple[int, int, int, int]] = []
-    for item, tag, vr, element in walk_private(dataset):
-        group, number = tag >> 16, tag & 0xFFFF
-        if not is_private_group(group):
-            continue
-        if 0x0010 <= number <= 0x00FF:
-            text = value_text(item, tag, element, vr, None).strip(" \x00")
-            if text:
-                creators.setdefault(id(item), {})[(group, number)] = text
-        elif number >= 0x1000:
-            members.append((id(item), group, number >> 8, number & 0xFF))
-    for item_id, group, block, offset in members:
-        creator = creators.get(item_id, {}).get((group, block))
-        if creator is not None:
-            found.setdefault((group, creator), set()).add(offset)
-    return {key: frozenset(offsets) for key, offsets in found.items()}
+    tally = PrivateBlockTally()
+    item: Dataset | None = None
+    private: list[tuple[int, str, AnyElement]] = []
+    # walk_private yields each item's elements together: tally them item by item.
+    for current, tag, vr, element in walk_private(dataset):
+        if current is not item:
+            if item is not None:
+                tally.add_item(item, private)
+            item, private = current, []
+        private.append((tag, vr, element))
+    if item is not None:
+        tally.add_item(item, private)
+    return tally.result()
 
 
 def plan_known_safe(plan: Plan) -> KnownSafe:

@@ -38,9 +38,9 @@ from deidengine.dicom.apply import (
     apply_plan,
 )
 from deidengine.dicom.conditions import ConditionSnapshot
-from deidengine.dicom.elements import copy_as_read
 from deidengine.dicom.encode import encode_file
-from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
+from deidengine.dicom.facts import input_facts
+from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.storage import StoreResult, store_bytes_atomically
 from deidengine.dicom.uids import is_valid_uid
@@ -53,7 +53,6 @@ from deidengine.provenance import (
     kept_private_blocks,
     original_snapshot,
     plan_known_safe,
-    private_block_inventory,
     protect_original_attributes,
     stamp_provenance,
 )
@@ -412,14 +411,12 @@ class FileProcessor:
         dataset = read_input(path, self.settings.limits)
         if is_media_directory(dataset):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
-        identifying = collect_identifying_values(dataset)
-        # The verifier compares the output with the input, which the stages below edit. Copied
-        # after the deny-list walk, which parsed every sequence: the copy shares that work.
-        original = copy_as_read(dataset)
-        # What rule conditions read, from the input: the header and pixel stages share it.
-        snapshot = ConditionSnapshot.of(dataset, self.plan.condition_tags)
+        # One walk of the input before any stage edits it: the deny-list, the copy the
+        # verifier compares the output with, what conditions read, the private blocks.
+        facts = input_facts(dataset, self.plan.condition_tags)
+        identifying, original, snapshot = facts.identifying, facts.original, facts.snapshot
         untouched_values = patient_borne_values(identifying)
-        private_before = private_block_inventory(dataset)
+        private_before = facts.private_blocks
         before = original_snapshot(dataset) if self.certificate is not None else None
         try:
             header = apply_plan(dataset, self.context, identifying, snapshot)

@@ -1,0 +1,52 @@
+"""Private blocks by what they hold: the tally behind the input's and the output's inventories.
+
+Blocks are named by (group, Private Creator value), not by block number: PS3.3 notes that
+block numbers may be reassigned but the creator value is preserved. A creator names the
+members of its own item only, so the tally takes one item's private elements at a time; the
+walk that feeds it is the caller's (:func:`deidengine.dicom.facts.input_facts` on the input,
+:func:`deidengine.provenance.stamp.private_block_inventory` on the output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from pydicom.dataset import Dataset
+
+from deidengine.dicom.elements import AnyElement, value_text
+from deidengine.policy.plan import is_private_group
+
+__all__ = ["PrivateBlockTally", "PrivateInventory"]
+
+#: (group, Private Creator value) → element offsets (the low 8 bits of the tag) in that block.
+PrivateInventory = Mapping[tuple[int, str], frozenset[int]]
+
+
+class PrivateBlockTally:
+    """Accumulates, item by item, which element offsets each private block holds."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, str], set[int]] = {}
+
+    def add_item(self, item: Dataset, private: Iterable[tuple[int, str, AnyElement]]) -> None:
+        """Count ``item``'s private elements ``(tag, vr, element)``; creators are converted
+        from their raw form when their text needs it."""
+        creators: dict[tuple[int, int], str] = {}
+        members: list[tuple[int, int, int]] = []
+        for tag, vr, element in private:
+            group, number = tag >> 16, tag & 0xFFFF
+            if not is_private_group(group):
+                continue
+            if 0x0010 <= number <= 0x00FF:
+                text = value_text(item, tag, element, vr, None).strip(" \x00")
+                if text:
+                    creators[(group, number)] = text
+            elif number >= 0x1000:
+                members.append((group, number >> 8, number & 0xFF))
+        for group, block, offset in members:
+            creator = creators.get((group, block))
+            if creator is not None:
+                self._found.setdefault((group, creator), set()).add(offset)
+
+    def result(self) -> dict[tuple[int, str], frozenset[int]]:
+        return {key: frozenset(offsets) for key, offsets in self._found.items()}
