@@ -13,9 +13,9 @@ from deidengine.pixels.codec import colour_channels, detection_views, read_frame
 from deidengine.pixels.gate import (
     DEFAULT_GATE,
     _glyph_mask,
-    _glyphs_in_window,
+    _glyphs_in_windows,
     _keep_glyphs,
-    _stroke_window,
+    _stroke_windows,
     candidate_boxes,
     glyph_mask,
 )
@@ -32,7 +32,7 @@ def test_a_text_free_ct_slice_stops_at_the_cheap_path() -> None:
     grey = _grey(ct_512())
     # No pixel passes the top-hat threshold: no stroke window, no labelling, no boxes.
     assert not _glyph_mask(grey, DEFAULT_GATE).any()
-    assert _glyphs_in_window(grey, DEFAULT_GATE) is None
+    assert _glyphs_in_windows(grey, DEFAULT_GATE) == []
     assert candidate_boxes(grey) == []
     assert not glyph_mask(grey).any()
 
@@ -40,18 +40,32 @@ def test_a_text_free_ct_slice_stops_at_the_cheap_path() -> None:
 def test_a_ct_slice_with_burned_in_text_is_not_let_through() -> None:
     ds, text = ct_512_with_text()
     grey = _grey(ds)
-    found = _glyphs_in_window(grey, DEFAULT_GATE)
-    assert found is not None
-    window = _stroke_window(_glyph_mask(grey, DEFAULT_GATE), DEFAULT_GATE)
-    assert window is not None
-    x, y, w, h = window
-    ys, xs = np.nonzero(text)
-    # Every drawn line lies inside the labelled window, and the gate proposes boxes over it.
-    assert x <= xs.min() and xs.max() < x + w and y <= ys.min() and ys.max() < y + h
+    windows = _stroke_windows(_glyph_mask(grey, DEFAULT_GATE), DEFAULT_GATE)
+    assert windows
+    assert [window for _, window in _glyphs_in_windows(grey, DEFAULT_GATE)] == windows
+    # Every drawn pixel lies inside a labelled window, and the gate proposes boxes over them.
+    inside = np.zeros_like(text)
+    for x, y, w, h in windows:
+        inside[y : y + h, x : x + w] = True
+    assert inside[text].all()
     covered = np.zeros_like(text)
     for bx, by, bw, bh in candidate_boxes(grey):
         covered[by : by + bh, bx : bx + bw] = True
+    ys, xs = np.nonzero(text)
     assert covered[ys, xs].mean() > 0.95
+
+
+def test_stroke_windows_are_bands_of_rows_with_strokes() -> None:
+    mask = np.zeros((200, 300), np.uint8)
+    mask[10:20, 100:120] = 255
+    mask[25:30, 5:8] = 255  # 5 blank rows below the first: the same band
+    mask[150:160, 280:300] = 255  # far below: a band of its own, clipped at the right edge
+    margin = DEFAULT_GATE.close_width
+    assert _stroke_windows(mask, DEFAULT_GATE) == [
+        (0, 10, 120 + margin, 20),
+        (280 - margin, 150, 20 + margin, 10),
+    ]
+    assert _stroke_windows(np.zeros((50, 50), np.uint8), DEFAULT_GATE) == []
 
 
 def _whole_frame_glyphs(grey: Grey8) -> Grey8:
