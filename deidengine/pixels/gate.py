@@ -73,11 +73,23 @@ def _median(grey: Grey8) -> float:
     return (low + high) / 2
 
 
+def _dark_on_light(grey: Grey8) -> bool:
+    """``_median(grey) > 127``, mostly from one count of the pixels above 127."""
+    above = cv2.countNonZero(cv2.threshold(grey, 127, 255, cv2.THRESH_BINARY)[1])
+    half = grey.size / 2
+    if above > half:
+        return True  # both middle values are above 127
+    if above < half:
+        return False  # both middle values are 127 or below
+    return _median(grey) > 127  # the middle falls between the two halves: count exactly
+
+
 def _glyph_mask(grey: Grey8, params: GateParams) -> Grey8:
-    # Dark-on-light screens (reports, screenshots) are inverted so text is always bright.
-    image = 255 - grey if _median(grey) > 127 else grey
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (params.tophat_size, params.tophat_size))
-    tophat = cv2.morphologyEx(image, cv2.MORPH_TOPHAT, kernel)
+    # Dark-on-light screens (reports, screenshots) are read inverted so text is always bright:
+    # the top-hat of the inverted image is exactly the black-hat of the image itself.
+    operation = cv2.MORPH_BLACKHAT if _dark_on_light(grey) else cv2.MORPH_TOPHAT
+    tophat = cv2.morphologyEx(grey, operation, kernel)
     if cv2.minMaxLoc(tophat)[1] <= params.min_threshold:
         # Nothing can pass a level of at least min_threshold: no need for Otsu's level.
         return np.zeros_like(grey)

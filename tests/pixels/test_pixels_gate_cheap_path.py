@@ -12,6 +12,7 @@ from pixel_synth import ct_512, ct_512_with_text, load, palette_with_text, rgb_w
 from deidengine.pixels.codec import colour_channels, detection_views, read_frames, to_grey8
 from deidengine.pixels.gate import (
     DEFAULT_GATE,
+    _dark_on_light,
     _glyph_mask,
     _glyphs_in_windows,
     _keep_glyphs,
@@ -130,3 +131,30 @@ def test_palette_views_equal_the_separate_views() -> None:
         separate = colour_channels(frame, ds, source.photometric)
         assert len(views) == len(separate)
         assert all(np.array_equal(a, b) for a, b in zip(views, separate, strict=True))
+
+
+def test_dark_on_light_is_the_median_test() -> None:
+    # One count of pixels above 127 decides unless the middle falls between the two halves,
+    # where the exact median does; both must agree with numpy's median everywhere.
+    rng = np.random.default_rng(5)
+    ties = 0
+    for _ in range(2000):
+        shape = (int(rng.integers(1, 12)), int(rng.integers(1, 12)))
+        low = int(rng.integers(0, 200))
+        image = rng.integers(low, low + int(rng.integers(1, 57)), size=shape).astype(np.uint8)
+        assert _dark_on_light(image) == (float(np.median(image)) > 127)
+        ties += int(np.count_nonzero(image > 127)) * 2 == image.size
+    assert ties > 0
+    assert _dark_on_light(np.array([[127, 128]], np.uint8))
+    assert not _dark_on_light(np.array([[126, 128]], np.uint8))
+    assert not _dark_on_light(np.array([[122]], np.uint8))
+
+
+def test_black_hat_is_the_top_hat_of_the_inverted_frame() -> None:
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (DEFAULT_GATE.tophat_size,) * 2)
+    grey = _grey(ct_512_with_text()[0])
+    assert _dark_on_light(grey) == (float(np.median(grey)) > 127)
+    for image in (grey, _grey(load("MR_small.dcm")), _grey(rgb_with_text()[0])):
+        inverted = np.asarray(255 - image, dtype=np.uint8)
+        top_hat = cv2.morphologyEx(inverted, cv2.MORPH_TOPHAT, kernel)
+        assert np.array_equal(top_hat, cv2.morphologyEx(image, cv2.MORPH_BLACKHAT, kernel))
