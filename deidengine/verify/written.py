@@ -45,6 +45,8 @@ __all__ = [
 #: Values longer than this are read from the buffer when a check asks, not while parsing.
 DEFERRED_VALUE_BYTES: Final = 1 << 16
 PREAMBLE_LENGTH: Final = 128
+#: The lean reader's inflation bound for the engine's own deflated output (1 TiB: none in fact).
+UNBOUNDED_INFLATION: Final = 1 << 40
 ENCRYPTED_ATTRIBUTES_SEQUENCE: Final = 0x04000500
 ENCRYPTED_CONTENT_TRANSFER_SYNTAX_UID: Final = 0x04000510
 ENCRYPTED_CONTENT: Final = 0x04000520
@@ -107,8 +109,10 @@ def read_written(data: bytes, transfer_syntax: str) -> Dataset:
     if data[PREAMBLE_LENGTH : PREAMBLE_LENGTH + 4] != b"DICM":
         raise UnreadableOutputError("no DICM prefix after a 128-byte preamble")
     try:
-        read(data)
-    except ReadError as error:
+        # No bound on inflation: the engine deflated these bytes from a dataset it held in
+        # memory. Nesting is held to the reader's default depth (a bound on recursion).
+        read(data, max_inflated=UNBOUNDED_INFLATION)
+    except (ReadError, RecursionError) as error:
         raise UnreadableOutputError(f"the lean reader: {error}") from error
     try:
         output = pydicom.dcmread(io.BytesIO(data), defer_size=DEFERRED_VALUE_BYTES)
