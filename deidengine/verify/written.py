@@ -116,9 +116,9 @@ def read_written(data: bytes, transfer_syntax: str) -> Dataset:
         raise UnreadableOutputError(f"the lean reader: {error}") from error
     try:
         output = pydicom.dcmread(io.BytesIO(data), defer_size=DEFERRED_VALUE_BYTES)
+        defect = _framing_defect(output, transfer_syntax)
     except Exception as error:  # any failure means the same: these bytes are not our file
         raise UnreadableOutputError(f"pydicom: {type(error).__name__}") from error
-    defect = _framing_defect(output, transfer_syntax)
     if defect is not None:
         raise UnreadableOutputError(defect)
     return output
