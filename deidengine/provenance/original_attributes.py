@@ -241,8 +241,9 @@ def protect_original_attributes(
 ) -> None:
     """Collect, encrypt and append the originals to ``after``'s Encrypted Attributes Sequence.
 
-    Call it last, on the stamped output, after the leak check: the leak check must not see
-    (and cannot read) the envelope, and everything stamped must already be compared.
+    Call it last, on the stamped output, so that everything stamped is compared. The verifier
+    reads the encoded output with the envelope in it and sets the envelope aside as opaque
+    (:func:`deidengine.verify.written.set_aside_envelopes`): the leak scan cannot read it.
     """
     item = collect_original_attributes(before, after, include_pixel_data=include_pixel_data)
     encrypted = encrypt_original_attributes(item, certificate_pem)

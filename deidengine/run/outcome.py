@@ -52,6 +52,10 @@ class Reason(enum.Enum):
     LINK_OUTSIDE_INPUT = "link-outside-input"  # skipped: a symbolic link leaving the input
     UNKNOWN_PHOTOMETRIC_INTERPRETATION = "unknown-photometric-interpretation"
     UNDECODABLE_PIXEL_DATA = "undecodable-pixel-data"
+    # The verifier reads the bytes to be written (issue #16): none are written unless they are
+    # a file it can read back.
+    ENCODING_FAILED = "encoding-failed"
+    UNREADABLE_OUTPUT = "unreadable-output"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -84,6 +88,8 @@ REASON_TEXT: dict[Reason, str] = {
         "the Photometric Interpretation is absent or not one PS3.3 defines"
     ),
     Reason.UNDECODABLE_PIXEL_DATA: "the pixel data could not be decoded or re-encoded",
+    Reason.ENCODING_FAILED: "the output could not be encoded as a DICOM file",
+    Reason.UNREADABLE_OUTPUT: "the encoded output does not read back as the file to be written",
 }
 
 

@@ -1,9 +1,14 @@
-"""One file through the pipeline: read → identifiers → header → pixels → verify → write.
+"""One file through the pipeline: read, identifiers, header, pixels, encode, verify, write.
 
 :meth:`FileProcessor.process` never raises and never writes a file it could not prove clean:
 it returns an :class:`~deidengine.run.outcome.Outcome`, having written the output atomically
 or put the input in quarantine with a reason. The CLI's local pool and the Dask executor call
 the same function.
+
+The output is encoded once, and the verifier reads those bytes back
+(:func:`~deidengine.verify.written.read_written`): the leak scan, conformance (UIDs, dates,
+keyed values) and provenance checks judge what will be on disk, not the engine's dataset, and
+exactly the bytes they judged are written.
 """
 
 from __future__ import annotations
@@ -34,9 +39,10 @@ from deidengine.dicom.apply import (
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.elements import copy_as_read
+from deidengine.dicom.encode import encode_file
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
-from deidengine.dicom.storage import StoreResult, store_atomically
+from deidengine.dicom.storage import StoreResult, store_bytes_atomically
 from deidengine.dicom.uids import is_valid_uid
 from deidengine.pixels.consistency import PixelDataFault, check_pixel_data
 from deidengine.policy import load_plan
@@ -75,6 +81,12 @@ from deidengine.text.header import clean_header_text
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
 from deidengine.verify.provenance_check import check_provenance
+from deidengine.verify.written import (
+    OpaquePayloadError,
+    UnreadableOutputError,
+    read_written,
+    set_aside_envelopes,
+)
 
 if TYPE_CHECKING:
     from deidengine.pixels.redact import PixelOutcome as RedactionOutcome
@@ -309,24 +321,27 @@ def output_name(dataset: Dataset) -> str:
 STORE_STATUS = {StoreResult.WRITTEN: Status.WRITTEN, StoreResult.ALREADY_THERE: Status.SKIPPED}
 
 
-def _write_atomically(dataset: Dataset, root: Path, name: str) -> Status:
-    """Write via a temporary file and a link; an existing equal file means already done."""
+def _write_atomically(data: bytes, root: Path, name: str) -> Status:
+    """Write ``data`` (the verified bytes, as they are) via a temporary file and a link; an
+    existing equal file means already done."""
     # A one-file run names the output file itself (SINGLE_OUTPUT): no UID goes into its path.
     if name != SINGLE_OUTPUT and not is_inside(root, name):
         raise _Quarantine(Reason.INVALID_UID, "the output name leaves the output tree")
-    result = store_atomically(dataset, root / name, same=_same_output)
+    result = store_bytes_atomically(data, root / name, same=_same_output)
     if result is StoreResult.CONFLICT:
         raise _Quarantine(Reason.DUPLICATE_OUTPUT)
     return STORE_STATUS[result]
 
 
-def _same_output(mine: Path, theirs: Path) -> bool:
+def _same_output(mine: bytes, theirs: Path) -> bool:
     """Byte-identical, or equal but for the Encrypted Attributes Sequence (its CMS envelope
     is random every time, so an honest-broker re-run never repeats its bytes)."""
-    if mine.read_bytes() == theirs.read_bytes():
+    existing = theirs.read_bytes()
+    if mine == existing:
         return True
     try:
-        first, second = pydicom.dcmread(mine), pydicom.dcmread(theirs)
+        first = pydicom.dcmread(io.BytesIO(mine))
+        second = pydicom.dcmread(io.BytesIO(existing))
     except Exception:
         return False
     for dataset in (first, second):
@@ -431,12 +446,6 @@ class FileProcessor:
         dataset.file_meta = _new_file_meta(dataset, transfer_syntax)
         # The preamble may carry application data (a TIFF header, a name): written as zeros.
         dataset.preamble = None
-        leaks = find_leaks(
-            dataset, identifying, header.explicitly_kept, header.default_kept, untouched_values
-        )
-        if leaks:
-            where = ", ".join(sorted({leak.described for leak in leaks})[:5])
-            raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
         pixels = PixelOutcome(
             pixels_cleaned=pixel_rule is not None,
             recognizable_visual_features_cleaned=pixel_rule is not None
@@ -449,12 +458,25 @@ class FileProcessor:
             kept_private_blocks=kept_private_blocks(private_before, dataset, self.known_safe),
         )
         stamp_provenance(dataset, ran)
-        self._verify_before_write(dataset, original)
+        envelopes = 0
         if before is not None and self.certificate is not None:
+            # After the stamp (the envelope records it too); its ciphertext is set aside, not
+            # scanned, by the verifier below.
+            envelopes = _envelope_count(dataset)
             protect_original_attributes(before, dataset, self.certificate)
-        name = SINGLE_OUTPUT if self.settings.output_is_file else output_name(dataset)
+            envelopes = _envelope_count(dataset) - envelopes
+        data = _encode(dataset)
+        output = self._verify_written(data, transfer_syntax, envelopes)
+        leaks = find_leaks(
+            output, identifying, header.explicitly_kept, header.default_kept, untouched_values
+        )
+        if leaks:
+            where = ", ".join(sorted({leak.described for leak in leaks})[:5])
+            raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
+        self._verify_before_write(output, original)
+        name = SINGLE_OUTPUT if self.settings.output_is_file else output_name(output)
         try:
-            status = _write_atomically(dataset, self.output_root, name)
+            status = _write_atomically(data, self.output_root, name)
         except _Quarantine:
             raise
         except Exception as error:
@@ -478,6 +500,19 @@ class FileProcessor:
             uid_map=header.uid_map,
             id_map=header.id_map,
         )
+
+    def _verify_written(self, data: bytes, transfer_syntax: str, envelopes: int) -> Dataset:
+        """``data`` read back as the verifier's own dataset (the honest broker's ``envelopes``
+        set aside), or the quarantine that says why the bytes are not a file to write."""
+        try:
+            output = read_written(data, transfer_syntax)
+            set_aside_envelopes(output, envelopes)
+        except UnreadableOutputError as error:
+            raise _Quarantine(Reason.UNREADABLE_OUTPUT, error.detail) from error
+        except OpaquePayloadError as error:
+            detail = f"beside the envelope at {error.location}"
+            raise _Quarantine(Reason.LEAK_DETECTED, detail) from error
+        return output
 
     def _verify_before_write(self, dataset: Dataset, original: Dataset) -> None:
         """The verifier gates the write: policy conformance and provenance coherence."""
@@ -542,6 +577,22 @@ class FileProcessor:
                 return _disk_full(reference)
             # otherwise the outcome still says quarantined; nothing reached the output
         return Outcome(reference, Status.QUARANTINED, reason=reason, detail=text)
+
+
+def _envelope_count(dataset: Dataset) -> int:
+    """The items of ``dataset``'s Encrypted Attributes Sequence."""
+    element = dataset.get(ENCRYPTED_ATTRIBUTES_SEQUENCE)
+    return len(element.value) if element is not None and element.value else 0
+
+
+def _encode(dataset: Dataset) -> bytes:
+    """The output file's bytes, encoded once: what the verifier reads and the disk receives."""
+    try:
+        return encode_file(dataset)
+    except MemoryError:
+        raise
+    except Exception as error:
+        raise _Quarantine(Reason.ENCODING_FAILED, type(error).__name__) from error
 
 
 def _disk_full(reference: str) -> Outcome:
