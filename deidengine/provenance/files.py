@@ -15,6 +15,7 @@ from pathlib import Path
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from deidengine.dicom.reading import read_dataset
 from deidengine.dicom.storage import StoreResult, store_atomically
 from deidengine.provenance.original_attributes import (
     OriginalAttributesError,
@@ -71,7 +72,7 @@ def _one(
     source: Path, target: Path, key: bytes, certificate: bytes, password: bytes | None
 ) -> tuple[ReidentifyStatus, str | None]:
     try:
-        dataset = pydicom.dcmread(source)
+        dataset = read_dataset(source)
     except InvalidDicomError:
         return ReidentifyStatus.FAILED, "not a DICOM file"
     except Exception as error:
