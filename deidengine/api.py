@@ -33,6 +33,7 @@ from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.keys import load_secret as _load_secret_file
 from deidengine.dicom.reading import read_dataset
+from deidengine.errors import DeidError, EngineCode
 from deidengine.pixels.detect import TextFinding
 from deidengine.pixels.detect import detect_text as detect
 from deidengine.policy import load_plan
@@ -65,12 +66,14 @@ _PROVENANCE_KEYWORDS = (
 )
 
 
-class QuarantinedError(Exception):
+class QuarantinedError(DeidError):
     """The engine could not prove the output clean, so it returns nothing.
 
     ``reason`` is the same code ``deid run`` writes beside a quarantined file; ``detail``
     names elements and codes, never values.
     """
+
+    code = EngineCode.QUARANTINED
 
     def __init__(self, reason: Reason | None, detail: str | None) -> None:
         code = reason.value if reason is not None else "unknown"

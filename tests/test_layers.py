@@ -2,9 +2,10 @@
 
 The order, lowest first (a module may import its own layer and any layer below it):
 
-0. ``standard``, ``core``, ``schemas._base`` (the documents' shared pydantic base) and the root
-   package's own names (``ENGINE_NAME``, ``__version__``): the standard's tables and the lean
-   element reader/writer; they know nothing of policies.
+0. ``standard``, ``core``, ``errors`` (the root of the engine's exceptions), ``schemas._base``
+   (the documents' shared pydantic base) and the root package's own names (``ENGINE_NAME``,
+   ``__version__``): the standard's tables and the lean element reader/writer; they know
+   nothing of policies.
 1. ``policy`` and ``schemas.policy`` (the documents the policy commands write): the language.
 2. ``dicom``: applying a compiled plan to one dataset.
 3. ``text``: the free-text stage, which works on dicom's values.
@@ -48,7 +49,7 @@ import deidengine
 PACKAGE: Final = Path(deidengine.__file__).parent
 
 LAYERS: Final[tuple[tuple[str, ...], ...]] = (
-    ("standard", "core", "schemas._base"),
+    ("standard", "core", "errors", "schemas._base"),
     ("policy", "schemas.policy"),
     ("dicom",),
     ("text",),

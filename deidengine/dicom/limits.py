@@ -31,6 +31,7 @@ from typing import Final
 from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info, read_preamble
 
+from deidengine.errors import DeidError, EngineCode
 from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
 
 __all__ = [
@@ -76,12 +77,16 @@ class InputLimits:
 DEFAULT_LIMITS: Final = InputLimits()
 
 
-class LimitExceeded(Exception):
+class LimitExceeded(DeidError):
     """The input is larger than a limit allows; the message names the limit, never a value."""
 
+    code = EngineCode.TOO_LARGE
 
-class PixelDescriptionError(Exception):
+
+class PixelDescriptionError(DeidError):
     """The pixel description is not a valid one (a non-integer frame count, zero rows, ...)."""
+
+    code = EngineCode.INVALID_PIXEL_DESCRIPTION
 
 
 def _is_deflated(path: str) -> int | None:

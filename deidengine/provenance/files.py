@@ -17,6 +17,7 @@ from pydicom.errors import InvalidDicomError
 
 from deidengine.dicom.reading import read_dataset
 from deidengine.dicom.storage import StoreResult, store_atomically
+from deidengine.errors import DeidError, EngineCode
 from deidengine.provenance.original_attributes import (
     OriginalAttributesError,
     check_key_pair,
@@ -31,8 +32,10 @@ __all__ = [
 ]
 
 
-class ReidentificationError(Exception):
+class ReidentificationError(DeidError):
     """The request cannot run at all (key, certificate or paths); nothing was written."""
+
+    code = EngineCode.REIDENTIFICATION_FAILED
 
 
 class ReidentifyStatus(enum.Enum):

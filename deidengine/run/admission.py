@@ -44,6 +44,7 @@ from deidengine.dicom.limits import (
     check_declared_pixels,
 )
 from deidengine.dicom.reading import read_dataset
+from deidengine.errors import DeidError
 from deidengine.pixels.consistency import PixelDataFault, check_pixel_data
 from deidengine.run.diagnose import check_encoding, diagnose_input, encoding_mismatch
 from deidengine.run.outcome import Reason
@@ -66,12 +67,13 @@ PIXEL_DATA_FAULTS: Final = {
 KNOWN_TRANSFER_SYNTAXES: Final = frozenset(str(uid) for uid in AllTransferSyntaxes)
 
 
-class InputRefused(Exception):
-    """The input may not enter the pipeline: the reason, and a detail naming no value."""
+class InputRefused(DeidError):
+    """The input may not enter the pipeline: the reason (also its ``code``), and a detail
+    naming no value."""
 
     def __init__(self, reason: Reason, detail: str | None = None) -> None:
         super().__init__(reason.value)
-        self.reason = reason
+        self.code = self.reason = reason
         self.detail = detail
 
 

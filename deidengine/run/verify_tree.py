@@ -38,6 +38,7 @@ from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.reading import read_dataset
 from deidengine.dicom.uids import remap_uid
+from deidengine.errors import DeidError, EngineCode
 from deidengine.policy import load_plan
 from deidengine.policy.ast import ActionKind
 from deidengine.policy.plan import Plan
@@ -68,8 +69,10 @@ PIXEL_DATA: Final = "(7FE0,0010)"
 Detector = Callable[[Dataset, IdentifyingValues], "DetectionReport"]
 
 
-class VerifyConfigurationError(Exception):
+class VerifyConfigurationError(DeidError):
     """The verification cannot start as asked (a usage error, not a finding)."""
+
+    code = EngineCode.INVALID_VERIFY_CONFIGURATION
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
 from deidengine.dicom.keys import ProjectSecret
+from deidengine.errors import DeidError, EngineCode
 from deidengine.run.outcome import Outcome, Reason, Status, input_reference
 
 if TYPE_CHECKING:
@@ -40,13 +41,17 @@ CRASH_DETAIL: Final = (
 """The detail of an input whose worker died while it ran alone (it is the culprit)."""
 
 
-class WorkerStartError(RuntimeError):
+class WorkerStartError(DeidError, RuntimeError):
     """The workers cannot run: the per-file processor cannot be built."""
 
+    code = EngineCode.WORKER_START_FAILED
 
-class WorkerNotReadyError(Exception):
+
+class WorkerNotReadyError(DeidError):
     """Raised in a worker process whose processor could not be built (its message names the
     error's type only); the executor that sees it stops the run with :class:`WorkerStartError`."""
+
+    code = EngineCode.WORKER_NOT_READY
 
 
 class FileProcessing(Protocol):
