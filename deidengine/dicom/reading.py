@@ -8,6 +8,12 @@ before its data is in memory. What each caller does with a failure (quarantine w
 a failed row, a skipped file) stays the caller's: this function raises pydicom's and the
 operating system's own exceptions, and :class:`~deidengine.dicom.limits.LimitExceeded` for a
 limit, unchanged.
+
+Three checks look at a file's head without parsing its data set, and stay beside what they
+check: the inflation limit (:mod:`deidengine.dicom.limits`, which must run before pydicom
+inflates anything), the strict diagnosis's transfer syntax check on the first element
+(:func:`deidengine.run.diagnose.syntax_mismatch`) and the IOD validator's "is it deflated"
+(:mod:`deidengine.verify.iod`). They read the File Meta Information only.
 """
 
 from __future__ import annotations
