@@ -53,6 +53,8 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from deidengine.errors import DeidError, EngineCode
+
 __all__ = [
     "FALLBACK",
     "Frame",
@@ -73,8 +75,10 @@ Frame = npt.NDArray[np.generic]
 Grey8 = npt.NDArray[np.uint8]
 
 
-class PixelCodecError(Exception):
+class PixelCodecError(DeidError):
     """Pixel data that cannot be decoded or re-encoded without loss. Messages carry no values."""
+
+    code = EngineCode.UNDECODABLE_PIXEL_DATA
 
 
 @dataclass(frozen=True)

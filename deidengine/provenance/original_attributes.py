@@ -36,6 +36,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 from deidengine import ENGINE_NAME, __version__
+from deidengine.errors import DeidError, EngineCode
 from deidengine.provenance.vocabulary import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     PatientIdentityRemoved,
@@ -112,8 +113,10 @@ REMOVED_ON_REIDENTIFICATION = frozenset(
 )
 
 
-class OriginalAttributesError(Exception):
+class OriginalAttributesError(DeidError):
     """Original attributes could not be protected or restored; never names a value."""
+
+    code = EngineCode.ORIGINAL_ATTRIBUTES
 
 
 # ------------------------------------------------------------------------------ collect
