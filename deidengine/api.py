@@ -32,6 +32,8 @@ from pydicom.dataset import Dataset
 from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.keys import load_secret as _load_secret_file
+from deidengine.dicom.reading import read_dataset
+from deidengine.errors import DeidError, EngineCode
 from deidengine.pixels.detect import TextFinding
 from deidengine.pixels.detect import detect_text as detect
 from deidengine.policy import load_plan
@@ -64,12 +66,14 @@ _PROVENANCE_KEYWORDS = (
 )
 
 
-class QuarantinedError(Exception):
+class QuarantinedError(DeidError):
     """The engine could not prove the output clean, so it returns nothing.
 
     ``reason`` is the same code ``deid run`` writes beside a quarantined file; ``detail``
     names elements and codes, never values.
     """
+
+    code = EngineCode.QUARANTINED
 
     def __init__(self, reason: Reason | None, detail: str | None) -> None:
         code = reason.value if reason is not None else "unknown"
@@ -200,7 +204,7 @@ class Session:
             outcome = processor.process(str(source))
             if outcome.status is not Status.WRITTEN:
                 raise QuarantinedError(outcome.reason, outcome.detail)
-            result = pydicom.dcmread(output)
+            result = read_dataset(output)
         self._keep_maps(outcome)
         return Result(
             dataset=result,
@@ -289,9 +293,7 @@ def detect_text(
     a patient's name: handle it as PHI (its repr never shows it)."""
 
     dataset = (
-        dataset_or_path
-        if isinstance(dataset_or_path, Dataset)
-        else pydicom.dcmread(dataset_or_path)
+        dataset_or_path if isinstance(dataset_or_path, Dataset) else read_dataset(dataset_or_path)
     )
     report = detect(dataset, collect_identifying_values(dataset), backend=backend)
     return list(report.findings)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import enum
 
+from deidengine.errors import DeidError
+
 __all__ = [
     "Code",
     "CoreError",
@@ -39,8 +41,8 @@ class Code(enum.Enum):
     UNENCODABLE = "unencodable"
 
 
-class CoreError(Exception):
-    """The root of every error the core raises; ``code`` says which cause."""
+class CoreError(DeidError):
+    """The root of every error the core raises; ``code`` says which cause (set per error)."""
 
     code: Code
 

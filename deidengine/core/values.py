@@ -26,6 +26,7 @@ from pydicom.values import convert_string
 from deidengine.core.dictionary import AMBIGUOUS
 from deidengine.core.errors import Code, ReadError
 from deidengine.core.table import TOP, ElementTable, Kind
+from deidengine.standard.vr_classes import CHARACTER_SET_VRS
 
 __all__ = [
     "NUMBER_FORMATS",
@@ -39,8 +40,6 @@ __all__ = [
     "text",
 ]
 
-#: Text VRs decoded with the Specific Character Set (PS3.5 6.1.2.3); the rest are ISO 646.
-CHARACTER_SET_VRS: Final = frozenset({"SH", "LO", "ST", "LT", "UC", "UT", "PN"})
 #: Text VRs holding one value, in which a backslash is an ordinary character.
 SINGLE_VALUED_VRS: Final = frozenset({"ST", "LT", "UT", "UR"})
 #: struct format of one value of each binary number VR.

@@ -21,6 +21,9 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
+from deidengine.dicom.action_errors import ActionError as ActionError
+from deidengine.dicom.action_errors import LookupMissError as LookupMissError
+from deidengine.dicom.action_errors import RejectedError as RejectedError
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.dates import UnparseableDateError, cap_age, keep_year, shift_date
 from deidengine.dicom.dates import patient_date_offset as keyed_date_offset
@@ -87,18 +90,6 @@ SR_OPTION_COLUMNS = {
     "113107": "rtn_long_modified_dates",
     "113105": "clean_descriptors",
 }
-
-
-class ActionError(Exception):
-    """An action could not be applied; the message names tags and codes, never values."""
-
-
-class LookupMissError(ActionError):
-    pass
-
-
-class RejectedError(ActionError):
-    pass
 
 
 class TemporalTreatment(enum.Enum):

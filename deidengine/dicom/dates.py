@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from deidengine.dicom.keys import ProjectSecret, keyed_digest
+from deidengine.errors import DeidError, EngineCode
 from deidengine.standard.vr_classes import DATE_TIME_VRS
 
 __all__ = [
@@ -57,12 +58,16 @@ _TM_ACR_NEMA: Final = re.compile(
 _AS: Final = re.compile(r"(\d{1,9})([DWMY])")
 
 
-class UnparseableDateError(ValueError):
+class UnparseableDateError(DeidError, ValueError):
     """A DA, DT or TM value is not in any accepted form, or cannot be shifted."""
 
+    code = EngineCode.UNPARSEABLE_DATE
 
-class UnparseableAgeError(ValueError):
+
+class UnparseableAgeError(DeidError, ValueError):
     """An AS value is not ``nnnD``, ``nnnW``, ``nnnM`` or ``nnnY``."""
+
+    code = EngineCode.UNPARSEABLE_AGE
 
 
 @dataclass(frozen=True)

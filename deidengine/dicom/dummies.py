@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable
 from typing import Final, TypeAlias
 
+from deidengine.errors import DeidError, EngineCode
+
 __all__ = [
     "DUMMY_TEXT",
     "DummyValue",
@@ -38,8 +40,10 @@ _Scalar: TypeAlias = str | int | float | bytes
 DummyValue: TypeAlias = _Scalar | list[_Scalar]
 
 
-class NoDummyValueError(ValueError):
+class NoDummyValueError(DeidError, ValueError):
     """The VR has no dummy value (SQ, or a VR this module does not know)."""
+
+    code = EngineCode.NO_DUMMY_VALUE
 
 
 def _text() -> str:

@@ -24,14 +24,14 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
+from deidengine.standard.vr_classes import CHARACTER_SET_VRS
+
 #: An element's place: the (sequence tag, item index) steps from the dataset's root.
 ElementPath = tuple[tuple[int, int], ...]
 
 #: An element as a dataset holds it: converted, or still the bytes read from the file.
 AnyElement = DataElement | RawDataElement
 
-#: VRs whose raw bytes are text in the dataset's character set.
-ENCODED_TEXT_VRS = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 #: VRs whose raw bytes are ASCII text whatever the character set.
 ASCII_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"})
 #: VRs whose bytes :func:`element_text` reads as Latin-1, converted or not.
@@ -127,7 +127,7 @@ def raw_text(element: AnyElement, vr: str, encodings: list[str] | None) -> str |
         return element.value.decode("latin-1")
     if vr in ASCII_TEXT_VRS:
         text = element.value.decode("latin-1")
-    elif vr in ENCODED_TEXT_VRS and encodings is not None and len(encodings) == 1:
+    elif vr in CHARACTER_SET_VRS and encodings is not None and len(encodings) == 1:
         text = decode_bytes(element.value, encodings, set(TEXT_DELIMITERS))
     else:
         return None

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from deidengine.errors import DeidError, EngineCode
+
 __all__ = [
     "MINIMUM_SECRET_BYTES",
     "SECRET_ENVIRONMENT_VARIABLE",
@@ -47,20 +49,28 @@ _HOW_TO_MAKE_ONE: Final = (
 )
 
 
-class SecretError(Exception):
+class SecretError(DeidError):
     """The project secret cannot be used. Messages never contain secret material."""
+
+    code = EngineCode.UNUSABLE_SECRET
 
 
 class MissingSecretError(SecretError):
     """No project secret was given."""
 
+    code = EngineCode.MISSING_SECRET
+
 
 class InvalidSecretError(SecretError):
     """The project secret is malformed or too short."""
 
+    code = EngineCode.INVALID_SECRET
+
 
 class InsecureSecretError(SecretError):
     """The secret file can be read or changed by others, and the run is strict."""
+
+    code = EngineCode.INSECURE_SECRET
 
 
 @dataclass(frozen=True, repr=False)

@@ -53,6 +53,8 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from deidengine.errors import DeidError, EngineCode
+
 __all__ = [
     "FALLBACK",
     "Frame",
@@ -61,6 +63,7 @@ __all__ = [
     "SyntaxRule",
     "WriteOutcome",
     "colour_channels",
+    "detection_views",
     "is_lossy_source",
     "read_frames",
     "syntax_rule",
@@ -72,8 +75,10 @@ Frame = npt.NDArray[np.generic]
 Grey8 = npt.NDArray[np.uint8]
 
 
-class PixelCodecError(Exception):
+class PixelCodecError(DeidError):
     """Pixel data that cannot be decoded or re-encoded without loss. Messages carry no values."""
+
+    code = EngineCode.UNDECODABLE_PIXEL_DATA
 
 
 @dataclass(frozen=True)
@@ -492,11 +497,15 @@ def _window(array: npt.NDArray[np.generic]) -> Grey8:
     step = max(1, int((data.size / WINDOW_SAMPLE) ** 0.5))
     sample = data[::step, ::step] if data.ndim >= 2 else data
     low, high = np.percentile(sample, (0.5, 99.5))
-    top = float(data.max())
     if high <= low:
+        top = float(data.max())
         low, high = float(data.min()), max(top, float(data.min()) + 1.0)
-    scaled = (data - float(low)) * (255.0 / (float(high) - float(low)))
-    windowed: Grey8 = np.clip(scaled, 0, 255).astype(np.uint8)
+    # In place on the float copy: the same float32 arithmetic without two more frame-sized
+    # temporaries (the grey view is paid on every frame, text or not).
+    np.subtract(data, float(low), out=data)
+    np.multiply(data, 255.0 / (float(high) - float(low)), out=data)
+    np.clip(data, 0, 255, out=data)
+    windowed: Grey8 = data.astype(np.uint8)
     return windowed
 
 
@@ -577,6 +586,39 @@ def colour_channels(frame: Frame, ds: Dataset, photometric: str) -> list[Grey8]:
     if view is None or (frame.ndim != 3 and photometric == "RGB"):
         return []
     return view(frame, ds)
+
+
+def _palette_views(frame: Frame, ds: Dataset) -> tuple[Grey8, list[Grey8]]:
+    """:func:`to_grey8` and :func:`colour_channels` of a palette frame, looked up once.
+
+    An 8-bit index frame is mapped through 256-entry tables (the palette's luminance, its
+    brightest and darkest channel per entry): the same values as mapping every pixel to RGB
+    first, without building the frame-sized RGB image twice.
+    """
+    if frame.ndim != 2:
+        raise PixelCodecError("unexpected multi-sample frame")
+    if frame.dtype != np.uint8:
+        rgb = _palette_rgb8(frame, ds)
+        return _luminance(rgb), _channels_rgb(rgb, ds)
+    index = np.asarray(frame, dtype=np.uint8)
+    entries = np.ascontiguousarray(
+        _palette_rgb8(np.arange(256, dtype=np.uint8), ds).reshape(256, 1, 3)
+    )
+    grey = np.asarray(cv2.LUT(index, _luminance(entries).reshape(256)), dtype=np.uint8)
+    brightest = np.asarray(cv2.LUT(index, entries.max(axis=2).reshape(256)), dtype=np.uint8)
+    darkest = np.asarray(cv2.LUT(index, entries.min(axis=2).reshape(256)), dtype=np.uint8)
+    if int(cv2.subtract(brightest, darkest).max()) <= CHROMA_LEVEL:
+        return grey, []
+    return grey, [brightest]
+
+
+def detection_views(frame: Frame, ds: Dataset, photometric: str) -> tuple[Grey8, list[Grey8]]:
+    """``(to_grey8(frame, ds, photometric), colour_channels(frame, ds, photometric))``,
+    computed together: what the detector looks at in one frame. The same arrays, cheaper for
+    palette frames."""
+    if photometric == "PALETTE COLOR":
+        return _palette_views(frame, ds)
+    return to_grey8(frame, ds, photometric), colour_channels(frame, ds, photometric)
 
 
 def to_grey8(frame: Frame, ds: Dataset, photometric: str | None = None) -> Grey8:

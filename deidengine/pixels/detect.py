@@ -26,7 +26,7 @@ import numpy.typing as npt
 from pydicom.dataset import Dataset
 
 from deidengine.dicom.identifiers import IdentifyingValues
-from deidengine.pixels.codec import colour_channels, read_frames, to_grey8
+from deidengine.pixels.codec import detection_views, read_frames
 from deidengine.pixels.gate import Box, candidate_boxes
 from deidengine.pixels.match import is_identifying_text
 from deidengine.pixels.ocr import OcrBackend, TextBox, get_backend, reads_characters
@@ -475,9 +475,9 @@ def detect_text(
         indices = range(total) if frames is None else sorted(set(frames))
         for index in indices:
             frame = source.frame(index)
-            grey = to_grey8(frame, ds, source.photometric)
+            grey, views = detection_views(frame, ds, source.photometric)
             scan.frame(index, grey)
-            scan.channels(index, grey, colour_channels(frame, ds, source.photometric))
+            scan.channels(index, grey, views)
             scanned += 1
         scan.flush()
     if overlays:

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from deidengine.errors import DeidError, EngineCode
 from deidengine.pixels.gate import Box, pad_box
 
 __all__ = [
@@ -45,8 +46,10 @@ __all__ = [
 Grey8 = npt.NDArray[np.uint8]
 
 
-class OcrUnavailableError(RuntimeError):
+class OcrUnavailableError(DeidError, RuntimeError):
     """The requested OCR backend is not installed or not known."""
+
+    code = EngineCode.OCR_UNAVAILABLE
 
 
 @dataclass(frozen=True)

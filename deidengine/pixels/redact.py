@@ -22,6 +22,7 @@ from pydicom.pixels.processing import apply_color_lut
 from pydicom.pixels.utils import pack_bits
 
 from deidengine.dicom.identifiers import IdentifyingValues
+from deidengine.errors import DeidError, EngineCode
 from deidengine.pixels.codec import (
     Frame,
     FrameSource,
@@ -49,8 +50,10 @@ RedactMode = Literal["identifying", "all"]
 Grey8 = npt.NDArray[np.uint8]
 
 
-class PixelCleanError(Exception):
+class PixelCleanError(DeidError):
     """Identifying text is still readable after redaction. The message carries no text."""
+
+    code = EngineCode.PIXELS_NOT_CLEAN
 
 
 @dataclass(frozen=True)

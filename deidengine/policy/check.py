@@ -29,11 +29,10 @@ from deidengine.policy.plan import (
 from deidengine.policy.resolve import Composition, Layer
 from deidengine.standard import cid7050
 from deidengine.standard.dictionary import attribute_info, closest_keywords, tag_for_keyword
-from deidengine.standard.vr_classes import DATE_TIME_VRS, KEYED_TEXT_VRS
+from deidengine.standard.vr_classes import DATE_TIME_VRS, KEYED_TEXT_VRS, UNSTRUCTURED_TEXT_VRS
 
 #: The two-letter VRs of PS3.5 6.2, from pydicom's enumeration (not retyped here).
 ALL_VRS = frozenset(vr.value for vr in VR if len(vr.value) == 2)
-FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
 
 #: Which element VRs each action may touch; ``None``: any VR.
 ACTION_VRS: dict[ast.ActionKind, frozenset[str] | None] = {
@@ -51,8 +50,8 @@ ACTION_VRS: dict[ast.ActionKind, frozenset[str] | None] = {
     ast.ActionKind.HASH: KEYED_TEXT_VRS,
     ast.ActionKind.SET: ALL_VRS - {"SQ"},
     ast.ActionKind.CAP_AGE: frozenset({"AS"}),
-    ast.ActionKind.TRUNCATE_ZIP: FREE_TEXT_VRS,
-    ast.ActionKind.SCRUB: FREE_TEXT_VRS | {"PN", "SQ"},
+    ast.ActionKind.TRUNCATE_ZIP: UNSTRUCTURED_TEXT_VRS,
+    ast.ActionKind.SCRUB: UNSTRUCTURED_TEXT_VRS | {"PN", "SQ"},
     ast.ActionKind.OCR_REDACT: frozenset(),
     ast.ActionKind.REDACT_BOX: frozenset(),
     ast.ActionKind.REJECT: None,

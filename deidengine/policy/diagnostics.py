@@ -6,6 +6,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from deidengine.errors import DeidError, EngineCode
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -93,8 +95,10 @@ class Diagnostic:
         ).model_dump(mode="json")
 
 
-class PolicyError(Exception):
+class PolicyError(DeidError):
     """Raised when a policy cannot be compiled; carries every diagnostic found."""
+
+    code = EngineCode.INVALID_POLICY
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
         self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)

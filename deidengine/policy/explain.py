@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from deidengine.errors import DeidError, EngineCode
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule, SelectorKind, Target, format_tag
 from deidengine.standard.dictionary import (
@@ -19,8 +20,10 @@ if TYPE_CHECKING:  # pydantic is imported when a document is made, not with the 
     from deidengine.schemas.policy import ExplainedRule
 
 
-class UnknownElementError(ValueError):
+class UnknownElementError(DeidError, ValueError):
     """``--tag`` names no element: neither a tag's eight hex digits nor a PS3.6 keyword."""
+
+    code = EngineCode.UNKNOWN_ELEMENT
 
     def __init__(self, text: str) -> None:
         close = closest_keywords(text, 1)

@@ -15,6 +15,7 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+from deidengine.errors import DeidError, EngineCode
 from deidengine.policy import ast
 from deidengine.policy.diagnostics import Diagnostic, ErrorCode, Span
 
@@ -129,8 +130,10 @@ FOREIGN_BYTE_ORDER_MARKS = (
 SAVE_AS_UTF8 = "a policy is a UTF-8 text file: save it as UTF-8"
 
 
-class PolicyDecodeError(ValueError):
+class PolicyDecodeError(DeidError, ValueError):
     """A policy file's bytes are not UTF-8 text; where (line and column count from 1) and why."""
+
+    code = EngineCode.UNDECODABLE_POLICY
 
     def __init__(self, message: str, line: int, column: int) -> None:
         super().__init__(message)

@@ -15,7 +15,9 @@ from pathlib import Path
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from deidengine.dicom.reading import read_dataset
 from deidengine.dicom.storage import StoreResult, store_atomically
+from deidengine.errors import DeidError, EngineCode
 from deidengine.provenance.original_attributes import (
     OriginalAttributesError,
     check_key_pair,
@@ -30,8 +32,10 @@ __all__ = [
 ]
 
 
-class ReidentificationError(Exception):
+class ReidentificationError(DeidError):
     """The request cannot run at all (key, certificate or paths); nothing was written."""
+
+    code = EngineCode.REIDENTIFICATION_FAILED
 
 
 class ReidentifyStatus(enum.Enum):
@@ -71,7 +75,7 @@ def _one(
     source: Path, target: Path, key: bytes, certificate: bytes, password: bytes | None
 ) -> tuple[ReidentifyStatus, str | None]:
     try:
-        dataset = pydicom.dcmread(source)
+        dataset = read_dataset(source)
     except InvalidDicomError:
         return ReidentifyStatus.FAILED, "not a DICOM file"
     except Exception as error:

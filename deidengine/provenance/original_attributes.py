@@ -36,6 +36,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 from deidengine import ENGINE_NAME, __version__
+from deidengine.errors import DeidError, EngineCode
 from deidengine.provenance.vocabulary import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     PatientIdentityRemoved,
@@ -112,8 +113,10 @@ REMOVED_ON_REIDENTIFICATION = frozenset(
 )
 
 
-class OriginalAttributesError(Exception):
+class OriginalAttributesError(DeidError):
     """Original attributes could not be protected or restored; never names a value."""
+
+    code = EngineCode.ORIGINAL_ATTRIBUTES
 
 
 # ------------------------------------------------------------------------------ collect
@@ -241,8 +244,9 @@ def protect_original_attributes(
 ) -> None:
     """Collect, encrypt and append the originals to ``after``'s Encrypted Attributes Sequence.
 
-    Call it last, on the stamped output, after the leak check: the leak check must not see
-    (and cannot read) the envelope, and everything stamped must already be compared.
+    Call it last, on the stamped output, so that everything stamped is compared. The verifier
+    reads the encoded output with the envelope in it and sets the envelope aside as opaque
+    (:func:`deidengine.verify.written.set_aside_envelopes`): the leak scan cannot read it.
     """
     item = collect_original_attributes(before, after, include_pixel_data=include_pixel_data)
     encrypted = encrypt_original_attributes(item, certificate_pem)

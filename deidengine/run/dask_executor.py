@@ -24,7 +24,7 @@ Failures map as in the local executor: a per-file function that raises gives an
 ``internal-error`` outcome naming the exception type only; a file whose worker died (Dask
 retries it on other workers, then gives up with ``KilledWorker``) gives the crash outcome; a
 processor that cannot be built on a worker stops the run with
-:class:`~deidengine.run.executor.WorkerStartError`, as does the loss of the scheduler.
+:class:`~deidengine.run.worker_protocol.WorkerStartError`, as does the loss of the scheduler.
 """
 
 from __future__ import annotations
@@ -39,17 +39,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from deidengine.dicom.keys import ProjectSecret
-from deidengine.run.executor import (
+from deidengine.run.outcome import Outcome
+from deidengine.run.worker_protocol import (
     CRASH_DETAIL,
     IN_FLIGHT_PER_WORKER,
     FileProcessing,
     WorkerFactory,
     WorkerNotReadyError,
     WorkerStartError,
-    _failure,
-    _raised,
+    failure_outcome,
+    raised_detail,
 )
-from deidengine.run.outcome import Outcome
 
 if TYPE_CHECKING:
     from deidengine.run.pipeline import RunSettings
@@ -227,5 +227,5 @@ class DaskExecutor:
         if isinstance(error, WorkerNotReadyError):
             raise WorkerStartError(f"a Dask worker could not prepare the processor ({error})")
         if isinstance(error, distributed.KilledWorker):
-            return _failure(secret, path, CRASH_DETAIL)
-        return _failure(secret, path, _raised(error))
+            return failure_outcome(secret, path, CRASH_DETAIL)
+        return failure_outcome(secret, path, raised_detail(error))

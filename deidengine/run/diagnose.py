@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info, read_preamble
@@ -48,6 +47,7 @@ from pydicom.uid import UID
 from pydicom.values import converters
 
 from deidengine.dicom.elements import element_location, walk_tree
+from deidengine.dicom.reading import read_dataset
 from deidengine.dicom.vr import MAXIMUM_LENGTH
 from deidengine.run.outcome import Reason
 from deidengine.standard.dictionary import attribute_info, is_private_group
@@ -124,7 +124,7 @@ def diagnose_input(path: str) -> Diagnosis | None:
             if mismatch is not None:
                 return mismatch
             # Large values (pixels) stay in the file: the diagnosis holds no second copy.
-            dataset = pydicom.dcmread(path, force=True, defer_size=DEFER_BYTES)
+            dataset = read_dataset(path, force=True, defer_size=DEFER_BYTES)
             _check_dataset(dataset, 0)
         except _Found as found:
             return found.diagnosis

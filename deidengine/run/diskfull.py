@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
+from deidengine.errors import DeidError, EngineCode
+
 __all__ = [
     "DISK_FULL_MESSAGE",
     "EXIT_DISK_FULL",
@@ -40,8 +42,10 @@ _FULL_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 _SQLITE_FULL: Final = 13  # SQLITE_FULL, "database or disk is full"
 
 
-class DiskFullError(Exception):
+class DiskFullError(DeidError):
     """A full disk stopped the run before its first file (opening the manifest or audit)."""
+
+    code = EngineCode.DISK_FULL
 
     def __init__(self) -> None:
         super().__init__(DISK_FULL_MESSAGE)

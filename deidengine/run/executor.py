@@ -52,13 +52,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
 from deidengine.dicom.keys import ProjectSecret
-from deidengine.run.outcome import Outcome, Reason, Status, input_reference
+from deidengine.run.outcome import Outcome
 from deidengine.run.signals import ignore_interrupts, terminate_processes
+from deidengine.run.worker_protocol import (
+    CRASH_DETAIL,
+    IN_FLIGHT_PER_WORKER,
+    FileProcessing,
+    WorkerFactory,
+    WorkerNotReadyError,
+    WorkerStartError,
+    failure_outcome,
+    raised_detail,
+)
 
 if TYPE_CHECKING:
     from deidengine.run.pipeline import RunSettings
 
 __all__ = [
+    "CRASH_DETAIL",
     "EXECUTORS",
     "FORK_UNSAFE_MODULES",
     "IN_FLIGHT_PER_WORKER",
@@ -85,28 +96,6 @@ FORK_UNSAFE_MODULES: Final = ("cv2", "onnxruntime")
 loaded here, for instance because this process ran the pixel stage itself, workers come from
 the fork server instead. (numpy's OpenBLAS pool is fork-safe: it stops and restarts its threads
 around a fork.)"""
-
-IN_FLIGHT_PER_WORKER: Final = 4
-"""Files submitted ahead per worker: enough to keep every process busy, few enough to stay flat."""
-
-CRASH_DETAIL: Final = (
-    "the worker process died processing this file alone (a crash in native code, or out of "
-    "memory); the input was not copied to quarantine"
-)
-
-
-class WorkerStartError(RuntimeError):
-    """The workers cannot run: the per-file processor cannot be built."""
-
-
-class FileProcessing(Protocol):
-    """What a worker holds: the per-file function, which returns an Outcome and never raises."""
-
-    def process(self, path: str) -> Outcome: ...
-
-
-WorkerFactory = Callable[["RunSettings"], FileProcessing]
-"""Builds a worker's processor from the settings; must be a picklable module-level callable."""
 
 
 def build_file_processor(settings: RunSettings) -> FileProcessing:
@@ -176,25 +165,6 @@ def make_executor(name: str, options: ExecutorOptions) -> Executor:
     except KeyError:
         raise KeyError(f"unknown executor {name!r}; known: {', '.join(executor_names())}") from None
     return factory(options)
-
-
-def _failure(secret: ProjectSecret, path: Path, detail: str) -> Outcome:
-    """The outcome of an input whose processing raised or whose worker died."""
-    return Outcome(
-        input_ref=input_reference(secret, path),
-        status=Status.QUARANTINED,
-        reason=Reason.INTERNAL_ERROR,
-        detail=detail,
-    )
-
-
-def _raised(error: BaseException) -> str:
-    # The type name only: an exception's message can quote a path or a value.
-    return f"the per-file function raised {type(error).__name__}"
-
-
-class WorkerNotReadyError(Exception):
-    """Raised in a pool process whose initializer could not build the processor."""
 
 
 # Each worker process holds its processor here, built once by the pool's initializer; a failure
@@ -276,7 +246,7 @@ class LocalExecutor:
             try:
                 outcome = processor.process(str(path))
             except Exception as error:
-                outcome = _failure(secret, path, _raised(error))
+                outcome = failure_outcome(secret, path, raised_detail(error))
             yield outcome
 
     def _in_pool(
@@ -334,10 +304,10 @@ class LocalExecutor:
                             f"a worker process could not prepare the processor ({error})"
                         )
                     elif not isinstance(error, BrokenProcessPool):
-                        yield _failure(secret, path, _raised(error))
+                        yield failure_outcome(secret, path, raised_detail(error))
                     elif future is alone:
                         broken = True
-                        yield _failure(secret, path, CRASH_DETAIL)
+                        yield failure_outcome(secret, path, CRASH_DETAIL)
                     else:
                         broken = True
                         suspects.append(path)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from deidengine.errors import DeidError, EngineCode
+
 __all__ = [
     "RunConfigurationError",
     "check_log_file",
@@ -26,8 +28,10 @@ __all__ = [
 ]
 
 
-class RunConfigurationError(Exception):
+class RunConfigurationError(DeidError):
     """The run's paths or options are unusable; the message is one line, the run never started."""
+
+    code = EngineCode.INVALID_RUN_CONFIGURATION
 
 
 def default_quarantine(output: Path) -> Path:

@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
-import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pydicom
-from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.errors import InvalidDicomError
-from pydicom.uid import UID, AllTransferSyntaxes
+from pydicom.uid import UID
 
 from deidengine import __version__
 from deidengine.dicom.apply import (
@@ -42,9 +37,9 @@ from deidengine.dicom.encode import encode_file
 from deidengine.dicom.facts import input_facts
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.reading import dataset_from_bytes
 from deidengine.dicom.storage import StoreResult, store_bytes_atomically
 from deidengine.dicom.uids import is_valid_uid
-from deidengine.pixels.consistency import PixelDataFault, check_pixel_data
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -57,15 +52,12 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
-from deidengine.run.diagnose import check_encoding, diagnose_input, encoding_mismatch
+from deidengine.run.admission import InputRefused, admit, is_media_directory
+from deidengine.run.diagnose import diagnose_input
 from deidengine.run.diskfull import is_disk_full
 from deidengine.run.limits import (
     DEFAULT_LIMITS,
     InputLimits,
-    LimitExceeded,
-    PixelDescriptionError,
-    check_declared_pixels,
-    check_inflated_size,
 )
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.run.quarantine import SEALED_FIELD, seal_input_path
@@ -101,7 +93,6 @@ ENCODING_SYNTAX = {
     (False, True): "1.2.840.10008.1.2.1",
     (False, False): "1.2.840.10008.1.2.2",
 }
-DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 #: The output name of a one-file run, relative to its output root, which is the file itself.
 SINGLE_OUTPUT = "."
 #: Pixel-stage exceptions by class name → quarantine reason (others: pixel-stage-failed).
@@ -113,15 +104,6 @@ PIXEL_FAILURES = {
     "PixelCleanError": Reason.PIXELS_NOT_CLEAN,
     "PixelCodecError": Reason.UNDECODABLE_PIXEL_DATA,
 }
-#: Incoherent Image Pixel descriptions (checked on reading) → quarantine reason.
-PIXEL_DATA_FAULTS = {
-    PixelDataFault.INCONSISTENT: Reason.INCONSISTENT_PIXEL_DATA,
-    PixelDataFault.UNKNOWN_PHOTOMETRIC: Reason.UNKNOWN_PHOTOMETRIC_INTERPRETATION,
-}
-KNOWN_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
-#: Inputs up to this size are read whole before they are parsed; larger ones (multi-frame
-#: images) are parsed from the file, so no second copy of their pixels is held.
-WHOLE_READ_LIMIT = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,120 +146,13 @@ def read_lookup_table(path: str) -> dict[str, str]:
     return table
 
 
-def _truncated(dataset: Dataset, size: int) -> bool:
-    """True when the file stops inside its data (pydicom reads such files silently)."""
-    last = None
-    for element in dataset._dict.values():  # raw, before any value is parsed
-        last = element
-    if isinstance(last, RawDataElement) and last.length != 0xFFFFFFFF:
-        value = last.value or b""
-        if len(value) < last.length:
-            return True
-        end = last.value_tell + last.length
-        if end < size:
-            with open(str(dataset.filename), "rb") as handle:
-                handle.seek(end)
-                rest = handle.read()
-            return any(rest)
-    # A whole file whose Pixel Data is shorter than its description is not truncated but
-    # incoherent: check_pixel_data names it (with PS3.5 8.2.1's subsampled YBR lengths).
-    return False
-
-
-def _encapsulated(dataset: Dataset) -> bool:
-    """True when the dataset's transfer syntax encapsulates Pixel Data (a bare dataset: no)."""
-    meta = getattr(dataset, "file_meta", None)
-    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
-    return bool(syntax) and UID(str(syntax)).is_encapsulated
-
-
-def _parse(path: str, size: int, force: bool = False) -> Dataset:
-    """pydicom's reading of ``path``: from its bytes in memory when it is small enough (pydicom
-    parses from memory about a quarter faster than through a file object), else from the file.
-    """
-    if size > WHOLE_READ_LIMIT:
-        return pydicom.dcmread(path, force=force)
-    with open(path, "rb") as handle:
-        data = handle.read()
-    dataset = pydicom.dcmread(io.BytesIO(data), force=force)
-    dataset.filename = path
-    return dataset
-
-
 def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
-    """Read one input fully, or raise :class:`_Quarantine` with the reason."""
+    """Read one input fully, or raise :class:`_Quarantine` with the reason
+    (:func:`deidengine.run.admission.admit` decides which)."""
     try:
-        size = os.path.getsize(path)
-        check_inflated_size(path, limits.max_inflated_bytes)
-        try:
-            dataset = _parse(path, size)
-        except InvalidDicomError:
-            # No preamble: a bare dataset is still DICOM when it parses into SOP identity.
-            dataset = _parse(path, size, force=True)
-            if "SOPClassUID" not in dataset or "SOPInstanceUID" not in dataset:
-                raise _Quarantine(Reason.NOT_DICOM) from None
-    except _Quarantine:
-        raise
-    except LimitExceeded as error:
-        raise _Quarantine(Reason.TOO_LARGE, str(error)) from error
-    except (EOFError, OSError) as error:
-        raise _Quarantine(Reason.TRUNCATED) from error
-    except Exception as error:
-        raise _unreadable(path) from error
-    meta = getattr(dataset, "file_meta", None)
-    syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
-    if syntax and syntax not in KNOWN_TRANSFER_SYNTAXES:
-        raise _Quarantine(Reason.UNKNOWN_TRANSFER_SYNTAX)
-    if is_media_directory(dataset):
-        return dataset  # skipped by the caller; its SOP identity is in the meta only
-    if "SOPClassUID" not in dataset and "SOPInstanceUID" not in dataset:
-        # A Part 10 file read in the wrong byte order finds no SOP identity: say which.
-        diagnosis = diagnose_input(path)
-        if diagnosis is not None and diagnosis.reason is Reason.TRANSFER_SYNTAX_MISMATCH:
-            raise _Quarantine(diagnosis.reason, diagnosis.detail)
-        raise _Quarantine(Reason.NOT_DICOM, "no SOP Class or SOP Instance UID")
-    mismatch = encoding_mismatch(dataset)
-    if mismatch is not None:
-        raise _Quarantine(mismatch.reason, mismatch.detail)
-    try:
-        check_declared_pixels(dataset, limits.max_pixel_bytes)
-        if _truncated(dataset, size):
-            raise _Quarantine(Reason.TRUNCATED)
-        malformed = check_encoding(dataset)  # before any stage converts a value
-        if malformed is not None:
-            raise _Quarantine(malformed.reason, malformed.detail)
-        problem = check_pixel_data(dataset, encapsulated=_encapsulated(dataset))
-        if problem is not None:
-            raise _Quarantine(PIXEL_DATA_FAULTS[problem.fault], problem.detail)
-    except _Quarantine:
-        raise
-    except LimitExceeded as error:
-        raise _Quarantine(Reason.TOO_LARGE, str(error)) from error
-    except PixelDescriptionError as error:
-        raise _Quarantine(Reason.INCONSISTENT_PIXEL_DATA, str(error)) from error
-    except Exception as error:
-        raise _unreadable(path) from error
-    return dataset
-
-
-def is_media_directory(dataset: Dataset) -> bool:
-    """A DICOMDIR (PS3.10 media directory): its class names it in the dataset or, as written
-    by media creators, only in the File Meta Information."""
-    meta = getattr(dataset, "file_meta", None)
-    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
-    return (
-        DICOMDIR_CLASS in (media_class, str(dataset.get("SOPClassUID", "")))
-        or "DirectoryRecordSequence" in dataset
-    )
-
-
-def _unreadable(path: str) -> _Quarantine:
-    """The quarantine of a file pydicom could not read: its precise defect when the strict
-    reading finds one (:mod:`deidengine.run.diagnose`), else ``unreadable``."""
-    diagnosis = diagnose_input(path)
-    if diagnosis is None:
-        return _Quarantine(Reason.UNREADABLE)
-    return _Quarantine(diagnosis.reason, diagnosis.detail)
+        return admit(path, limits)
+    except InputRefused as refused:
+        raise _Quarantine(refused.reason, refused.detail) from refused
 
 
 def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
@@ -339,8 +214,7 @@ def _same_output(mine: bytes, theirs: Path) -> bool:
     if mine == existing:
         return True
     try:
-        first = pydicom.dcmread(io.BytesIO(mine))
-        second = pydicom.dcmread(io.BytesIO(existing))
+        first, second = dataset_from_bytes(mine), dataset_from_bytes(existing)
     except Exception:
         return False
     for dataset in (first, second):

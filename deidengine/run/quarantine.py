@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Final
 
 from deidengine.dicom.keys import ProjectSecret
+from deidengine.errors import DeidError, EngineCode
 
 __all__ = [
     "SEALED_FIELD",
@@ -50,8 +51,10 @@ _INFO: Final = b"deidengine quarantine input path v1"
 _NONCE_BYTES: Final = 12
 
 
-class QuarantineError(Exception):
+class QuarantineError(DeidError):
     """The quarantine cannot be listed (missing, not a directory); one line."""
+
+    code = EngineCode.QUARANTINE_UNREADABLE
 
 
 @functools.lru_cache(maxsize=8)

@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from rich.console import Console
@@ -37,7 +36,9 @@ from rich.text import Text
 from deidengine.dicom.apply import REPLACING_ACTIONS
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.reading import read_dataset
 from deidengine.dicom.uids import remap_uid
+from deidengine.errors import DeidError, EngineCode
 from deidengine.policy import load_plan
 from deidengine.policy.ast import ActionKind
 from deidengine.policy.plan import Plan
@@ -68,8 +69,10 @@ PIXEL_DATA: Final = "(7FE0,0010)"
 Detector = Callable[[Dataset, IdentifyingValues], "DetectionReport"]
 
 
-class VerifyConfigurationError(Exception):
+class VerifyConfigurationError(DeidError):
     """The verification cannot start as asked (a usage error, not a finding)."""
+
+    code = EngineCode.INVALID_VERIFY_CONFIGURATION
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,9 @@ def _read(path: Path, *, header_only: bool = False) -> Dataset | None:
     """A DICOM dataset, or None; a file without preamble counts when it has SOP identity."""
     try:
         try:
-            return pydicom.dcmread(path, stop_before_pixels=header_only)
+            return read_dataset(path, stop_before_pixels=header_only)
         except InvalidDicomError:
-            dataset = pydicom.dcmread(path, stop_before_pixels=header_only, force=True)
+            dataset = read_dataset(path, stop_before_pixels=header_only, force=True)
             return dataset if "SOPInstanceUID" in dataset or "SOPClassUID" in dataset else None
     except Exception:  # any reader failure means the same here: not a DICOM object we can read
         return None

@@ -31,6 +31,7 @@ from types import FrameType
 from typing import Final
 
 from deidengine.dicom.keys import load_secret
+from deidengine.errors import DeidError, EngineCode
 from deidengine.run.audit import AuditHeader, new_run_id
 from deidengine.run.manifest import remove_stale_temporaries
 from deidengine.run.pipeline import FileProcessor, RunSettings
@@ -55,8 +56,10 @@ FORWARDERS: Final[dict[str, type[Forwarder]]] = {
 ERROR_RETENTION_SECONDS: Final = 7 * 86400.0
 
 
-class GatewayBusyError(Exception):
+class GatewayBusyError(DeidError):
     """Another gateway holds this work folder."""
+
+    code = EngineCode.GATEWAY_BUSY
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from deidengine.errors import DeidError, EngineCode
+
 __all__ = [
     "ANY",
     "ConfigError",
@@ -254,8 +256,10 @@ class GatewayConfig(_Model):
         return next(entry for entry in self.listener if entry.name == name)
 
 
-class ConfigError(Exception):
+class ConfigError(DeidError):
     """The configuration cannot be used; ``lines`` holds one ``FILE:LINE: ...`` per problem."""
+
+    code = EngineCode.INVALID_GATEWAY_CONFIGURATION
 
     def __init__(self, lines: Sequence[str]) -> None:
         super().__init__("\n".join(lines))

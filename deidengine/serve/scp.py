@@ -27,7 +27,7 @@ from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
-from deidengine.run.pipeline import KNOWN_TRANSFER_SYNTAXES
+from deidengine.run.admission import KNOWN_TRANSFER_SYNTAXES
 from deidengine.serve.config import ListenerConfig, TlsConfig
 from deidengine.serve.queue import ErrorKind, InstanceQueue
 from deidengine.serve.spool import Spool, SpoolError

@@ -29,12 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, build_context
 from pynetdicom.association import Association
 
+from deidengine.dicom.reading import read_dataset
+from deidengine.errors import DeidError, EngineCode
 from deidengine.serve.config import DestinationConfig, GatewaySettings, ListenerConfig, TlsConfig
 from deidengine.serve.queue import ErrorKind, InstanceQueue, QueuedInstance, State
 
@@ -56,8 +57,10 @@ BATCH: Final = 32
 log = logging.getLogger("deid.serve")
 
 
-class DestinationUnavailable(Exception):
+class DestinationUnavailable(DeidError):
     """No association, or it broke: everything waits and is tried again."""
+
+    code = EngineCode.DESTINATION_UNAVAILABLE
 
 
 def _pause_reactor(assoc: Association) -> None:
@@ -175,7 +178,7 @@ class Forwarder(threading.Thread):
         for row in rows:
             path = self.outbox / str(row.output)
             try:
-                dataset: Dataset = pydicom.dcmread(path)
+                dataset: Dataset = read_dataset(path)
             except Exception:
                 self.queue.settle(
                     row.id,

@@ -17,14 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+from deidengine.errors import DeidError, EngineCode
+
 __all__ = ["SUFFIX", "TEMPORARY_PREFIX", "Spool", "SpoolError"]
 
 SUFFIX: Final = ".dcm"
 TEMPORARY_PREFIX: Final = ".incoming-"
 
 
-class SpoolError(Exception):
+class SpoolError(DeidError):
     """An instance could not be made durable; ``errno_name`` says why (no path, no value)."""
+
+    code = EngineCode.SPOOL_FAILED
 
     def __init__(self, errno_name: str) -> None:
         super().__init__(f"the instance could not be spooled ({errno_name})")

@@ -3,7 +3,10 @@
 Every stage that asks "is this a date?", "is this Pixel Data?" or "is this a compound action
 code?" imports its answer from here, so two stages cannot disagree on it (PS3.5 §6.2 for the
 VRs, PS3.15 Table E.1-1 for the codes). Where two questions sound alike but differ, they get
-two names: :data:`DATE_VRS` is the dates proper, :data:`DATE_TIME_VRS` adds times.
+two names: :data:`DATE_VRS` is the dates proper, :data:`DATE_TIME_VRS` adds times; and
+:data:`CHARACTER_SET_VRS` (free text in the character set), :data:`UNSTRUCTURED_TEXT_VRS` (the
+same without person names) and :data:`TEXT_VRS` (every value a text dummy replaces) are three
+sets, never one name with two meanings.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ DATE_VRS: Final = frozenset({"DA", "DT"})
 DATE_TIME_VRS: Final = DATE_VRS | {"TM"}
 """VRs a date shift or a dummy date applies to: the dates and the times of day."""
 
-TEXT_VRS: Final = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"})
+CHARACTER_SET_VRS: Final = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
+"""VRs whose value is text in the dataset's Specific Character Set (PS3.5 §6.1.2.3): the free
+text the text stage and the verifier's leak scan read, and the values decoded with the
+character set."""
+
+UNSTRUCTURED_TEXT_VRS: Final = CHARACTER_SET_VRS - {"PN"}
+"""Character-set text without components of its own (a Person Name has component groups): what
+``scrub`` reads as prose beside PN, and what ``truncate-zip`` may shorten."""
+
+TEXT_VRS: Final = CHARACTER_SET_VRS | {"AE", "CS", "UR"}
 """String VRs whose value is text a person or device wrote (a text dummy replaces it)."""
 
 KEYED_TEXT_VRS: Final = TEXT_VRS - {"UR"}

@@ -23,10 +23,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-import pydicom
 from pydicom.filereader import read_file_meta_info
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 
+from deidengine.dicom.reading import read_dataset
 from deidengine.verify.conformance import Finding, FindingCode, finding
 
 __all__ = [
@@ -116,7 +116,7 @@ def validate(path: str | os.PathLike[str]) -> IodReport:
     with tempfile.TemporaryDirectory(prefix="deid-iod-") as folder:
         inflated = Path(folder) / "inflated.dcm"
         try:
-            dataset = pydicom.dcmread(path)
+            dataset = read_dataset(path)
             dataset.file_meta.TransferSyntaxUID = UID(ExplicitVRLittleEndian)
             dataset.save_as(inflated, enforce_file_format=True)
         except Exception as error:

@@ -27,9 +27,9 @@ from deidengine.dicom.elements import (
     walk_tree,
 )
 from deidengine.dicom.identifiers import IdentifyingValues, ValueKind
+from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
 from deidengine.text import Category, Source, Strictness, find_identifiers
 
-SKIPPED_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 # Coded strings (CS) hold enumerated terms, where short name parts match by accident.
 UNSCANNED_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT", "CS"})
 # In elements no rule touched, station names, AE titles and institution names of the input
@@ -37,8 +37,6 @@ UNSCANNED_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT",
 # patient-borne values count there: see patient_borne_values.
 
 
-#: The VRs of free text the text stage reads.
-FREE_TEXT_VRS = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 #: What the verification looks for in free text: names (a name left behind is the leak the
 #: header's deny-list cannot see); the other categories a rule may have chosen not to scrub.
 VERIFIED_CATEGORIES = frozenset({Category.NAME})
@@ -73,7 +71,7 @@ def _texts(
     """``(path, tag, text, untouched, vr)`` of every element to scan, at every depth."""
     encodings: dict[int, list[str]] = {}  # by id() of the dataset holding the element
     for path, holder, tag, vr, element in walk_tree(dataset):
-        if vr == "SQ" or vr in UNSCANNED_VRS or tag in SKIPPED_TAGS or (path, tag) in allowed:
+        if vr == "SQ" or vr in UNSCANNED_VRS or tag in PIXEL_DATA_TAGS or (path, tag) in allowed:
             continue
         found = encodings.get(id(holder))
         if found is None:
@@ -110,7 +108,7 @@ def _scan(
 def _scan_free_text(texts: list[tuple[ElementPath, int, str, bool, str]]) -> Iterator[LeakFinding]:
     """Names the text stage finds, with its verification setting, in kept free text."""
     for path, tag, text, untouched, vr in texts:
-        if vr not in FREE_TEXT_VRS:
+        if vr not in CHARACTER_SET_VRS:
             continue
         findings = find_identifiers(
             text,

@@ -23,15 +23,15 @@ after proving that each holds nothing but its transfer syntax and its CMS envelo
 
 from __future__ import annotations
 
-import io
 from typing import Final
 
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidengine.core.errors import ReadError
 from deidengine.core.reader import read
+from deidengine.dicom.reading import dataset_from_bytes
+from deidengine.errors import DeidError, EngineCode
 
 __all__ = [
     "DEFERRED_VALUE_BYTES",
@@ -45,6 +45,8 @@ __all__ = [
 #: Values longer than this are read from the buffer when a check asks, not while parsing.
 DEFERRED_VALUE_BYTES: Final = 1 << 16
 PREAMBLE_LENGTH: Final = 128
+#: The lean reader's inflation bound for the engine's own deflated output (1 TiB: none in fact).
+UNBOUNDED_INFLATION: Final = 1 << 40
 ENCRYPTED_ATTRIBUTES_SEQUENCE: Final = 0x04000500
 ENCRYPTED_CONTENT_TRANSFER_SYNTAX_UID: Final = 0x04000510
 ENCRYPTED_CONTENT: Final = 0x04000520
@@ -57,21 +59,25 @@ SOP_IDENTITY: Final = (
 )
 
 
-class UnreadableOutputError(Exception):
+class UnreadableOutputError(DeidError):
     """The encoded bytes do not read back as the file the engine meant to write.
 
     ``detail`` names the defect (a reader's code and byte offset, an element tag), never a
     value.
     """
 
+    code = EngineCode.UNREADABLE_OUTPUT
+
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
 
 
-class OpaquePayloadError(Exception):
+class OpaquePayloadError(DeidError):
     """An Encrypted Attributes Sequence item the engine added holds more than its envelope;
     ``location`` is the element path of what it holds besides."""
+
+    code = EngineCode.LEAK_DETECTED
 
     def __init__(self, location: str) -> None:
         super().__init__(location)
@@ -107,14 +113,16 @@ def read_written(data: bytes, transfer_syntax: str) -> Dataset:
     if data[PREAMBLE_LENGTH : PREAMBLE_LENGTH + 4] != b"DICM":
         raise UnreadableOutputError("no DICM prefix after a 128-byte preamble")
     try:
-        read(data)
-    except ReadError as error:
+        # No bound on inflation: the engine deflated these bytes from a dataset it held in
+        # memory. Nesting is held to the reader's default depth (a bound on recursion).
+        read(data, max_inflated=UNBOUNDED_INFLATION)
+    except (ReadError, RecursionError) as error:
         raise UnreadableOutputError(f"the lean reader: {error}") from error
     try:
-        output = pydicom.dcmread(io.BytesIO(data), defer_size=DEFERRED_VALUE_BYTES)
+        output = dataset_from_bytes(data, defer_size=DEFERRED_VALUE_BYTES)
+        defect = _framing_defect(output, transfer_syntax)
     except Exception as error:  # any failure means the same: these bytes are not our file
         raise UnreadableOutputError(f"pydicom: {type(error).__name__}") from error
-    defect = _framing_defect(output, transfer_syntax)
     if defect is not None:
         raise UnreadableOutputError(defect)
     return output

@@ -40,7 +40,7 @@ from deidengine.core.table import TOP, ElementTable
 UNDEFINED = 0xFFFFFFFF
 DEFLATED = "1.2.840.10008.1.2.1.99"
 NUMBER_VRS = frozenset(values.NUMBER_FORMATS)
-TEXT_VRS = frozenset(
+STRING_VRS = frozenset(
     {"AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR", "SH", "LO", "ST", "LT", "UC", "UT", "PN"}
 )
 
@@ -157,7 +157,7 @@ def _pydicom_walk(
                     inner = _Frame(frame.base, item_end, frame.little)
                 _pydicom_walk(data, item, (*path, number), inner, side, out)
             continue
-        compare = vr in NUMBER_VRS or vr == "AT" or vr in TEXT_VRS
+        compare = vr in NUMBER_VRS or vr == "AT" or vr in STRING_VRS
         out.append(
             Entry(path, vr, raw_value, _converted(vr, element.value) if compare else None, creator)
         )
@@ -224,7 +224,7 @@ def _lean_walk(table: ElementTable, parent: int, prefix: tuple[int, ...], out: l
             converted = values.tags(table, index)
         elif vr == "PN":  # pydicom renders a name without its empty trailing groups
             converted = tuple(str(PersonName(name)) for name in values.strings(table, index))
-        elif vr in TEXT_VRS:
+        elif vr in STRING_VRS:
             converted = values.strings(table, index)
         out.append(Entry(path, vr, table.value(index), converted, row.creator))
 

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
-import numpy.typing as npt
 import pytest
+from pixel_fakes import CountingBackend
 
-from deidengine.pixels.gate import Box
-from deidengine.pixels.ocr import OcrBackend, TextBox, get_backend
-
-
-class CountingBackend:
-    """Wraps a real backend and counts its calls (the multi-frame cost contract)."""
-
-    def __init__(self, inner: OcrBackend) -> None:
-        self.inner = inner
-        self.name = f"counting:{inner.name}"
-        self.calls = 0
-
-    def read(self, image: npt.NDArray[np.uint8], boxes: Sequence[Box]) -> list[TextBox]:
-        self.calls += 1
-        return self.inner.read(image, boxes)
+from deidengine.pixels.ocr import OcrBackend, get_backend
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import CountingBackend
+from pixel_fakes import CountingBackend
 from pixel_synth import (
     LINES,
     Placement,

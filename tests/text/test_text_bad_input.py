@@ -12,18 +12,18 @@ from deidengine.dicom.apply import EngineContext, apply_plan
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.policy import load_plan
+from deidengine.standard.vr_classes import CHARACTER_SET_VRS
 from deidengine.text import Strictness, Verdict, clean_value
 from deidengine.text.header import clean_header_text
 from tests.pydicom_files import bundled_charset_files
 
-TEXT_VRS = ("LO", "LT", "PN", "SH", "ST", "UC", "UT")
 CHARSET_FILES = bundled_charset_files()
 
 
 def _texts(ds: Dataset) -> list[str]:
     found: list[str] = []
     for element in ds.iterall():
-        if element.VR in TEXT_VRS and element.value not in (None, ""):
+        if element.VR in CHARACTER_SET_VRS and element.value not in (None, ""):
             values = element.value if element.VM > 1 else [element.value]
             found.extend(str(v) for v in values)
     return found

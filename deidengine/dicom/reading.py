@@ -1,0 +1,91 @@
+"""The engine's one way to read a DICOM file into a pydicom :class:`~pydicom.dataset.Dataset`.
+
+Every place that reads an input or an output file for the engine (the run's pipeline and its
+tree-level commands, the strict re-reading of a failed input, re-identification, the IOD
+validator's inflated copy, the public API and the gateway's forwarder) calls
+:func:`read_dataset`, so that one function decides how a file is read and which limits hold
+before its data is in memory. What each caller does with a failure (quarantine with a reason,
+a failed row, a skipped file) stays the caller's: this function raises pydicom's and the
+operating system's own exceptions, and :class:`~deidengine.dicom.limits.LimitExceeded` for a
+limit, unchanged.
+
+Three checks look at a file's head without parsing its data set, and stay beside what they
+check: the inflation limit (:mod:`deidengine.dicom.limits`, which must run before pydicom
+inflates anything), the strict diagnosis's transfer syntax check on the first element
+(:func:`deidengine.run.diagnose.syntax_mismatch`) and the IOD validator's "is it deflated"
+(:mod:`deidengine.verify.iod`). They read the File Meta Information only.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Final
+
+import pydicom
+from pydicom.dataset import Dataset
+
+from deidengine.dicom.limits import InputLimits, check_inflated_size
+
+__all__ = ["WHOLE_READ_LIMIT", "dataset_from_bytes", "read_dataset"]
+
+WHOLE_READ_LIMIT: Final = 4 << 20
+"""Files up to this size are read whole before they are parsed (pydicom parses from memory
+about a quarter faster than through a file object); larger ones (multi-frame images) are parsed
+from the file, so no second copy of their pixels is held."""
+
+
+def read_dataset(
+    path: str | os.PathLike[str],
+    *,
+    limits: InputLimits | None = None,
+    force: bool = False,
+    stop_before_pixels: bool = False,
+    defer_size: int | None = None,
+) -> Dataset:
+    """The dataset in the file at ``path``, read with pydicom.
+
+    Args:
+        path: the file.
+        limits: when given, a deflated data set is first inflated in bounded chunks and
+            refused beyond ``limits.max_inflated_bytes`` (:func:`check_inflated_size`), before
+            pydicom inflates it whole. The pixel limit needs the parsed description: the
+            caller checks it (:func:`~deidengine.dicom.limits.check_declared_pixels`).
+        force: read a file without a preamble and ``DICM`` prefix (a bare data set).
+        stop_before_pixels: stop at Pixel Data (a header-only reading).
+        defer_size: leave values longer than this in the file, read when first used.
+
+    The dataset's ``filename`` is ``path`` as a string, however the file was read.
+
+    Raises:
+        LimitExceeded: the file is beyond ``limits``.
+        pydicom.errors.InvalidDicomError: no ``DICM`` prefix and ``force`` is false.
+        OSError, EOFError: the file cannot be opened, or ends inside an element.
+        Exception: whatever else pydicom raises on a malformed file.
+    """
+    name = os.fspath(path)
+    if limits is not None:
+        check_inflated_size(name, limits.max_inflated_bytes)
+    if stop_before_pixels or defer_size is not None or os.path.getsize(name) > WHOLE_READ_LIMIT:
+        return pydicom.dcmread(
+            name, force=force, stop_before_pixels=stop_before_pixels, defer_size=defer_size
+        )
+    with open(name, "rb") as handle:
+        data = handle.read()
+    dataset = dataset_from_bytes(data, force=force)
+    dataset.filename = name
+    return dataset
+
+
+def dataset_from_bytes(
+    data: bytes, *, force: bool = False, defer_size: int | None = None
+) -> Dataset:
+    """The dataset in ``data``, a whole DICOM file held in memory (an output's buffer before it
+    is written, or a file read whole by :func:`read_dataset`).
+
+    Raises:
+        pydicom.errors.InvalidDicomError: no ``DICM`` prefix and ``force`` is false.
+        EOFError: ``data`` ends inside an element.
+        Exception: whatever else pydicom raises on malformed data.
+    """
+    return pydicom.dcmread(io.BytesIO(data), force=force, defer_size=defer_size)
