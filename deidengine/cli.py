@@ -84,7 +84,9 @@ def policy_check(specs: tuple[str, ...], fmt: str) -> None:
         failed = failed or has_errors(diagnostics)
         unreadable = unreadable or any(d.code in UNREADABLE_CODES for d in diagnostics)
         if fmt == "json":  # the text form does not pay for pydantic's import
-            report[spec] = [d.to_json() for d in diagnostics]
+            from deidengine.schemas.policy import DiagnosticDocument
+
+            report[spec] = [DiagnosticDocument.of(d).model_dump(mode="json") for d in diagnostics]
         if fmt == "text":
             for diagnostic in diagnostics:
                 click.echo(diagnostic.render(), err=True)

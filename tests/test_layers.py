@@ -36,7 +36,9 @@ shrinks.
 Inside a layer, imports may go either way but never round in a loop: the graph of module
 imports (``from package import module`` counts as an import of that module, and a package's
 ``__init__`` only when a name defined there is imported) has no cycle except those listed in
-``LOOPS``, which likewise only shrinks.
+``LOOPS`` (empty now: policy diagnostics and verify findings no longer build their own
+pydantic documents; ``schemas.policy`` and ``schemas.verify`` build them from the values), which
+likewise only shrinks.
 """
 
 from __future__ import annotations
@@ -70,14 +72,7 @@ BACKWARD: Final[frozenset[tuple[str, str]]] = frozenset()
 """Imports that go down the order today, as (importer, imported) module names."""
 
 
-LOOPS: Final = frozenset(
-    {
-        # A policy diagnostic and a verify finding build their pydantic document lazily (the
-        # run's gate does not import pydantic), and the document imports the finding's codes.
-        frozenset({"deidengine.policy.diagnostics", "deidengine.schemas.policy"}),
-        frozenset({"deidengine.verify.conformance", "deidengine.schemas.verify"}),
-    }
-)
+LOOPS: Final[frozenset[frozenset[str]]] = frozenset()
 """Import loops that exist today, each as the set of modules in one strongly connected part."""
 
 

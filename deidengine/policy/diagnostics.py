@@ -80,20 +80,6 @@ class Diagnostic:
             text += f"\n  help: {self.help}"
         return text
 
-    def to_json(self) -> dict[str, object]:
-        """The ``deid policy check --format json`` entry (docs/schemas/policy-check)."""
-        from deidengine.schemas.policy import DiagnosticDocument
-
-        return DiagnosticDocument(
-            code=self.code,
-            severity=self.severity,
-            message=self.message,
-            file=self.span.file if self.span else None,
-            line=self.span.line if self.span else None,
-            column=self.span.column if self.span else None,
-            help=self.help,
-        ).model_dump(mode="json")
-
 
 class PolicyError(DeidError):
     """Raised when a policy cannot be compiled; carries every diagnostic found."""

@@ -92,13 +92,13 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, object]:
         """The document of ``deid verify --format json`` (docs/schemas/verify)."""
-        from deidengine.schemas.verify import VerifyReportDocument
+        from deidengine.schemas.verify import VerifyFinding, VerifyReportDocument
 
         return VerifyReportDocument(
             files_checked=self.files_checked,
             errors=len(self.errors),
             warnings=len(self.findings) - len(self.errors),
-            findings=tuple(f.document() for f in self.findings),
+            findings=tuple(VerifyFinding.of(f) for f in self.findings),
         ).model_dump(mode="json")
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, RootModel
 
-from deidengine.policy.diagnostics import ErrorCode, Severity
+from deidengine.policy.diagnostics import Diagnostic, ErrorCode, Severity
 from deidengine.schemas._base import Document
 
 __all__ = [
@@ -67,6 +67,20 @@ class DiagnosticDocument(Document):
     line: int | None = Field(ge=1, description="The line, counted from 1.")
     column: int | None = Field(ge=1, description="The column, counted from 1.")
     help: str | None = Field(description="What to do about it, when there is a hint.")
+
+    @classmethod
+    def of(cls, diagnostic: Diagnostic) -> DiagnosticDocument:
+        """The document of one :class:`~deidengine.policy.diagnostics.Diagnostic`."""
+        span = diagnostic.span
+        return cls(
+            code=diagnostic.code,
+            severity=diagnostic.severity,
+            message=diagnostic.message,
+            file=span.file if span else None,
+            line=span.line if span else None,
+            column=span.column if span else None,
+            help=diagnostic.help,
+        )
 
 
 class PolicyCheckReport(RootModel[dict[str, tuple[DiagnosticDocument, ...]]]):

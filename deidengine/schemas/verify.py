@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from deidengine.schemas._base import Document
-from deidengine.verify.conformance import FindingCode, Severity
+from deidengine.verify.conformance import Finding, FindingCode, Severity
 
 __all__ = ["VerifyFinding", "VerifyReportDocument"]
 
@@ -23,6 +23,17 @@ class VerifyFinding(Document):
     code: FindingCode = Field(description="The stable finding code: V<stage><n> <slug>.")
     severity: Severity = Field(description="An error fails verification; a warning does not.")
     message: str = Field(description="One line; holds no identifying value.")
+
+    @classmethod
+    def of(cls, finding: Finding) -> VerifyFinding:
+        """The document of one :class:`~deidengine.verify.conformance.Finding`."""
+        return cls(
+            file=finding.file,
+            location=finding.location,
+            code=FindingCode(finding.code),
+            severity=finding.severity,
+            message=finding.message,
+        )
 
 
 class VerifyReportDocument(Document):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
@@ -56,9 +56,6 @@ from deidengine.policy.ast import ActionKind
 from deidengine.policy.plan import Plan, PlannedRule, is_private_group
 from deidengine.standard.dictionary import is_unknown_public
 from deidengine.standard.vr_classes import DATE_TIME_VRS, DATE_VRS, PIXEL_DATA_TAGS
-
-if TYPE_CHECKING:  # pydantic is imported when a report is written, not by the run's gate
-    from deidengine.schemas.verify import VerifyFinding
 
 # The engine's own element paths (``(0040,0275)[0].(0010,0010)``), so a leak finding and a
 # conformance finding at one element read alike.
@@ -147,22 +144,6 @@ class Finding:
     code: str
     message: str
     severity: Severity = Severity.ERROR
-
-    def to_json(self) -> dict[str, str]:
-        """A finding of ``deid verify --format json`` (docs/schemas/verify)."""
-        return self.document().model_dump(mode="json")
-
-    def document(self) -> VerifyFinding:
-        """This finding as its pydantic model (:mod:`deidengine.schemas.verify`)."""
-        from deidengine.schemas.verify import VerifyFinding
-
-        return VerifyFinding(
-            file=self.file,
-            location=self.location,
-            code=FindingCode(self.code),
-            severity=self.severity,
-            message=self.message,
-        )
 
 
 def finding(code: FindingCode, file: str, location: str, message: str) -> Finding:
