@@ -72,10 +72,12 @@ def lobe_depth(crop: Grey8) -> float:
     """How clearly ``crop`` holds two or more separate parts in its *least* separated polarity:
     the deepest gap between two brighter parts along any row or column, and the same between
     two darker parts, each as a share of the crop's range; the smaller of the two. 0 for a
-    flat crop."""
+    flat or empty crop."""
+    if crop.size == 0:
+        return 0.0
     values = crop.astype(np.int16)
     span = int(values.max()) - int(values.min())
-    if span == 0 or values.size == 0:
+    if span == 0:
         return 0.0
     bright = max(_gap_depth(values), _gap_depth(values.T))
     dark = max(_gap_depth(-values), _gap_depth(-values.T))

@@ -105,6 +105,9 @@ def test_flat_ramp_and_two_bar_crops() -> None:
     assert lobe_depth(flat) == 0.0
     assert text_free_by_shape(flat)
     assert edge_steepness(np.arange(30, dtype=np.uint8)[None, :]) == 0.0
+    empty = np.zeros((0, 5), np.uint8)
+    assert edge_steepness(empty) == 0.0
+    assert lobe_depth(empty) == 0.0
     ramp = np.tile(np.arange(0, 200, 10, dtype=np.uint8), (20, 1))
     assert edge_steepness(ramp) == pytest.approx(10 / 190 * 20)
     assert lobe_depth(ramp) == 0.0
