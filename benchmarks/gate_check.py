@@ -19,7 +19,8 @@ other Hershey faces (triplex, complex, italic, script) and other TrueType faces 
 Sans Bold, Sans Condensed; Liberation Sans, Mono, Serif Bold), kept apart from the tuning;
 ``blurred`` is the gate's crops of the benchmark's 128² and 256² text frames enlarged 2x and
 4x and blurred (see :func:`blurred_crops`); ``text-free`` is the benchmark's text-free frames
-and text-free CT/MR slices (the MR anatomy box).
+and text-free CT/MR slices (the MR anatomy box); ``pydicom`` is the first three frames of
+every pydicom test file that decodes (real images, none tuned on).
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ from __future__ import annotations
 import argparse
 import random
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+import pydicom
+import pydicom.data
 
 from benchmarks import burned_in
 from deidengine.pixels.codec import detection_views, read_frames
@@ -40,7 +45,7 @@ from deidengine.pixels.gate import candidate_boxes
 from deidengine.pixels.ocr import MIN_CHARACTERS, RapidOcrBackend, reads_characters
 from deidengine.pixels.strokes import edge_steepness, lobe_depth, text_free_by_shape
 
-__all__ = ["blurred_crops", "crops", "held_out_cases", "main"]
+__all__ = ["blurred_crops", "crops", "held_out_cases", "main", "pydicom_crops"]
 
 Grey8 = npt.NDArray[np.uint8]
 
@@ -106,6 +111,24 @@ def blurred_crops(cases: Sequence[burned_in.Case], largest: int = 256) -> Iterat
                 yield np.ascontiguousarray(view[y : y + h, x : x + w]).copy()
 
 
+def pydicom_crops(frames: int = 3) -> Iterator[Grey8]:
+    """The gate's crops of the first ``frames`` frames of every pydicom test file that
+    decodes (listed from the package's folder, so nothing is downloaded)."""
+    folder = Path(pydicom.data.__file__).resolve().parent / "test_files"
+    for path in sorted(folder.glob("*.dcm")):
+        try:
+            ds = pydicom.dcmread(path)
+            source = read_frames(ds)
+            count = min(len(source), frames)
+            views = [detection_views(source.frame(i), ds, source.photometric) for i in range(count)]
+        except Exception:  # a test file that does not decode has no crops
+            continue
+        for grey, colour in views:
+            for view in (grey, *colour):
+                for x, y, w, h in candidate_boxes(view):
+                    yield np.ascontiguousarray(view[y : y + h, x : x + w]).copy()
+
+
 @dataclass(frozen=True)
 class Outcome:
     """The two checks over one set of crops."""
@@ -160,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # pydicom's warnings on its deliberately odd test files
     backend = RapidOcrBackend()
     benchmark = list(crops(burned_in.build_cases(48)))
     held = list(crops(held_out_cases()))
@@ -170,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("held-out", held),
         ("blurred", list(blurred_crops(burned_in.build_cases(48)))),
         ("text-free", free),
+        ("pydicom", list(pydicom_crops())),
     )
     print(
         f"{'set':10s} crops text settled flips text-lobe-depth text-steepness "
