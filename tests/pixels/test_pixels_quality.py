@@ -91,9 +91,15 @@ class _CountingChecks:
         return int(self.inner.crop_characters(crop))  # type: ignore[attr-defined]
 
 
-def test_a_series_pays_the_text_free_check_once_per_layout(default_backend: OcrBackend) -> None:
-    from deidengine.pixels import detect
+def test_a_series_pays_the_text_free_check_once_per_layout(
+    default_backend: OcrBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deidengine.pixels import detect, ocr
 
+    # The MR anatomy box is settled by shape without the recogniser
+    # (tests/pixels/test_pixels_strokes.py); here the recogniser's verdicts are what is
+    # remembered, so the shape stage is switched off and the box goes to the recogniser.
+    monkeypatch.setattr(ocr, "text_free_by_shape", lambda crop: False)
     detect._TEXT_FREE_LAYOUT.clear()
     rng = random.Random(5)
     first = next(
