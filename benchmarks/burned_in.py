@@ -465,10 +465,15 @@ def _cost_ratio(kinds: Sequence[str], files: int, rounds: int) -> CostRatio:
     for the rest of the series). The two policies take turns file by file, so both see the
     same load on a shared machine; the median and the fastest round are reported.
     """
+    with tempfile.TemporaryDirectory(prefix="burned-in-bench-") as name:
+        return _cost_ratio_in(Path(name), kinds, files, rounds)
+
+
+def _cost_ratio_in(folder: Path, kinds: Sequence[str], files: int, rounds: int) -> CostRatio:
+    """:func:`_cost_ratio`, its files and outputs in ``folder`` (removed afterwards)."""
     from deidengine.run.pipeline import FileProcessor, RunSettings
 
     rng = random.Random(5)
-    folder = Path(tempfile.mkdtemp(prefix="burned-in-bench-"))
     # A worker loads the OCR models once per run: load them before timing, as the first file
     # of a real run would.
     from deidengine.pixels.ocr import get_backend, reads_characters
