@@ -59,10 +59,29 @@ __all__ = ["dataset_of"]
 
 SPECIFIC_CHARACTER_SET: Final = 0x00080005
 PIXEL_REPRESENTATION: Final = BaseTag(0x00280103)
-COMMAND_GROUP: Final = 0x0000
-_new_raw = tuple.__new__
+#: The File Meta Information and a Command Set: pydicom reads each as a data set of its own.
+META: Final = -2
+COMMAND: Final = -3
 Encoding = str | MutableSequence[str]
 Elements = dict[BaseTag, RawDataElement | DataElement]
+
+_new_raw = tuple.__new__
+_ELEMENT, _ITEM, _FRAGMENT = Kind.ELEMENT, Kind.ITEM, Kind.FRAGMENT
+#: A fresh Dataset's own attributes (pydicom's __init__ sets them through a __setattr__ that
+#: looks every name up as a keyword: a tenth of a millisecond per SR, for nothing).
+_FRESH_STATE: Final = dict(Dataset().__dict__)
+
+
+def _new_item(elements: Elements) -> Dataset:
+    """A sequence item's Dataset over ``elements``, in the state pydicom's ``__init__``
+    leaves (the reading state is set later)."""
+    item = Dataset.__new__(Dataset)
+    state = {
+        name: value.copy() if type(value) is dict else value for name, value in _FRESH_STATE.items()
+    }
+    state["_dict"] = elements
+    item.__dict__.update(state)
+    return item
 
 
 def _raw_vr(row: Row) -> str | None:
@@ -77,98 +96,109 @@ def _raw_vr(row: Row) -> str | None:
         return None
 
 
+def _deferred(table: ElementTable, index: int, row: Row, defer_size: int | None) -> bool:
+    """Whether pydicom's ``defer_size`` leaves this top-level value in the buffer."""
+    if defer_size is None or row.length < defer_size - 4 or row.tag == SPECIFIC_CHARACTER_SET:
+        return False
+    if not row.undefined_length:
+        return row.length > defer_size
+    rows = table.rows
+    fragments = index + 1 < len(rows) and rows[index + 1].kind is _FRAGMENT
+    if fragments or row.length == 0:
+        # pydicom's reading of encapsulated items counts the delimiter's tag too
+        return defer_size <= row.length + 4
+    return defer_size <= row.length  # its byte scan for the delimiter does not
+
+
 class _Layout:
-    """The table's rows sorted into data sets in one pass (rows stand in file order).
+    """The table's rows sorted into pydicom's data sets, in one pass (rows stand in file
+    order, so an item's sequence and the sequence's data set come before it)."""
 
-    A data set is keyed by ``TOP`` (the top level), an item's row index, or one of the two
-    pseudo keys for the File Meta Information and the Command Set, which pydicom reads as
-    data sets of their own."""
-
-    META = -2
-    COMMAND = -3
-
-    def __init__(self, table: ElementTable, base: int) -> None:
+    def __init__(self, table: ElementTable, base: int, defer_size: int | None) -> None:
+        facts = table.facts
         self.table = table
-        self.elements: dict[int, Elements] = {TOP: {}, self.META: {}, self.COMMAND: {}}
+        #: a data set's elements, keyed TOP, META, COMMAND or an item's row index
+        self.elements: dict[int, Elements] = {TOP: {}, META: {}, COMMAND: {}}
         #: where a data set's positions count from (pydicom parses a defined-length
         #: sequence from a buffer of its value)
-        self.frame: dict[int, int] = {TOP: base, self.META: 0, self.COMMAND: 0}
-        #: a data set's sequences (row indexes), and each sequence's items
-        self.sequences: dict[int, list[int]] = {}
-        self.items: dict[int, list[int]] = {}
+        self.frame: dict[int, int] = {TOP: base, META: 0, COMMAND: 0}
+        self.implicit: dict[int, bool] = {
+            TOP: not facts.explicit,
+            META: not facts.meta_explicit,
+            COMMAND: True,
+        }
+        #: the sequences (row index, holder, element), in file order
+        self.sequences: list[tuple[int, int, DataElement]] = []
+        #: the items (row index, sequence row index, holder of the sequence), in file order
+        self.items: list[tuple[int, int, int]] = []
+        self.datasets: dict[int, Dataset] = {}
         #: for an undefined-length sequence: its holder's Specific Character Set row read
-        #: before it (pydicom's element generator passes that encoding to its items)
+        #: before it (pydicom's element generator hands that encoding to its items)
         self.charset_before: dict[int, int | None] = {}
-        self._lay_out()
+        self._lay_out(defer_size)
 
-    def _holder(self, row: Row) -> int:
-        if row.parent != TOP:
-            return row.parent
-        if row.header < self.table.facts.meta_end:
-            return self.META
-        if row.tag >> 16 == COMMAND_GROUP:
-            return self.COMMAND
-        return TOP
-
-    def explicit(self, holder: int) -> bool:
-        facts = self.table.facts
-        if holder == TOP:
-            return facts.explicit
-        if holder == self.META:
-            return facts.meta_explicit
-        if holder == self.COMMAND:
-            return False
-        return self.table.rows[holder].explicit
-
-    def _lay_out(self) -> None:
+    def _lay_out(self, defer_size: int | None) -> None:
         table = self.table
+        rows = table.rows
         data = table.data
+        meta_end = table.facts.meta_end
         elements = self.elements
         frame = self.frame
+        implicit = self.implicit
+        holders: dict[int, int] = {}  # a sequence's row index -> its data set
+        values: dict[int, Sequence] = {}
+        datasets = self.datasets
         seen_charset: dict[int, int] = {}
-        for index, row in enumerate(table.rows):
-            kind = row.kind
-            if kind is Kind.FRAGMENT:
+        for index, row in enumerate(rows):
+            (number, vr, encoded, header, offset, length, undefined, _, holder, _, kind) = row[:11]
+            if kind is _FRAGMENT:
                 continue  # inside its Pixel Data element's raw value
-            holder = self._holder(row)
-            if kind is Kind.ITEM:
-                sequence = table.rows[holder]
-                container = self._holder(sequence)
+            if kind is _ITEM:
+                container = holders[holder]
+                sequence = rows[holder]
                 frame[index] = frame[container] if sequence.undefined_length else sequence.offset
-                elements[index] = {}
-                self.items[holder].append(index)
+                implicit[index] = not row.explicit
+                item = _new_item(elements.setdefault(index, {}))
+                datasets[index] = item
+                values[holder].append(item)
+                self.items.append((index, holder, container))
                 continue
-            tag = BaseTag(row.tag)
-            position = row.offset - frame[holder]
-            if row.vr == "SQ":
+            if holder == TOP:
+                if header < meta_end:
+                    holder = META
+                elif not number >> 16:
+                    holder = COMMAND
+            tag = BaseTag(number)
+            position = offset - frame[holder]
+            if vr == "SQ":
                 value = Sequence()
-                if row.length or row.undefined_length:
+                if length or undefined:
                     # pydicom converts an empty defined-length value to a bare Sequence
-                    value.is_undefined_length = row.undefined_length
-                element = DataElement(
-                    tag, "SQ", value, position, row.undefined_length, already_converted=True
-                )
+                    value.is_undefined_length = undefined
+                element = DataElement(tag, "SQ", value, position, undefined, already_converted=True)
                 elements[holder][tag] = element
-                self.sequences.setdefault(holder, []).append(index)
-                self.items[index] = []
-                if row.undefined_length:
+                holders[index] = holder
+                values[index] = value
+                self.sequences.append((index, holder, element))
+                if undefined:
                     self.charset_before[index] = seen_charset.get(holder)
                 continue
-            if row.undefined_length:
-                length = UNDEFINED_LENGTH
-            else:
-                length = row.length
-                if row.tag == SPECIFIC_CHARACTER_SET:
-                    seen_charset[holder] = index
-            vr = _raw_vr(row)
+            raw_vr = encoded if encoded and row.explicit else None
             value_bytes: bytes | None
-            if length:
-                value_bytes = data[row.offset : row.offset + row.length]
+            if undefined:
+                raw_vr = _raw_vr(row)
+                value_bytes = data[offset : offset + length]
+                length = UNDEFINED_LENGTH
+            elif length:
+                value_bytes = data[offset : offset + length]
             else:  # pydicom's empty raw value (None for the number strings)
-                value_bytes = cast(bytes | None, empty_value_for_VR(vr, raw=True))
-            fields = (tag, vr, length, value_bytes, position)
-            flags = (not self.explicit(holder), row.little, True, False)
-            elements[holder][tag] = _new_raw(RawDataElement, (*fields, *flags))
+                value_bytes = cast(bytes | None, empty_value_for_VR(raw_vr, raw=True))
+            if number == SPECIFIC_CHARACTER_SET and not undefined:
+                seen_charset[holder] = index
+            if holder == TOP and _deferred(table, index, row, defer_size):
+                value_bytes = None  # read from the buffer when first asked, as pydicom does
+            fields = (tag, raw_vr, length, value_bytes, position, implicit[holder], row.little)
+            elements[holder][tag] = _new_raw(RawDataElement, (*fields, True, False))
 
 
 def _generator_encoding(table: ElementTable, index: int | None, parent: Encoding) -> Encoding:
@@ -180,52 +210,48 @@ def _generator_encoding(table: ElementTable, index: int | None, parent: Encoding
     return convert_encodings(convert_string(value or b"", table.rows[index].little))
 
 
-def _own_encoding(dataset: Dataset, parent: Encoding) -> Encoding:
+def _own_encoding(elements: Elements, parent: Encoding) -> Encoding:
     """read_dataset's encoding of a data set: its Specific Character Set, or its parent's."""
-    raw = dataset._dict.get(BaseTag(SPECIFIC_CHARACTER_SET))
-    if raw is None:
+    element = elements.get(BaseTag(SPECIFIC_CHARACTER_SET))
+    if element is None:
         return parent
-    if isinstance(raw, DataElement):
-        return convert_encodings(raw.value)
-    return convert_encodings(convert_raw_data_element(raw).value)
+    if isinstance(element, DataElement):
+        return convert_encodings(element.value)
+    return convert_encodings(convert_raw_data_element(element).value)
 
 
-class _Assembly:
-    """The pydicom datasets of a laid-out table, built top down."""
+def _as_list(encoding: Encoding) -> Encoding:
+    """The encoding as pydicom's value conversion hands it to a sequence's items."""
+    encoding = encoding or [default_encoding]
+    return [encoding] if isinstance(encoding, str) else encoding
 
-    def __init__(self, layout: _Layout) -> None:
-        self.layout = layout
-        self.table = layout.table
 
-    def dataset(self, holder: int, parent: Encoding) -> Dataset:
-        layout = self.layout
-        dataset = Dataset(layout.elements[holder], parent_encoding=parent)
-        own = _own_encoding(dataset, parent)
-        little = self.table.facts.little if holder == TOP else self.table.rows[holder].little
-        dataset.set_original_encoding(not layout.explicit(holder), little, own)
-        for index in layout.sequences.get(holder, ()):
-            row = self.table.rows[index]
-            if row.undefined_length:
-                start = layout.charset_before[index]
-                encoding = _generator_encoding(self.table, start, parent)
-            else:  # pydicom's value conversion passes the encoding as a list
-                encoding = own or [default_encoding]
-                encoding = [encoding] if isinstance(encoding, str) else encoding
-            element = layout.elements[holder][BaseTag(row.tag)]
-            if not isinstance(element, DataElement) or element.VR != "SQ":
-                continue  # a later element of the same tag replaced it, as in pydicom
-            value = element.value
-            for item in layout.items[index]:
-                value.append(self.item(item, encoding, layout.frame[holder]))
-        return dataset
-
-    def item(self, index: int, parent: Encoding, container_frame: int) -> Dataset:
-        row = self.table.rows[index]
-        dataset = self.dataset(index, parent)
-        dataset.is_undefined_length_sequence_item = row.undefined_length
-        dataset.seq_item_tell = row.header - container_frame
-        dataset.file_tell = row.header - container_frame
-        return dataset
+def _encode_items(layout: _Layout, top: Encoding) -> None:
+    """Give each item pydicom's reading state: its encoding, the character set it inherits
+    and its own, whether it had an undefined length, where it stood."""
+    table = layout.table
+    rows = table.rows
+    parents: dict[int, Encoding] = dict.fromkeys((TOP, META, COMMAND), default_encoding)
+    own: dict[int, Encoding] = {**parents, TOP: top}
+    for index, sequence, holder in layout.items:
+        row = rows[index]
+        if rows[sequence].undefined_length:
+            start = layout.charset_before[sequence]
+            parent = _generator_encoding(table, start, parents[holder])
+        else:
+            parent = _as_list(own[holder])
+        own[index] = _own_encoding(layout.elements[index], parent)
+        parents[index] = parent
+        position = row.header - layout.frame[holder]
+        layout.datasets[index].__dict__.update(
+            _parent_encoding=parent,
+            _read_implicit=not row.explicit,
+            _read_little=row.little,
+            _read_charset=own[index],
+            is_undefined_length_sequence_item=row.undefined_length,
+            seq_item_tell=position,
+            file_tell=position,
+        )
 
 
 def _converted(dataset: Dataset, tag: BaseTag) -> Any:
@@ -238,41 +264,39 @@ def _converted(dataset: Dataset, tag: BaseTag) -> Any:
     return convert_raw_data_element(element, encoding=encoding, ds=dataset).value
 
 
-def _pixel_representation(dataset: Dataset) -> None:
-    """pydicom's ``_set_pixel_representation`` for ``dataset`` itself: its own Pixel
-    Representation when it has one, else the one it inherited."""
-    if PIXEL_REPRESENTATION in dataset._dict:
-        value = _converted(dataset, PIXEL_REPRESENTATION)
-        if value is not None:
-            dataset._pixel_rep = int(b"\x01" in value) if isinstance(value, bytes) else value
+def _pixel_rep(value: Any) -> Any:
+    return int(b"\x01" in value) if isinstance(value, bytes) else value
 
 
-def _settle(dataset: Dataset, layout: _Layout, holder: int) -> None:
+def _settle(layout: _Layout, top: Dataset) -> None:
     """Leave what pydicom's first access to each defined-length sequence leaves, top down:
     the element's private creator, the data set's and the items' pixel representation (used
     to resolve ``US or SS`` below). Values are converted for this, not stored."""
     rows = layout.table.rows
-    for index in layout.sequences.get(holder, ()):
-        tag = BaseTag(rows[index].tag)
-        element = dataset._dict.get(tag)
-        if not isinstance(element, DataElement) or element.VR != "SQ":
+    datasets = layout.datasets
+    for index, holder, element in layout.sequences:
+        if rows[index].undefined_length or holder in (META, COMMAND):
             continue
-        if not rows[index].undefined_length:
-            if tag.is_private:
-                creator = BaseTag(tag & 0xFFFF0000 | (tag & 0xFFFF) >> 8)
-                if creator in dataset._dict and creator != tag:
-                    element.private_creator = _converted(dataset, creator)
-            _pixel_representation(dataset)
-            inherited = getattr(dataset, "_pixel_rep", None)
-            for item in element.value:
-                raw = item._dict.get(PIXEL_REPRESENTATION)
-                value = None if raw is None else raw.value
-                if value is not None:
-                    item._pixel_rep = int(b"\x01" in value) if isinstance(value, bytes) else value
-                elif inherited is not None:
-                    item._pixel_rep = inherited
-        for item, item_index in zip(element.value, layout.items[index], strict=True):
-            _settle(item, layout, item_index)
+        dataset = top if holder == TOP else datasets[holder]
+        tag = element.tag
+        if dataset._dict.get(tag) is not element:
+            continue  # a later element of the same tag replaced it, as in pydicom
+        if tag.is_private:
+            creator = BaseTag(tag & 0xFFFF0000 | (tag & 0xFFFF) >> 8)
+            if creator in dataset._dict and creator != tag:
+                element.private_creator = _converted(dataset, creator)
+        if PIXEL_REPRESENTATION in dataset._dict:
+            value = _converted(dataset, PIXEL_REPRESENTATION)
+            if value is not None:
+                dataset._pixel_rep = _pixel_rep(value)
+        inherited = getattr(dataset, "_pixel_rep", None)
+        for item in element.value:
+            raw = item._dict.get(PIXEL_REPRESENTATION)
+            value = None if raw is None else raw.value
+            if value is not None:
+                item._pixel_rep = _pixel_rep(value)
+            elif inherited is not None:
+                item._pixel_rep = inherited
 
 
 def _stream_base(table: ElementTable) -> int:
@@ -281,15 +305,15 @@ def _stream_base(table: ElementTable) -> int:
     if not table.facts.deflated:
         return 0
     for row in table.rows:
-        if row.depth == 0 and row.kind is Kind.ELEMENT and row.tag >> 16 not in (0, 2):
+        if row.depth == 0 and row.kind is _ELEMENT and row.tag >> 16 not in (0, 2):
             return row.header
     return len(table.data)
 
 
-def _file_meta(layout: _Layout, assembly: _Assembly) -> FileMetaDataset:
+def _file_meta(layout: _Layout) -> FileMetaDataset:
     """The File Meta Information as pydicom's reader leaves it, with the elements it converts
     while reading converted."""
-    meta = FileMetaDataset(assembly.dataset(_Layout.META, default_encoding))
+    meta = FileMetaDataset(layout.elements[META])
     meta.set_original_encoding(
         not layout.table.facts.meta_explicit, True, character_encoding=default_encoding
     )
@@ -303,14 +327,18 @@ def _file_meta(layout: _Layout, assembly: _Assembly) -> FileMetaDataset:
     return meta
 
 
-def dataset_of(table: ElementTable) -> FileDataset:
-    """The :class:`~pydicom.dataset.FileDataset` ``pydicom.dcmread(..., force=True)`` reads
-    from the bytes ``table`` lays out (see the module for what is held equal)."""
-    layout = _Layout(table, _stream_base(table))
-    assembly = _Assembly(layout)
-    meta = _file_meta(layout, assembly)
-    dataset = assembly.dataset(TOP, default_encoding)
-    command_set = assembly.dataset(_Layout.COMMAND, default_encoding)
+def dataset_of(table: ElementTable, *, defer_size: int | None = None) -> FileDataset:
+    """The :class:`~pydicom.dataset.FileDataset` ``pydicom.dcmread(..., force=True,
+    defer_size=defer_size)`` reads from the bytes ``table`` lays out (see the module for what
+    is held equal).
+
+    ``defer_size`` leaves the top-level values longer than it in the buffer, read (copied)
+    only when a reader asks for one, as pydicom defers them: Pixel Data the checks never read
+    is then never copied out of the output's buffer."""
+    layout = _Layout(table, _stream_base(table), defer_size)
+    meta = _file_meta(layout)
+    dataset = Dataset(layout.elements[TOP])
+    command_set = Dataset(layout.elements[COMMAND])
     if command_set:
         dataset.update(command_set)
     facts = table.facts
@@ -325,6 +353,8 @@ def dataset_of(table: ElementTable) -> FileDataset:
         not facts.explicit,
         facts.little,
     )
+    top = _own_encoding(layout.elements[TOP], default_encoding)
     output.set_original_encoding(not facts.explicit, facts.little, dataset._character_set)
-    _settle(output, layout, TOP)
+    _encode_items(layout, top)
+    _settle(layout, output)
     return output

@@ -20,6 +20,7 @@ import pytest
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.filewriter import dcmwrite
+from pydicom.tag import BaseTag
 
 from deidengine.core.dataset_view import dataset_of
 from deidengine.core.errors import CoreError
@@ -126,10 +127,10 @@ def _written(dataset: FileDataset) -> bytes | str:
     return out.getvalue()
 
 
-def check(data: bytes) -> None:
+def check(data: bytes, defer_size: int | None = None) -> None:
     """``data``'s Dataset from the table is ``dcmread``'s, in every respect listed above."""
-    mine = dataset_of(read(data))
-    theirs = pydicom.dcmread(io.BytesIO(data), force=True)
+    mine = dataset_of(read(data), defer_size=defer_size)
+    theirs = pydicom.dcmread(io.BytesIO(data), force=True, defer_size=defer_size)
     assert type(mine) is type(theirs)
     for name in FILE_STATE:
         assert getattr(mine, name) == getattr(theirs, name), name
@@ -146,6 +147,10 @@ def test_bundled_file_builds_the_dataset_dcmread_reads(path: str) -> None:
             read(data)
         return
     check(data)
+    # Values left in the buffer (as the verifier leaves Pixel Data) are read from it alike;
+    # the sizes straddle pydicom's two thresholds for an encapsulated value.
+    for defer_size in (16, 1024):
+        check(data, defer_size)
 
 
 def test_phi_corpus_builds_the_dataset_dcmread_reads(tmp_path: Path) -> None:
@@ -165,3 +170,18 @@ def test_engine_outputs_build_the_dataset_dcmread_reads(tmp_path: Path) -> None:
     assert len(outputs) >= 40
     for path in outputs:
         check(path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    "name", ["JPEG2000.dcm", "MR_small_RLE.dcm", "JPEG2000-embedded-sequence-delimiter.dcm"]
+)
+def test_encapsulated_pixel_data_is_deferred_at_pydicom_threshold(name: str) -> None:
+    data = Path(bundled_test_files(name)[0]).read_bytes()
+    table = read(data)
+    (length,) = [row.length for row in table.rows if row.tag == 0x7FE00010 and row.depth == 0]
+    for defer_size in (length, length + 3, length + 4, length + 5):
+        check(data, defer_size)
+    deferred = dataset_of(table, defer_size=length + 4)._dict[BaseTag(0x7FE00010)]
+    kept = dataset_of(table, defer_size=length + 5)._dict[BaseTag(0x7FE00010)]
+    assert isinstance(deferred, RawDataElement) and deferred.value is None
+    assert isinstance(kept, RawDataElement) and kept.value is not None and len(kept.value) == length
