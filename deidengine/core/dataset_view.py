@@ -36,6 +36,7 @@ reader accepts, and ``dcmwrite``'s bytes of both to be equal.
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import MutableSequence
 from typing import Any, Final, cast
 
@@ -51,7 +52,7 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
-from pydicom.values import convert_string
+from pydicom.values import convert_string, converters
 
 from deidengine.core.table import TOP, UNDEFINED_LENGTH, ElementTable, Kind, Row
 
@@ -62,6 +63,7 @@ PIXEL_REPRESENTATION: Final = BaseTag(0x00280103)
 #: The File Meta Information and a Command Set: pydicom reads each as a data set of its own.
 META: Final = -2
 COMMAND: Final = -3
+PREAMBLE_END: Final = 132  # the preamble and "DICM"
 Encoding = str | MutableSequence[str]
 Elements = dict[BaseTag, RawDataElement | DataElement]
 
@@ -149,8 +151,11 @@ class _Layout:
         values: dict[int, Sequence] = {}
         datasets = self.datasets
         seen_charset: dict[int, int] = {}
+        in_command_set = True
         for index, row in enumerate(rows):
-            (number, vr, encoded, header, offset, length, undefined, _, holder, _, kind) = row[:11]
+            (number, vr, encoded, header, offset, length, undefined, depth, holder, _, kind) = row[
+                :11
+            ]
             if kind is _FRAGMENT:
                 continue  # inside its Pixel Data element's raw value
             if kind is _ITEM:
@@ -166,8 +171,10 @@ class _Layout:
             if holder == TOP:
                 if header < meta_end:
                     holder = META
-                elif not number >> 16:
+                elif not number >> 16 and in_command_set:
                     holder = COMMAND
+                elif depth == 0:
+                    in_command_set = False  # a group 0000 element later is the data set's
             tag = BaseTag(number)
             position = offset - frame[holder]
             if vr == "SQ":
@@ -310,6 +317,34 @@ def _stream_base(table: ElementTable) -> int:
     return len(table.data)
 
 
+def _data_set_start(table: ElementTable) -> int | None:
+    """Where the data set's first element starts (after the preamble, the File Meta
+    Information and a Command Set), or None when it has none."""
+    for row in table.rows:
+        if row.depth == 0 and row.tag >> 16 not in (0x0000, 0x0002):
+            return row.header
+    return None
+
+
+def _file_encoding(table: ElementTable) -> tuple[bool, bool]:
+    """The (explicit VR, little endian) pydicom's file reading records, before its data set
+    reading looks at the first element (which the table's rows follow)."""
+    facts = table.facts
+    start = _data_set_start(table)
+    if start is None and not facts.deflated:
+        # pydicom's meta and command set reading consumed any last bytes too few for an
+        # element: at the end of the stream it keeps its defaults
+        return False, True
+    if facts.transfer_syntax is not None or start is None:
+        return facts.explicit, facts.little
+    # No Transfer Syntax UID: pydicom guesses from the first element's VR bytes alone (and
+    # fails, as here, when fewer than six bytes follow)
+    group, _, vr = struct.unpack("<HH2s", table.data[start : start + 6])
+    if vr.decode(default_encoding) in converters:
+        return True, group < 1024
+    return False, True
+
+
 def _file_meta(layout: _Layout) -> FileMetaDataset:
     """The File Meta Information as pydicom's reader leaves it, with the elements it converts
     while reading converted."""
@@ -318,9 +353,9 @@ def _file_meta(layout: _Layout) -> FileMetaDataset:
         not layout.table.facts.meta_explicit, True, character_encoding=default_encoding
     )
     if meta._dict:
-        # pydicom converts the first element to test the meta's encoding, and the group
+        # pydicom converts the first element (by tag) to test the meta's encoding, and the group
         # length to compare it with the meta's size
-        meta[next(iter(meta._dict))]
+        meta[min(meta._dict)]
         if "FileMetaInformationGroupLength" in meta:
             meta.FileMetaInformationGroupLength  # noqa: B018
     meta.get("TransferSyntaxUID")  # and reads the transfer syntax to parse the data set
@@ -342,6 +377,7 @@ def dataset_of(table: ElementTable, *, defer_size: int | None = None) -> FileDat
     if command_set:
         dataset.update(command_set)
     facts = table.facts
+    explicit, little = _file_encoding(table)
     # pydicom's buffer: the file, or a deflated data set's inflated stream (a copy, as
     # pydicom's is)
     buffer = DicomBytesIO(table.data[layout.frame[TOP] :]) if facts.deflated else None
@@ -350,11 +386,11 @@ def dataset_of(table: ElementTable, *, defer_size: int | None = None) -> FileDat
         dataset,
         facts.preamble,
         meta,
-        not facts.explicit,
-        facts.little,
+        not explicit,
+        little,
     )
     top = _own_encoding(layout.elements[TOP], default_encoding)
-    output.set_original_encoding(not facts.explicit, facts.little, dataset._character_set)
+    output.set_original_encoding(not explicit, little, dataset._character_set)
     _encode_items(layout, top)
     _settle(layout, output)
     return output
