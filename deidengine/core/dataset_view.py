@@ -63,7 +63,6 @@ PIXEL_REPRESENTATION: Final = BaseTag(0x00280103)
 #: The File Meta Information and a Command Set: pydicom reads each as a data set of its own.
 META: Final = -2
 COMMAND: Final = -3
-PREAMBLE_END: Final = 132  # the preamble and "DICM"
 Encoding = str | MutableSequence[str]
 Elements = dict[BaseTag, RawDataElement | DataElement]
 
@@ -191,19 +190,19 @@ class _Layout:
                     self.charset_before[index] = seen_charset.get(holder)
                 continue
             raw_vr = encoded if encoded and row.explicit else None
-            value_bytes: bytes | None
             if undefined:
                 raw_vr = _raw_vr(row)
-                value_bytes = data[offset : offset + length]
-                length = UNDEFINED_LENGTH
-            elif length:
+            value_bytes: bytes | None
+            if holder == TOP and _deferred(table, index, row, defer_size):
+                value_bytes = None  # read from the buffer when first asked, as pydicom does
+            elif length or undefined:
                 value_bytes = data[offset : offset + length]
             else:  # pydicom's empty raw value (None for the number strings)
                 value_bytes = cast(bytes | None, empty_value_for_VR(raw_vr, raw=True))
-            if number == SPECIFIC_CHARACTER_SET and not undefined:
+            if undefined:
+                length = UNDEFINED_LENGTH
+            elif number == SPECIFIC_CHARACTER_SET:
                 seen_charset[holder] = index
-            if holder == TOP and _deferred(table, index, row, defer_size):
-                value_bytes = None  # read from the buffer when first asked, as pydicom does
             fields = (tag, raw_vr, length, value_bytes, position, implicit[holder], row.little)
             elements[holder][tag] = _new_raw(RawDataElement, (*fields, True, False))
 
