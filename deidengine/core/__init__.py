@@ -1,11 +1,13 @@
 """The engine's lean core: one reader, one element table, one writer (issue #16, foundation).
 
-Nothing in the engine uses this package yet; it is built beside the existing stages so that a
-later change can move the header stage and the verifier onto it in one step.
+The verifier reads every output through it, and :func:`deidengine.dicom.reading.read_dataset`
+every input it reads whole; the header stage does not use it yet.
 
 - :mod:`.reader` parses a file's bytes once into an :class:`~.table.ElementTable`: flat rows
   (tag, VR, value offset and length, depth, parent item, private creator) over the bytes, no
   pydicom ``Dataset`` built.
+- :mod:`.dataset_view` builds from a table the pydicom ``Dataset`` ``dcmread`` gives for the
+  same bytes, so a file is parsed once even where pydicom's objects are needed.
 - :mod:`.values` decodes a row's value only when asked (text through pydicom's character
   sets, numbers through :mod:`struct`).
 - :mod:`.writer` encodes a table, with values replaced, rows removed and elements added, back

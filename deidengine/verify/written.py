@@ -3,14 +3,15 @@
 The engine's in-memory dataset is not the output; the output is the bytes its encoder makes of
 it. An encoder that drops, reorders or re-encodes an element would leave the in-memory checks
 proving a file that is never written. So the pipeline encodes once, and :func:`read_written`
-parses those bytes twice, independently of the engine's objects:
-
-- with the lean reader (:func:`deidengine.core.reader.read`), which is strict where pydicom is
-  lenient (a value cut short, an undefined length without its delimiter, an unknown VR): a
-  structure it cannot lay out exactly is not a file the engine writes;
-- with pydicom, whose :class:`~pydicom.dataset.Dataset` the checks (leak scan, conformance,
-  provenance) read. Values over :data:`DEFERRED_VALUE_BYTES` (Pixel Data, large blobs) stay in
-  the buffer until a check reads them: no check reads Pixel Data, so it is not copied again.
+parses those bytes once, independently of the engine's objects, with the lean reader
+(:func:`deidengine.core.reader.read`). It is strict where pydicom is lenient (a value cut
+short, an undefined length without its delimiter, an unknown VR): a structure it cannot lay
+out exactly is not a file the engine writes. Its element table then becomes the pydicom
+:class:`~pydicom.dataset.Dataset` the checks (leak scan, conformance, provenance) read
+(:func:`deidengine.core.dataset_view.dataset_of`), the one ``pydicom.dcmread`` would give for
+the same bytes (tests/core/test_core_dataset_view.py holds it so), without parsing them again.
+Values over :data:`DEFERRED_VALUE_BYTES` (Pixel Data, large blobs) stay in the buffer until a
+check reads them: no check reads Pixel Data, so it is not copied again.
 
 It then holds the Part 10 framing to what the engine writes: a zeroed preamble, the transfer
 syntax it meant, a SOP Class and Instance UID that the File Meta Information repeats.
@@ -28,9 +29,9 @@ from typing import Final
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from deidengine.core.dataset_view import dataset_of
 from deidengine.core.errors import ReadError
 from deidengine.core.reader import read
-from deidengine.dicom.reading import dataset_from_bytes
 from deidengine.errors import DeidError, EngineCode
 
 __all__ = [
@@ -108,18 +109,19 @@ def read_written(data: bytes, transfer_syntax: str) -> Dataset:
     """``data`` (a Part 10 file, as the engine encoded it) read back for the checks.
 
     Raises :class:`UnreadableOutputError` when the lean reader cannot lay the bytes out
-    exactly, pydicom cannot parse them, or the framing is not the engine's (see the module).
+    exactly, pydicom cannot read the dataset built from them, or the framing is not the
+    engine's (see the module).
     """
     if data[PREAMBLE_LENGTH : PREAMBLE_LENGTH + 4] != b"DICM":
         raise UnreadableOutputError("no DICM prefix after a 128-byte preamble")
     try:
         # No bound on inflation: the engine deflated these bytes from a dataset it held in
         # memory. Nesting is held to the reader's default depth (a bound on recursion).
-        read(data, max_inflated=UNBOUNDED_INFLATION)
+        table = read(data, max_inflated=UNBOUNDED_INFLATION)
     except (ReadError, RecursionError) as error:
         raise UnreadableOutputError(f"the lean reader: {error}") from error
     try:
-        output = dataset_from_bytes(data, defer_size=DEFERRED_VALUE_BYTES)
+        output = dataset_of(table, defer_size=DEFERRED_VALUE_BYTES)
         defect = _framing_defect(output, transfer_syntax)
     except Exception as error:  # any failure means the same: these bytes are not our file
         raise UnreadableOutputError(f"pydicom: {type(error).__name__}") from error
