@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from deidengine.dicom.elements import (
@@ -63,22 +64,38 @@ class LeakFinding:
         return self.location if self.kind == INPUT_VALUE else f"{self.location} ({self.kind})"
 
 
+#: What the scan never reads: the unscanned VRs and sequences (their items are walked).
+SKIPPED_VRS = UNSCANNED_VRS | {"SQ"}
+
+
 def _texts(
     dataset: Dataset,
     allowed: frozenset[tuple[ElementPath, int]],
     untouched: frozenset[tuple[ElementPath, int]],
-) -> Iterator[tuple[ElementPath, int, str, bool, str]]:
-    """``(path, tag, text, untouched, vr)`` of every element to scan, at every depth."""
+) -> list[tuple[ElementPath, int, str, bool, str]]:
+    """``(path, tag, text, untouched, vr)`` of every element to scan, at every depth.
+
+    The cheap tests come first (VR, Pixel Data, no bytes at all) so that the elements skipped,
+    most of a file, are never decoded; an element with no bytes reads as empty text and empty
+    text is never scanned. A list, not a generator: every caller reads all of it.
+    """
+    found: list[tuple[ElementPath, int, str, bool, str]] = []
     encodings: dict[int, list[str]] = {}  # by id() of the dataset holding the element
     for path, holder, tag, vr, element in walk_tree(dataset):
-        if vr == "SQ" or vr in UNSCANNED_VRS or tag in PIXEL_DATA_TAGS or (path, tag) in allowed:
+        if vr in SKIPPED_VRS or tag in PIXEL_DATA_TAGS:
             continue
-        found = encodings.get(id(holder))
-        if found is None:
-            found = encodings[id(holder)] = character_set(holder)
-        text = value_text(holder, tag, element, vr, found)
+        if isinstance(element, RawDataElement) and element.length == 0:
+            continue
+        where = (path, tag)
+        if where in allowed:
+            continue
+        codecs = encodings.get(id(holder))
+        if codecs is None:
+            codecs = encodings[id(holder)] = character_set(holder)
+        text = value_text(holder, tag, element, vr, codecs)
         if text:
-            yield path, tag, text, (path, tag) in untouched, vr
+            found.append((path, tag, text, where in untouched, vr))
+    return found
 
 
 #: Joins the texts of a file for one search. Matching is character-class based (no value
@@ -132,7 +149,7 @@ def find_leaks(
     ``allowed`` elements (the policy kept or replaced them by rule) are not scanned;
     ``untouched`` ones (no rule selected them) are scanned for ``untouched_values`` only.
     """
-    texts = list(_texts(dataset, allowed, untouched))
+    texts = _texts(dataset, allowed, untouched)
     found = list(_scan_free_text(texts))
     if not identifying:
         return tuple(found)
@@ -140,7 +157,7 @@ def find_leaks(
     found.extend(_scan(texts, identifying, narrow))
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:
-        found.extend(_scan(list(_texts(meta, frozenset(), frozenset())), identifying, narrow))
+        found.extend(_scan(_texts(meta, frozenset(), frozenset()), identifying, narrow))
     return tuple(found)
 
 
