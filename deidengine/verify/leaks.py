@@ -14,8 +14,11 @@ the kind (``name``).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
 
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
@@ -105,13 +108,49 @@ def _texts(
 JOINT = "\x00"
 
 
+#: Unicode categories of characters that are neither letters, digits nor combining marks:
+#: punctuation, symbols, separators, controls.
+_NEUTRAL_CATEGORIES: Final = frozenset("PSZC")
+
+
+@lru_cache(maxsize=4096)
+def _is_neutral(character: str) -> bool:
+    """The deny-list pattern reads ``character`` only as "not a letter, not a digit": it is
+    punctuation, a symbol, a space or a control without case partners (``Ⓐ`` has one; the
+    combining ypogegrammeni, a mark, matches a Greek iota case-insensitively and is kept too)."""
+    return (
+        unicodedata.category(character)[0] in _NEUTRAL_CATEGORIES
+        and character.lower() == character == character.upper()
+        and not character.isalnum()
+    )
+
+
+def _guardable(text: str) -> str:
+    """``text`` with each non-ASCII neutral character (``§``, ``°``, an en dash) replaced by
+    :data:`JOINT`.
+
+    The deny-list pattern reads such a character only as a separator or a word boundary,
+    exactly as it reads ``JOINT``, so a value is found in the result wherever it is found in
+    ``text``. The result is ASCII more often, and an ASCII text is searched for the few values
+    its tokens allow, with patterns cached per run
+    (:meth:`~deidengine.dicom.identifiers.IdentifyingValues.contains_in`); a single ``§`` in an
+    SR's text otherwise compiled the whole deny-list of every file, a new patient's each time.
+    """
+    if text.isascii():
+        return text
+    return "".join(JOINT if not c.isascii() and _is_neutral(c) else c for c in text)
+
+
 def _scan(
     texts: list[tuple[ElementPath, int, str, bool, str]],
     identifying: IdentifyingValues,
     untouched_values: IdentifyingValues,
 ) -> Iterator[LeakFinding]:
-    touched = [text for _, _, text, untouched, _ in texts if not untouched]
-    narrow = [text for _, _, text, untouched, _ in texts if untouched]
+    # The joined texts only tell whether any element can hold a value (a match across
+    # the joint or a replaced character is a candidate only); each element is then
+    # searched as it is.
+    touched = [_guardable(text) for _, _, text, untouched, _ in texts if not untouched]
+    narrow = [_guardable(text) for _, _, text, untouched, _ in texts if untouched]
     if not identifying.contains_in(JOINT.join(touched)) and not untouched_values.contains_in(
         JOINT.join(narrow)
     ):
