@@ -327,9 +327,14 @@ def _original_text(context: _Context, path: ElementPath, tag: int) -> str | None
         dataset = getattr(context.original, "file_meta", None)
     else:
         dataset = _original_item(context, path)
-    if dataset is None or tag not in dataset:
+    if dataset is None:
         return None
-    vr, element = element_vr(dataset, tag)
+    # Looked up by the plain int (a tag hashes as its int): ``tag in dataset`` makes a
+    # pydicom Tag first, and this runs for every UID, shifted date and keyed value.
+    element = dataset._dict.get(tag)
+    if element is None:
+        return None
+    vr, element = element_vr(dataset, tag, element)
     return value_text(dataset, tag, element, vr, None).strip(" \x00")
 
 

@@ -14,9 +14,13 @@ the kind (``name``).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
 
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from deidengine.dicom.elements import (
@@ -63,22 +67,38 @@ class LeakFinding:
         return self.location if self.kind == INPUT_VALUE else f"{self.location} ({self.kind})"
 
 
+#: What the scan never reads: the unscanned VRs and sequences (their items are walked).
+SKIPPED_VRS = UNSCANNED_VRS | {"SQ"}
+
+
 def _texts(
     dataset: Dataset,
     allowed: frozenset[tuple[ElementPath, int]],
     untouched: frozenset[tuple[ElementPath, int]],
-) -> Iterator[tuple[ElementPath, int, str, bool, str]]:
-    """``(path, tag, text, untouched, vr)`` of every element to scan, at every depth."""
+) -> list[tuple[ElementPath, int, str, bool, str]]:
+    """``(path, tag, text, untouched, vr)`` of every element to scan, at every depth.
+
+    The cheap tests come first (VR, Pixel Data, no bytes at all) so that the elements skipped,
+    most of a file, are never decoded; an element with no bytes reads as empty text and empty
+    text is never scanned. A list, not a generator: every caller reads all of it.
+    """
+    found: list[tuple[ElementPath, int, str, bool, str]] = []
     encodings: dict[int, list[str]] = {}  # by id() of the dataset holding the element
     for path, holder, tag, vr, element in walk_tree(dataset):
-        if vr == "SQ" or vr in UNSCANNED_VRS or tag in PIXEL_DATA_TAGS or (path, tag) in allowed:
+        if vr in SKIPPED_VRS or tag in PIXEL_DATA_TAGS:
             continue
-        found = encodings.get(id(holder))
-        if found is None:
-            found = encodings[id(holder)] = character_set(holder)
-        text = value_text(holder, tag, element, vr, found)
+        if isinstance(element, RawDataElement) and element.length == 0:
+            continue
+        where = (path, tag)
+        if where in allowed:
+            continue
+        codecs = encodings.get(id(holder))
+        if codecs is None:
+            codecs = encodings[id(holder)] = character_set(holder)
+        text = value_text(holder, tag, element, vr, codecs)
         if text:
-            yield path, tag, text, (path, tag) in untouched, vr
+            found.append((path, tag, text, where in untouched, vr))
+    return found
 
 
 #: Joins the texts of a file for one search. Matching is character-class based (no value
@@ -88,13 +108,49 @@ def _texts(
 JOINT = "\x00"
 
 
+#: Unicode categories of characters that are neither letters, digits nor combining marks:
+#: punctuation, symbols, separators, controls.
+_NEUTRAL_CATEGORIES: Final = frozenset("PSZC")
+
+
+@lru_cache(maxsize=4096)
+def _is_neutral(character: str) -> bool:
+    """The deny-list pattern reads ``character`` only as "not a letter, not a digit": it is
+    punctuation, a symbol, a space or a control without case partners (``Ⓐ`` has one; the
+    combining ypogegrammeni, a mark, matches a Greek iota case-insensitively and is kept too)."""
+    return (
+        unicodedata.category(character)[0] in _NEUTRAL_CATEGORIES
+        and character.lower() == character == character.upper()
+        and not character.isalnum()
+    )
+
+
+def _guardable(text: str) -> str:
+    """``text`` with each non-ASCII neutral character (``§``, ``°``, an en dash) replaced by
+    :data:`JOINT`.
+
+    The deny-list pattern reads such a character only as a separator or a word boundary,
+    exactly as it reads ``JOINT``, so a value is found in the result wherever it is found in
+    ``text``. The result is ASCII more often, and an ASCII text is searched for the few values
+    its tokens allow, with patterns cached per run
+    (:meth:`~deidengine.dicom.identifiers.IdentifyingValues.contains_in`); a single ``§`` in an
+    SR's text otherwise compiled the whole deny-list of every file, a new patient's each time.
+    """
+    if text.isascii():
+        return text
+    return "".join(JOINT if not c.isascii() and _is_neutral(c) else c for c in text)
+
+
 def _scan(
     texts: list[tuple[ElementPath, int, str, bool, str]],
     identifying: IdentifyingValues,
     untouched_values: IdentifyingValues,
 ) -> Iterator[LeakFinding]:
-    touched = [text for _, _, text, untouched, _ in texts if not untouched]
-    narrow = [text for _, _, text, untouched, _ in texts if untouched]
+    # The joined texts only tell whether any element can hold a value (a match across
+    # the joint or a replaced character is a candidate only); each element is then
+    # searched as it is.
+    touched = [_guardable(text) for _, _, text, untouched, _ in texts if not untouched]
+    narrow = [_guardable(text) for _, _, text, untouched, _ in texts if untouched]
     if not identifying.contains_in(JOINT.join(touched)) and not untouched_values.contains_in(
         JOINT.join(narrow)
     ):
@@ -132,7 +188,7 @@ def find_leaks(
     ``allowed`` elements (the policy kept or replaced them by rule) are not scanned;
     ``untouched`` ones (no rule selected them) are scanned for ``untouched_values`` only.
     """
-    texts = list(_texts(dataset, allowed, untouched))
+    texts = _texts(dataset, allowed, untouched)
     found = list(_scan_free_text(texts))
     if not identifying:
         return tuple(found)
@@ -140,7 +196,7 @@ def find_leaks(
     found.extend(_scan(texts, identifying, narrow))
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:
-        found.extend(_scan(list(_texts(meta, frozenset(), frozenset())), identifying, narrow))
+        found.extend(_scan(_texts(meta, frozenset(), frozenset()), identifying, narrow))
     return tuple(found)
 
 
