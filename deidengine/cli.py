@@ -332,11 +332,11 @@ def run(
     Progress: a line on a terminal, else a log line every --progress-every seconds on stderr.
     """
     from deidengine.dicom.keys import SecretError
+    from deidengine.dicom.limits import InputLimits
     from deidengine.policy import PolicyError
     from deidengine.run.diskfull import EXIT_DISK_FULL, DiskFullError
     from deidengine.run.executor import WorkerStartError
     from deidengine.run.layout import RunConfigurationError
-    from deidengine.run.limits import InputLimits
     from deidengine.run.progress import run_progress
     from deidengine.run.report import print_summary
     from deidengine.run.runner import RunRequest, run_request, stop_message

@@ -37,6 +37,10 @@ from deidengine.dicom.encode import encode_file
 from deidengine.dicom.facts import input_facts
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.limits import (
+    DEFAULT_LIMITS,
+    InputLimits,
+)
 from deidengine.dicom.reading import dataset_from_bytes
 from deidengine.dicom.storage import StoreResult, store_bytes_atomically
 from deidengine.dicom.uids import is_valid_uid
@@ -55,10 +59,6 @@ from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModi
 from deidengine.run.admission import InputRefused, admit, is_media_directory
 from deidengine.run.diagnose import diagnose_input
 from deidengine.run.diskfull import is_disk_full
-from deidengine.run.limits import (
-    DEFAULT_LIMITS,
-    InputLimits,
-)
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.run.quarantine import SEALED_FIELD, seal_input_path
 from deidengine.run.safety import (

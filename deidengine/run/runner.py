@@ -44,6 +44,7 @@ from deidengine.dicom.keys import (
     load_secret,
     secret_file_exposure,
 )
+from deidengine.dicom.limits import DEFAULT_LIMITS, InputLimits
 from deidengine.policy import load_plan
 from deidengine.run.audit import AuditHeader, AuditWriter, new_run_id
 from deidengine.run.discover import discover_inputs
@@ -69,7 +70,6 @@ from deidengine.run.layout import (
     default_quarantine,
     single_file_output,
 )
-from deidengine.run.limits import DEFAULT_LIMITS, InputLimits
 from deidengine.run.manifest import (
     ProjectCheck,
     RunManifest,

@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 
 import deidengine.run.pipeline as pipeline
 from benchmarks.corpus import HEADER_ONLY
-from deidengine.run.limits import DEFAULT_LIMITS, InputLimits
+from deidengine.dicom.limits import DEFAULT_LIMITS, InputLimits
 from deidengine.run.pipeline import FileProcessor, RunSettings
 from tests.pydicom_files import bundled_charset_files, bundled_test_files
 

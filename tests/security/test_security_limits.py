@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pydicom.uid import UID
 
 from deidengine.cli import main
-from deidengine.run.limits import (
+from deidengine.dicom.limits import (
     DEFAULT_LIMITS,
     MIB,
     InputLimits,
@@ -39,7 +39,7 @@ MEASURE = textwrap.dedent(
     import json, resource, sys
     # A safety net for the machine running the tests: a regression fails, it cannot swap.
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
-    from deidengine.run.limits import InputLimits
+    from deidengine.dicom.limits import InputLimits
     from deidengine.run.pipeline import FileProcessor, RunSettings
     out, files = sys.argv[1], sys.argv[2:]
     limits = InputLimits(max_inflated_bytes=64 << 20, max_pixel_bytes=256 << 20)
