@@ -8,7 +8,8 @@ OUT="${1:-/tmp/deidengine-demo/out}"
 SECRET="${DEID_SECRET_FILE:-$HOME/.config/deidengine/demo.secret}"
 mkdir -p "$(dirname "$SECRET")"
 [ -f "$SECRET" ] || deid keygen --out "$SECRET"
-rm -rf "$OUT" "$OUT.quarantine" "$OUT.audit"
+# The demo's own output from an earlier run (its manifest records the policy that made it).
+rm -rf "$OUT" "$OUT.quarantine" "$OUT.audit" "$OUT.manifest.sqlite" "$OUT.manifest.sqlite.lock"
 deid policy check hipaa-safe-harbor
 deid run --policy hipaa-safe-harbor --secret-file "$SECRET" samples/in "$OUT"
 deid verify --policy hipaa-safe-harbor --original samples/in --secret-file "$SECRET" "$OUT"
