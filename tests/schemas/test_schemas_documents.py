@@ -45,11 +45,11 @@ from deidengine.schemas.quarantine import QuarantineList, QuarantineRecord
 from deidengine.schemas.serve import GatewayStatusDocument
 from deidengine.schemas.verify import VerifyReportDocument
 from deidengine.serve.audit import GatewayAudit
-from deidengine.serve.config import GatewayConfig
 from deidengine.serve.queue import ErrorKind, InstanceQueue, State
 from deidengine.serve.status import gateway_status
 from deidengine.verify.conformance import FindingCode
 from tests.pydicom_files import bundled_test_files
+from tests.serve.serve_peers import minimal_config
 
 KEY_HEX = "3c" * 32
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "in" / "patients"
@@ -261,26 +261,8 @@ def test_policy_check_json(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- deid serve
-def _gateway_config(tmp_path: Path) -> GatewayConfig:
-    return GatewayConfig.model_validate(
-        {
-            "gateway": {"secret_file": str(tmp_path / "s"), "spool_dir": str(tmp_path / "spool")},
-            "listener": [
-                {
-                    "name": "main",
-                    "ae_title": "GW",
-                    "port": 11112,
-                    "policy": "annex-e/basic",
-                    "allowed_ae_titles": ["*"],
-                    "destination": {"ae_title": "PACS", "host": "127.0.0.1", "port": 104},
-                }
-            ],
-        }
-    )
-
-
 def test_serve_status_json(tmp_path: Path) -> None:
-    config = _gateway_config(tmp_path)
+    config = minimal_config(tmp_path)
     queue = InstanceQueue(config.gateway.queue_path)
     for name in ("a", "b"):
         queue.add("main", name)

@@ -26,6 +26,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from deidengine.serve.config import GatewayConfig
 from tests.pydicom_files import DATA
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,6 +142,27 @@ def write_patients(
 
 
 # ----------------------------------------------------------------------------- the gateway
+def minimal_config(tmp_path: Path) -> GatewayConfig:
+    """A gateway configuration built in memory, nothing started: one listener "main" (GW on
+    11112, annex-e/basic, any caller) forwarding to PACS at 127.0.0.1:104, its spool and secret
+    paths under ``tmp_path``."""
+    return GatewayConfig.model_validate(
+        {
+            "gateway": {"secret_file": str(tmp_path / "s"), "spool_dir": str(tmp_path / "spool")},
+            "listener": [
+                {
+                    "name": "main",
+                    "ae_title": "GW",
+                    "port": 11112,
+                    "policy": "annex-e/basic",
+                    "allowed_ae_titles": ["*"],
+                    "destination": {"ae_title": "PACS", "host": "127.0.0.1", "port": 104},
+                }
+            ],
+        }
+    )
+
+
 def write_config(
     directory: Path,
     secret: Path,

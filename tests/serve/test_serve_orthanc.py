@@ -13,6 +13,7 @@ from tests.serve.serve_peers import (
     ORTHANC_DICOMWEB,
     POLICY,
     Gateway,
+    Orthanc,
     copy_pydicom_files,
     free_port,
     need,
@@ -24,6 +25,26 @@ from tests.serve.serve_peers import (
     write_patients,
 )
 from tests.serve.serve_peers import orthanc as orthanc_server
+
+
+def _send_and_wait_for_orthanc(
+    archive: Orthanc, gateway: Gateway, port: int, files: list[Path]
+) -> None:
+    """Send ``files`` to the gateway with storescu, then wait until Orthanc holds every one and
+    the gateway's queue says each was forwarded."""
+    sent = storescu(port, files)
+    assert len(sent.stored) == len(files), sent.output
+
+    def stored() -> int:
+        instances = archive.get("/instances")
+        assert isinstance(instances, list)
+        return len(instances)
+
+    wait_until(
+        lambda: stored() == len(files) and gateway.states() == {"forwarded": len(files)},
+        60,
+        "Orthanc to hold every instance",
+    )
 
 
 def test_orthanc_receives_every_instance_de_identified(tmp_path: Path) -> None:
@@ -40,19 +61,7 @@ def test_orthanc_receives_every_instance_de_identified(tmp_path: Path) -> None:
         config = write_config(tmp_path, secret, port, archive.dicom_port)
         gateway = Gateway(config, port, tmp_path / "gateway.log")
         with running_gateway(gateway):
-            sent = storescu(port, files)
-            assert len(sent.stored) == len(files), sent.output
-
-            def stored() -> int:
-                instances = archive.get("/instances")
-                assert isinstance(instances, list)
-                return len(instances)
-
-            wait_until(
-                lambda: stored() == len(files) and gateway.states() == {"forwarded": len(files)},
-                60,
-                "Orthanc to hold every instance",
-            )
+            _send_and_wait_for_orthanc(archive, gateway, port, files)
         instances = archive.get("/instances?expand")
         assert isinstance(instances, list)
         tags = {
@@ -103,19 +112,7 @@ def test_stow_rs_to_orthanc_dicomweb(tmp_path: Path) -> None:
         gateway = Gateway(config, port, tmp_path / "gateway.log")
         with running_gateway(gateway):
             assert f"forwarding to STOW-RS at {url}" in gateway.log_text()
-            sent = storescu(port, files)
-            assert len(sent.stored) == len(files), sent.output
-
-            def stored() -> int:
-                instances = archive.get("/instances")
-                assert isinstance(instances, list)
-                return len(instances)
-
-            wait_until(
-                lambda: stored() == len(files) and gateway.states() == {"forwarded": len(files)},
-                60,
-                "Orthanc to hold every instance",
-            )
+            _send_and_wait_for_orthanc(archive, gateway, port, files)
         instances = archive.get("/instances?expand")
         assert isinstance(instances, list)
         uids = {item["MainDicomTags"]["SOPInstanceUID"] for item in instances}

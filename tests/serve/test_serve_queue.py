@@ -10,29 +10,11 @@ import pytest
 
 from deidengine.run.outcome import Outcome, Reason, Status
 from deidengine.serve.app import recover
-from deidengine.serve.config import GatewayConfig
 from deidengine.serve.queue import ErrorKind, InstanceQueue, State
 from deidengine.serve.spool import TEMPORARY_PREFIX, Spool, SpoolError
 from deidengine.serve.status import gateway_status, render_status
 from deidengine.serve.worker import outcome_state
-
-
-def _config(tmp_path: Path) -> GatewayConfig:
-    return GatewayConfig.model_validate(
-        {
-            "gateway": {"secret_file": str(tmp_path / "s"), "spool_dir": str(tmp_path / "spool")},
-            "listener": [
-                {
-                    "name": "main",
-                    "ae_title": "GW",
-                    "port": 11112,
-                    "policy": "annex-e/basic",
-                    "allowed_ae_titles": ["*"],
-                    "destination": {"ae_title": "PACS", "host": "127.0.0.1", "port": 104},
-                }
-            ],
-        }
-    )
+from tests.serve.serve_peers import minimal_config
 
 
 def test_spool_store_is_complete_private_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -72,7 +54,7 @@ def test_queue_rows_move_through_their_states(tmp_path: Path) -> None:
 
 
 def test_recovery_requeues_unknown_spooled_files_and_removes_the_rest(tmp_path: Path) -> None:
-    config = _config(tmp_path)
+    config = minimal_config(tmp_path)
     spool = Spool(config.gateway.spool_dir)
     queue = InstanceQueue(config.gateway.queue_path)
     pending = spool.store("main", b"pending")
@@ -103,7 +85,7 @@ def test_outcome_states(outcome: Outcome, state: State | None) -> None:
 
 
 def test_status_counts_rates_and_errors(tmp_path: Path) -> None:
-    config = _config(tmp_path)
+    config = minimal_config(tmp_path)
     assert gateway_status(config).depth == {"main": {s.value: 0 for s in State}}  # no queue yet
     queue = InstanceQueue(config.gateway.queue_path)
     for name in ("a", "b", "c"):
