@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from typing import Final
 
 import pydicom
@@ -33,15 +34,26 @@ from pydicom.dataset import Dataset
 from deidengine.core.dataset_view import dataset_of
 from deidengine.core.errors import CoreError
 from deidengine.core.reader import DEFAULT_MAX_INFLATED, read
+from deidengine.core.table import ElementTable
 from deidengine.dicom.limits import InputLimits, check_inflated_size
 
-__all__ = ["WHOLE_READ_LIMIT", "dataset_from_bytes", "read_dataset"]
+__all__ = ["WHOLE_READ_LIMIT", "FileReading", "dataset_from_bytes", "read_dataset", "read_file"]
 
 WHOLE_READ_LIMIT: Final = 4 << 20
 """Files up to this size are read whole before they are parsed (pydicom parses from memory
 about a quarter faster than through a file object); larger ones (multi-frame images) are parsed
 from the file, so no second copy of their pixels is held."""
 PREFIX_AT: Final = slice(128, 132)
+
+
+@dataclass(frozen=True, slots=True)
+class FileReading:
+    """One file as read: pydicom's dataset, and the lean reader's element table it was built
+    from when there is one (a file read whole that the lean reader accepts), so that later
+    stages can work on the table without parsing the bytes again."""
+
+    dataset: Dataset
+    table: ElementTable | None
 
 
 def read_dataset(
@@ -72,40 +84,61 @@ def read_dataset(
         OSError, EOFError: the file cannot be opened, or ends inside an element.
         Exception: whatever else pydicom raises on a malformed file.
     """
+    return read_file(
+        path,
+        limits=limits,
+        force=force,
+        stop_before_pixels=stop_before_pixels,
+        defer_size=defer_size,
+    ).dataset
+
+
+def read_file(
+    path: str | os.PathLike[str],
+    *,
+    limits: InputLimits | None = None,
+    force: bool = False,
+    stop_before_pixels: bool = False,
+    defer_size: int | None = None,
+) -> FileReading:
+    """:func:`read_dataset`, keeping the element table the dataset was built from (``None``
+    when pydicom read the file: too large to read whole, a partial or deferred reading, or
+    a file the lean reader refuses). Same arguments and exceptions."""
     name = os.fspath(path)
     if limits is not None:
         check_inflated_size(name, limits.max_inflated_bytes)
     if stop_before_pixels or defer_size is not None or os.path.getsize(name) > WHOLE_READ_LIMIT:
-        return pydicom.dcmread(
+        read_by_pydicom = pydicom.dcmread(
             name, force=force, stop_before_pixels=stop_before_pixels, defer_size=defer_size
         )
+        return FileReading(read_by_pydicom, None)
     with open(name, "rb") as handle:
         data = handle.read()
     max_inflated = limits.max_inflated_bytes if limits is not None else DEFAULT_MAX_INFLATED
-    dataset = _from_table(data, force=force, max_inflated=max_inflated)
-    if dataset is None:
-        dataset = dataset_from_bytes(data, force=force)
+    table = _table(data, force=force, max_inflated=max_inflated)
+    dataset: Dataset = (
+        dataset_of(table) if table is not None else dataset_from_bytes(data, force=force)
+    )
     dataset.filename = name
-    return dataset
+    return FileReading(dataset, table)
 
 
-def _from_table(data: bytes, *, force: bool, max_inflated: int) -> Dataset | None:
-    """``data``'s dataset built from the lean reader's table (one walk over the headers, the
-    sequences built rather than parsed again when first read), or None where pydicom must
-    read it: a file without the ``DICM`` prefix and not ``force`` (pydicom's refusal says
-    so), or one the lean reader refuses. The reader is stricter than pydicom (a value cut
-    short, an undefined length without its delimiter, an encoding against the meta's
+def _table(data: bytes, *, force: bool, max_inflated: int) -> ElementTable | None:
+    """``data``'s element table, whose dataset (:func:`dataset_of`: one walk over the headers, the
+    sequences built rather than parsed again when first read) stands for the file, or None where
+    pydicom must read it: a file without the ``DICM`` prefix and not ``force`` (pydicom's
+    refusal says so), or one the lean reader refuses. The reader is stricter than pydicom (a
+    value cut short, an undefined length without its delimiter, an encoding against the meta's
     transfer syntax): pydicom then reads, or fails on, such a file exactly as before, so a
-    damaged input meets the same admission and diagnosis. For every file the reader accepts
-    the dataset is the one ``pydicom.dcmread`` gives, or fails as it fails
+    damaged input meets the same admission and diagnosis. For every file the reader accepts the
+    dataset is the one ``pydicom.dcmread`` gives, or fails as it fails
     (tests/core/test_core_dataset_view.py, on every bundled file and 11,000 mutants)."""
     if not force and data[PREFIX_AT] != b"DICM":
         return None
     try:
-        table = read(data, max_inflated=max_inflated)
+        return read(data, max_inflated=max_inflated)
     except CoreError:
         return None
-    return dataset_of(table)
 
 
 def dataset_from_bytes(

@@ -2,7 +2,7 @@
 
 :func:`admit` is the one place that decides, at reading time, what is wrong with an input and
 which quarantine reason says so. It reads the file with the engine's one reader
-(:func:`deidengine.dicom.reading.read_dataset`, which applies the inflation limit) and asks, in
+(:func:`deidengine.dicom.reading.read_file`, which applies the inflation limit) and asks, in
 this order, the checks that each own one kind of defect:
 
 1. reading: ``too-large`` (:mod:`deidengine.dicom.limits`), ``truncated`` (the file ends
@@ -43,7 +43,7 @@ from deidengine.dicom.limits import (
     PixelDescriptionError,
     check_declared_pixels,
 )
-from deidengine.dicom.reading import read_dataset
+from deidengine.dicom.reading import FileReading, read_file
 from deidengine.errors import DeidError
 from deidengine.pixels.consistency import PixelDataFault, check_pixel_data
 from deidengine.run.diagnose import check_encoding, diagnose_input, encoding_mismatch
@@ -55,6 +55,7 @@ __all__ = [
     "PIXEL_DATA_FAULTS",
     "InputRefused",
     "admit",
+    "admit_file",
     "is_media_directory",
 ]
 
@@ -110,13 +111,24 @@ def admit(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     Raises:
         InputRefused: the first defect found, with its quarantine reason.
     """
+    return admit_file(path, limits).dataset
+
+
+def admit_file(path: str, limits: InputLimits = DEFAULT_LIMITS) -> FileReading:
+    """:func:`admit`, keeping the lean reader's element table beside the dataset (see
+    :func:`~deidengine.dicom.reading.read_file`).
+
+    Raises:
+        InputRefused: the first defect found, with its quarantine reason.
+    """
     try:
         size = os.path.getsize(path)
         try:
-            dataset = read_dataset(path, limits=limits)
+            reading = read_file(path, limits=limits)
         except InvalidDicomError:
             # No preamble: a bare dataset is still DICOM when it parses into SOP identity.
-            dataset = read_dataset(path, force=True)
+            reading = read_file(path, force=True)
+            dataset = reading.dataset
             if "SOPClassUID" not in dataset or "SOPInstanceUID" not in dataset:
                 raise InputRefused(Reason.NOT_DICOM) from None
     except InputRefused:
@@ -127,12 +139,13 @@ def admit(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
         raise InputRefused(Reason.TRUNCATED) from error
     except Exception as error:
         raise _unreadable(path) from error
+    dataset = reading.dataset
     meta = getattr(dataset, "file_meta", None)
     syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     if syntax and syntax not in KNOWN_TRANSFER_SYNTAXES:
         raise InputRefused(Reason.UNKNOWN_TRANSFER_SYNTAX)
     if is_media_directory(dataset):
-        return dataset  # skipped by the caller; its SOP identity is in the meta only
+        return reading  # skipped by the caller; its SOP identity is in the meta only
     if "SOPClassUID" not in dataset and "SOPInstanceUID" not in dataset:
         # A Part 10 file read in the wrong byte order finds no SOP identity: say which.
         diagnosis = diagnose_input(path)
@@ -160,7 +173,7 @@ def admit(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
         raise InputRefused(Reason.INCONSISTENT_PIXEL_DATA, str(error)) from error
     except Exception as error:
         raise _unreadable(path) from error
-    return dataset
+    return reading
 
 
 def is_media_directory(dataset: Dataset) -> bool:

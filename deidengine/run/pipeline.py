@@ -41,7 +41,7 @@ from deidengine.dicom.limits import (
     DEFAULT_LIMITS,
     InputLimits,
 )
-from deidengine.dicom.reading import dataset_from_bytes
+from deidengine.dicom.reading import FileReading, dataset_from_bytes
 from deidengine.dicom.storage import StoreResult, store_bytes_atomically
 from deidengine.dicom.uids import is_valid_uid
 from deidengine.policy import load_plan
@@ -56,7 +56,7 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
-from deidengine.run.admission import InputRefused, admit, is_media_directory
+from deidengine.run.admission import InputRefused, admit_file, is_media_directory
 from deidengine.run.diagnose import diagnose_input
 from deidengine.run.diskfull import is_disk_full
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
@@ -149,8 +149,14 @@ def read_lookup_table(path: str) -> dict[str, str]:
 def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     """Read one input fully, or raise :class:`_Quarantine` with the reason
     (:func:`deidengine.run.admission.admit` decides which)."""
+    return read_input_file(path, limits).dataset
+
+
+def read_input_file(path: str, limits: InputLimits = DEFAULT_LIMITS) -> FileReading:
+    """:func:`read_input`, keeping the lean reader's element table of the input (``None``
+    where pydicom read it: see :func:`deidengine.dicom.reading.read_file`)."""
     try:
-        return admit(path, limits)
+        return admit_file(path, limits)
     except InputRefused as refused:
         raise _Quarantine(refused.reason, refused.detail) from refused
 
@@ -282,7 +288,8 @@ class FileProcessor:
             return self._quarantine(path, reference, Reason.PIXEL_STAGE_FAILED, detail)
 
     def _process(self, path: str, reference: str) -> Outcome:
-        dataset = read_input(path, self.settings.limits)
+        reading = read_input_file(path, self.settings.limits)
+        dataset = reading.dataset
         if is_media_directory(dataset):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
         # One walk of the input before any stage edits it: the deny-list, the copy the
