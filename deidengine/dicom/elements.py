@@ -77,13 +77,17 @@ def known_vr(element: AnyElement) -> str | None:
     """
     if not isinstance(element, RawDataElement):
         return str(element.VR)
-    vr = element.VR
-    if vr is None:
-        tag = int(element.tag)
+    return known_raw_vr(int(element.tag), element.VR)
+
+
+def known_raw_vr(tag: int, raw_vr: str | None) -> str | None:
+    """:func:`known_vr` of a raw element at ``tag`` whose header states ``raw_vr`` (``None``:
+    implicit VR)."""
+    if raw_vr is None:
         return None if (tag >> 16) & 1 else _dictionary_vr(tag)
     # UN, or a raw VR that is still a choice ("OB or OW", from a file that says it is explicit
     # VR but is not): only conversion settles it.
-    return None if vr == "UN" or " or " in vr else str(vr)
+    return None if raw_vr == "UN" or " or " in raw_vr else str(raw_vr)
 
 
 def element_vr(

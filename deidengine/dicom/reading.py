@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
 from typing import Final
 
 import pydicom
@@ -46,14 +45,33 @@ from the file, so no second copy of their pixels is held."""
 PREFIX_AT: Final = slice(128, 132)
 
 
-@dataclass(frozen=True, slots=True)
 class FileReading:
-    """One file as read: pydicom's dataset, and the lean reader's element table it was built
-    from when there is one (a file read whole that the lean reader accepts), so that later
-    stages can work on the table without parsing the bytes again."""
+    """One file as read: the lean reader's element table when there is one (a file read whole
+    that the lean reader accepts), and pydicom's dataset of the same file.
 
-    dataset: Dataset
-    table: ElementTable | None
+    Where there is a table the dataset is built from it (:func:`dataset_of`) only when first
+    asked for, so that a stage working on the table never pays for pydicom's objects; a
+    failure to build it is raised there. Where there is no table, pydicom read the file and
+    the dataset is there from the start."""
+
+    __slots__ = ("_dataset", "_name", "table")
+
+    def __init__(self, dataset: Dataset | None, table: ElementTable | None, name: str) -> None:
+        if dataset is None and table is None:
+            raise ValueError("a reading holds a dataset, a table or both")
+        self.table = table
+        self._dataset = dataset
+        self._name = name
+
+    @property
+    def dataset(self) -> Dataset:
+        """pydicom's dataset of the file (``filename`` is the path read)."""
+        if self._dataset is None:
+            assert self.table is not None  # by construction
+            dataset = dataset_of(self.table)
+            dataset.filename = self._name
+            self._dataset = dataset
+        return self._dataset
 
 
 def read_dataset(
@@ -101,9 +119,11 @@ def read_file(
     stop_before_pixels: bool = False,
     defer_size: int | None = None,
 ) -> FileReading:
-    """:func:`read_dataset`, keeping the element table the dataset was built from (``None``
-    when pydicom read the file: too large to read whole, a partial or deferred reading, or
-    a file the lean reader refuses). Same arguments and exceptions."""
+    """The file at ``path`` as its element table, with pydicom's dataset built from it when
+    first asked for; or, where the lean reader does not read it (too large to read whole, a
+    partial or deferred reading, a file it refuses), pydicom's dataset alone. Same arguments
+    as :func:`read_dataset`; the same exceptions, except that a dataset built from a table
+    raises only when first asked for."""
     name = os.fspath(path)
     if limits is not None:
         check_inflated_size(name, limits.max_inflated_bytes)
@@ -111,16 +131,16 @@ def read_file(
         read_by_pydicom = pydicom.dcmread(
             name, force=force, stop_before_pixels=stop_before_pixels, defer_size=defer_size
         )
-        return FileReading(read_by_pydicom, None)
+        return FileReading(read_by_pydicom, None, name)
     with open(name, "rb") as handle:
         data = handle.read()
     max_inflated = limits.max_inflated_bytes if limits is not None else DEFAULT_MAX_INFLATED
     table = _table(data, force=force, max_inflated=max_inflated)
-    dataset: Dataset = (
-        dataset_of(table) if table is not None else dataset_from_bytes(data, force=force)
-    )
+    if table is not None:
+        return FileReading(None, table, name)
+    dataset = dataset_from_bytes(data, force=force)
     dataset.filename = name
-    return FileReading(dataset, table)
+    return FileReading(dataset, None, name)
 
 
 def _table(data: bytes, *, force: bool, max_inflated: int) -> ElementTable | None:

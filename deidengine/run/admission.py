@@ -36,6 +36,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, AllTransferSyntaxes
 
+from deidengine.core.dataset_view import dataset_of
+from deidengine.core.table import ElementTable, Kind
+from deidengine.core.values import text
 from deidengine.dicom.limits import (
     DEFAULT_LIMITS,
     InputLimits,
@@ -46,8 +49,14 @@ from deidengine.dicom.limits import (
 from deidengine.dicom.reading import FileReading, read_file
 from deidengine.errors import DeidError
 from deidengine.pixels.consistency import PixelDataFault, check_pixel_data
-from deidengine.run.diagnose import check_encoding, diagnose_input, encoding_mismatch
+from deidengine.run.diagnose import (
+    check_encoding,
+    check_table_encoding,
+    diagnose_input,
+    encoding_mismatch,
+)
 from deidengine.run.outcome import Reason
+from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
 
 __all__ = [
     "DICOMDIR_CLASS",
@@ -56,10 +65,20 @@ __all__ = [
     "InputRefused",
     "admit",
     "admit_file",
+    "admit_reading",
+    "admitted_dataset",
+    "described",
     "is_media_directory",
+    "is_media_directory_reading",
 ]
 
 DICOMDIR_CLASS: Final = "1.2.840.10008.1.3.10"
+#: Top-level elements outside group 0028 that admission reads: SOP Class and Instance UIDs,
+#: the Directory Record Sequence, and the pixel data elements.
+MEDIA_STORAGE_CLASS: Final = 0x00020002
+SOP_CLASS: Final = 0x00080016
+DIRECTORY_RECORDS: Final = 0x00041220
+DESCRIBED: Final = frozenset({SOP_CLASS, 0x00080018, DIRECTORY_RECORDS, *PIXEL_DATA_TAGS})
 #: Incoherent Image Pixel descriptions (checked on reading) → quarantine reason.
 PIXEL_DATA_FAULTS: Final = {
     PixelDataFault.INCONSISTENT: Reason.INCONSISTENT_PIXEL_DATA,
@@ -111,7 +130,20 @@ def admit(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     Raises:
         InputRefused: the first defect found, with its quarantine reason.
     """
-    return admit_file(path, limits).dataset
+    return admitted_dataset(admit_file(path, limits), path)
+
+
+def admitted_dataset(reading: FileReading, path: str) -> Dataset:
+    """pydicom's dataset of an admitted ``reading`` of ``path``, built now from its table
+    when it has one; pydicom failing to build it is refused as a failure to read the file is.
+
+    Raises:
+        InputRefused: the file's precise defect, else ``unreadable``.
+    """
+    try:
+        return reading.dataset
+    except Exception as error:
+        raise _unreadable(path) from error
 
 
 def admit_file(path: str, limits: InputLimits = DEFAULT_LIMITS) -> FileReading:
@@ -128,8 +160,8 @@ def admit_file(path: str, limits: InputLimits = DEFAULT_LIMITS) -> FileReading:
         except InvalidDicomError:
             # No preamble: a bare dataset is still DICOM when it parses into SOP identity.
             reading = read_file(path, force=True)
-            dataset = reading.dataset
-            if "SOPClassUID" not in dataset or "SOPInstanceUID" not in dataset:
+            bare = reading.dataset if reading.table is None else described(reading.table, path)
+            if "SOPClassUID" not in bare or "SOPInstanceUID" not in bare:
                 raise InputRefused(Reason.NOT_DICOM) from None
     except InputRefused:
         raise
@@ -139,7 +171,25 @@ def admit_file(path: str, limits: InputLimits = DEFAULT_LIMITS) -> FileReading:
         raise InputRefused(Reason.TRUNCATED) from error
     except Exception as error:
         raise _unreadable(path) from error
-    dataset = reading.dataset
+    return admit_reading(path, reading, size, limits)
+
+
+def admit_reading(
+    path: str, reading: FileReading, size: int, limits: InputLimits = DEFAULT_LIMITS
+) -> FileReading:
+    """Steps 2 to 8 of the module's list on a file read (``size``: its length in bytes):
+    on its element table when it has one, else on its dataset, with the same outcome either
+    way (tests/run/test_run_admission_table.py holds them equal).
+
+    Raises:
+        InputRefused: the first defect found, with its quarantine reason.
+    """
+    try:
+        # Read from the table, only what the checks below read: the full dataset is built
+        # only if a later stage asks for it.
+        dataset = reading.dataset if reading.table is None else described(reading.table, path)
+    except Exception as error:
+        raise _unreadable(path) from error
     meta = getattr(dataset, "file_meta", None)
     syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     if syntax and syntax not in KNOWN_TRANSFER_SYNTAXES:
@@ -159,7 +209,12 @@ def admit_file(path: str, limits: InputLimits = DEFAULT_LIMITS) -> FileReading:
         check_declared_pixels(dataset, limits.max_pixel_bytes)
         if _truncated(dataset, size):
             raise InputRefused(Reason.TRUNCATED)
-        malformed = check_encoding(dataset)  # before any stage converts a value
+        # before any stage converts a value
+        malformed = (
+            check_encoding(dataset)
+            if reading.table is None
+            else check_table_encoding(reading.table, _read_before_encoding(dataset))
+        )
         if malformed is not None:
             raise InputRefused(malformed.reason, malformed.detail)
         problem = check_pixel_data(dataset, encapsulated=_encapsulated(dataset))
@@ -174,6 +229,70 @@ def admit_file(path: str, limits: InputLimits = DEFAULT_LIMITS) -> FileReading:
     except Exception as error:
         raise _unreadable(path) from error
     return reading
+
+
+def _read_before_encoding(dataset: Dataset) -> frozenset[int]:
+    """The top-level elements the checks before the encoding check have converted (the media
+    directory check reads SOP Class UID, the pixel limit the pixel description): pydicom
+    keeps them converted, so the encoding check on the dataset does not see their bytes."""
+    return frozenset(
+        int(tag)
+        for tag, element in dataset._dict.items()
+        if not isinstance(element, RawDataElement)
+    )
+
+
+def described(table: ElementTable, path: str) -> Dataset:
+    """The part of ``table``'s dataset the admission checks read, as pydicom's dataset of the
+    whole file holds it: the File Meta Information, a Command Set, SOP identity, the media
+    directory's records (the element, not its items), the Image Pixel description (group
+    0028), Pixel Data, and the data set's first and last elements (the encoding check reads
+    the first, the truncation check the last, and where the data set starts sets the
+    positions pydicom records). Every check but the element-by-element
+    encoding check (:func:`~deidengine.run.diagnose.check_table_encoding`) then runs on it
+    unchanged, at the cost of a few elements instead of the whole file's."""
+    rows = table.rows
+    meta_end = table.facts.meta_end
+    kept: set[int] = set()
+    first = first_value = last = None
+    for index, row in enumerate(rows):
+        if row.depth or row.kind is not Kind.ELEMENT:
+            continue
+        tag = row.tag
+        if row.header < meta_end or not tag >> 16 or tag >> 16 == 0x0028 or tag in DESCRIBED:
+            kept.add(index)
+        if row.header >= meta_end and tag >> 16:
+            first = index if first is None else first
+            if first_value is None and row.vr != "SQ":
+                first_value = index
+            last = index
+    kept.update(index for index in (first, first_value, last) if index is not None)
+    chosen = tuple(rows[index] for index in sorted(kept))
+    dataset = dataset_of(ElementTable(table.data, chosen, table.facts, {}))
+    dataset.filename = path
+    return dataset
+
+
+def is_media_directory_reading(reading: FileReading) -> bool:
+    """:func:`is_media_directory` of a file read, from its table when it has one (the media
+    class in the meta, the SOP Class UID and the Directory Record Sequence at the top level,
+    the last of a repeated tag counting, as in pydicom's dataset)."""
+    table = reading.table
+    if table is None:
+        return is_media_directory(reading.dataset)
+    classes: dict[int, str] = {}
+    for index, row in enumerate(table.rows):
+        if row.depth or row.kind is not Kind.ELEMENT:
+            continue
+        in_meta = table.is_meta(index)
+        if row.tag == DIRECTORY_RECORDS and not in_meta:
+            return True
+        if (row.tag == MEDIA_STORAGE_CLASS) == in_meta and row.tag in (
+            MEDIA_STORAGE_CLASS,
+            SOP_CLASS,
+        ):
+            classes[row.tag] = text(table, index) if row.length else ""
+    return DICOMDIR_CLASS in classes.values()
 
 
 def is_media_directory(dataset: Dataset) -> bool:

@@ -46,7 +46,8 @@ from pydicom.tag import Tag
 from pydicom.uid import UID
 from pydicom.values import converters
 
-from deidengine.dicom.elements import element_location, walk_tree
+from deidengine.core.table import TOP, ElementTable, Kind
+from deidengine.dicom.elements import ElementPath, element_location, known_raw_vr, walk_tree
 from deidengine.dicom.reading import read_dataset
 from deidengine.dicom.vr import MAXIMUM_LENGTH
 from deidengine.run.outcome import Reason
@@ -56,6 +57,7 @@ __all__ = [
     "ASCII_VRS",
     "Diagnosis",
     "check_encoding",
+    "check_table_encoding",
     "diagnose_input",
     "encoding_mismatch",
     "syntax_mismatch",
@@ -87,6 +89,7 @@ HEAD_BYTES: Final = 64 * 1024
 DEFER_BYTES: Final = 1 << 20
 #: Binary VRs: their values are bytes, read as they are; converting them proves nothing.
 BINARY_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW"})
+CHARSET: Final = 0x00080005
 #: Deeper than any real file nests; a damaged length can make a sequence look endless.
 MAXIMUM_DEPTH: Final = 64
 
@@ -230,6 +233,7 @@ def _check_dataset(dataset: Dataset, depth: int) -> None:
 #: VRs whose values are ASCII (no character set applies) of at most MAXIMUM_LENGTH characters.
 ASCII_VRS: Final = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
 PRINTABLE_LOW, PRINTABLE_HIGH = 0x20, 0x7E
+PRINTABLE: Final = bytes(range(PRINTABLE_LOW, PRINTABLE_HIGH + 1))
 #: ACR-NEMA forms PS3.5 still describes for old files: ``yyyy.mm.dd`` and ``hh:mm:ss.frac``.
 LEGACY_LENGTH: Final = {"DA": 10, "TM": 16}
 #: VRs by what a policy does with them: ``C`` scrubs text, keeps codes and numbers, shifts
@@ -249,6 +253,9 @@ VR_KINDS: Final = {
 
 def _ascii_defect(vr: str, value: bytes) -> str | None:
     limit = LEGACY_LENGTH.get(vr, MAXIMUM_LENGTH[vr])
+    body = value.rstrip(b" \x00")
+    if not body.translate(None, PRINTABLE) and (vr == "UI" or len(body) <= limit):
+        return None  # every value printable and within the limit (the common case, at once)
     for part in value.split(b"\\"):
         text = part.strip(b" \x00")
         # Over-long UIDs occur in real files; a remap replaces them, and output names refuse
@@ -285,16 +292,97 @@ def check_encoding(dataset: Dataset) -> Diagnosis | None:
     for path, _dataset, tag, vr, element in walk_tree(dataset):
         if not isinstance(element, RawDataElement):
             continue
-        if element.VR is not None and not (tag >> 16) & 1:
-            mismatch = _kind_mismatch(tag, str(element.VR))
-            if mismatch is not None:
-                where = element_location(path, tag)
-                return Diagnosis(Reason.INVALID_VR, f"{where} {mismatch}")
-        if vr in ASCII_VRS and element.value:
-            defect = _ascii_defect(vr, element.value)
+        raw_vr = str(element.VR) if element.VR is not None else None
+        defect = _encoding_defect(path, tag, raw_vr, vr, element.value or b"")
+        if defect is not None:
+            return defect
+    return None
+
+
+def _encoding_defect(
+    path: ElementPath, tag: int, raw_vr: str | None, vr: str, value: bytes
+) -> Diagnosis | None:
+    """The defect :func:`check_encoding` names for one raw element, or None."""
+    if raw_vr is not None and not (tag >> 16) & 1:
+        mismatch = _kind_mismatch(tag, raw_vr)
+        if mismatch is not None:
+            return Diagnosis(Reason.INVALID_VR, f"{element_location(path, tag)} {mismatch}")
+    if vr in ASCII_VRS and value:
+        defect = _ascii_defect(vr, value)
+        if defect is not None:
+            reason = Reason.INVALID_LENGTH if "longer" in defect else Reason.INVALID_VALUE
+            return Diagnosis(reason, f"{element_location(path, tag)}: {defect}")
+    return None
+
+
+def _data_sets(table: ElementTable) -> dict[int, dict[int, int]]:
+    """Each data set's elements as pydicom holds them: tag → row index, the last row of a
+    repeated tag kept, the Command Set's elements merged into the top level after the rest
+    (pydicom reads the Command Set as a data set of its own and adds it to the file's)."""
+    rows = table.rows
+    meta_end = table.facts.meta_end
+    sets: dict[int, dict[int, int]] = {TOP: {}}
+    command: dict[int, int] = {}
+    in_command_set = True
+    for index, row in enumerate(rows):
+        if row.kind is Kind.ITEM:
+            sets[index] = {}
+            continue
+        if row.kind is not Kind.ELEMENT:
+            continue
+        if row.parent == TOP:
+            if row.header < meta_end:
+                continue
+            if not row.tag >> 16 and in_command_set:
+                command[row.tag] = index
+                continue
+            in_command_set = False
+        sets[row.parent][row.tag] = index
+    sets[TOP].update(command)
+    return sets
+
+
+def check_table_encoding(
+    table: ElementTable, already_read: frozenset[int] = frozenset()
+) -> Diagnosis | None:
+    """:func:`check_encoding` of the dataset ``table`` stands for, read from the table: the
+    same elements in the same order (each data set's by tag, depth first), the same verdict,
+    without building pydicom's objects. An element pydicom would convert to learn its VR (a
+    private element in implicit VR, ``UN``, a VR the dictionary leaves open) is converted
+    by :func:`check_encoding` and so not checked; it is skipped here too, and so is the top
+    level's Specific Character Set, which pydicom converts on reading to decode the file,
+    and every top-level element in ``already_read``: the values earlier checks have read
+    (and so converted, with their own rules) before this one runs."""
+    rows = table.rows
+    data = table.data
+    sets = _data_sets(table)
+    items: dict[int, list[int]] = {}
+    for index, row in enumerate(rows):
+        if row.kind is Kind.ITEM:
+            items.setdefault(row.parent, []).append(index)
+    stack: list[tuple[ElementPath, list[tuple[int, int]], int]] = [
+        ((), sorted(sets[TOP].items()), 0)
+    ]
+    while stack:
+        where, elements, position = stack.pop()
+        while position < len(elements):
+            tag, index = elements[position]
+            position += 1
+            row = rows[index]
+            if row.vr == "SQ":
+                stack.append((where, elements, position))
+                for number in range(len(items.get(index, ())) - 1, -1, -1):
+                    item = items[index][number]
+                    stack.append(((*where, (tag, number)), sorted(sets[item].items()), 0))
+                break
+            raw_vr = row.encoded_vr if row.encoded_vr and row.explicit else None
+            vr = known_raw_vr(tag, raw_vr)
+            if vr is None or (row.parent == TOP and (tag in already_read or tag == CHARSET)):
+                continue
+            value = data[row.offset : row.offset + row.length] if vr in ASCII_VRS else b""
+            defect = _encoding_defect(where, tag, raw_vr, vr, value)
             if defect is not None:
-                reason = Reason.INVALID_LENGTH if "longer" in defect else Reason.INVALID_VALUE
-                return Diagnosis(reason, f"{element_location(path, tag)}: {defect}")
+                return defect
     return None
 
 

@@ -56,7 +56,12 @@ from deidengine.provenance import (
     stamp_provenance,
 )
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
-from deidengine.run.admission import InputRefused, admit_file, is_media_directory
+from deidengine.run.admission import (
+    InputRefused,
+    admit_file,
+    admitted_dataset,
+    is_media_directory_reading,
+)
 from deidengine.run.diagnose import diagnose_input
 from deidengine.run.diskfull import is_disk_full
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
@@ -149,7 +154,11 @@ def read_lookup_table(path: str) -> dict[str, str]:
 def read_input(path: str, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     """Read one input fully, or raise :class:`_Quarantine` with the reason
     (:func:`deidengine.run.admission.admit` decides which)."""
-    return read_input_file(path, limits).dataset
+    reading = read_input_file(path, limits)
+    try:
+        return admitted_dataset(reading, path)
+    except InputRefused as refused:
+        raise _Quarantine(refused.reason, refused.detail) from refused
 
 
 def read_input_file(path: str, limits: InputLimits = DEFAULT_LIMITS) -> FileReading:
@@ -289,9 +298,12 @@ class FileProcessor:
 
     def _process(self, path: str, reference: str) -> Outcome:
         reading = read_input_file(path, self.settings.limits)
-        dataset = reading.dataset
-        if is_media_directory(dataset):
+        if is_media_directory_reading(reading):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
+        try:
+            dataset = admitted_dataset(reading, path)
+        except InputRefused as refused:
+            raise _Quarantine(refused.reason, refused.detail) from refused
         # One walk of the input before any stage edits it: the deny-list, the copy the
         # verifier compares the output with, what conditions read, the private blocks.
         facts = input_facts(dataset, self.plan.condition_tags)
