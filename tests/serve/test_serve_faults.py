@@ -92,7 +92,10 @@ def test_kill_9_mid_transfer_then_restart_loses_and_duplicates_nothing(
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=DCMTK_ENVIRONMENT,
         )  # fmt: skip
         try:
-            wait_until(lambda: len(gateway.queue()) >= 6, 60, "a few instances received")
+            # storescu sends an instance only once the previous one is acknowledged, so a
+            # seventh instance in the queue means six acknowledgements reached the sender (six
+            # in the queue meant five: the sixth's response could still be unsent at the kill).
+            wait_until(lambda: len(gateway.queue()) >= 7, 60, "a few instances received")
             gateway.kill()  # kill -9, mid-association
             output, _ = sender.communicate(timeout=30)
         finally:
