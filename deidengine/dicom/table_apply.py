@@ -250,8 +250,10 @@ class _Builder:
 
     def _vr(self, index: int) -> str:
         row = self.rows[index]
-        if row.encoded_vr and row.encoded_vr != row.vr and (
-            row.encoded_vr != "UN" or row.vr == "SQ"
+        if (
+            row.encoded_vr
+            and row.encoded_vr != row.vr
+            and (row.encoded_vr != "UN" or row.vr == "SQ")
         ):
             raise LeanUnsupported("an element pydicom converts from its VR as read")
         if " or " not in row.vr:
