@@ -12,7 +12,9 @@ the module says it falls back, and the fast tests pin which files those are.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pydicom
 import pytest
@@ -22,7 +24,7 @@ from pydicom.dataset import Dataset
 from benchmarks.corpus import write_corpus as write_benchmark_corpus
 from deidengine.core.reader import read
 from deidengine.core.writer import encode
-from deidengine.dicom.apply import EngineContext, HeaderOutcome, apply_plan
+from deidengine.dicom.apply import EngineContext, apply_plan
 from deidengine.dicom.encode import encode_file
 from deidengine.dicom.facts import input_facts
 from deidengine.dicom.keys import ProjectSecret
@@ -47,6 +49,7 @@ POLICIES = (BASIC, HEADER_ONLY, *OPTIONS, "research-longitudinal")
 #: implicit VR inside an explicit VR file (a UN sequence), and RLE doses whose items do too.
 DECLINED = frozenset({"UN_sequence.dcm", "rtdose_rle.dcm", "rtdose_rle_1frame.dcm"})
 _CONTEXTS: dict[str, EngineContext] = {}
+T = TypeVar("T")
 
 
 def _context(spec: str) -> EngineContext:
@@ -61,9 +64,9 @@ def _context(spec: str) -> EngineContext:
     return _CONTEXTS[spec]
 
 
-def _outcome_or_error(run: object) -> HeaderOutcome | tuple[str, str]:
+def _outcome_or_error(run: Callable[[], T]) -> T | tuple[str, str]:
     try:
-        return run()  # type: ignore[operator, no-any-return]
+        return run()
     except LeanUnsupported:
         raise
     except Exception as error:
@@ -76,14 +79,15 @@ def differential(path: str, spec: str) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reading = read_file(path)
-        if reading.table is None:
+        table = reading.table
+        if table is None:
             return "no table"
         context = _context(spec)
         facts = input_facts(reading.dataset, context.plan.condition_tags)
         try:
             lean = _outcome_or_error(
                 lambda: apply_plan_to_table(
-                    reading.table,  # type: ignore[arg-type]
+                    table,
                     context,
                     facts.identifying,
                     facts.snapshot,
@@ -96,14 +100,14 @@ def differential(path: str, spec: str) -> str:
         )
         if isinstance(classic, tuple) or isinstance(lean, tuple):
             assert classic == lean, path
-            return f"same error: {classic[0]}"  # type: ignore[index]
-        assert lean.outcome == classic, path  # type: ignore[attr-defined]
+            return f"same error: {classic[0]}"
+        assert lean.outcome == classic, path
         try:
             expected: bytes | str = encode_file(reading.dataset)
         except Exception as error:
             expected = type(error).__name__
         try:
-            written: bytes | str = encode(reading.table, lean.edits)  # type: ignore[arg-type, attr-defined]
+            written: bytes | str = encode(table, lean.edits)
         except Exception as error:
             written = type(error).__name__
         if isinstance(expected, str):
@@ -111,6 +115,10 @@ def differential(path: str, spec: str) -> str:
         else:
             assert written == expected, path
     return "same"
+
+
+def _file(name: str) -> str:
+    return str(get_testdata_file(name))
 
 
 def _bundled() -> list[str]:
@@ -129,7 +137,7 @@ def _bundled() -> list[str]:
     "name", ["CT_small.dcm", "MR_small.dcm", "test-SR.dcm", "rtplan.dcm", "nested_priv_SQ.dcm"]
 )
 def test_the_benchmark_templates_match_the_dataset_path(name: str, spec: str) -> None:
-    assert differential(get_testdata_file(name), spec) == "same"  # type: ignore[arg-type]
+    assert differential(_file(name), spec) == "same"
 
 
 @pytest.mark.parametrize("path", bundled_charset_files(), ids=lambda p: Path(p).name)
@@ -146,11 +154,11 @@ def test_the_phi_corpus_matches_under_every_policy(tmp_path: Path) -> None:
 
 def test_a_file_the_table_cannot_reproduce_is_declined() -> None:
     # Items in implicit VR inside an explicit VR file: pydicom converts each of their elements.
-    assert differential(get_testdata_file("UN_sequence.dcm"), BASIC) == "declined"  # type: ignore[arg-type]
+    assert differential(_file("UN_sequence.dcm"), BASIC) == "declined"
 
 
 def test_a_repeated_tag_is_declined(tmp_path: Path) -> None:
-    data = Path(get_testdata_file("CT_small.dcm")).read_bytes()  # type: ignore[arg-type]
+    data = Path(_file("CT_small.dcm")).read_bytes()
     table = read(data)
     # The same element twice in a row: pydicom keeps the last, the walk would see both.
     row = next(r for r in table.rows if r.tag == 0x00080060)  # Modality
@@ -158,7 +166,7 @@ def test_a_repeated_tag_is_declined(tmp_path: Path) -> None:
     doubled += data[row.offset + row.length :]
     with pytest.raises(LeanUnsupported):
         context = _context(BASIC)
-        facts = input_facts(pydicom.dcmread(get_testdata_file("CT_small.dcm")))
+        facts = input_facts(pydicom.dcmread(_file("CT_small.dcm")))
         apply_plan_to_table(read(doubled), context, facts.identifying, facts.snapshot)
 
 
@@ -167,7 +175,7 @@ def test_a_rejecting_rule_fails_both_paths_alike(tmp_path: Path) -> None:
     policy.write_text(
         'policy reject-ct\nuse annex-e/basic\n(0008,0060) Modality -> reject "no CT"\n'
     )
-    result = differential(get_testdata_file("CT_small.dcm"), str(policy))  # type: ignore[arg-type]
+    result = differential(_file("CT_small.dcm"), str(policy))
     assert result == "same error: RejectedError"
 
 
