@@ -173,7 +173,8 @@ class _Writer:
             if rows[index].parent == parent and latest.get(rows[index].tag) == index:
                 del latest[rows[index].tag]
         for tag, value in self.edits.add.get(parent, ()):
-            latest[tag] = value
+            if not (top and tag >> 16 == 2):  # a File Meta element added: the meta writes it
+                latest[tag] = value
         parts = []
         for tag in sorted(latest):
             if tag & 0xFFFF == 0 and tag >> 16 > 6:

@@ -26,23 +26,27 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID
 
 from deidengine import __version__
+from deidengine.core.errors import EncodingError
 from deidengine.dicom.apply import (
     EngineContext,
+    HeaderOutcome,
     LookupMissError,
     RejectedError,
     apply_plan,
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.encode import encode_file
-from deidengine.dicom.facts import input_facts
+from deidengine.dicom.facts import InputFacts, input_facts
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.limits import (
     DEFAULT_LIMITS,
     InputLimits,
 )
+from deidengine.dicom.private_blocks import PrivateInventory
 from deidengine.dicom.reading import FileReading, dataset_from_bytes
 from deidengine.dicom.storage import StoreResult, store_bytes_atomically
+from deidengine.dicom.table_apply import LeanUnsupported, apply_plan_to_table
 from deidengine.dicom.uids import is_valid_uid
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
@@ -59,6 +63,13 @@ from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModi
 from deidengine.run.admission import InputRefused, admit_file, is_media_directory
 from deidengine.run.diagnose import diagnose_input
 from deidengine.run.diskfull import is_disk_full
+from deidengine.run.lean_path import (
+    RemovedIdentity,
+    kept_blocks,
+    lean_eligible,
+    lean_output,
+    pixel_rule_keeps,
+)
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.run.quarantine import SEALED_FIELD, seal_input_path
 from deidengine.run.safety import (
@@ -295,9 +306,14 @@ class FileProcessor:
         # One walk of the input before any stage edits it: the deny-list, the copy the
         # verifier compares the output with, what conditions read, the private blocks.
         facts = input_facts(dataset, self.plan.condition_tags)
-        identifying, original, snapshot = facts.identifying, facts.original, facts.snapshot
-        untouched_values = patient_borne_values(identifying)
+        identifying, snapshot = facts.identifying, facts.snapshot
         private_before = facts.private_blocks
+        lean = self._lean_output(reading, facts)
+        if lean is not None:  # the header stage ran on the table: no Dataset edited
+            header, data, transfer_syntax = lean
+            return self._verify_and_write(
+                reference, data, transfer_syntax, 0, header, facts, dataset, []
+            )
         before = original_snapshot(dataset) if self.certificate is not None else None
         try:
             header = apply_plan(dataset, self.context, identifying, snapshot)
@@ -344,6 +360,24 @@ class FileProcessor:
             protect_original_attributes(before, dataset, self.certificate)
             envelopes = _envelope_count(dataset) - envelopes
         data = _encode(dataset)
+        return self._verify_and_write(
+            reference, data, transfer_syntax, envelopes, header, facts, dataset, pixel_outcomes
+        )
+
+    def _verify_and_write(
+        self,
+        reference: str,
+        data: bytes,
+        transfer_syntax: str,
+        envelopes: int,
+        header: HeaderOutcome,
+        facts: InputFacts,
+        dataset: Dataset,
+        pixel_outcomes: list[RedactionOutcome],
+    ) -> Outcome:
+        """The verifier gates the write of ``data`` (either path's output file)."""
+        identifying, original = facts.identifying, facts.original
+        untouched_values = patient_borne_values(identifying)
         output = self._verify_written(data, transfer_syntax, envelopes)
         leaks = find_leaks(
             output, identifying, header.explicitly_kept, header.default_kept, untouched_values
@@ -378,6 +412,48 @@ class FileProcessor:
             uid_map=header.uid_map,
             id_map=header.id_map,
         )
+
+    def _lean_output(
+        self, reading: FileReading, facts: InputFacts
+    ) -> tuple[HeaderOutcome, bytes, str] | None:
+        """The lean path (:mod:`deidengine.run.lean_path`): the header stage on the input's
+        table and the output written from it; None where the Dataset path must run (the
+        module says where), having changed nothing."""
+        table = reading.table
+        if (
+            table is None
+            or self.certificate is not None
+            or self.settings.review_dir is not None
+            or not lean_eligible(table)
+            or not pixel_rule_keeps(self.plan, facts.snapshot)
+        ):
+            return None
+        try:
+            header = apply_plan_to_table(table, self.context, facts.identifying, facts.snapshot)
+        except LeanUnsupported:
+            return None
+        except LookupMissError as error:
+            raise _Quarantine(Reason.LOOKUP_MISS, str(error)) from error
+        except RejectedError as error:
+            raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
+        outcome = header.outcome
+        temporal = LongitudinalTemporalInformationModified(outcome.temporal.value)
+
+        def ran(inventory: PrivateInventory) -> WhatRan:
+            blocks = kept_blocks(facts.private_blocks, inventory, self.known_safe)
+            return WhatRan.from_plan(
+                self.plan, temporal=temporal, pixels=PixelOutcome(), kept_private_blocks=blocks
+            )
+
+        implementation = (IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME)
+        try:
+            written = lean_output(table, header, ran, implementation)
+        except (LeanUnsupported, EncodingError):
+            return None  # the Dataset path writes it, or says why it cannot
+        except RemovedIdentity as error:
+            detail = "the policy removed the SOP Instance UID"
+            raise _Quarantine(Reason.ACTION_FAILED, detail) from error
+        return outcome, written.data, written.transfer_syntax
 
     def _verify_written(self, data: bytes, transfer_syntax: str, envelopes: int) -> Dataset:
         """``data`` read back as the verifier's own dataset (the honest broker's ``envelopes``
