@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from pydicom.dataelem import DataElement
@@ -187,16 +188,10 @@ def lean_output(
         IMPLEMENTATION_CLASS_UID: Value("UI", implementation_uid.encode("latin-1")),
         IMPLEMENTATION_VERSION_NAME: Value("SH", implementation_version.encode("latin-1")),
     }
-    scratch = Dataset()
     image = next((tag for tag in PIXEL_DATA_TAGS if tag in output.top), None)
-    if image is not None:
-        scratch.add_new(image, "OB", b"")  # what the stamp reads: the output is an image
-    stamp_provenance(scratch, ran(output_private_blocks(output)))
-    if image is not None:
-        del scratch[image]
-    explicit, little = table.facts.explicit, table.facts.little
-    for element in scratch:
-        added[int(element.tag)] = _encoded(element, explicit, little)
+    facts = table.facts
+    stamp = _stamp(ran(output_private_blocks(output)), image, facts.explicit, facts.little)
+    added.update(stamp)
     for tag in STAMP_SEQUENCES:
         if tag not in added and tag in output.top:
             remove.add(output.top[tag])
@@ -204,6 +199,21 @@ def lean_output(
     add[TOP] = (*add.get(TOP, ()), *sorted(added.items()))
     final = Edits(replace=edits.replace, remove=frozenset(remove), add=add)
     return LeanOutput(encode(table, final, preamble=PREAMBLE), syntax)
+
+
+@lru_cache(maxsize=64)
+def _stamp(
+    ran: WhatRan, image: int | None, explicit: bool, little: bool
+) -> tuple[tuple[int, Value], ...]:
+    """The stamp's elements, encoded: a run's files share a few stamps (they differ by the
+    temporal treatment and the private blocks kept), so each is built and encoded once."""
+    scratch = Dataset()
+    if image is not None:
+        scratch.add_new(image, "OB", b"")  # what the stamp reads: the output is an image
+    stamp_provenance(scratch, ran)
+    if image is not None:
+        del scratch[image]
+    return tuple((int(element.tag), _encoded(element, explicit, little)) for element in scratch)
 
 
 class RemovedIdentity(Exception):
