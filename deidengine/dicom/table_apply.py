@@ -228,11 +228,11 @@ class _Builder:
             (ACTIONS[decision.kind] if cleaning is None else CLEANERS[cleaning])(item, state)
             if decision.chosen in REPLACING_ACTIONS:
                 state.explicitly_kept.add((path, tag))
-            if row.encoded_vr == "UN" and vr != "UN" and index not in self.replace:
-                # pydicom converts an element read as UN to look at its VR, and writes it
-                # converted: with its own VR (a value pydicom re-encodes to the same bytes).
-                if index not in self.remove:
-                    self.replace[index] = Value(vr, table.value(index))
+            # pydicom converts an element read as UN to look at its VR, and writes it
+            # converted: with its own VR (a value pydicom re-encodes to the same bytes).
+            converted = row.encoded_vr == "UN" and vr != "UN"
+            if converted and index not in self.replace and index not in self.remove:
+                self.replace[index] = Value(vr, table.value(index))
         blocks_in_use: set[tuple[int, int]] | None = None
         for creator in creators:
             tag = rows[creator].tag
