@@ -56,6 +56,7 @@ from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
 __all__ = [
     "LeanOutput",
     "RemovedIdentity",
+    "encode_output",
     "kept_blocks",
     "lean_eligible",
     "lean_output",
@@ -85,9 +86,10 @@ ENCODING_SYNTAX: Final = {
 
 @dataclass(frozen=True, slots=True)
 class LeanOutput:
-    """The lean path's output file and the transfer syntax it is written in."""
+    """The lean path's output: the edits that make it of the input's table, and the transfer
+    syntax it is written in (:func:`encode_output` writes it)."""
 
-    data: bytes
+    edits: Edits
     transfer_syntax: str
 
 
@@ -163,7 +165,7 @@ def lean_output(
     ran: Callable[[PrivateInventory], WhatRan],
     implementation: tuple[str, str],
 ) -> LeanOutput:
-    """The output file: ``table`` with the header stage's edits, the new File Meta
+    """The output's edits: the header stage's, with the new File Meta
     Information (``implementation``: its class UID and version name) and the stamp of what
     ``ran`` gives for the output's private block inventory. Raises ``LeanUnsupported`` for
     an output only the Dataset path writes (see the module), and :class:`RemovedIdentity`
@@ -198,7 +200,15 @@ def lean_output(
     add = dict(edits.add)
     add[TOP] = (*add.get(TOP, ()), *sorted(added.items()))
     final = Edits(replace=edits.replace, remove=frozenset(remove), add=add)
-    return LeanOutput(encode(table, final, preamble=PREAMBLE), syntax)
+    return LeanOutput(final, syntax)
+
+
+def encode_output(table: ElementTable, edits: Edits) -> bytes:
+    """The output file's bytes: ``table`` with ``edits``, after a zero preamble (the preamble
+    may carry application data, a TIFF header or a name). Raises
+    :class:`~deidengine.core.errors.EncodingError` for content only pydicom's writer
+    converts (the Dataset path then writes the file, or says why it cannot)."""
+    return encode(table, edits, preamble=PREAMBLE)
 
 
 @lru_cache(maxsize=64)

@@ -65,6 +65,7 @@ from deidengine.run.diagnose import diagnose_input
 from deidengine.run.diskfull import is_disk_full
 from deidengine.run.lean_path import (
     RemovedIdentity,
+    encode_output,
     kept_blocks,
     lean_eligible,
     lean_output,
@@ -447,13 +448,21 @@ class FileProcessor:
 
         implementation = (IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME)
         try:
-            written = lean_output(table, header, ran, implementation)
-        except (LeanUnsupported, EncodingError):
-            return None  # the Dataset path writes it, or says why it cannot
+            planned = lean_output(table, header, ran, implementation)
+        except LeanUnsupported:
+            return None
         except RemovedIdentity as error:
             detail = "the policy removed the SOP Instance UID"
             raise _Quarantine(Reason.ACTION_FAILED, detail) from error
-        return outcome, written.data, written.transfer_syntax
+        try:
+            data = encode_output(table, planned.edits)
+        except EncodingError:
+            return None  # the Dataset path writes it, or says why it cannot
+        except MemoryError:
+            raise
+        except Exception as error:  # as _encode: the file fails closed, and says where
+            raise _Quarantine(Reason.ENCODING_FAILED, type(error).__name__) from error
+        return outcome, data, planned.transfer_syntax
 
     def _verify_written(self, data: bytes, transfer_syntax: str, envelopes: int) -> Dataset:
         """``data`` read back as the verifier's own dataset (the honest broker's ``envelopes``
