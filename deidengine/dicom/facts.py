@@ -56,6 +56,7 @@ __all__ = ["InputFacts", "TableFacts", "input_facts", "table_facts"]
 #: its own beside the top level's.
 _META: Final = -2
 _ELEMENT: Final = Kind.ELEMENT
+_ITEM: Final = Kind.ITEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,26 +167,34 @@ def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None
     collected: list[int] = []  # rows whose values the deny-list reads
     private: list[int] = []  # private rows outside the File Meta Information
     top: dict[int, int] = {}  # top-level tag -> row, the last one winning
-    seen: set[int] = set()
-    repeated = False
-    for index, row in enumerate(rows):
-        if row.kind is not _ELEMENT:
+    # The File Meta Information's rows come first: the deny-list reads them, nothing else does.
+    first = 0
+    while first < len(rows) and rows[first].header < meta_end:
+        if rows[first].kind is _ELEMENT and collects(rows[first].tag, rows[first].vr):
+            collected.append(first)
+        first += 1
+    # Tags ascend within each data set of a well-formed file; a data set that repeats a tag
+    # (or lists tags out of order) sends the loop's results through _hidden_rows.
+    last = [-1]  # by depth: the last tag seen in the data set being read at that depth
+    ordered = True
+    for index in range(first, len(rows)):
+        tag, vr, _, _, _, _, _, depth, parent, _, kind, _, _ = rows[index]
+        if kind is not _ELEMENT:
+            if kind is _ITEM:  # a new data set at this depth
+                if depth >= len(last):
+                    last.extend([-1] * (depth + 1 - len(last)))
+                last[depth] = -1
             continue
-        tag, parent = row.tag, row.parent
-        meta = row.header < meta_end
-        holder = _META if meta and parent == TOP else parent
-        key = (holder + 2) << 32 | tag
-        if key in seen:
-            repeated = True
-        seen.add(key)
-        if parent == TOP and not meta:
+        if tag <= last[depth]:
+            ordered = False
+        last[depth] = tag
+        if parent == TOP:
             top[tag] = index
         if (tag >> 16) & 1:
-            if not meta:
-                private.append(index)
-        elif collects(tag, row.vr):
+            private.append(index)
+        elif collects(tag, vr):
             collected.append(index)
-    if repeated:
+    if not ordered:
         hidden = _hidden_rows(table)
         collected = [index for index in collected if index not in hidden]
         private = [index for index in private if index not in hidden]

@@ -57,22 +57,29 @@ class PrivateBlockTally:
         ``creator_text(tag)`` reads a Private Creator's value as text. The rules every walk
         shares, over a Dataset (:meth:`add_item`) or an element table
         (:func:`deidengine.dicom.facts.table_facts`)."""
-        creators: dict[tuple[int, int], str] = {}
-        members: list[tuple[int, int, int]] = []
+        creators: dict[int, str] = {}  # creator tag (gggg,00bb) -> its text
+        members: list[int] = []
         for tag in tags:
-            group, number = tag >> 16, tag & 0xFFFF
-            if not is_private_group(group):
-                continue
-            if 0x0010 <= number <= 0x00FF:
+            number = tag & 0xFFFF
+            if number >= 0x1000:
+                members.append(tag)
+            elif 0x0010 <= number <= 0x00FF and is_private_group(tag >> 16):
                 text = creator_text(tag).strip(" \x00")
                 if text:
-                    creators[(group, number)] = text
-            elif number >= 0x1000:
-                members.append((group, number >> 8, number & 0xFF))
-        for group, block, offset in members:
-            creator = creators.get((group, block))
-            if creator is not None:
-                self._found.setdefault((group, creator), set()).add(offset)
+                    creators[tag] = text
+        if not creators:
+            return
+        blocks: dict[int, set[int]] = {}
+        for tag in members:
+            # A member (gggg,bbxx) belongs to the block its creator (gggg,00bb) reserved.
+            creator = tag & 0xFFFF0000 | (tag >> 8) & 0xFF
+            offsets = blocks.get(creator)
+            if offsets is None:
+                text = creators.get(creator)
+                if text is None:
+                    continue
+                offsets = blocks[creator] = self._found.setdefault((tag >> 16, text), set())
+            offsets.add(tag & 0xFF)
 
     def result(self) -> dict[tuple[int, str], frozenset[int]]:
         return {key: frozenset(offsets) for key, offsets in self._found.items()}
