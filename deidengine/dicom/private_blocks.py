@@ -75,10 +75,10 @@ class PrivateBlockTally:
             creator = tag & 0xFFFF0000 | (tag >> 8) & 0xFF
             offsets = blocks.get(creator)
             if offsets is None:
-                text = creators.get(creator)
-                if text is None:
+                name = creators.get(creator)
+                if name is None:
                     continue
-                offsets = blocks[creator] = self._found.setdefault((tag >> 16, text), set())
+                offsets = blocks[creator] = self._found.setdefault((tag >> 16, name), set())
             offsets.add(tag & 0xFF)
 
     def result(self) -> dict[tuple[int, str], frozenset[int]]:
