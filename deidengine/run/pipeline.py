@@ -305,8 +305,9 @@ class FileProcessor:
         if is_media_directory(dataset):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
         # One walk of the input before any stage edits it: the deny-list, the copy the
-        # verifier compares the output with, what conditions read, the private blocks.
-        facts = input_facts(dataset, self.plan.condition_tags)
+        # verifier compares the output with, what conditions read, the private blocks (read
+        # from the element table when the lean reader parsed the input).
+        facts = input_facts(dataset, self.plan.condition_tags, reading.table)
         identifying, snapshot = facts.identifying, facts.snapshot
         private_before = facts.private_blocks
         lean = self._lean_output(reading, facts)
