@@ -295,25 +295,44 @@ def table_of_dataset(dataset: Dataset) -> ElementTable:
 
     The one place the verifier goes from pydicom's objects to a table (see the module). A
     Transfer Syntax UID the dataset's meta lacks is written, so that the lean reader need not
-    guess the encoding, and its row left out of the table."""
+    guess the encoding, and its row left out of the table; one the writer cannot write in (a
+    damaged or unknown UID) is written as the UID of the encoding the data set was read in,
+    and its row then points at the meta's own value."""
     copy = Dataset()
     copy.update({tag: element for tag, element in dataset.items() if tag not in PIXEL_TAGS})
     meta = FileMetaDataset()
     meta.update(getattr(dataset, "file_meta", None) or {})
     added = TRANSFER_SYNTAX_UID not in meta
-    if added:
-        implicit, little = dataset.original_encoding
-        if implicit is None or little is None:
-            implicit, little = False, True
-        meta.TransferSyntaxUID = UID(ENCODING_SYNTAXES[(bool(implicit), bool(little))])
-    copy.file_meta = meta
-    stream = io.BytesIO()
-    dcmwrite(stream, copy, enforce_file_format=False)
-    table = read(stream.getvalue(), max_inflated=UNBOUNDED_INFLATION)
     if not added:
-        return table
+        try:
+            return _written(copy, meta)
+        except Exception:
+            pass
+    stated = None if added else _value_bytes(meta[TRANSFER_SYNTAX_UID].value)
+    implicit, little = dataset.original_encoding
+    if implicit is None or little is None:
+        implicit, little = False, True
+    meta.TransferSyntaxUID = UID(ENCODING_SYNTAXES[(bool(implicit), bool(little))])
+    table = _written(copy, meta)
     (row,) = (i for i, r in enumerate(table.rows) if r.tag == TRANSFER_SYNTAX_UID and r.depth == 0)
-    return without_rows(table, row, row + 1)
+    if stated is None:
+        return without_rows(table, row, row + 1)
+    # The meta's own value stands in the table (after the bytes read), as pydicom read it.
+    rows = list(table.rows)
+    rows[row] = rows[row]._replace(offset=len(table.data), length=len(stated))
+    return ElementTable(table.data + stated, tuple(rows), table.facts, table.charsets)
+
+
+def _value_bytes(value: object) -> bytes:
+    """An element's value as stored: bytes as they are, text as Latin-1."""
+    return value if isinstance(value, bytes) else str(value or "").encode("latin-1")
+
+
+def _written(dataset: Dataset, meta: FileMetaDataset) -> ElementTable:
+    dataset.file_meta = meta
+    stream = io.BytesIO()
+    dcmwrite(stream, dataset, enforce_file_format=False)
+    return read(stream.getvalue(), max_inflated=UNBOUNDED_INFLATION)
 
 
 def without_rows(table: ElementTable, start: int, end: int) -> ElementTable:
