@@ -27,6 +27,7 @@ from pydicom.uid import UID
 
 from deidengine import __version__
 from deidengine.core.errors import EncodingError
+from deidengine.core.table import ElementTable
 from deidengine.dicom.apply import (
     EngineContext,
     HeaderOutcome,
@@ -84,6 +85,8 @@ from deidengine.text.header import clean_header_text
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
 from deidengine.verify.provenance_check import check_provenance
+from deidengine.verify.table_view import TOP as TOP_DATASET
+from deidengine.verify.table_view import TableView, table_of_dataset
 from deidengine.verify.written import (
     OpaquePayloadError,
     UnreadableOutputError,
@@ -186,14 +189,15 @@ def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
 
 #: The UIDs an output is named by, outermost folder first.
 OUTPUT_NAME_UIDS = (
-    ("StudyInstanceUID", "(0020,000D)"),
-    ("SeriesInstanceUID", "(0020,000E)"),
-    ("SOPInstanceUID", "(0008,0018)"),
+    (0x0020000D, "(0020,000D)"),  # Study Instance UID
+    (0x0020000E, "(0020,000E)"),  # Series Instance UID
+    (0x00080018, "(0008,0018)"),  # SOP Instance UID
 )
 
 
-def output_name(dataset: Dataset) -> str:
-    """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs.
+def output_name(output: TableView) -> str:
+    """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs of ``output`` (the
+    verifier's reading of the bytes to be written).
 
     Only valid UIDs (PS3.5 9.1) name files: a policy that keeps UIDs keeps whatever the input
     held, and ``../..`` or ``/etc`` there would lead the write out of the output tree. Any
@@ -201,8 +205,9 @@ def output_name(dataset: Dataset) -> str:
     ``unknown``).
     """
     parts = []
-    for keyword, tag in OUTPUT_NAME_UIDS:
-        value = str(dataset.get(keyword, "") or "").strip(" \x00")
+    for number, tag in OUTPUT_NAME_UIDS:
+        index = output.get(TOP_DATASET, number)
+        value = str((output.value(index) if index is not None else "") or "").strip(" \x00")
         if value and not is_valid_uid(value):
             raise _Quarantine(Reason.INVALID_UID, tag)
         parts.append(value or "unknown")
@@ -314,7 +319,7 @@ class FileProcessor:
         if lean is not None:  # the header stage ran on the table: no Dataset edited
             header, data, transfer_syntax = lean
             return self._verify_and_write(
-                reference, data, transfer_syntax, 0, header, facts, dataset, []
+                reference, data, transfer_syntax, 0, header, facts, reading, []
             )
         before = original_snapshot(dataset) if self.certificate is not None else None
         try:
@@ -363,7 +368,7 @@ class FileProcessor:
             envelopes = _envelope_count(dataset) - envelopes
         data = _encode(dataset)
         return self._verify_and_write(
-            reference, data, transfer_syntax, envelopes, header, facts, dataset, pixel_outcomes
+            reference, data, transfer_syntax, envelopes, header, facts, reading, pixel_outcomes
         )
 
     def _verify_and_write(
@@ -374,11 +379,12 @@ class FileProcessor:
         envelopes: int,
         header: HeaderOutcome,
         facts: InputFacts,
-        dataset: Dataset,
+        reading: FileReading,
         pixel_outcomes: list[RedactionOutcome],
     ) -> Outcome:
         """The verifier gates the write of ``data`` (either path's output file)."""
-        identifying, original = facts.identifying, facts.original
+        identifying, original, snapshot = facts.identifying, facts.original, facts.snapshot
+        dataset = reading.dataset
         untouched_values = patient_borne_values(identifying)
         output = self._verify_written(data, transfer_syntax, envelopes)
         leaks = find_leaks(
@@ -387,7 +393,11 @@ class FileProcessor:
         if leaks:
             where = ", ".join(sorted({leak.described for leak in leaks})[:5])
             raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
-        self._verify_before_write(output, original)
+        # The verifier compares the output with the input's element table; an input only
+        # pydicom could read has none, and pydicom's reading of it stands in, written out
+        # (table_of_dataset: the one fallback).
+        original_table = reading.table if reading.table is not None else table_of_dataset(original)
+        self._verify_before_write(output, original_table, snapshot)
         name = SINGLE_OUTPUT if self.settings.output_is_file else output_name(output)
         try:
             status = _write_atomically(data, self.output_root, name)
@@ -465,12 +475,14 @@ class FileProcessor:
             raise _Quarantine(Reason.ENCODING_FAILED, type(error).__name__) from error
         return outcome, data, planned.transfer_syntax
 
-    def _verify_written(self, data: bytes, transfer_syntax: str, envelopes: int) -> Dataset:
-        """``data`` read back as the verifier's own dataset (the honest broker's ``envelopes``
-        set aside), or the quarantine that says why the bytes are not a file to write."""
+    def _verify_written(self, data: bytes, transfer_syntax: str, envelopes: int) -> TableView:
+        """``data`` read back as the verifier's own element table (the honest broker's
+        ``envelopes`` set aside), or the quarantine that says why the bytes are not a file to
+        write."""
         try:
-            output = read_written(data, transfer_syntax)
-            set_aside_envelopes(output, envelopes)
+            output = TableView.of(
+                set_aside_envelopes(read_written(data, transfer_syntax), envelopes)
+            )
         except UnreadableOutputError as error:
             raise _Quarantine(Reason.UNREADABLE_OUTPUT, error.detail) from error
         except OpaquePayloadError as error:
@@ -478,11 +490,13 @@ class FileProcessor:
             raise _Quarantine(Reason.LEAK_DETECTED, detail) from error
         return output
 
-    def _verify_before_write(self, dataset: Dataset, original: Dataset) -> None:
+    def _verify_before_write(
+        self, output: TableView, original: ElementTable, snapshot: ConditionSnapshot
+    ) -> None:
         """The verifier gates the write: policy conformance and provenance coherence."""
         problems = check_conformance(
-            dataset, self.plan, secret=self.secret, original=original
-        ) + check_provenance(dataset, self.plan)
+            output, self.plan, secret=self.secret, original=original, snapshot=snapshot
+        ) + check_provenance(output, self.plan)
         errors = sorted(
             {
                 f"{p.code.split()[0]} at {p.location}"
