@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -580,7 +580,6 @@ def _walk(
     scope: Scope,
 ) -> None:
     facts = state.facts
-    counts = state.counts
     creators: list[int] = []
     private_key = _PrivateKeys(dataset)
     # A snapshot of the items (the walk deletes); raw elements in it stay valid until the walk
@@ -605,29 +604,45 @@ def _walk(
         key = private_key(tag) if private else None
         decision = decide(facts, tag, vr, path, own_path, scope, private, key)
         rule = decision.rule
-        item = _Element(dataset, element, tag, vr, path, own_path, private, rule, decision)
-        counts[decision.label] += 1
-        if decision.code is not None and rule is not None:
-            counts[f"{rule.action.code}→{decision.code}"] += 1
-        cleaning = decision.cleaning
-        (ACTIONS[decision.kind] if cleaning is None else CLEANERS[cleaning])(item, state)
-        if decision.chosen in REPLACING_ACTIONS:
-            # The value was replaced by construction (keyed, dummy, year-only, ...): what is
-            # left is the policy's output, even when it happens to equal the input.
-            state.explicitly_kept.add((path, tag))
+        act(_Element(dataset, element, tag, vr, path, own_path, private, rule, decision), state)
     # A creator goes unless its block was kept and still holds an element. (A creator's own
     # tag, (gggg,00xx) with xx >= 10, never falls in a block, so deleting creators does not
     # change which blocks hold elements: they are listed once.)
+    # Tags: iterating a Dataset itself gives its elements.
+    for creator in creators_to_remove(creators, state, lambda: map(int, dataset.keys())):
+        del dataset[creator]
+
+
+def act(item: ElementHandle, state: _FileState) -> None:
+    """Count ``item``'s decision and run its action (either backend's element)."""
+    decision, rule, counts = item.decision, item.rule, state.counts
+    counts[decision.label] += 1
+    if decision.code is not None and rule is not None:
+        counts[f"{rule.action.code}→{decision.code}"] += 1
+    cleaning = decision.cleaning
+    (ACTIONS[decision.kind] if cleaning is None else CLEANERS[cleaning])(item, state)
+    if decision.chosen in REPLACING_ACTIONS:
+        # The value was replaced by construction (keyed, dummy, year-only, ...): what is
+        # left is the policy's output, even when it happens to equal the input.
+        state.explicitly_kept.add((item.path, item.tag))
+
+
+def creators_to_remove(
+    creators: list[int], state: _FileState, tags_left: Callable[[], Iterable[int]]
+) -> list[int]:
+    """The private creators (by tag) of one data set that go: all but those of a kept block
+    that still holds an element (``tags_left``: the data set's tags after its walk)."""
     blocks_in_use: set[tuple[int, int]] | None = None
+    gone = []
     for creator in creators:
         block = (creator >> 16, creator & 0xFF)
         if block in state.kept_private_blocks:
             if blocks_in_use is None:
-                tags = dataset.keys()  # tags: iterating a Dataset itself gives its elements
-                blocks_in_use = {(int(t) >> 16, (int(t) & 0xFF00) >> 8) for t in tags}
+                blocks_in_use = {(tag >> 16, (tag & 0xFF00) >> 8) for tag in tags_left()}
             if block in blocks_in_use:
                 continue
-        del dataset[creator]
+        gone.append(creator)
+    return gone
 
 
 def _descend(item: _Element, state: _FileState) -> None:
@@ -720,13 +735,18 @@ def _top_level_text(dataset: Dataset, tag: int) -> str:
 
 def patient_key(dataset: Dataset) -> str:
     """The input's patient identity for keyed date offsets: ID and issuer, else the name."""
-    patient_id = _top_level_text(dataset, PATIENT_ID)
+    return patient_key_of(lambda tag: _top_level_text(dataset, tag))
+
+
+def patient_key_of(top_level_text: Callable[[int], str]) -> str:
+    """:func:`patient_key` from the text of a top-level element (``""`` when absent)."""
+    patient_id = top_level_text(PATIENT_ID)
     if patient_id:
-        return f"id:{patient_id}|{_top_level_text(dataset, ISSUER_OF_PATIENT_ID)}"
-    name = _top_level_text(dataset, PATIENT_NAME)
+        return f"id:{patient_id}|{top_level_text(ISSUER_OF_PATIENT_ID)}"
+    name = top_level_text(PATIENT_NAME)
     if name:
         return f"name:{name}"
-    return f"study:{_top_level_text(dataset, STUDY_INSTANCE_UID)}"
+    return f"study:{top_level_text(STUDY_INSTANCE_UID)}"
 
 
 def apply_plan(
@@ -759,6 +779,11 @@ def apply_plan(
     _walk(dataset, state, (), (), TOP)
     _drop_orphaned_overlay_planes(dataset, state)
     _drop_orphaned_instance_references(dataset, state)
+    return header_outcome(state)
+
+
+def header_outcome(state: _FileState) -> HeaderOutcome:
+    """What the header stage did to one file, once its walk is over (either backend's)."""
     if state.dates_modified:
         temporal = TemporalTreatment.MODIFIED
     elif state.dates_kept:

@@ -41,6 +41,7 @@ The pixel stage, the honest broker's envelope and review sheets are the caller's
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydicom.charset import default_encoding
@@ -54,24 +55,20 @@ from deidengine.core.errors import CoreError
 from deidengine.core.table import TOP, ElementTable, Kind
 from deidengine.core.writer import Edits, Value
 from deidengine.dicom.apply import (
-    ACTIONS,
-    CLEANERS,
     COMMON_INSTANCE_REFERENCES,
     CONCEPT_NAME_CODE_SEQUENCE,
     CONTENT_SEQUENCE,
-    ISSUER_OF_PATIENT_ID,
-    PATIENT_ID,
-    PATIENT_NAME,
     REFERENCED_SOP_INSTANCE_UID,
-    REPLACING_ACTIONS,
     SOP_CLASS_UID,
     SR_OPTION_COLUMNS,
-    STUDY_INSTANCE_UID,
     EngineContext,
     HeaderOutcome,
-    TemporalTreatment,
     _FileState,
     _sr_item_dropped,
+    act,
+    creators_to_remove,
+    header_outcome,
+    patient_key_of,
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.decision import TOP as TOP_SCOPE
@@ -191,7 +188,7 @@ class _Builder:
         scope: Scope,
     ) -> None:
         table, rows, state = self.table, self.rows, self.state
-        facts, counts = state.facts, state.counts
+        facts = state.facts
         creators: list[int] = []
         seen: set[int] = set()
         top = parent == TOP
@@ -220,33 +217,24 @@ class _Builder:
                 key = (row.creator.strip(" \x00"), group, number & 0xFF)
             decision = decide(facts, tag, vr, path, own_path, scope, private, key)
             rule = decision.rule
-            item = TableElement(self, index, tag, vr, path, own_path, private, rule, decision)
-            counts[decision.label] += 1
-            if decision.code is not None and rule is not None:
-                counts[f"{rule.action.code}→{decision.code}"] += 1
-            cleaning = decision.cleaning
-            (ACTIONS[decision.kind] if cleaning is None else CLEANERS[cleaning])(item, state)
-            if decision.chosen in REPLACING_ACTIONS:
-                state.explicitly_kept.add((path, tag))
+            act(TableElement(self, index, tag, vr, path, own_path, private, rule, decision), state)
             # pydicom converts an element read as UN to look at its VR, and writes it
             # converted: with its own VR (a value pydicom re-encodes to the same bytes).
             converted = row.encoded_vr == "UN" and vr != "UN"
             if converted and index not in self.replace and index not in self.remove:
                 self.replace[index] = Value(vr, table.value(index))
-        blocks_in_use: set[tuple[int, int]] | None = None
-        for creator in creators:
-            tag = rows[creator].tag
-            block = (tag >> 16, tag & 0xFF)
-            if block in state.kept_private_blocks:
-                if blocks_in_use is None:
-                    blocks_in_use = {
-                        (rows[i].tag >> 16, (rows[i].tag & 0xFF00) >> 8)
-                        for i in self.children.get(parent, ())
-                        if rows[i].kind is Kind.ELEMENT and i not in self.remove
-                    }
-                if block in blocks_in_use:
-                    continue
-            self.remove.add(creator)
+        by_tag = {rows[i].tag: i for i in creators}
+
+        def tags_left() -> Iterable[int]:
+            siblings = self.children.get(parent, ())
+            return (
+                rows[i].tag
+                for i in siblings
+                if rows[i].kind is Kind.ELEMENT and i not in self.remove
+            )
+
+        for tag in creators_to_remove(list(by_tag), state, tags_left):
+            self.remove.add(by_tag[tag])
 
     def _vr(self, index: int) -> str:
         row = self.rows[index]
@@ -445,34 +433,8 @@ def apply_plan_to_table(
     sop_class = builder.top_text(SOP_CLASS_UID) or None
     state.sop_class = sop_class
     state.facts = FileFacts.of(context.plan, snapshot, sop_class)
-    state.patient_key = _patient_key(builder)
+    state.patient_key = patient_key_of(builder.top_text)
     builder.walk(TOP, (), (), TOP_SCOPE)
     builder.drop_orphaned_overlay_planes()
     builder.drop_orphaned_instance_references()
-    if state.dates_modified:
-        temporal = TemporalTreatment.MODIFIED
-    elif state.dates_kept:
-        temporal = TemporalTreatment.UNMODIFIED
-    else:
-        temporal = TemporalTreatment.REMOVED
-    outcome = HeaderOutcome(
-        actions=dict(state.counts),
-        temporal=temporal,
-        uid_map=dict(state.uid_map),
-        id_map=dict(state.id_map),
-        explicitly_kept=frozenset(state.explicitly_kept),
-        default_kept=frozenset(state.default_kept),
-        kept_private_blocks=frozenset(state.kept_private_blocks),
-    )
-    return TableHeader(builder.edits(), outcome)
-
-
-def _patient_key(builder: _Builder) -> str:
-    """:func:`deidengine.dicom.apply.patient_key` of the table's top level."""
-    patient_id = builder.top_text(PATIENT_ID)
-    if patient_id:
-        return f"id:{patient_id}|{builder.top_text(ISSUER_OF_PATIENT_ID)}"
-    name = builder.top_text(PATIENT_NAME)
-    if name:
-        return f"name:{name}"
-    return f"study:{builder.top_text(STUDY_INSTANCE_UID)}"
+    return TableHeader(builder.edits(), header_outcome(state))
