@@ -32,7 +32,7 @@ equal on real files, generated corpora and mutants.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -48,13 +48,11 @@ from deidengine.dicom.elements import (
     walk_private,
 )
 from deidengine.dicom.identifiers import IdentifyingValues, IdentifyingValuesCollector, collects
-from deidengine.dicom.private_blocks import PrivateBlockTally, PrivateInventory, creator_text
+from deidengine.dicom.private_blocks import PrivateBlockTally, PrivateInventory, creator_reader
+from deidengine.dicom.table_values import hidden_rows
 
 __all__ = ["InputFacts", "TableFacts", "input_facts", "table_facts"]
 
-#: Where the File Meta Information's elements are keyed in the table walk: it is a data set of
-#: its own beside the top level's.
-_META: Final = -2
 _ELEMENT: Final = Kind.ELEMENT
 _ITEM: Final = Kind.ITEM
 
@@ -168,15 +166,21 @@ def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None
     private: list[int] = []  # private rows outside the File Meta Information
     top: dict[int, int] = {}  # top-level tag -> row, the last one winning
     # The File Meta Information's rows come first: the deny-list reads them, nothing else does.
-    first = 0
-    while first < len(rows) and rows[first].header < meta_end:
-        if rows[first].kind is _ELEMENT and collects(rows[first].tag, rows[first].vr):
-            collected.append(first)
-        first += 1
     # Tags ascend within each data set of a well-formed file; a data set that repeats a tag
-    # (or lists tags out of order) sends the loop's results through _hidden_rows.
-    last = [-1]  # by depth: the last tag seen in the data set being read at that depth
+    # (or lists tags out of order) sends the loop's results through hidden_rows.
     ordered = True
+    first = 0
+    previous = -1
+    while first < len(rows) and rows[first].header < meta_end:
+        row = rows[first]
+        if row.kind is _ELEMENT:
+            if row.parent == TOP:
+                ordered = ordered and row.tag > previous
+                previous = row.tag
+            if collects(row.tag, row.vr):
+                collected.append(first)
+        first += 1
+    last = [-1]  # by depth: the last tag seen in the data set being read at that depth
     for index in range(first, len(rows)):
         tag, vr, _, _, _, _, _, depth, parent, _, kind, _, _ = rows[index]
         if kind is not _ELEMENT:
@@ -195,7 +199,7 @@ def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None
         elif collects(tag, vr):
             collected.append(index)
     if not ordered:
-        hidden = _hidden_rows(table)
+        hidden = hidden_rows(table)
         collected = [index for index in collected if index not in hidden]
         private = [index for index in private if index not in hidden]
     collector = IdentifyingValuesCollector()
@@ -207,39 +211,9 @@ def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None
         by_item.setdefault(row.parent, {})[row.tag] = index
     tally = PrivateBlockTally()
     for item in by_item.values():
-        tally.add_elements(item, _creators_of(table, item))
+        tally.add_elements(item, creator_reader(table, item))
     return TableFacts(
         identifying=collector.result(),
         snapshot=ConditionSnapshot.of_table(table, condition_tags, top),
         private_blocks=tally.result(),
     )
-
-
-def _creators_of(table: ElementTable, item: Mapping[int, int]) -> Callable[[int], str]:
-    """Reads the text of a Private Creator of ``item`` (its private rows by tag)."""
-
-    def text(tag: int) -> str:
-        return creator_text(table, item[tag])
-
-    return text
-
-
-def _hidden_rows(table: ElementTable) -> set[int]:
-    """The rows no dataset built from ``table`` holds: an element whose tag its data set
-    states again later, and every row nested in one."""
-    rows = table.rows
-    meta_end = table.facts.meta_end
-    last: dict[tuple[int, int], int] = {}
-    for index, row in enumerate(rows):
-        if row.kind is _ELEMENT:
-            meta = row.header < meta_end and row.parent == TOP
-            last[(_META if meta else row.parent, row.tag)] = index
-    hidden: set[int] = set()
-    for index, row in enumerate(rows):
-        if row.parent != TOP and row.parent in hidden:
-            hidden.add(index)
-        elif row.kind is _ELEMENT:
-            meta = row.header < meta_end and row.parent == TOP
-            if last[(_META if meta else row.parent, row.tag)] != index:
-                hidden.add(index)
-    return hidden

@@ -13,13 +13,20 @@ from collections.abc import Callable, Iterable, Mapping
 
 from pydicom.dataset import Dataset
 
-from deidengine.core.table import ElementTable
+from deidengine.core.table import TOP, ElementTable, Kind
 from deidengine.core.values import resolved_vr
+from deidengine.core.writer import Edits, Value
 from deidengine.dicom.elements import AnyElement, value_text
-from deidengine.dicom.table_values import BINARY_VRS, converted_texts
+from deidengine.dicom.table_values import BINARY_VRS, converted_texts, hidden_rows
 from deidengine.policy.plan import is_private_group
 
-__all__ = ["PrivateBlockTally", "PrivateInventory", "creator_text"]
+__all__ = [
+    "PrivateBlockTally",
+    "PrivateInventory",
+    "creator_reader",
+    "creator_text",
+    "table_inventory",
+]
 
 #: (group, Private Creator value) → element offsets (the low 8 bits of the tag) in that block.
 PrivateInventory = Mapping[tuple[int, str], frozenset[int]]
@@ -83,3 +90,49 @@ class PrivateBlockTally:
 
     def result(self) -> dict[tuple[int, str], frozenset[int]]:
         return {key: frozenset(offsets) for key, offsets in self._found.items()}
+
+
+def table_inventory(table: ElementTable, edits: Edits | None = None) -> PrivateInventory:
+    """The private blocks of the data set ``table`` holds, merged over every depth; with
+    ``edits``, of the data set :func:`deidengine.core.writer.encode` writes from it: rows
+    removed (with everything nested in them) and nested in a replaced row are gone, a
+    replaced creator names its block by its new text (ISO 8859-1), added private elements
+    count. What :func:`deidengine.provenance.stamp.private_block_inventory` gives of the
+    dataset those edits describe."""
+    edits = edits or Edits()
+    rows = table.rows
+    meta_end = table.facts.meta_end
+    hidden = hidden_rows(table)
+    cut: set[int] = set()  # rows whose nested rows are not written
+    items: dict[int, dict[int, int | Value]] = {}  # data set -> private tag -> row or value
+    for index, row in enumerate(rows):
+        if row.header < meta_end:
+            continue
+        if (row.parent != TOP and row.parent in cut) or index in edits.remove or index in hidden:
+            cut.add(index)
+            continue
+        if index in edits.replace:
+            cut.add(index)
+        if row.kind is Kind.ELEMENT and (row.tag >> 16) & 1:
+            value = edits.replace.get(index)
+            items.setdefault(row.parent, {})[row.tag] = index if value is None else value
+    for holder, added in edits.add.items():
+        for tag, value in added:
+            if (tag >> 16) & 1 and holder not in cut:
+                items.setdefault(holder, {})[tag] = value
+    tally = PrivateBlockTally()
+    for item in items.values():
+        tally.add_elements(item, creator_reader(table, item))
+    return tally.result()
+
+
+def creator_reader(table: ElementTable, item: Mapping[int, int | Value]) -> Callable[[int], str]:
+    """Reads a Private Creator of ``item`` (its private rows, or new values, by tag)."""
+
+    def text(tag: int) -> str:
+        entry = item[tag]
+        if isinstance(entry, Value):
+            return entry.data.decode("latin-1")
+        return creator_text(table, entry)
+
+    return text

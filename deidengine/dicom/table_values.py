@@ -20,9 +20,16 @@ from typing import Final
 from pydicom.values import convert_DS_string, convert_IS_string, convert_text
 
 from deidengine.core import values
-from deidengine.core.table import ElementTable
+from deidengine.core.table import TOP, ElementTable, Kind
 
-__all__ = ["BINARY_VRS", "TEXTS_BY_VR", "converted_texts", "latin1_texts", "tag_text"]
+__all__ = [
+    "BINARY_VRS",
+    "TEXTS_BY_VR",
+    "converted_texts",
+    "hidden_rows",
+    "latin1_texts",
+    "tag_text",
+]
 
 #: VRs pydicom converts to bytes: their converted value has no text.
 BINARY_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
@@ -30,6 +37,8 @@ BINARY_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 NONE_WHEN_EMPTY_VRS: Final = frozenset({"DS", "IS", "AT", *values.NUMBER_FORMATS})
 
 RowTexts = Callable[[ElementTable, int], tuple[str, ...]]
+#: Where the File Meta Information's elements are keyed: a data set of its own beside the top.
+_META: Final = -2
 
 
 def tag_text(tag: int) -> str:
@@ -106,3 +115,49 @@ def latin1_texts(table: ElementTable, index: int) -> tuple[str, ...]:
     (:func:`deidengine.dicom.elements.raw_text`)."""
     text = table.value(index).decode("latin-1")
     return tuple(part.rstrip(" \x00") for part in text.split("\\"))
+
+
+def hidden_rows(table: ElementTable) -> set[int]:
+    """The rows no dataset built from ``table`` holds: an element whose tag its data set
+    states again later (pydicom keeps the last), and every row nested in one. Empty, after
+    one cheap look, for a file whose data sets list their tags in ascending order."""
+    if _ordered(table):
+        return set()
+    rows = table.rows
+    meta_end = table.facts.meta_end
+    last: dict[tuple[int, int], int] = {}
+    for index, row in enumerate(rows):
+        if row.kind is Kind.ELEMENT:
+            meta = row.header < meta_end and row.parent == TOP
+            last[(_META if meta else row.parent, row.tag)] = index
+    hidden: set[int] = set()
+    for index, row in enumerate(rows):
+        if row.parent != TOP and row.parent in hidden:
+            hidden.add(index)
+        elif row.kind is Kind.ELEMENT:
+            meta = row.header < meta_end and row.parent == TOP
+            if last[(_META if meta else row.parent, row.tag)] != index:
+                hidden.add(index)
+    return hidden
+
+
+def _ordered(table: ElementTable) -> bool:
+    """Whether each data set of ``table`` (the File Meta Information, the top level, each
+    item) lists its tags in strictly ascending order: then no tag repeats."""
+    meta_end = table.facts.meta_end
+    last = [-1]  # by depth: the last tag of the data set being read at that depth
+    in_meta = True
+    for tag, _, _, header, _, _, _, depth, _, _, kind, _, _ in table.rows:
+        if in_meta and header >= meta_end:
+            in_meta = False
+            last[0] = -1  # the top-level data set starts after the meta
+        if kind is not Kind.ELEMENT:
+            if kind is Kind.ITEM:
+                if depth >= len(last):
+                    last.extend([-1] * (depth + 1 - len(last)))
+                last[depth] = -1
+            continue
+        if tag <= last[depth]:
+            return False
+        last[depth] = tag
+    return True

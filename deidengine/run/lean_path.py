@@ -2,12 +2,13 @@
 
 For a file the lean reader parsed (:attr:`~deidengine.dicom.reading.FileReading.table`), the
 header stage runs over the table (:func:`~deidengine.dicom.table_apply.apply_plan_to_table`)
-and this module turns its edits into the output file: the new File Meta Information the
-Dataset path's ``_new_file_meta`` builds (PS3.15 E.1: replaced, not carried over), the
-provenance stamp (:func:`~deidengine.provenance.stamp.stamp_provenance`'s elements), and a
-zero preamble, all written by :func:`deidengine.core.writer.encode` in one pass over the
-table. The bytes are the Dataset path's, byte for byte (tests/run/test_run_lean_path.py runs
-both paths over the same files and compares what they write).
+and this module turns its edits into the output file: the provenance stamp as edits
+(:func:`~deidengine.provenance.stamp_edits.provenance_edits`, from the one description of what
+a stamp says), the new File Meta Information the Dataset path's ``_new_file_meta`` builds
+(PS3.15 E.1: replaced, not carried over), and a zero preamble, all written by
+:func:`deidengine.core.writer.encode` in one pass over the table. The bytes are the Dataset
+path's, byte for byte (tests/run/test_run_lean_path.py runs both paths over the same files and
+compares what they write).
 
 **Which files take it** (:func:`lean_eligible`; everything else takes the Dataset path):
 
@@ -17,50 +18,32 @@ both paths over the same files and compares what they write).
   Dataset;
 - no honest-broker certificate (the envelope is built from Datasets) and no review sheet;
 - the table stage accepts the file (:class:`~deidengine.dicom.table_apply.LeanUnsupported`
-  lists what it declines), and the stamp has nothing to append to: an output that still holds
-  a Contributing Equipment Sequence (which the stamp extends) takes the Dataset path.
-
-The stamp's elements are built by the provenance module itself on a scratch Dataset holding
-only what the stamp reads (whether the output is an image), then each is encoded by pydicom's
-element writer into the file's encoding: the provenance module stays the one place that says
-what a stamp holds.
+  lists what it declines);
+- the writer accepts the edits (:class:`~deidengine.core.errors.EncodingError`: content only
+  pydicom's writer converts); a policy that removes the SOP identity is quarantined as on the
+  Dataset path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
-
-from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_data_element
 
 from deidengine.core.table import TOP, ElementTable, Kind
 from deidengine.core.writer import Edits, Value, encode
 from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
-from deidengine.dicom.private_blocks import PrivateInventory
-from deidengine.dicom.table_apply import LeanUnsupported, TableHeader
+from deidengine.dicom.table_apply import LeanUnsupported
 from deidengine.policy import ast
-from deidengine.policy.plan import Plan, is_private_group
-from deidengine.provenance import (
-    KeptPrivateBlock,
-    WhatRan,
-    stamp_provenance,
-)
-from deidengine.provenance.stamp import KnownSafe
-from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
+from deidengine.policy.plan import Plan
+from deidengine.provenance import WhatRan
+from deidengine.provenance.stamp_edits import provenance_edits
 
 __all__ = [
     "LeanOutput",
     "RemovedIdentity",
     "encode_output",
-    "kept_blocks",
     "lean_eligible",
     "lean_output",
-    "output_private_blocks",
     "pixel_rule_keeps",
     "transfer_syntax_of",
 ]
@@ -73,9 +56,6 @@ IMPLEMENTATION_CLASS_UID: Final = 0x00020012
 IMPLEMENTATION_VERSION_NAME: Final = 0x00020013
 SOP_CLASS_UID: Final = 0x00080016
 SOP_INSTANCE_UID: Final = 0x00080018
-CONTRIBUTING_EQUIPMENT_SEQUENCE: Final = 0x0018A001
-#: The stamp's sequences it removes when it has no item for them.
-STAMP_SEQUENCES: Final = (0x00120064, 0x00080300)
 #: (explicit VR, little endian) of a data set read without a Transfer Syntax UID.
 ENCODING_SYNTAX: Final = {
     (False, True): "1.2.840.10008.1.2",
@@ -149,58 +129,42 @@ class _Output:
         return data.decode("latin-1").strip(" \x00")
 
 
-def _encoded(element: DataElement, explicit: bool, little: bool) -> Value:
-    """``element``'s value as pydicom writes it in a data set of this encoding."""
-    buffer = DicomBytesIO()
-    buffer.is_little_endian = little
-    buffer.is_implicit_VR = not explicit if element.VR == "SQ" else True
-    write_data_element(buffer, element)
-    header = 12 if explicit and element.VR == "SQ" else 8
-    return Value(str(element.VR), buffer.getvalue()[header:])
-
-
 def lean_output(
     table: ElementTable,
-    header: TableHeader,
-    ran: Callable[[PrivateInventory], WhatRan],
+    edits: Edits,
+    ran: WhatRan,
     implementation: tuple[str, str],
 ) -> LeanOutput:
-    """The output's edits: the header stage's, with the new File Meta
-    Information (``implementation``: its class UID and version name) and the stamp of what
-    ``ran`` gives for the output's private block inventory. Raises ``LeanUnsupported`` for
-    an output only the Dataset path writes (see the module), and :class:`RemovedIdentity`
-    when the policy removed the SOP identity."""
+    """The output's edits: the header stage's ``edits``, the provenance stamp of ``ran``
+    (:func:`~deidengine.provenance.stamp_edits.provenance_edits`) and the new File Meta
+    Information (``implementation``: its class UID and version name). Raises
+    ``LeanUnsupported`` for an output only the Dataset path writes (see the module), and
+    :class:`RemovedIdentity` when the policy removed the SOP identity."""
     syntax = transfer_syntax_of(table)
     if syntax is None:
         raise LeanUnsupported("no transfer syntax to name")
-    edits = header.edits
     output = _Output(table, edits)
     sop_class, sop_instance = output.uid(SOP_CLASS_UID), output.uid(SOP_INSTANCE_UID)
     if sop_class is None or sop_instance is None:
         raise RemovedIdentity
-    if CONTRIBUTING_EQUIPMENT_SEQUENCE in output.top:
-        raise LeanUnsupported("the stamp extends a Contributing Equipment Sequence")
-    remove = set(edits.remove)
+    stamped = provenance_edits(table, ran, edits)
+    remove = set(stamped.remove)
     remove.update(i for i in table.children(TOP) if table.is_meta(i))
     implementation_uid, implementation_version = implementation
-    added: dict[int, Value] = {
-        MEDIA_STORAGE_SOP_CLASS_UID: Value("UI", sop_class.encode("latin-1")),
-        MEDIA_STORAGE_SOP_INSTANCE_UID: Value("UI", sop_instance.encode("latin-1")),
-        TRANSFER_SYNTAX_UID: Value("UI", syntax.encode("latin-1")),
-        IMPLEMENTATION_CLASS_UID: Value("UI", implementation_uid.encode("latin-1")),
-        IMPLEMENTATION_VERSION_NAME: Value("SH", implementation_version.encode("latin-1")),
-    }
-    image = next((tag for tag in PIXEL_DATA_TAGS if tag in output.top), None)
-    facts = table.facts
-    stamp = _stamp(ran(output_private_blocks(output)), image, facts.explicit, facts.little)
-    added.update(stamp)
-    for tag in STAMP_SEQUENCES:
-        if tag not in added and tag in output.top:
-            remove.add(output.top[tag])
-    add = dict(edits.add)
-    add[TOP] = (*add.get(TOP, ()), *sorted(added.items()))
-    final = Edits(replace=edits.replace, remove=frozenset(remove), add=add)
+    meta = (
+        (MEDIA_STORAGE_SOP_CLASS_UID, Value("UI", sop_class.encode("latin-1"))),
+        (MEDIA_STORAGE_SOP_INSTANCE_UID, Value("UI", sop_instance.encode("latin-1"))),
+        (TRANSFER_SYNTAX_UID, Value("UI", syntax.encode("latin-1"))),
+        (IMPLEMENTATION_CLASS_UID, Value("UI", implementation_uid.encode("latin-1"))),
+        (IMPLEMENTATION_VERSION_NAME, Value("SH", implementation_version.encode("latin-1"))),
+    )
+    add = {**stamped.add, TOP: (*stamped.add.get(TOP, ()), *meta)}
+    final = Edits(replace=stamped.replace, remove=frozenset(remove), add=add)
     return LeanOutput(final, syntax)
+
+
+class RemovedIdentity(Exception):
+    """The policy removed the SOP Class or Instance UID: the file cannot be written."""
 
 
 def encode_output(table: ElementTable, edits: Edits) -> bytes:
@@ -209,70 +173,3 @@ def encode_output(table: ElementTable, edits: Edits) -> bytes:
     :class:`~deidengine.core.errors.EncodingError` for content only pydicom's writer
     converts (the Dataset path then writes the file, or says why it cannot)."""
     return encode(table, edits, preamble=PREAMBLE)
-
-
-@lru_cache(maxsize=64)
-def _stamp(
-    ran: WhatRan, image: int | None, explicit: bool, little: bool
-) -> tuple[tuple[int, Value], ...]:
-    """The stamp's elements, encoded: a run's files share a few stamps (they differ by the
-    temporal treatment and the private blocks kept), so each is built and encoded once."""
-    scratch = Dataset()
-    if image is not None:
-        scratch.add_new(image, "OB", b"")  # what the stamp reads: the output is an image
-    stamp_provenance(scratch, ran)
-    if image is not None:
-        del scratch[image]
-    return tuple((int(element.tag), _encoded(element, explicit, little)) for element in scratch)
-
-
-class RemovedIdentity(Exception):
-    """The policy removed the SOP Class or Instance UID: the file cannot be written."""
-
-
-def output_private_blocks(output: _Output) -> PrivateInventory:
-    """Which element offsets each private block of the output holds, over every depth
-    (:class:`~deidengine.dicom.private_blocks.PrivateBlockTally`'s rules: a member counts when
-    its own data set still holds its block's creator, with a value)."""
-    table, rows = output.table, output.table.rows
-    creators: dict[tuple[int, int, int], str] = {}
-    members: list[tuple[int, int, int, int]] = []
-    for index, row in enumerate(rows):
-        if output.dead[index] or row.kind is not Kind.ELEMENT or table.is_meta(index):
-            continue
-        group, number = row.tag >> 16, row.tag & 0xFFFF
-        if not is_private_group(group):
-            continue
-        if 0x0010 <= number <= 0x00FF:
-            text = table.value(index).decode("latin-1").strip(" \x00")
-            if text:
-                creators[(row.parent, group, number)] = text
-        elif number >= 0x1000:
-            members.append((row.parent, group, number >> 8, number & 0xFF))
-    found: dict[tuple[int, str], set[int]] = {}
-    for parent, group, block, offset in members:
-        creator = creators.get((parent, group, block))
-        if creator is not None:
-            found.setdefault((group, creator), set()).add(offset)
-    return {key: frozenset(offsets) for key, offsets in found.items()}
-
-
-def kept_blocks(
-    before: PrivateInventory, after: PrivateInventory, known_safe: KnownSafe
-) -> tuple[KeptPrivateBlock, ...]:
-    """:func:`deidengine.provenance.stamp.kept_private_blocks` from the output's inventory."""
-    if not before:
-        return ()
-    blocks: list[KeptPrivateBlock] = []
-    for (group, creator), kept in sorted(after.items()):
-        safe = [o for o in kept if known_safe(group, creator, o)]
-        blocks.append(
-            KeptPrivateBlock(
-                group=group,
-                creator=creator,
-                known_safe=tuple(safe),
-                kept_unverified=tuple(kept - set(safe)),
-                removed=tuple(before.get((group, creator), frozenset()) - kept),
-            )
-        )
-    return tuple(blocks)

@@ -44,7 +44,6 @@ from deidengine.dicom.limits import (
     DEFAULT_LIMITS,
     InputLimits,
 )
-from deidengine.dicom.private_blocks import PrivateInventory
 from deidengine.dicom.reading import FileReading, dataset_from_bytes
 from deidengine.dicom.storage import StoreResult, store_bytes_atomically
 from deidengine.dicom.table_apply import LeanUnsupported, apply_plan_to_table
@@ -60,6 +59,7 @@ from deidengine.provenance import (
     protect_original_attributes,
     stamp_provenance,
 )
+from deidengine.provenance.stamp_edits import kept_private_blocks_of_table
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
 from deidengine.run.admission import InputRefused, admit_file, is_media_directory
 from deidengine.run.diagnose import diagnose_input
@@ -67,7 +67,6 @@ from deidengine.run.diskfull import is_disk_full
 from deidengine.run.lean_path import (
     RemovedIdentity,
     encode_output,
-    kept_blocks,
     lean_eligible,
     lean_output,
     pixel_rule_keeps,
@@ -449,17 +448,18 @@ class FileProcessor:
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
         outcome = header.outcome
-        temporal = LongitudinalTemporalInformationModified(outcome.temporal.value)
-
-        def ran(inventory: PrivateInventory) -> WhatRan:
-            blocks = kept_blocks(facts.private_blocks, inventory, self.known_safe)
-            return WhatRan.from_plan(
-                self.plan, temporal=temporal, pixels=PixelOutcome(), kept_private_blocks=blocks
-            )
-
+        blocks = kept_private_blocks_of_table(
+            facts.private_blocks, table, header.edits, self.known_safe
+        )
+        ran = WhatRan.from_plan(
+            self.plan,
+            temporal=LongitudinalTemporalInformationModified(outcome.temporal.value),
+            pixels=PixelOutcome(),
+            kept_private_blocks=blocks,
+        )
         implementation = (IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME)
         try:
-            planned = lean_output(table, header, ran, implementation)
+            planned = lean_output(table, header.edits, ran, implementation)
         except LeanUnsupported:
             return None
         except RemovedIdentity as error:

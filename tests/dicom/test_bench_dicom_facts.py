@@ -12,6 +12,7 @@ admission check leaves them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,10 @@ from pydicom.dataset import Dataset
 from benchmarks.corpus import IMAGE_TEMPLATES, TEMPLATES, private_heavy, write_corpus
 from deidengine.core.dataset_view import dataset_of
 from deidengine.core.reader import read
+from deidengine.core.table import ElementTable
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.elements import copy_as_read, walk_tree
-from deidengine.dicom.facts import input_facts, table_facts
+from deidengine.dicom.facts import InputFacts, TableFacts, input_facts, table_facts
 from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.dicom.reading import FileReading
 from deidengine.provenance.stamp import private_block_inventory
@@ -95,44 +97,41 @@ def _as_read(corpus: list[bytes]) -> tuple[tuple[list[FileReading]], dict[str, A
     return (readings,), {}
 
 
-def _dataset_walk(readings: list[FileReading]) -> list[tuple[object, ...]]:
-    """Before: the facts from one walk of each Dataset (with the copy)."""
+Facts = InputFacts | TableFacts
+TAGS = (PATIENT_NAME, MODALITY)
+#: How each file's facts are found: before (one walk of the Dataset, with the copy), after
+#: (the table; no copy once the verifier reads tables), and after as the pipeline runs it
+#: while the verifier still needs the Dataset's copy.
+WALKS: dict[str, Callable[[FileReading], Facts]] = {
+    "dataset": lambda reading: input_facts(reading.dataset, TAGS),
+    "table": lambda reading: table_facts(_table(reading), TAGS),
+    "table-and-copy": lambda reading: input_facts(reading.dataset, TAGS, reading.table),
+}
+
+
+def _table(reading: FileReading) -> ElementTable:
+    assert reading.table is not None
+    return reading.table
+
+
+def _walk(walk: str, readings: list[FileReading]) -> list[tuple[object, ...]]:
     found: list[tuple[object, ...]] = []
     for reading in readings:
-        facts = input_facts(reading.dataset, [PATIENT_NAME, MODALITY])
-        found.append((facts.identifying, facts.snapshot, facts.private_blocks))
-    return found
-
-
-def _table_walk(readings: list[FileReading]) -> list[tuple[object, ...]]:
-    """After: the facts from each table (no copy: once the verifier reads tables, none)."""
-    found: list[tuple[object, ...]] = []
-    for reading in readings:
-        assert reading.table is not None
-        facts = table_facts(reading.table, [PATIENT_NAME, MODALITY])
-        found.append((facts.identifying, facts.snapshot, facts.private_blocks))
-    return found
-
-
-def _table_walk_and_copy(readings: list[FileReading]) -> list[tuple[object, ...]]:
-    """After, as the pipeline runs it while the verifier still needs the Dataset's copy."""
-    found: list[tuple[object, ...]] = []
-    for reading in readings:
-        facts = input_facts(reading.dataset, [PATIENT_NAME, MODALITY], reading.table)
+        facts = WALKS[walk](reading)
         found.append((facts.identifying, facts.snapshot, facts.private_blocks))
     return found
 
 
 @pytest.mark.parametrize("corpus", CORPORA)
-@pytest.mark.parametrize(
-    "walk",
-    [_dataset_walk, _table_walk, _table_walk_and_copy],
-    ids=["dataset", "table", "table-and-copy"],
-)
+@pytest.mark.parametrize("walk", WALKS)
 def test_bench_facts_from_the_table(
-    benchmark: Any, corpora: dict[str, list[bytes]], corpus: str, walk: Any
+    benchmark: Any, corpora: dict[str, list[bytes]], corpus: str, walk: str
 ) -> None:
     """One round: every file of the corpus (divide by its count for a file's time)."""
     benchmark.group = f"facts {corpus} ({len(corpora[corpus])} files)"
-    found = benchmark.pedantic(walk, setup=lambda: _as_read(corpora[corpus]), rounds=20)
-    assert found == _dataset_walk(_as_read(corpora[corpus])[0][0])
+    found = benchmark.pedantic(
+        lambda readings: _walk(walk, readings),
+        setup=lambda: _as_read(corpora[corpus]),
+        rounds=20,
+    )
+    assert found == _walk("dataset", _as_read(corpora[corpus])[0][0])
