@@ -135,3 +135,12 @@ def test_the_benchmark_corpora_are_written_alike(tmp_path: Path) -> None:
     for spec in (BASIC, HEADER_ONLY, f"{BASIC},annex-e/retain-uids"):
         took = compare(tmp_path / spec.replace("/", "_").replace(",", "+"), spec, mixed + images)
         assert took == len(mixed) + len(images)
+
+
+def test_an_output_stamped_once_is_stamped_again_alike(tmp_path: Path) -> None:
+    # The stamp extends the Contributing Equipment Sequence an earlier run left.
+    first = _processor(tmp_path / "first", HEADER_ONLY)
+    outcome = first.process(str(get_testdata_file("CT_small.dcm")))
+    assert outcome.status is Status.WRITTEN and outcome.output is not None
+    stamped = str(first.output_root / outcome.output)
+    assert compare(tmp_path / "again", HEADER_ONLY, [stamped]) == 1
