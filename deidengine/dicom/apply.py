@@ -7,6 +7,12 @@ the answer gives, so the policy still applies inside their items. Actions dispat
 
 The dataset is edited in place: the caller reads it from a file it never writes back to.
 Conditions read a snapshot of the input taken before the first action.
+
+The actions are written once, against :class:`ElementHandle`; this module's :class:`_Element`
+is its Dataset backend, :class:`deidengine.dicom.table_apply.TableElement` its element table
+backend (:func:`~deidengine.dicom.table_apply.apply_plan_to_table`, which records writer edits
+instead of editing objects). What both walks share is here: :func:`act` (count, dispatch, mark
+a replaced value), :func:`creators_to_remove`, :func:`header_outcome`, :func:`patient_key_of`.
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ The output is encoded once, and the verifier reads those bytes back
 (:func:`~deidengine.verify.written.read_written`): the leak scan, conformance (UIDs, dates,
 keyed values) and provenance checks judge what will be on disk, not the engine's dataset, and
 exactly the bytes they judged are written.
+
+A file the lean reader parsed, with no pixel rule firing, no honest broker and no review sheet,
+takes the lean path (:mod:`deidengine.run.lean_path`): its header stage runs on the element
+table and its output is written from the table; every other file takes the Dataset path. Both
+end in the same verification and write (:meth:`FileProcessor._verify_and_write`).
 """
 
 from __future__ import annotations
