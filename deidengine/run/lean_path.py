@@ -14,9 +14,10 @@ compares what they write).
 
 - a table exists (a file read whole, up to 4 MiB, that the lean reader accepts) with its File
   Meta Information in explicit VR and a transfer syntax the writer can name;
-- no pixel rule fires for the file (no rule, or ``pixels -> keep``): the pixel stage edits a
-  Dataset;
-- no honest-broker certificate (the envelope is built from Datasets) and no review sheet;
+- the pixel stage would leave the file as it is (:func:`pixel_rule_keeps`: no pixel rule, or
+  ``pixels -> keep``, or a cleaning rule on a file without Pixel Data); redacting pixels
+  edits a Dataset, and a review sheet has rows only for redacted pixels;
+- no honest-broker certificate (the envelope is built from Datasets);
 - the table stage accepts the file (:class:`~deidengine.dicom.table_apply.LeanUnsupported`
   lists what it declines);
 - the writer accepts the edits (:class:`~deidengine.core.errors.EncodingError`: content only
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 PREAMBLE: Final = bytes(128)
+PIXEL_DATA: Final = 0x7FE00010
 MEDIA_STORAGE_SOP_CLASS_UID: Final = 0x00020002
 MEDIA_STORAGE_SOP_INSTANCE_UID: Final = 0x00020003
 TRANSFER_SYNTAX_UID: Final = 0x00020010
@@ -73,10 +75,17 @@ class LeanOutput:
     transfer_syntax: str
 
 
-def pixel_rule_keeps(plan: Plan, snapshot: ConditionSnapshot) -> bool:
-    """No pixel rule fires for this input, or the one that does keeps the pixels."""
+def pixel_rule_keeps(plan: Plan, snapshot: ConditionSnapshot, table: ElementTable) -> bool:
+    """The pixel stage leaves this input as it is: no pixel rule fires, the one that does
+    keeps the pixels, or it would clean pixels the file does not have (no Pixel Data at the
+    top level: an SR, an RT Plan), as :func:`~deidengine.run.pixel_stage.run_pixel_stage`
+    decides. A rejecting rule rejects any file, with or without pixels."""
     rule = first_applicable(plan.pixels, snapshot)
-    return rule is None or rule.action.kind is ast.ActionKind.KEEP
+    if rule is None or rule.action.kind is ast.ActionKind.KEEP:
+        return True
+    if rule.action.kind is ast.ActionKind.REJECT:
+        return False
+    return not any(table.rows[i].tag == PIXEL_DATA for i in table.children(TOP))
 
 
 def transfer_syntax_of(table: ElementTable) -> str | None:

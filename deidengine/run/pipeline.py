@@ -10,10 +10,11 @@ The output is encoded once, and the verifier reads those bytes back
 keyed values) and provenance checks judge what will be on disk, not the engine's dataset, and
 exactly the bytes they judged are written.
 
-A file the lean reader parsed, with no pixel rule firing, no honest broker and no review sheet,
-takes the lean path (:mod:`deidengine.run.lean_path`): its header stage runs on the element
-table and its output is written from the table; every other file takes the Dataset path. Both
-end in the same verification and write (:meth:`FileProcessor._verify_and_write`).
+A file the lean reader parsed, whose pixels the pixel stage would leave as they are, with no
+honest broker, takes the lean path (:mod:`deidengine.run.lean_path`): its header stage runs on
+the element table and its output is written from the table; every other file takes the
+Dataset path. Both end in the same verification and write
+(:meth:`FileProcessor._verify_and_write`).
 """
 
 from __future__ import annotations
@@ -439,9 +440,8 @@ class FileProcessor:
         if (
             table is None
             or self.certificate is not None
-            or self.settings.review_dir is not None
             or not lean_eligible(table)
-            or not pixel_rule_keeps(self.plan, facts.snapshot)
+            or not pixel_rule_keeps(self.plan, facts.snapshot, table)
         ):
             return None
         try:

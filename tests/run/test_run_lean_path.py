@@ -54,10 +54,10 @@ def _took_lean_path(processor: FileProcessor, path: str) -> bool:
             return True  # the lean path ran, and found the file must be quarantined
 
 
-def compare(tmp: Path, spec: str, paths: list[str]) -> int:
+def compare(tmp: Path, spec: str, paths: list[str], **settings: object) -> int:
     """Process ``paths`` both ways; the number that took the lean path."""
-    lean = _processor(tmp / "lean", spec, record_mappings=True)
-    classic = _processor(tmp / "classic", spec, record_mappings=True)
+    lean = _processor(tmp / "lean", spec, record_mappings=True, **settings)
+    classic = _processor(tmp / "classic", spec, record_mappings=True, **settings)
     classic._lean_output = lambda reading, facts: None  # type: ignore[method-assign]
     took = 0
     for path in paths:
@@ -99,18 +99,28 @@ def test_a_removed_sop_instance_uid_is_quarantined_alike(tmp_path: Path) -> None
     assert outcome.reason is Reason.ACTION_FAILED
 
 
-@pytest.mark.parametrize(
-    "setting",
-    [{"review_dir": "reviews"}, {"encrypt_to": "certificate.pem"}],
-    ids=["review-sheet", "honest-broker"],
-)
-def test_review_sheets_and_the_honest_broker_take_the_dataset_path(
-    tmp_path: Path, setting: dict[str, str]
-) -> None:
+def test_the_honest_broker_takes_the_dataset_path(tmp_path: Path) -> None:
     (tmp_path / "certificate.pem").write_bytes(b"not read beyond the bytes")
-    values = {key: str(tmp_path / value) for key, value in setting.items()}
-    processor = _processor(tmp_path, BASIC, **values)
+    processor = _processor(tmp_path, BASIC, encrypt_to=str(tmp_path / "certificate.pem"))
     assert not _took_lean_path(processor, str(get_testdata_file("CT_small.dcm")))
+
+
+def test_a_review_sheet_run_without_redaction_takes_the_lean_path(tmp_path: Path) -> None:
+    # Review rows are made for redacted pixels only: none here, on either path.
+    path = str(get_testdata_file("CT_small.dcm"))
+    assert compare(tmp_path, HEADER_ONLY, [path], review_dir=str(tmp_path / "reviews")) == 1
+    assert not (tmp_path / "reviews").exists()
+
+
+def test_files_without_pixels_take_the_lean_path_under_a_redacting_policy(
+    tmp_path: Path,
+) -> None:
+    # Safe Harbor redacts burned-in text: the CT goes to the pixel stage (the Dataset path),
+    # the SR and the RT Plan have no pixels to redact.
+    processor = _processor(tmp_path / "ct", "hipaa-safe-harbor")
+    assert not _took_lean_path(processor, str(get_testdata_file("CT_small.dcm")))
+    paths = [str(get_testdata_file(name)) for name in ("test-SR.dcm", "rtplan.dcm")]
+    assert compare(tmp_path, "hipaa-safe-harbor", paths) == 2
 
 
 def test_a_firing_pixel_rule_takes_the_dataset_path(tmp_path: Path) -> None:
