@@ -105,15 +105,24 @@ class TableHeader:
     outcome: HeaderOutcome
 
 
-def encoded_value(tag: int, vr: str, value: object, encodings: list[str], little: bool) -> bytes:
-    """``value``'s bytes in an element of ``vr`` as pydicom's writer encodes them (unpadded
-    where pydicom does not pad: the writer pads)."""
+def plain_ascii(vr: str, value: object) -> bytes | None:
+    """``value``'s bytes when it is plain ASCII text of a VR pydicom writes such text as it is
+    in every character set (``None``: ask :func:`encoded_value`)."""
     if value is None:
         return b""
     if vr in RAW_ASCII_VRS:
         text = "\\".join(value) if isinstance(value, list | tuple) else value
         if isinstance(text, str) and text.isascii():
             return text.encode("ascii")
+    return None
+
+
+def encoded_value(tag: int, vr: str, value: object, encodings: list[str], little: bool) -> bytes:
+    """``value``'s bytes in an element of ``vr`` as pydicom's writer encodes them (unpadded
+    where pydicom does not pad: the writer pads)."""
+    plain = plain_ascii(vr, value)
+    if plain is not None:
+        return plain
     buffer = DicomBytesIO()
     buffer.is_little_endian = little
     buffer.is_implicit_VR = True  # a fixed 8-byte header to cut off
@@ -172,6 +181,9 @@ class _Builder:
             if len(value):
                 raise LeanUnsupported("a sequence replaced by items")
             return Value("SQ", b"")
+        plain = plain_ascii(vr, value)
+        if plain is not None:  # no character set to look up
+            return Value(vr, plain)
         try:
             encodings = values.encodings(self.table, index)
         except (CoreError, LookupError) as error:
