@@ -55,7 +55,7 @@ from deidengine.core.dictionary import implicit_vr
 from deidengine.core.errors import EncodingError
 from deidengine.core.table import TOP, UNDEFINED_LENGTH, ElementTable, Kind
 
-__all__ = ["Edits", "Value", "encode"]
+__all__ = ["Edits", "NewItem", "Value", "encode"]
 
 PREAMBLE_LENGTH: Final = 128
 LONG_VRS: Final = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
@@ -88,11 +88,21 @@ ITEM_DELIMITER: Final = 0xFFFEE00D
 SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
 
 
+#: A new sequence's item: an item row of the table (written as the writer writes a walked
+#: item, edits inside it applied), or new elements ``(tag, value)``.
+NewItem = int | tuple[tuple[int, "Value"], ...]
+
+
 class Value(NamedTuple):
-    """A value to write: its VR and its encoded bytes (padding is the writer's job)."""
+    """A value to write: its VR and its encoded bytes (padding is the writer's job).
+
+    A new sequence (VR ``SQ``) gives its ``items`` instead of bytes: it is written as pydicom
+    writes a sequence element it did not read, a defined length with defined-length new
+    items (an item row keeps its own length form), each in the data set's encoding."""
 
     vr: str
     data: bytes
+    items: tuple[NewItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +183,8 @@ class _Writer:
             if rows[index].parent == parent and latest.get(rows[index].tag) == index:
                 del latest[rows[index].tag]
         for tag, value in self.edits.add.get(parent, ()):
+            if top and tag >> 16 == 2:
+                continue  # a File Meta Information element: written in the meta (_meta)
             latest[tag] = value
         parts = []
         for tag in sorted(latest):
@@ -182,12 +194,28 @@ class _Writer:
                 raise EncodingError("command or file meta elements stand in the data set")
             entry = latest[tag]
             if isinstance(entry, Value):
-                data = _padded(entry.vr, entry.data)
-                parts.append(self.header(tag, entry.vr, len(data), explicit, little))
-                parts.append(data)
+                parts.append(self.value(tag, entry, explicit, little))
             else:
                 parts.append(self.element(entry, explicit, little, top=top, convert=convert))
         return b"".join(parts)
+
+    def value(self, tag: int, value: Value, explicit: bool, little: bool) -> bytes:
+        """A new element: its bytes, or a new sequence's items (see :class:`Value`)."""
+        if not value.items:
+            data = _padded(value.vr, value.data)
+            return self.header(tag, value.vr, len(data), explicit, little) + data
+        parts = []
+        for item in value.items:
+            if isinstance(item, int):
+                parts.append(self.item(item, explicit, little))
+                continue
+            content = b"".join(
+                self.value(element_tag, element, explicit, little)
+                for element_tag, element in sorted(item, key=lambda pair: pair[0])
+            )
+            parts.append(self.header(ITEM, "", len(content), False, little) + content)
+        body = b"".join(parts)
+        return self.header(tag, "SQ", len(body), explicit, little) + body
 
     def element(
         self, index: int, explicit: bool, little: bool, *, top: bool, convert: bool = False
@@ -229,18 +257,11 @@ class _Writer:
         return self.header(tag, vr, len(value), explicit, little) + value
 
     def sequence(self, index: int, explicit: bool, little: bool) -> bytes:
-        parts = []
-        for item in self.table.children(index):
-            if item in self.edits.remove:
-                continue
-            convert = self.rows[item].explicit != explicit
-            content = self.dataset(item, explicit, little, top=False, convert=convert)
-            if self.rows[item].undefined_length:
-                parts.append(self.header(ITEM, "", UNDEFINED_LENGTH, False, little))
-                parts.append(content)
-                parts.append(self.header(ITEM_DELIMITER, "", 0, False, little))
-            else:
-                parts.append(self.header(ITEM, "", len(content), False, little) + content)
+        parts = [
+            self.item(item, explicit, little)
+            for item in self.table.children(index)
+            if item not in self.edits.remove
+        ]
         body = b"".join(parts)
         if self.rows[index].undefined_length:
             delimiter = self.header(SEQUENCE_DELIMITER, "", 0, False, little)
@@ -248,6 +269,18 @@ class _Writer:
                 body + delimiter
             )
         return self.header(self.rows[index].tag, "SQ", len(body), explicit, little) + body
+
+    def item(self, item: int, explicit: bool, little: bool) -> bytes:
+        """Item row ``item`` with its data set, walked (edits inside it applied)."""
+        convert = self.rows[item].explicit != explicit
+        content = self.dataset(item, explicit, little, top=False, convert=convert)
+        if self.rows[item].undefined_length:
+            return (
+                self.header(ITEM, "", UNDEFINED_LENGTH, False, little)
+                + content
+                + self.header(ITEM_DELIMITER, "", 0, False, little)
+            )
+        return self.header(ITEM, "", len(content), False, little) + content
 
 
 def _text(table: ElementTable, writer: _Writer, index: int) -> str:

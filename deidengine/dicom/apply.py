@@ -7,14 +7,21 @@ the answer gives, so the policy still applies inside their items. Actions dispat
 
 The dataset is edited in place: the caller reads it from a file it never writes back to.
 Conditions read a snapshot of the input taken before the first action.
+
+The actions are written once, against :class:`ElementHandle`; this module's :class:`_Element`
+is its Dataset backend, :class:`deidengine.dicom.table_apply.TableElement` its element table
+backend (:func:`~deidengine.dicom.table_apply.apply_plan_to_table`, which records writer edits
+instead of editing objects). What both walks share is here: :func:`act` (count, dispatch, mark
+a replaced value), :func:`creators_to_remove`, :func:`header_outcome`, :func:`patient_key_of`.
 """
 
 from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -126,6 +133,54 @@ class HeaderOutcome:
     kept_private_blocks: frozenset[tuple[int, int]]
 
 
+class ElementHandle(Protocol):
+    """One element being decided, as the actions see it: where it is, what selects it, and
+    the few operations an action needs on its value.
+
+    Two backends implement it: :class:`_Element` (a pydicom Dataset, edited in place) and
+    :class:`deidengine.dicom.table_apply.TableElement` (an element table's row, the action
+    recorded as a :class:`~deidengine.core.writer.Edits` entry). The actions below are written
+    once against this protocol, so the two cannot drift apart.
+    """
+
+    tag: int
+    vr: str
+    path: tuple[tuple[int, int], ...]
+    tag_path: tuple[int, ...]
+    private: bool
+    rule: PlannedRule | None
+    decision: Decision
+
+    def text(self) -> str:
+        """The value as one string (:func:`element_text`: values joined by ``\\``)."""
+        ...
+
+    def text_values(self) -> tuple[list[str], bool] | None:
+        """The values the text stage reads (each as text) and whether the element holds
+        several (a list) rather than one; ``None`` when it holds nothing."""
+        ...
+
+    def set_text_values(self, values: list[str], multiple: bool) -> None:
+        """Give the element the cleaned ``values`` (one value when not ``multiple``)."""
+        ...
+
+    def replace(self, value: object) -> None:
+        """Give the element a new value (``None``: empty; an empty ``Sequence``: no items)."""
+        ...
+
+    def remove(self) -> None:
+        """Take the element out of its data set."""
+        ...
+
+    def holds_value(self) -> bool:
+        """Whether the value is not empty."""
+        ...
+
+    def descend(self, state: _FileState) -> None:
+        """Walk the sequence's items in the scope its decision gives."""
+        ...
+
+
 @dataclass(slots=True)
 class _Element:
     """One element being decided: where it is and what selects it.
@@ -192,6 +247,26 @@ class _Element:
             return bool(raw.value.strip(b" \x00"))
         return raw.value not in (None, "")
 
+    def remove(self) -> None:
+        if self.private or self.tag >> 16 == PIXEL_GROUP:
+            del self.dataset[self.tag]  # pydicom's bookkeeping: private blocks, decoded pixels
+        else:
+            del self.dataset._dict[self.tag]  # type: ignore[arg-type]  # a BaseTag is its int
+
+    def text_values(self) -> tuple[list[str], bool] | None:
+        value = self.element.value
+        if value is None or value == "":
+            return None
+        if isinstance(value, MultiValue | list):
+            return [str(one) for one in value], True
+        return [str(value)], False
+
+    def set_text_values(self, values: list[str], multiple: bool) -> None:
+        self.element.value = values if multiple or len(values) != 1 else values[0]
+
+    def descend(self, state: _FileState) -> None:
+        _descend(self, state)
+
 
 @dataclass(slots=True)
 class _FileState:
@@ -218,21 +293,18 @@ def _fit(text: str, vr: str) -> str:
 
 
 # ---------------------------------------------------------------------------- actions
-Handler = Callable[[_Element, _FileState], None]
+Handler = Callable[["ElementHandle", _FileState], None]
 
 
-def _remove(item: _Element, state: _FileState) -> None:
-    if item.private or item.tag >> 16 == PIXEL_GROUP:
-        del item.dataset[item.tag]  # pydicom's bookkeeping: private blocks, decoded pixels
-    else:
-        del item.dataset._dict[item.tag]  # type: ignore[arg-type]  # a BaseTag hashes as its int
+def _remove(item: ElementHandle, state: _FileState) -> None:
+    item.remove()
 
 
-def _empty(item: _Element, state: _FileState) -> None:
+def _empty(item: ElementHandle, state: _FileState) -> None:
     item.replace(Sequence() if item.vr == "SQ" else None)
 
 
-def _dummy(item: _Element, state: _FileState) -> None:
+def _dummy(item: ElementHandle, state: _FileState) -> None:
     if item.vr == "SQ":
         required = attribute_type(state.sop_class, item.tag_path)
         # Inside items the IOD tables often say nothing (SR content trees nest freely): a
@@ -241,7 +313,7 @@ def _dummy(item: _Element, state: _FileState) -> None:
             # The IOD needs items here (e.g. Verifying Observer Sequence of a verified SR):
             # they stay, and everything in them without a rule of its own gets a dummy value
             # (coded strings and numbers stay, so the structure stays valid).
-            _descend(item, state)
+            item.descend(state)
         else:
             # Otherwise a dummy sequence is an empty one: no item can carry identifying content.
             item.replace(Sequence())
@@ -253,7 +325,7 @@ def _dummy(item: _Element, state: _FileState) -> None:
         item.replace(None)
 
 
-def _keep(item: _Element, state: _FileState) -> None:
+def _keep(item: ElementHandle, state: _FileState) -> None:
     if item.rule is None:
         state.default_kept.add((item.path, item.tag))
     else:
@@ -263,12 +335,12 @@ def _keep(item: _Element, state: _FileState) -> None:
     if item.vr in DATE_TIME_VRS and item.holds_value():
         state.dates_kept = True
     if item.vr == "SQ":
-        _descend(item, state)
+        item.descend(state)
 
 
-def _remap_uid(item: _Element, state: _FileState) -> None:
+def _remap_uid(item: ElementHandle, state: _FileState) -> None:
     if item.vr == "SQ":
-        _descend(item, state)
+        item.descend(state)
         return
     if item.vr != "UI":
         raise ActionError(f"remap-uid on VR {item.vr} at {element_location(item.path, item.tag)}")
@@ -288,7 +360,7 @@ def _date_offset(state: _FileState, numbers: tuple[int, ...]) -> int:
     return keyed_date_offset(state.context.secret, state.patient_key, low, high)
 
 
-def _shift_date(item: _Element, state: _FileState) -> None:
+def _shift_date(item: ElementHandle, state: _FileState) -> None:
     value = item.text()
     state.dates_modified = True
     if not value:
@@ -301,7 +373,7 @@ def _shift_date(item: _Element, state: _FileState) -> None:
         state.counts["unparseable-date-emptied"] += 1
 
 
-def _keep_year(item: _Element, state: _FileState) -> None:
+def _keep_year(item: ElementHandle, state: _FileState) -> None:
     value = item.text()
     state.dates_modified = True
     if not value:
@@ -313,7 +385,7 @@ def _keep_year(item: _Element, state: _FileState) -> None:
         state.counts["unparseable-date-emptied"] += 1
 
 
-def _pseudonym(item: _Element, state: _FileState) -> None:
+def _pseudonym(item: ElementHandle, state: _FileState) -> None:
     value = item.text()
     if not value:
         return
@@ -324,7 +396,7 @@ def _pseudonym(item: _Element, state: _FileState) -> None:
     item.replace(new)
 
 
-def _lookup(item: _Element, state: _FileState) -> None:
+def _lookup(item: ElementHandle, state: _FileState) -> None:
     value = item.text().strip(" \x00")
     table_name = item.rule.action.text if item.rule and item.rule.action.text else ""
     table = state.context.lookups.get(table_name)
@@ -340,11 +412,11 @@ def _lookup(item: _Element, state: _FileState) -> None:
     item.replace(_fit(table[value], item.vr))
 
 
-def _set(item: _Element, state: _FileState) -> None:
+def _set(item: ElementHandle, state: _FileState) -> None:
     item.replace(item.rule.action.text if item.rule else None)
 
 
-def _hash(item: _Element, state: _FileState) -> None:
+def _hash(item: ElementHandle, state: _FileState) -> None:
     value = item.text()
     if not value:
         return
@@ -353,7 +425,7 @@ def _hash(item: _Element, state: _FileState) -> None:
     item.replace(_fit(keyed_hash(state.context.secret, value, length), item.vr))
 
 
-def _cap_age(item: _Element, state: _FileState) -> None:
+def _cap_age(item: ElementHandle, state: _FileState) -> None:
     value = item.text()
     if value and item.rule is not None:
         try:
@@ -362,22 +434,22 @@ def _cap_age(item: _Element, state: _FileState) -> None:
             item.replace(None)
 
 
-def _truncate_zip(item: _Element, state: _FileState) -> None:
+def _truncate_zip(item: ElementHandle, state: _FileState) -> None:
     """The value becomes the three-digit ZIP prefix found in it (``000`` when restricted)."""
     prefix = zip3_prefix(item.text(), state.context.restricted_zip3)
     item.replace(prefix or None)
 
 
-def _scrub(item: _Element, state: _FileState) -> None:
+def _scrub(item: ElementHandle, state: _FileState) -> None:
     if item.vr == "SQ":
-        _descend(item, state)
+        item.descend(state)
         return
     words = item.rule.action.words if item.rule else ()
     categories = frozenset(ScrubCategory(w) for w in words) or frozenset(ScrubCategory)
     _scrub_value(item, state, categories)
 
 
-def _remove_or_empty(item: _Element, state: _FileState) -> None:
+def _remove_or_empty(item: ElementHandle, state: _FileState) -> None:
     """Take a value away: emptied where the IOD requires the attribute, else removed."""
     if attribute_type(state.sop_class, item.tag_path) in REQUIRED_TYPES:
         item.replace(None)
@@ -386,20 +458,20 @@ def _remove_or_empty(item: _Element, state: _FileState) -> None:
 
 
 def _scrub_value(
-    item: _Element, state: _FileState, categories: frozenset[ScrubCategory] | None
+    item: ElementHandle, state: _FileState, categories: frozenset[ScrubCategory] | None
 ) -> None:
     """Run the free-text stage (the context's ``text_cleaner``) over each value; a strict rule
     removes the values the stage cannot vouch for, and the element when none is left."""
-    value = item.element.value
-    if value is None or value == "":
+    read = item.text_values()
+    if read is None:
         return
+    values, multiple = read
     clean = state.context.text_cleaner
     strict = item.decision.strict
     coded = item.tag in CODE_VALUE_TAGS
-    values = list(value) if isinstance(value, MultiValue | list) else [value]
     kept: list[str] = []
     for one in values:
-        result = clean(str(one), state.identifying, scrub=categories, strict=strict, coded=coded)
+        result = clean(one, state.identifying, scrub=categories, strict=strict, coded=coded)
         if result.text is None:
             # The audit's reason: which check failed, never the value.
             state.counts[f"text-removed:{result.reason}"] += 1
@@ -407,31 +479,29 @@ def _scrub_value(
         kept.append(_fit(result.text, item.vr))
     if not kept:
         _remove_or_empty(item, state)
-    elif len(kept) == 1 and not isinstance(value, MultiValue | list):
-        item.element.value = kept[0]
     else:
-        item.element.value = kept
+        item.set_text_values(kept, multiple)
 
 
-def _reject(item: _Element, state: _FileState) -> None:
+def _reject(item: ElementHandle, state: _FileState) -> None:
     raise RejectedError(f"rejected by the rule at {item.rule.source if item.rule else '?'}")
 
 
 # C: keep meaning, drop what identifies; how depends on the VR (decision.CLEANING_BY_VR).
-def _clean_items(item: _Element, state: _FileState) -> None:
-    _descend(item, state)  # in the clean scope the decision gives
+def _clean_items(item: ElementHandle, state: _FileState) -> None:
+    item.descend(state)  # in the clean scope the decision gives
 
 
-def _clean_text(item: _Element, state: _FileState) -> None:
+def _clean_text(item: ElementHandle, state: _FileState) -> None:
     _scrub_value(item, state, None)  # every category
 
 
-def _clean_time(item: _Element, state: _FileState) -> None:
+def _clean_time(item: ElementHandle, state: _FileState) -> None:
     # A whole-day shift keeps the time of day: the value stays, the dates count as modified.
     state.dates_modified = True
 
 
-def _clean_keep(item: _Element, state: _FileState) -> None:
+def _clean_keep(item: ElementHandle, state: _FileState) -> None:
     # Coded strings are enumerated terms (Value Type, Modality, ...): masking breaks them.
     # Unlike K, nothing is recorded as kept: C kept them because they cannot identify.
     return None
@@ -516,7 +586,6 @@ def _walk(
     scope: Scope,
 ) -> None:
     facts = state.facts
-    counts = state.counts
     creators: list[int] = []
     private_key = _PrivateKeys(dataset)
     # A snapshot of the items (the walk deletes); raw elements in it stay valid until the walk
@@ -541,29 +610,45 @@ def _walk(
         key = private_key(tag) if private else None
         decision = decide(facts, tag, vr, path, own_path, scope, private, key)
         rule = decision.rule
-        item = _Element(dataset, element, tag, vr, path, own_path, private, rule, decision)
-        counts[decision.label] += 1
-        if decision.code is not None and rule is not None:
-            counts[f"{rule.action.code}→{decision.code}"] += 1
-        cleaning = decision.cleaning
-        (ACTIONS[decision.kind] if cleaning is None else CLEANERS[cleaning])(item, state)
-        if decision.chosen in REPLACING_ACTIONS:
-            # The value was replaced by construction (keyed, dummy, year-only, ...): what is
-            # left is the policy's output, even when it happens to equal the input.
-            state.explicitly_kept.add((path, tag))
+        act(_Element(dataset, element, tag, vr, path, own_path, private, rule, decision), state)
     # A creator goes unless its block was kept and still holds an element. (A creator's own
     # tag, (gggg,00xx) with xx >= 10, never falls in a block, so deleting creators does not
     # change which blocks hold elements: they are listed once.)
+    # Tags: iterating a Dataset itself gives its elements.
+    for creator in creators_to_remove(creators, state, lambda: map(int, dataset.keys())):
+        del dataset[creator]
+
+
+def act(item: ElementHandle, state: _FileState) -> None:
+    """Count ``item``'s decision and run its action (either backend's element)."""
+    decision, rule, counts = item.decision, item.rule, state.counts
+    counts[decision.label] += 1
+    if decision.code is not None and rule is not None:
+        counts[f"{rule.action.code}→{decision.code}"] += 1
+    cleaning = decision.cleaning
+    (ACTIONS[decision.kind] if cleaning is None else CLEANERS[cleaning])(item, state)
+    if decision.chosen in REPLACING_ACTIONS:
+        # The value was replaced by construction (keyed, dummy, year-only, ...): what is
+        # left is the policy's output, even when it happens to equal the input.
+        state.explicitly_kept.add((item.path, item.tag))
+
+
+def creators_to_remove(
+    creators: list[int], state: _FileState, tags_left: Callable[[], Iterable[int]]
+) -> list[int]:
+    """The private creators (by tag) of one data set that go: all but those of a kept block
+    that still holds an element (``tags_left``: the data set's tags after its walk)."""
     blocks_in_use: set[tuple[int, int]] | None = None
+    gone = []
     for creator in creators:
         block = (creator >> 16, creator & 0xFF)
         if block in state.kept_private_blocks:
             if blocks_in_use is None:
-                tags = dataset.keys()  # tags: iterating a Dataset itself gives its elements
-                blocks_in_use = {(int(t) >> 16, (int(t) & 0xFF00) >> 8) for t in tags}
+                blocks_in_use = {(tag >> 16, (tag & 0xFF00) >> 8) for tag in tags_left()}
             if block in blocks_in_use:
                 continue
-        del dataset[creator]
+        gone.append(creator)
+    return gone
 
 
 def _descend(item: _Element, state: _FileState) -> None:
@@ -583,13 +668,8 @@ def _descend(item: _Element, state: _FileState) -> None:
         item.element.value = Sequence(survivors)
 
 
-def _drop_sr_item(item: Dataset, state: _FileState) -> bool:
-    """E.3.4: a content item whose concept name the table marks X goes, value and all."""
-    names = item.get(CONCEPT_NAME_CODE_SEQUENCE)
-    if names is None or not names.value:
-        return False
-    code = names.value[0]
-    key = (str(code.get("CodingSchemeDesignator", "")), str(code.get("CodeValue", "")))
+def _sr_item_dropped(key: tuple[str, str], state: _FileState) -> bool:
+    """E.3.4: whether a content item with the concept name ``key`` (scheme, value) goes."""
     actions = state.sr_actions.get(key)
     if actions is None:
         return False
@@ -598,6 +678,16 @@ def _drop_sr_item(item: Dataset, state: _FileState) -> bool:
         if actions.get(column):
             chosen = actions[column]
     return chosen == "X"
+
+
+def _drop_sr_item(item: Dataset, state: _FileState) -> bool:
+    """E.3.4: a content item whose concept name the table marks X goes, value and all."""
+    names = item.get(CONCEPT_NAME_CODE_SEQUENCE)
+    if names is None or not names.value:
+        return False
+    code = names.value[0]
+    key = (str(code.get("CodingSchemeDesignator", "")), str(code.get("CodeValue", "")))
+    return _sr_item_dropped(key, state)
 
 
 def _drop_orphaned_overlay_planes(dataset: Dataset, state: _FileState) -> None:
@@ -651,13 +741,18 @@ def _top_level_text(dataset: Dataset, tag: int) -> str:
 
 def patient_key(dataset: Dataset) -> str:
     """The input's patient identity for keyed date offsets: ID and issuer, else the name."""
-    patient_id = _top_level_text(dataset, PATIENT_ID)
+    return patient_key_of(lambda tag: _top_level_text(dataset, tag))
+
+
+def patient_key_of(top_level_text: Callable[[int], str]) -> str:
+    """:func:`patient_key` from the text of a top-level element (``""`` when absent)."""
+    patient_id = top_level_text(PATIENT_ID)
     if patient_id:
-        return f"id:{patient_id}|{_top_level_text(dataset, ISSUER_OF_PATIENT_ID)}"
-    name = _top_level_text(dataset, PATIENT_NAME)
+        return f"id:{patient_id}|{top_level_text(ISSUER_OF_PATIENT_ID)}"
+    name = top_level_text(PATIENT_NAME)
     if name:
         return f"name:{name}"
-    return f"study:{_top_level_text(dataset, STUDY_INSTANCE_UID)}"
+    return f"study:{top_level_text(STUDY_INSTANCE_UID)}"
 
 
 def apply_plan(
@@ -690,6 +785,11 @@ def apply_plan(
     _walk(dataset, state, (), (), TOP)
     _drop_orphaned_overlay_planes(dataset, state)
     _drop_orphaned_instance_references(dataset, state)
+    return header_outcome(state)
+
+
+def header_outcome(state: _FileState) -> HeaderOutcome:
+    """What the header stage did to one file, once its walk is over (either backend's)."""
     if state.dates_modified:
         temporal = TemporalTreatment.MODIFIED
     elif state.dates_kept:

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
+from deidengine.core.table import TOP, ElementTable
+from deidengine.core.values import resolved_vr
 from deidengine.dicom.dates import age_from_dates, age_in_years
+from deidengine.dicom.table_values import converted_texts
 from deidengine.policy import ast
 from deidengine.policy.plan import PlannedRule
 
@@ -49,15 +52,61 @@ class ConditionSnapshot:
             else (element for tag in tags if (element := dataset.get(tag)) is not None)
         )
         for element in elements:
-            if element.VR in ("SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN"):
-                values[int(element.tag)] = ("",) if element.VR == "SQ" else ()
-                continue
-            values[int(element.tag)] = _texts(element.value)
+            fixed = _fixed_texts(str(element.VR))
+            values[int(element.tag)] = _texts(element.value) if fixed is None else fixed
+        return cls.of_values(values)
+
+    @classmethod
+    def of_table(
+        cls,
+        table: ElementTable,
+        tags: Iterable[int] | None = None,
+        top: Mapping[int, int] | None = None,
+    ) -> ConditionSnapshot:
+        """:meth:`of` on the lean reader's element table of the input: the same snapshot as
+        of the dataset built from it, decoding only the values of ``tags``. ``top`` maps each
+        top-level tag of the data set to its row (the last, as a dataset keeps it), when the
+        caller has it from its own walk."""
+        if top is None:
+            top = {
+                table.rows[index].tag: index
+                for index in table.children(TOP)
+                if not table.is_meta(index)
+            }
+        chosen = top if tags is None else {tag: top[tag] for tag in tags if tag in top}
+        values: dict[int, tuple[str, ...]] = {}
+        for tag, index in chosen.items():
+            vr = resolved_vr(table, index)
+            fixed = _fixed_texts(vr)
+            values[tag] = (
+                tuple(text.strip() for text in converted_texts(table, index, vr))
+                if fixed is None
+                else fixed
+            )
+        return cls.of_values(values)
+
+    @classmethod
+    def of_values(cls, values: Mapping[int, tuple[str, ...]]) -> ConditionSnapshot:
+        """The snapshot of these top-level values, with the values derived from them."""
         derived: dict[str, float] = {}
         age = _age(values)
         if age is not None:
             derived["age"] = age
         return cls(values, derived)
+
+
+#: VRs whose values conditions do not read as text.
+NO_TEXT_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+
+
+def _fixed_texts(vr: str) -> tuple[str, ...] | None:
+    """What a condition reads of an element of ``vr`` whatever its value: a sequence is
+    present with one empty value, a binary value has none; ``None``: its values (stripped)."""
+    if vr == "SQ":
+        return ("",)
+    if vr in NO_TEXT_VRS:
+        return ()
+    return None
 
 
 def _age(values: Mapping[int, tuple[str, ...]]) -> float | None:

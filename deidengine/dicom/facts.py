@@ -18,15 +18,27 @@ element is converted, or left raw, exactly as before):
    unknown VR converted as the inventory's walk converts them).
 
 The condition snapshot reads a few top-level values and is taken after the walk.
+
+:func:`table_facts` gives the same deny-list, snapshot and private inventory from the lean
+reader's :class:`~deidengine.core.table.ElementTable` of the input, without a Dataset: one
+loop over the rows (which stand in file order, so no recursion), decoding only the values the
+deny-list and the conditions read. It shares every rule with the Dataset walk
+(:meth:`~deidengine.dicom.identifiers.IdentifyingValuesCollector.add_values`,
+:meth:`~deidengine.dicom.private_blocks.PrivateBlockTally.add_elements`,
+:meth:`~deidengine.dicom.conditions.ConditionSnapshot.of_values`); only reading a value differs
+(:mod:`deidengine.dicom.table_values`). tests/dicom/test_dicom_table_facts.py holds the two
+equal on real files, generated corpora and mutants.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from pydicom.dataset import Dataset
 
+from deidengine.core.table import TOP, ElementTable, Kind
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.elements import (
     AnyElement,
@@ -35,10 +47,14 @@ from deidengine.dicom.elements import (
     sequence_items,
     walk_private,
 )
-from deidengine.dicom.identifiers import IdentifyingValues, IdentifyingValuesCollector
-from deidengine.dicom.private_blocks import PrivateBlockTally, PrivateInventory
+from deidengine.dicom.identifiers import IdentifyingValues, IdentifyingValuesCollector, collects
+from deidengine.dicom.private_blocks import PrivateBlockTally, PrivateInventory, creator_reader
+from deidengine.dicom.table_values import hidden_rows
 
-__all__ = ["InputFacts", "input_facts"]
+__all__ = ["InputFacts", "TableFacts", "input_facts", "table_facts"]
+
+_ELEMENT: Final = Kind.ELEMENT
+_ITEM: Final = Kind.ITEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +71,37 @@ class InputFacts:
     private_blocks: PrivateInventory
 
 
-def input_facts(dataset: Dataset, condition_tags: Iterable[int] | None = None) -> InputFacts:
+@dataclass(frozen=True, slots=True)
+class TableFacts:
+    """What :class:`InputFacts` holds of an input read as an element table (no copy: the
+    table is immutable, it is the input as read)."""
+
+    identifying: IdentifyingValues
+    snapshot: ConditionSnapshot
+    private_blocks: PrivateInventory
+
+
+def input_facts(
+    dataset: Dataset,
+    condition_tags: Iterable[int] | None = None,
+    table: ElementTable | None = None,
+) -> InputFacts:
     """The :class:`InputFacts` of ``dataset``, on one walk of its elements (see the module).
 
     ``condition_tags`` are the tags the plan's conditions read (every top-level element when
-    ``None``). Call it before any stage changes ``dataset``.
+    ``None``). ``table``: the lean reader's table ``dataset`` was built from, when there is
+    one; the deny-list, snapshot and private blocks are then read from it
+    (:func:`table_facts`) and only the copy is taken of ``dataset``. Call it before any stage
+    changes ``dataset``.
     """
+    if table is not None:
+        found = table_facts(table, condition_tags)
+        return InputFacts(
+            identifying=found.identifying,
+            original=copy_as_read(dataset),
+            snapshot=found.snapshot,
+            private_blocks=found.private_blocks,
+        )
     collector = IdentifyingValuesCollector()
     file_meta = getattr(dataset, "file_meta", None)
     if isinstance(file_meta, Dataset):
@@ -109,3 +150,70 @@ def _tally_only(item: Dataset, tally: PrivateBlockTally) -> None:
         private.setdefault(id(current), (current, []))[1].append((tag, vr, element))
     for current, elements in private.values():
         tally.add_item(current, elements)
+
+
+def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None) -> TableFacts:
+    """The deny-list, condition snapshot and private blocks of the input read as ``table``:
+    equal to :func:`input_facts` of the dataset built from it, on one loop over its rows.
+
+    A data set holds one element per tag, the last the file states (pydicom's rule); a file
+    that repeats a tag in a data set is rare, so the loop notes it and only then drops the
+    rows a later one hides (with everything nested in them).
+    """
+    rows = table.rows
+    meta_end = table.facts.meta_end
+    collected: list[int] = []  # rows whose values the deny-list reads
+    private: list[int] = []  # private rows outside the File Meta Information
+    top: dict[int, int] = {}  # top-level tag -> row, the last one winning
+    # The File Meta Information's rows come first: the deny-list reads them, nothing else does.
+    # Tags ascend within each data set of a well-formed file; a data set that repeats a tag
+    # (or lists tags out of order) sends the loop's results through hidden_rows.
+    ordered = True
+    first = 0
+    previous = -1
+    while first < len(rows) and rows[first].header < meta_end:
+        row = rows[first]
+        if row.kind is _ELEMENT:
+            if row.parent == TOP:
+                ordered = ordered and row.tag > previous
+                previous = row.tag
+            if collects(row.tag, row.vr):
+                collected.append(first)
+        first += 1
+    last = [-1]  # by depth: the last tag seen in the data set being read at that depth
+    for index in range(first, len(rows)):
+        tag, vr, _, _, _, _, _, depth, parent, _, kind, _, _ = rows[index]
+        if kind is not _ELEMENT:
+            if kind is _ITEM:  # a new data set at this depth
+                if depth >= len(last):
+                    last.extend([-1] * (depth + 1 - len(last)))
+                last[depth] = -1
+            continue
+        if tag <= last[depth]:
+            ordered = False
+        last[depth] = tag
+        if parent == TOP:
+            top[tag] = index
+        if (tag >> 16) & 1:
+            private.append(index)
+        elif collects(tag, vr):
+            collected.append(index)
+    if not ordered:
+        hidden = hidden_rows(table)
+        collected = [index for index in collected if index not in hidden]
+        private = [index for index in private if index not in hidden]
+    collector = IdentifyingValuesCollector()
+    for index in collected:
+        collector.add_row(table, index)
+    by_item: dict[int, dict[int, int]] = {}
+    for index in private:
+        row = rows[index]
+        by_item.setdefault(row.parent, {})[row.tag] = index
+    tally = PrivateBlockTally()
+    for item in by_item.values():
+        tally.add_elements(item, creator_reader(table, item))
+    return TableFacts(
+        identifying=collector.result(),
+        snapshot=ConditionSnapshot.of_table(table, condition_tags, top),
+        private_blocks=tally.result(),
+    )

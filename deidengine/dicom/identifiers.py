@@ -53,6 +53,8 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
+from deidengine.core.table import ElementTable
+from deidengine.core.values import resolved_vr
 from deidengine.dicom.elements import (
     character_set,
     known_vr,
@@ -60,6 +62,7 @@ from deidengine.dicom.elements import (
     sequence_items,
     walk_elements,
 )
+from deidengine.dicom.table_values import BINARY_VRS, converted_texts, latin1_texts
 
 __all__ = [
     "ADDRESS_KEYWORDS",
@@ -71,6 +74,7 @@ __all__ = [
     "IdentifyingValuesCollector",
     "ValueKind",
     "collect_identifying_values",
+    "collects",
     "date_forms",
     "normalise",
 ]
@@ -543,6 +547,20 @@ class IdentifyingValues:
         return bool(self.values)
 
 
+#: VRs that make an element's values identifying whatever its tag.
+COLLECTED_VRS: Final = frozenset({"PN", "DA", "DT"})
+#: Binary VRs a walk reads as ISO 8859-1 text when the file states them (an explicit ``UN``
+#: is converted first, and pydicom's bytes have no text).
+_TEXT_AS_READ_VRS: Final = BINARY_VRS - {"UN"}
+
+
+def collects(tag: int, vr: str) -> bool:
+    """Whether the deny-list takes the values of the element at ``tag`` read as ``vr``: a
+    standard element of a person name or date VR, or of an identifying keyword (see the
+    module). Private elements never (their items are still walked)."""
+    return not (tag >> 16) & 1 and (vr in COLLECTED_VRS or tag in _KIND_BY_TAG)
+
+
 class IdentifyingValuesCollector:
     """Accumulates values during the single walk of a dataset."""
 
@@ -643,15 +661,33 @@ class IdentifyingValuesCollector:
                 # (a name stored as UN is still a name).
                 raw = dataset[tag]
                 vr = str(raw.VR)
-            kind = _KIND_BY_TAG.get(tag)
             if vr == "SQ":
                 sequences.append((tag, sequence_items(dataset, tag, raw)))
-            elif kind is not None or vr in ("PN", "DA", "DT"):
-                vr, values = self.values_of(dataset, tag, raw, vr)
-                self.add_element(vr, values, kind)
-                if tag in _INSTITUTION_TAGS:
-                    self.institutions.update(normalise(item) for item in values)
+            elif collects(tag, vr):
+                self.add_values(tag, *self.values_of(dataset, tag, raw, vr))
         return sequences
+
+    def add_values(self, tag: int, vr: str, values: Iterable[str]) -> None:
+        """Collect the text ``values`` of the standard element at ``tag`` (one that
+        :func:`collects`), read as ``vr``: the rules every walk shares, over a Dataset or
+        over an element table (:func:`deidengine.dicom.facts.table_facts`)."""
+        values = list(values)
+        self.add_element(vr, values, _KIND_BY_TAG.get(tag))
+        if tag in _INSTITUTION_TAGS:
+            self.institutions.update(normalise(item) for item in values)
+
+    def add_row(self, table: ElementTable, index: int) -> None:
+        """Collect row ``index`` of ``table`` (an element that :func:`collects`), its values
+        read as the Dataset walk reads the same element (:meth:`values_of`): a binary value
+        stated as such as ISO 8859-1 text, any other as pydicom converts it."""
+        row = table.rows[index]
+        vr = row.vr
+        if vr in _TEXT_AS_READ_VRS:
+            texts = latin1_texts(table, index)
+        else:
+            vr = resolved_vr(table, index)
+            texts = converted_texts(table, index, vr)
+        self.add_values(row.tag, vr, [text for text in texts if text])
 
     def values_of(
         self, dataset: Dataset, tag: int, raw: DataElement | RawDataElement, vr: str | None

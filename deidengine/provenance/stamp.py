@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -67,12 +68,16 @@ __all__ = [
     "KnownSafe",
     "PixelOutcome",
     "PrivateInventory",
+    "ProvenanceStamp",
+    "StampElement",
     "WhatRan",
     "deidentification_method",
+    "kept_blocks",
     "kept_private_blocks",
     "method_policy_value",
     "plan_known_safe",
     "private_block_inventory",
+    "provenance_stamp",
     "stamp_provenance",
 ]
 
@@ -275,86 +280,165 @@ def _dt(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S.%f+0000")
 
 
-def _code_item(value: str, scheme: str, meaning: str) -> Dataset:
-    item = Dataset()
-    item.add_new(Tag.CodeValue, "SH", value)
-    item.add_new(Tag.CodingSchemeDesignator, "SH", scheme)
-    item.add_new(Tag.CodeMeaning, "LO", meaning)
-    return item
+#: A value as the stamp states it: text, several texts, unsigned shorts, or (for a sequence)
+#: its items, each a tuple of elements.
+StampValue = str | tuple[str, ...] | tuple[int, ...] | tuple[tuple["StampElement", ...], ...]
 
 
-def _private_block_item(block: KeptPrivateBlock) -> Dataset:
+@dataclass(frozen=True, slots=True)
+class StampElement:
+    """One element the stamp writes: its tag, VR and value (a sequence's items for ``SQ``).
+
+    Both ways of stamping read these: :func:`stamp_provenance` builds pydicom elements from
+    them, :func:`deidengine.provenance.stamp_edits.provenance_edits` encodes them as element
+    table edits; what the stamp says is decided once, in :func:`provenance_stamp`."""
+
+    tag: int
+    vr: str
+    value: StampValue
+
+    @property
+    def items(self) -> tuple[tuple[StampElement, ...], ...]:
+        """A sequence's items (nothing for any other VR)."""
+        if self.vr != "SQ":
+            return ()
+        return cast(tuple[tuple[StampElement, ...], ...], self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceStamp:
+    """What :func:`stamp_provenance` does to a data set's top level, as data.
+
+    ``elements`` replace (or add) the top-level elements of their tags; the top-level elements
+    of ``removed`` go (a sequence that would have no item); ``equipment_item`` is appended to
+    Contributing Equipment Sequence (after the items it already has, in a new element)."""
+
+    elements: tuple[StampElement, ...]
+    removed: frozenset[int]
+    equipment_item: tuple[StampElement, ...]
+
+
+def _code_item(value: str, scheme: str, meaning: str) -> tuple[StampElement, ...]:
+    return (
+        StampElement(Tag.CodeValue, "SH", value),
+        StampElement(Tag.CodingSchemeDesignator, "SH", scheme),
+        StampElement(Tag.CodeMeaning, "LO", meaning),
+    )
+
+
+def _private_block_item(block: KeptPrivateBlock) -> tuple[StampElement, ...]:
     """One item of Private Data Element Characteristics Sequence (PS3.3 Table C.12-1)."""
-    item = Dataset()
     status = block.status
-    item.add_new(Tag.PrivateGroupReference, "US", block.group)
-    item.add_new(Tag.PrivateCreatorReference, "LO", block.creator)
-    item.add_new(Tag.BlockIdentifyingInformationStatus, "CS", status.value)
+    item = [
+        StampElement(Tag.PrivateGroupReference, "US", (block.group,)),
+        StampElement(Tag.PrivateCreatorReference, "LO", block.creator),
+        StampElement(Tag.BlockIdentifyingInformationStatus, "CS", status.value),
+    ]
     if status is BlockIdentifyingInformationStatus.MIXED:
         # Type 1C: required if MIXED, and the condition does not allow it otherwise.
-        item.add_new(Tag.NonidentifyingPrivateElements, "US", list(block.known_safe))
+        item.append(StampElement(Tag.NonidentifyingPrivateElements, "US", block.known_safe))
     if block.removed:
-        action = Dataset()
-        action.add_new(Tag.IdentifyingPrivateElements, "US", list(block.removed))
-        action.add_new(Tag.DeidentificationAction, "CS", DeidentificationAction.X.value)
-        item.add_new(Tag.DeidentificationActionSequence, "SQ", Sequence([action]))
-    return item
+        action = (
+            StampElement(Tag.IdentifyingPrivateElements, "US", block.removed),
+            StampElement(Tag.DeidentificationAction, "CS", DeidentificationAction.X.value),
+        )
+        item.append(StampElement(Tag.DeidentificationActionSequence, "SQ", (action,)))
+    return tuple(item)
 
 
-def _equipment_item(ran: WhatRan) -> Dataset:
+def _equipment_item(ran: WhatRan) -> tuple[StampElement, ...]:
     """The de-identifier's item of Contributing Equipment Sequence (PS3.3 Table C.12-1)."""
-    item = Dataset()
-    item.add_new(Tag.Manufacturer, "LO", ENGINE_NAME)
-    item.add_new(Tag.SoftwareVersions, "LO", _lo(ran.engine_version))
+    item = [
+        StampElement(Tag.Manufacturer, "LO", ENGINE_NAME),
+        StampElement(Tag.SoftwareVersions, "LO", _lo(ran.engine_version)),
+    ]
     if ran.contribution_datetime is not None:
-        item.add_new(Tag.ContributionDateTime, "DT", _dt(ran.contribution_datetime))
+        item.append(StampElement(Tag.ContributionDateTime, "DT", _dt(ran.contribution_datetime)))
     purpose = DE_IDENTIFYING_EQUIPMENT
-    item.add_new(
-        Tag.PurposeOfReferenceCodeSequence,
-        "SQ",
-        Sequence([_code_item(purpose.value, purpose.scheme, purpose.meaning)]),
-    )
-    return item
+    code = _code_item(purpose.value, purpose.scheme, purpose.meaning)
+    item.append(StampElement(Tag.PurposeOfReferenceCodeSequence, "SQ", (code,)))
+    return tuple(item)
 
 
 def _is_image(dataset: Dataset) -> bool:
     return any(tag in dataset for tag in PIXEL_DATA_TAGS)
 
 
+def provenance_stamp(ran: WhatRan, *, is_image: bool) -> ProvenanceStamp:
+    """What the stamp of ``ran`` writes into a data set (``is_image``: it holds pixel data,
+    so the General Image Module's attributes apply): the one source of what the stamp says.
+
+    (0012,0064) and (0008,0300) are removed when there is nothing to put in them: both
+    require at least one item."""
+    removed = PatientIdentityRemoved.YES if ran.identity_removed else PatientIdentityRemoved.NO
+    elements = [
+        StampElement(Tag.PatientIdentityRemoved, "CS", removed.value),
+        StampElement(Tag.DeidentificationMethod, "LO", tuple(deidentification_method(ran))),
+        StampElement(Tag.LongitudinalTemporalInformationModified, "CS", ran.temporal.value),
+    ]
+    codes = tuple(
+        _code_item(concept.value, concept.scheme, concept.meaning)
+        for concept in map(cid_7050, ran.codes)
+    )
+    blocks = tuple(_private_block_item(block) for block in ran.kept_private_blocks)
+    gone: set[int] = set()
+    for tag, items in (
+        (Tag.DeidentificationMethodCodeSequence, codes),
+        (Tag.PrivateDataElementCharacteristicsSequence, blocks),
+    ):
+        if items:
+            elements.append(StampElement(tag, "SQ", items))
+        else:
+            gone.add(tag)
+    if is_image:
+        if ran.burned_in_annotation is not None:
+            value = ran.burned_in_annotation.value
+            elements.append(StampElement(Tag.BurnedInAnnotation, "CS", value))
+        if ran.recognizable_visual_features is not None:
+            value = ran.recognizable_visual_features.value
+            elements.append(StampElement(Tag.RecognizableVisualFeatures, "CS", value))
+    return ProvenanceStamp(
+        elements=tuple(sorted(elements, key=lambda element: element.tag)),
+        removed=frozenset(gone),
+        equipment_item=_equipment_item(ran),
+    )
+
+
+def _pydicom_value(element: StampElement) -> object:
+    """The value :meth:`Dataset.add_new` takes for ``element``: a text, a list of values, or a
+    Sequence of items."""
+    if element.vr == "SQ":
+        return Sequence([_item_dataset(item) for item in element.items])
+    if isinstance(element.value, tuple):
+        return list(element.value)
+    return element.value
+
+
+def _item_dataset(item: tuple[StampElement, ...]) -> Dataset:
+    dataset = Dataset()
+    for element in item:
+        dataset.add_new(element.tag, element.vr, _pydicom_value(element))
+    return dataset
+
+
 def stamp_provenance(ds: Dataset, ran: WhatRan) -> None:
-    """Write the provenance of ``ran`` into ``ds`` (top level), replacing what was there.
+    """Write the provenance of ``ran`` into ``ds`` (top level), replacing what was there
+    (:func:`provenance_stamp` says what).
 
     Contributing Equipment Sequence gains an item; every other attribute written here is
     replaced. (0012,0064) and (0008,0300) are left out (and removed) when there is nothing
     to put in them: both require at least one item.
     """
-    removed = PatientIdentityRemoved.YES if ran.identity_removed else PatientIdentityRemoved.NO
-    ds.add_new(Tag.PatientIdentityRemoved, "CS", removed.value)
-    ds.add_new(Tag.DeidentificationMethod, "LO", deidentification_method(ran))
-    codes = Sequence()
-    for value in ran.codes:
-        concept = cid_7050(value)
-        codes.append(_code_item(concept.value, concept.scheme, concept.meaning))
-    _set_or_remove_sequence(ds, Tag.DeidentificationMethodCodeSequence, codes)
-    if _is_image(ds):
-        if ran.burned_in_annotation is not None:
-            ds.add_new(Tag.BurnedInAnnotation, "CS", ran.burned_in_annotation.value)
-        if ran.recognizable_visual_features is not None:
-            ds.add_new(Tag.RecognizableVisualFeatures, "CS", ran.recognizable_visual_features.value)
-    ds.add_new(Tag.LongitudinalTemporalInformationModified, "CS", ran.temporal.value)
-    blocks = Sequence([_private_block_item(block) for block in ran.kept_private_blocks])
-    _set_or_remove_sequence(ds, Tag.PrivateDataElementCharacteristicsSequence, blocks)
+    stamp = provenance_stamp(ran, is_image=_is_image(ds))
+    for element in stamp.elements:
+        ds.add_new(element.tag, element.vr, _pydicom_value(element))
+    for tag in stamp.removed:
+        if tag in ds:
+            del ds[tag]
     existing = ds.get(Tag.ContributingEquipmentSequence)
     equipment = Sequence(list(existing.value) if existing is not None and existing.value else [])
-    equipment.append(_equipment_item(ran))
+    equipment.append(_item_dataset(stamp.equipment_item))
     ds.add_new(Tag.ContributingEquipmentSequence, "SQ", equipment)
-
-
-def _set_or_remove_sequence(ds: Dataset, tag: int, items: Sequence) -> None:
-    if len(items):
-        ds.add_new(tag, "SQ", items)
-    elif tag in ds:
-        del ds[tag]
 
 
 # ------------------------------------------------------------------------------ private blocks
@@ -404,8 +488,20 @@ def kept_private_blocks(
     offsets (``before`` is :func:`private_block_inventory` of the input)."""
     if not before:
         return ()  # de-identification adds no private block: an input without any keeps none
+    return kept_blocks(before, private_block_inventory(after), known_safe)
+
+
+def kept_blocks(
+    before: PrivateInventory, after: PrivateInventory, known_safe: KnownSafe
+) -> tuple[KeptPrivateBlock, ...]:
+    """The blocks of the output's inventory ``after``, each with its known-safe, unverified
+    and removed offsets against the input's ``before``: the rule both ways of finding the
+    output's blocks share (a Dataset's, :func:`kept_private_blocks`; a table's with its edits,
+    :func:`deidengine.provenance.stamp_edits.kept_private_blocks_of_table`)."""
+    if not before:
+        return ()  # de-identification adds no private block: an input without any keeps none
     blocks: list[KeptPrivateBlock] = []
-    for (group, creator), kept in sorted(private_block_inventory(after).items()):
+    for (group, creator), kept in sorted(after.items()):
         safe = [o for o in kept if known_safe(group, creator, o)]
         blocks.append(
             KeptPrivateBlock(

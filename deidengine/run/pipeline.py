@@ -9,6 +9,12 @@ The output is encoded once, and the verifier reads those bytes back
 (:func:`~deidengine.verify.written.read_written`): the leak scan, conformance (UIDs, dates,
 keyed values) and provenance checks judge what will be on disk, not the engine's dataset, and
 exactly the bytes they judged are written.
+
+A file the lean reader parsed, whose pixels the pixel stage would leave as they are, with no
+honest broker, takes the lean path (:mod:`deidengine.run.lean_path`): its header stage runs on
+the element table and its output is written from the table; every other file takes the
+Dataset path. Both end in the same verification and write
+(:meth:`FileProcessor._verify_and_write`).
 """
 
 from __future__ import annotations
@@ -26,15 +32,18 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID
 
 from deidengine import __version__
+from deidengine.core.errors import EncodingError
+from deidengine.core.table import ElementTable
 from deidengine.dicom.apply import (
     EngineContext,
+    HeaderOutcome,
     LookupMissError,
     RejectedError,
     apply_plan,
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.encode import encode_file
-from deidengine.dicom.facts import input_facts
+from deidengine.dicom.facts import InputFacts, input_facts
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.limits import (
@@ -43,6 +52,7 @@ from deidengine.dicom.limits import (
 )
 from deidengine.dicom.reading import FileReading, dataset_from_bytes
 from deidengine.dicom.storage import StoreResult, store_bytes_atomically
+from deidengine.dicom.table_apply import LeanUnsupported, apply_plan_to_table
 from deidengine.dicom.uids import is_valid_uid
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
@@ -55,6 +65,7 @@ from deidengine.provenance import (
     protect_original_attributes,
     stamp_provenance,
 )
+from deidengine.provenance.stamp_edits import kept_private_blocks_of_table
 from deidengine.provenance.vocabulary import LongitudinalTemporalInformationModified
 from deidengine.run.admission import (
     InputRefused,
@@ -64,6 +75,13 @@ from deidengine.run.admission import (
 )
 from deidengine.run.diagnose import diagnose_input
 from deidengine.run.diskfull import is_disk_full
+from deidengine.run.lean_path import (
+    RemovedIdentity,
+    encode_output,
+    lean_eligible,
+    lean_output,
+    pixel_rule_keeps,
+)
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
 from deidengine.run.quarantine import SEALED_FIELD, seal_input_path
 from deidengine.run.safety import (
@@ -77,6 +95,8 @@ from deidengine.text.header import clean_header_text
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
 from deidengine.verify.provenance_check import check_provenance
+from deidengine.verify.table_view import TOP as TOP_DATASET
+from deidengine.verify.table_view import TableView, table_of_dataset
 from deidengine.verify.written import (
     OpaquePayloadError,
     UnreadableOutputError,
@@ -183,14 +203,15 @@ def _new_file_meta(dataset: Dataset, transfer_syntax: str) -> FileMetaDataset:
 
 #: The UIDs an output is named by, outermost folder first.
 OUTPUT_NAME_UIDS = (
-    ("StudyInstanceUID", "(0020,000D)"),
-    ("SeriesInstanceUID", "(0020,000E)"),
-    ("SOPInstanceUID", "(0008,0018)"),
+    (0x0020000D, "(0020,000D)"),  # Study Instance UID
+    (0x0020000E, "(0020,000E)"),  # Series Instance UID
+    (0x00080018, "(0008,0018)"),  # SOP Instance UID
 )
 
 
-def output_name(dataset: Dataset) -> str:
-    """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs.
+def output_name(output: TableView) -> str:
+    """``<study>/<series>/<instance>.dcm`` from the de-identified UIDs of ``output`` (the
+    verifier's reading of the bytes to be written).
 
     Only valid UIDs (PS3.5 9.1) name files: a policy that keeps UIDs keeps whatever the input
     held, and ``../..`` or ``/etc`` there would lead the write out of the output tree. Any
@@ -198,8 +219,9 @@ def output_name(dataset: Dataset) -> str:
     ``unknown``).
     """
     parts = []
-    for keyword, tag in OUTPUT_NAME_UIDS:
-        value = str(dataset.get(keyword, "") or "").strip(" \x00")
+    for number, tag in OUTPUT_NAME_UIDS:
+        index = output.get(TOP_DATASET, number)
+        value = str((output.value(index) if index is not None else "") or "").strip(" \x00")
         if value and not is_valid_uid(value):
             raise _Quarantine(Reason.INVALID_UID, tag)
         parts.append(value or "unknown")
@@ -305,11 +327,17 @@ class FileProcessor:
         except InputRefused as refused:
             raise _Quarantine(refused.reason, refused.detail) from refused
         # One walk of the input before any stage edits it: the deny-list, the copy the
-        # verifier compares the output with, what conditions read, the private blocks.
-        facts = input_facts(dataset, self.plan.condition_tags)
-        identifying, original, snapshot = facts.identifying, facts.original, facts.snapshot
-        untouched_values = patient_borne_values(identifying)
+        # verifier compares the output with, what conditions read, the private blocks (read
+        # from the element table when the lean reader parsed the input).
+        facts = input_facts(dataset, self.plan.condition_tags, reading.table)
+        identifying, snapshot = facts.identifying, facts.snapshot
         private_before = facts.private_blocks
+        lean = self._lean_output(reading, facts)
+        if lean is not None:  # the header stage ran on the table: no Dataset edited
+            header, data, transfer_syntax = lean
+            return self._verify_and_write(
+                reference, data, transfer_syntax, 0, header, facts, reading, []
+            )
         before = original_snapshot(dataset) if self.certificate is not None else None
         try:
             header = apply_plan(dataset, self.context, identifying, snapshot)
@@ -356,6 +384,25 @@ class FileProcessor:
             protect_original_attributes(before, dataset, self.certificate)
             envelopes = _envelope_count(dataset) - envelopes
         data = _encode(dataset)
+        return self._verify_and_write(
+            reference, data, transfer_syntax, envelopes, header, facts, reading, pixel_outcomes
+        )
+
+    def _verify_and_write(
+        self,
+        reference: str,
+        data: bytes,
+        transfer_syntax: str,
+        envelopes: int,
+        header: HeaderOutcome,
+        facts: InputFacts,
+        reading: FileReading,
+        pixel_outcomes: list[RedactionOutcome],
+    ) -> Outcome:
+        """The verifier gates the write of ``data`` (either path's output file)."""
+        identifying, original, snapshot = facts.identifying, facts.original, facts.snapshot
+        dataset = reading.dataset
+        untouched_values = patient_borne_values(identifying)
         output = self._verify_written(data, transfer_syntax, envelopes)
         leaks = find_leaks(
             output, identifying, header.explicitly_kept, header.default_kept, untouched_values
@@ -363,7 +410,11 @@ class FileProcessor:
         if leaks:
             where = ", ".join(sorted({leak.described for leak in leaks})[:5])
             raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
-        self._verify_before_write(output, original)
+        # The verifier compares the output with the input's element table; an input only
+        # pydicom could read has none, and pydicom's reading of it stands in, written out
+        # (table_of_dataset: the one fallback).
+        original_table = reading.table if reading.table is not None else table_of_dataset(original)
+        self._verify_before_write(output, original_table, snapshot)
         name = SINGLE_OUTPUT if self.settings.output_is_file else output_name(output)
         try:
             status = _write_atomically(data, self.output_root, name)
@@ -391,12 +442,64 @@ class FileProcessor:
             id_map=header.id_map,
         )
 
-    def _verify_written(self, data: bytes, transfer_syntax: str, envelopes: int) -> Dataset:
-        """``data`` read back as the verifier's own dataset (the honest broker's ``envelopes``
-        set aside), or the quarantine that says why the bytes are not a file to write."""
+    def _lean_output(
+        self, reading: FileReading, facts: InputFacts
+    ) -> tuple[HeaderOutcome, bytes, str] | None:
+        """The lean path (:mod:`deidengine.run.lean_path`): the header stage on the input's
+        table and the output written from it; None where the Dataset path must run (the
+        module says where), having changed nothing."""
+        table = reading.table
+        if (
+            table is None
+            or self.certificate is not None
+            or not lean_eligible(table)
+            or not pixel_rule_keeps(self.plan, facts.snapshot, table)
+        ):
+            return None
         try:
-            output = read_written(data, transfer_syntax)
-            set_aside_envelopes(output, envelopes)
+            header = apply_plan_to_table(table, self.context, facts.identifying, facts.snapshot)
+        except LeanUnsupported:
+            return None
+        except LookupMissError as error:
+            raise _Quarantine(Reason.LOOKUP_MISS, str(error)) from error
+        except RejectedError as error:
+            raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
+        outcome = header.outcome
+        blocks = kept_private_blocks_of_table(
+            facts.private_blocks, table, header.edits, self.known_safe
+        )
+        ran = WhatRan.from_plan(
+            self.plan,
+            temporal=LongitudinalTemporalInformationModified(outcome.temporal.value),
+            pixels=PixelOutcome(),
+            kept_private_blocks=blocks,
+        )
+        implementation = (IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME)
+        try:
+            planned = lean_output(table, header.edits, ran, implementation)
+        except LeanUnsupported:
+            return None
+        except RemovedIdentity as error:
+            detail = "the policy removed the SOP Instance UID"
+            raise _Quarantine(Reason.ACTION_FAILED, detail) from error
+        try:
+            data = encode_output(table, planned.edits)
+        except EncodingError:
+            return None  # the Dataset path writes it, or says why it cannot
+        except MemoryError:
+            raise
+        except Exception as error:  # as _encode: the file fails closed, and says where
+            raise _Quarantine(Reason.ENCODING_FAILED, type(error).__name__) from error
+        return outcome, data, planned.transfer_syntax
+
+    def _verify_written(self, data: bytes, transfer_syntax: str, envelopes: int) -> TableView:
+        """``data`` read back as the verifier's own element table (the honest broker's
+        ``envelopes`` set aside), or the quarantine that says why the bytes are not a file to
+        write."""
+        try:
+            output = TableView.of(
+                set_aside_envelopes(read_written(data, transfer_syntax), envelopes)
+            )
         except UnreadableOutputError as error:
             raise _Quarantine(Reason.UNREADABLE_OUTPUT, error.detail) from error
         except OpaquePayloadError as error:
@@ -404,11 +507,13 @@ class FileProcessor:
             raise _Quarantine(Reason.LEAK_DETECTED, detail) from error
         return output
 
-    def _verify_before_write(self, dataset: Dataset, original: Dataset) -> None:
+    def _verify_before_write(
+        self, output: TableView, original: ElementTable, snapshot: ConditionSnapshot
+    ) -> None:
         """The verifier gates the write: policy conformance and provenance coherence."""
         problems = check_conformance(
-            dataset, self.plan, secret=self.secret, original=original
-        ) + check_provenance(dataset, self.plan)
+            output, self.plan, secret=self.secret, original=original, snapshot=snapshot
+        ) + check_provenance(output, self.plan)
         errors = sorted(
             {
                 f"{p.code.split()[0]} at {p.location}"

@@ -33,6 +33,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from deidengine.core.dataset_view import dataset_of
+from deidengine.core.errors import CoreError
+from deidengine.core.reader import read
+from deidengine.core.table import ElementTable
 from deidengine.dicom.apply import REPLACING_ACTIONS
 from deidengine.dicom.identifiers import IdentifyingValues, collect_identifying_values
 from deidengine.dicom.keys import ProjectSecret
@@ -57,6 +61,7 @@ from deidengine.verify.iod import iod_errors, new_iod_errors
 from deidengine.verify.leaks import INPUT_VALUE, find_leaks, patient_borne_values
 from deidengine.verify.preamble import preamble_findings
 from deidengine.verify.provenance_check import check_provenance
+from deidengine.verify.table_view import TOP, TableView, table_of_dataset
 
 if TYPE_CHECKING:  # the pixel stack (OpenCV, OCR) is imported only when OCR runs
     from deidengine.pixels.detect import DetectionReport, TextFinding
@@ -64,6 +69,7 @@ if TYPE_CHECKING:  # the pixel stack (OpenCV, OCR) is imported only when OCR run
 __all__ = ["VerifyConfigurationError", "VerifyReport", "render_report", "verify_tree"]
 
 SOP_INSTANCE_UID: Final = 0x00080018
+SOP_IDENTITY_TAGS: Final = (0x00080018, 0x00080016)
 PIXEL_DATA: Final = "(7FE0,0010)"
 
 Detector = Callable[[Dataset, IdentifyingValues], "DetectionReport"]
@@ -120,6 +126,72 @@ def _sop_instance(dataset: Dataset) -> str:
     return str(value.value).strip(" \x00") if value is not None and value.value else ""
 
 
+#: Where a Part 10 file's ``DICM`` prefix stands.
+PREFIX: Final = slice(128, 132)
+#: The lean reader's bound on inflating a deflated data set (as the inputs' default).
+MAX_INFLATED: Final = 1 << 30
+
+
+@dataclass(frozen=True)
+class _Output:
+    """One output as the checks read it: its element table, and pydicom's dataset of it for
+    the pixel detector only (pixels stay pydicom's), built on first use."""
+
+    view: TableView
+    fallback: Dataset | None  # pydicom's reading, when the lean reader refused the file
+
+    def dataset(self) -> Dataset:
+        return self.fallback if self.fallback is not None else dataset_of(self.view.table)
+
+    def sop_instance(self) -> str:
+        index = self.view.get(TOP, SOP_INSTANCE_UID)
+        value = self.view.value(index) if index is not None else None
+        return str(value).strip(" \x00") if value else ""
+
+
+def _lean_table(path: Path) -> tuple[bytes, object] | None:
+    """The file's bytes and the lean reader's table of them (``None`` when the reader refuses
+    them), or ``None`` when the file cannot be read at all."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        return data, read(data, max_inflated=MAX_INFLATED)
+    except (CoreError, RecursionError):
+        return data, None
+
+
+def _read_output(path: Path) -> _Output | None:
+    """The output at ``path`` as the checks read it, or ``None`` when it is not a DICOM file
+    we can read (:func:`_read`'s test: a file without the ``DICM`` prefix counts when it has
+    SOP identity). The lean reader reads it; a file it refuses is read by pydicom, whose
+    dataset is then written out and read as a table (:func:`table_of_dataset`)."""
+    found = _lean_table(path)
+    if found is None:
+        return None
+    data, table = found
+    if isinstance(table, ElementTable):
+        view = TableView.of(table)
+        identified = any(view.get(TOP, tag) is not None for tag in SOP_IDENTITY_TAGS)
+        if data[PREFIX] == b"DICM" or identified:
+            return _Output(view, None)
+        return None
+    dataset = _read(path)
+    if dataset is None:
+        return None
+    return _Output(TableView.of(table_of_dataset(dataset)), dataset)
+
+
+def _original_table(path: Path, original: Dataset) -> ElementTable:
+    """The input's element table for the conformance check: the lean reader's, else
+    pydicom's reading written out (:func:`table_of_dataset`)."""
+    found = _lean_table(path)
+    if found is not None and isinstance(found[1], ElementTable):
+        return found[1]
+    return table_of_dataset(original)
+
+
 def _read_uid_mappings(directory: Path) -> Mapping[str, str]:
     path = directory / UID_FILE
     if not path.is_file():
@@ -167,8 +239,7 @@ def _detector() -> Detector | None:
 
 
 def _leaks(
-    output: Dataset,
-    original: Dataset,
+    output: TableView,
     identifying: IdentifyingValues,
     decisions: list[Decision],
     file: str,
@@ -245,15 +316,19 @@ def _withheld(found: Finding, identifying: IdentifyingValues | None) -> Finding:
 
 
 def _verify_file(path: Path, relative: str, number: int, settings: _Settings) -> list[Finding]:
-    output = _read(path)
-    if output is None:
+    read_back = _read_output(path)
+    if read_back is None:
         return [finding(FindingCode.NOT_DICOM, relative, "", "not a readable DICOM file")]
+    output = read_back.view
     found: list[Finding] = []
     input_path: Path | None = None
     original: Dataset | None = None
+    original_table: ElementTable | None = None
     if settings.originals is not None:
-        input_path = settings.originals.get(_sop_instance(output))
+        input_path = settings.originals.get(read_back.sop_instance())
         original = _read(input_path, header_only=True) if input_path is not None else None
+    if input_path is not None and original is not None:
+        original_table = _original_table(input_path, original)
     identifying = collect_identifying_values(original) if original is not None else None
     file = _shown_name(relative, number, identifying)
     found.extend(preamble_findings(path, file))
@@ -270,25 +345,28 @@ def _verify_file(path: Path, relative: str, number: int, settings: _Settings) ->
                 "leaks, UIDs and dates cannot be checked against it",
             )
         )
-    decisions = plan_decisions(output, settings.plan, original)
+    original_view = TableView.of(original_table) if original_table is not None else None
+    decisions = plan_decisions(output, settings.plan, original_view)
     found.extend(
         check_conformance(
             output,
             settings.plan,
             secret=settings.secret,
-            original=original,
+            original=original_view,
             file=file,
             decisions=decisions,
         )
     )
     found.extend(check_provenance(output, settings.plan, file=file))
     if original is not None and identifying is not None:
-        found.extend(_leaks(output, original, identifying, decisions, file))
+        found.extend(_leaks(output, identifying, decisions, file))
     if settings.detector is not None:
+        # The pixels are pydicom's to decode: only the detector reads a Dataset of the output.
         # Without the input only the pixel patterns (dates, IDs, labels) and the output's own
         # values can be recognised.
-        values = identifying if identifying is not None else collect_identifying_values(output)
-        found.extend(_pixels(output, values, settings.detector, file))
+        dataset = read_back.dataset()
+        values = identifying if identifying is not None else collect_identifying_values(dataset)
+        found.extend(_pixels(dataset, values, settings.detector, file))
     if settings.iod:
         if input_path is not None and original is not None:
             found.extend(new_iod_errors(path, input_path, file=file))

@@ -1,10 +1,12 @@
 """Policy conformance: does an output hold only what its plan lets it hold?
 
-The checker walks the OUTPUT and, for every element it finds, asks
+The checker walks the OUTPUT's element table (the bytes to be written, as the lean reader laid
+them out: :class:`~deidengine.verify.table_view.TableView`) and, for every element it finds, asks
 :func:`~deidengine.dicom.decision.decide` (the engine's own answer: the plan's rule, else the
 default cascade; compound codes resolved by the attribute's Type in the file's IOD, ``C`` by the
-VR) what happens there; conditions read the original when it is given, else the output. It then
-checks what can be checked from the result:
+VR) what happens there; conditions read the original's table when it is given, else the
+output's. Values are decoded only where a check reads them. It then checks what can be checked
+from the result:
 
 - nothing the plan removes (``X``) is present, nothing it empties (``Z``) holds a value;
 - every private element was kept by a rule (``private -> X`` leaves none; ``C`` removes);
@@ -28,26 +30,12 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
-from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
-from pydicom.sequence import Sequence
-
-from deidengine.dicom.apply import DEFAULT_SHIFT, patient_key, private_key_of
+from deidengine.dicom.apply import DEFAULT_SHIFT
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
-from deidengine.dicom.decision import TOP, FileFacts, Scope, decide
-from deidengine.dicom.elements import (
-    AnyElement,
-    ElementPath,
-    element_location,
-    element_text,
-    element_vr,
-    known_vr,
-    sequence_items,
-    value_text,
-    walk_elements,
-)
+from deidengine.dicom.decision import TOP as TOP_SCOPE
+from deidengine.dicom.decision import FileFacts, Scope, decide
+from deidengine.dicom.elements import ElementPath, element_location, element_text
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.pseudonyms import keyed_hash, pseudonym
 from deidengine.dicom.uids import UUID_DERIVED_ROOT, is_registry_uid, remap_uid
@@ -56,6 +44,16 @@ from deidengine.policy.ast import ActionKind
 from deidengine.policy.plan import Plan, PlannedRule, is_private_group
 from deidengine.standard.dictionary import is_unknown_public
 from deidengine.standard.vr_classes import DATE_TIME_VRS, DATE_VRS, PIXEL_DATA_TAGS
+from deidengine.verify.table_view import (
+    META,
+    TOP,
+    TableView,
+    Verifiable,
+    condition_snapshot,
+    is_empty_value,
+    patient_key,
+    view_of,
+)
 
 # The engine's own element paths (``(0040,0275)[0].(0010,0010)``), so a leak finding and a
 # conformance finding at one element read alike.
@@ -176,20 +174,19 @@ class Decision(NamedTuple):
     (:attr:`deidengine.dicom.decision.Decision.verified_kind`). ``defaulted`` is true when no
     rule selects the element and no enclosing scope acts on it
     (:attr:`deidengine.dicom.decision.Decision.defaulted`). ``creator`` marks a private creator
-    element (gggg,0010-00FF). A named tuple: one is made per element of every verified file,
-    and a frozen dataclass costs six times as much to make.
+    element (gggg,0010-00FF). ``row`` is the element's row in ``view``'s table. A named
+    tuple: one is made per element of every verified file.
     """
 
     path: ElementPath
     tag: int
-    element: AnyElement
+    row: int
     rule: PlannedRule | None
     kind: ActionKind
     defaulted: bool
-    creator: bool = False
-    vr: str = ""
-    #: The dataset holding the element, to convert it when a check needs its value.
-    dataset: Dataset | None = None
+    creator: bool
+    vr: str
+    view: TableView
 
     @property
     def location(self) -> str:
@@ -197,16 +194,12 @@ class Decision(NamedTuple):
 
     @property
     def value(self) -> object:
-        """The element's value, converted from its raw form if need be."""
-        if isinstance(self.element, RawDataElement) and self.dataset is not None:
-            return self.dataset[self.tag].value
-        return self.element.value
+        """The element's value, as pydicom converts it."""
+        return self.view.value(self.row)
 
     def text(self) -> str:
-        """The value as text (:func:`~deidengine.dicom.elements.element_text`), unpadded."""
-        if self.dataset is None:
-            return _clean_text(self.element.value)
-        return value_text(self.dataset, self.tag, self.element, self.vr, None).strip(" \x00")
+        """The value as text (:meth:`~deidengine.verify.table_view.TableView.text`), unpadded."""
+        return self.view.text(self.row).strip(" \x00")
 
     @property
     def explicitly_kept(self) -> bool:
@@ -214,8 +207,24 @@ class Decision(NamedTuple):
         return self.rule is not None and self.rule.action.kind is ActionKind.KEEP
 
 
+def _private_key(view: TableView, dataset: int, tag: int) -> tuple[str, int, int] | None:
+    """The element's (creator, group, element byte), read from its data set's creator
+    element, as the header stage keys private rules."""
+    group, element = tag >> 16, tag & 0xFFFF
+    if element < 0x1000:
+        return None
+    creator = view.get(dataset, (group << 16) | (element >> 8))
+    if creator is None:
+        return None
+    value = view.value(creator)
+    if value in (None, ""):
+        return None
+    return (element_text(value).strip(" \x00"), group, element & 0xFF)
+
+
 def _walk(
-    dataset: Dataset,
+    view: TableView,
+    dataset: int,
     facts: FileFacts,
     path: ElementPath,
     tag_path: tuple[int, ...],
@@ -226,127 +235,102 @@ def _walk(
     into) to ``decisions``, depth first. A list, not a generator: a decision deep in an SR
     content tree would otherwise pass up through a generator per level."""
     skipped = UNVERIFIED_TOP_LEVEL_TAGS if not path else WRITER_META_TAGS
-    for tag, raw in walk_elements(dataset):
+    for tag, index in view.elements(dataset).items():
         group, number = tag >> 16, tag & 0xFFFF
         if number == 0x0000 or tag in skipped:
             continue
-        vr = known_vr(raw)
-        element = raw
-        if vr is None:
-            vr, element = element_vr(dataset, tag, raw)
+        vr = view.vr(index)
         private = is_private_group(group)
         if private and 0x0010 <= number <= 0x00FF:
             decisions.append(
-                Decision(path, tag, element, None, ActionKind.KEEP, False, True, vr, dataset)
+                Decision(path, tag, index, None, ActionKind.KEEP, False, True, vr, view)
             )
             continue
-        key = private_key_of(dataset, tag) if private else None
+        key = _private_key(view, dataset, tag) if private else None
         own_path = (*tag_path, tag)
         decided = decide(facts, tag, vr, path, own_path, scope, private, key)
         decisions.append(
             Decision(
                 path,
                 tag,
-                element,
+                index,
                 decided.rule,
                 decided.verified_kind,
                 decided.defaulted,
                 False,
                 vr,
-                dataset,
+                view,
             )
         )
         inner = decided.items
         if inner is not None:
-            for index, item in enumerate(sequence_items(dataset, tag, element)):
-                _walk(item, facts, (*path, (tag, index)), own_path, inner, decisions)
+            for number_, item in enumerate(view.sequence_items(index)):
+                _walk(view, item, facts, (*path, (tag, number_)), own_path, inner, decisions)
 
 
 def plan_decisions(
-    output: Dataset, plan: Plan, conditions_from: Dataset | None = None
+    output: Verifiable,
+    plan: Plan,
+    conditions_from: Verifiable | None = None,
+    snapshot: ConditionSnapshot | None = None,
 ) -> list[Decision]:
     """The plan's decision for every element of ``output`` (file meta first), depth first.
 
-    Rule conditions are evaluated on ``conditions_from`` (the original, when known: that is
-    what the engine evaluated them on), else on the output itself.
+    Rule conditions are evaluated on ``snapshot`` when given (the pipeline's, taken from the
+    input before any stage ran), else on ``conditions_from`` (the original, when known: that
+    is what the engine evaluated them on), else on the output itself.
     """
-    source = conditions_from if conditions_from is not None else output
-    sop_class = source.get("SOPClassUID") or output.get("SOPClassUID")
-    facts = FileFacts.of(
-        plan,
-        ConditionSnapshot.of(source, plan.condition_tags),
-        str(sop_class).strip() if sop_class else None,
-    )
+    output = view_of(output)
+    source = view_of(conditions_from) if conditions_from is not None else output
+    sop_class = _value_at(source, SOP_CLASS_UID) or _value_at(output, SOP_CLASS_UID)
+    if snapshot is None:
+        snapshot = condition_snapshot(source, plan.condition_tags)
+    facts = FileFacts.of(plan, snapshot, str(sop_class).strip() if sop_class else None)
     decisions: list[Decision] = []
-    meta = getattr(output, "file_meta", None)
-    if isinstance(meta, Dataset):
-        _walk(meta, facts, (), (), TOP, decisions)
-    _walk(output, facts, (), (), TOP, decisions)
+    _walk(output, META, facts, (), (), TOP_SCOPE, decisions)
+    _walk(output, TOP, facts, (), (), TOP_SCOPE, decisions)
     return decisions
 
 
+SOP_CLASS_UID: Final = 0x00080016
+
+
+def _value_at(view: TableView, tag: int) -> object:
+    """The top-level element's value, ``None`` when there is none."""
+    index = view.get(TOP, tag)
+    return None if index is None else view.value(index)
+
+
 # ---------------------------------------------------------------------------- checks
-def _is_empty(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, Sequence):
-        return len(value) == 0  # Z on a sequence leaves no item at all
-    if isinstance(value, MultiValue | list | tuple):
-        return all(_is_empty(v) for v in value)
-    if isinstance(value, bytes):
-        return not value.strip(b" \x00")
-    return not str(value).strip(" \x00")
-
-
-def _clean_text(value: object) -> str:
-    return element_text(value).strip(" \x00")
-
-
-def _original_item(context: _Context, path: ElementPath) -> Dataset | None:
-    """The original's dataset at ``path`` (same sequence items), ``None`` when it has none;
-    found once per path and file, converting only the sequences on the way."""
-    if path in context.items:
-        return context.items[path]
-    found: Dataset | None = context.original
-    if path:
-        parent = _original_item(context, path[:-1])
-        sequence_tag, index = path[-1]
-        found = None
-        if parent is not None and sequence_tag in parent:
-            items = parent[sequence_tag].value
-            if isinstance(items, Sequence) and index < len(items):
-                found = items[index]
-    context.items[path] = found
-    return found
-
-
 def _original_text(context: _Context, path: ElementPath, tag: int) -> str | None:
     """The unpadded text of the element at the same place in the original (same sequence
     items, same tag), or ``None`` when there is none."""
+    original = context.original
+    if original is None:
+        return None
     if tag >> 16 == 0x0002 and not path:
-        dataset = getattr(context.original, "file_meta", None)
+        dataset: int | None = META
     else:
-        dataset = _original_item(context, path)
+        dataset = context.items.get(path, -3)
+        if dataset == -3:
+            dataset = context.items[path] = original.item_at(path)
     if dataset is None:
         return None
-    # Looked up by the plain int (a tag hashes as its int): ``tag in dataset`` makes a
-    # pydicom Tag first, and this runs for every UID, shifted date and keyed value.
-    element = dataset._dict.get(tag)
-    if element is None:
+    index = original.get(dataset, tag)
+    if index is None:
         return None
-    vr, element = element_vr(dataset, tag, element)
-    return value_text(dataset, tag, element, vr, None).strip(" \x00")
+    return original.text(index).strip(" \x00")
 
 
 @dataclass(frozen=True, slots=True)
 class _Context:
     file: str
     secret: ProjectSecret | None
-    original: Dataset | None
+    original: TableView | None
     patient: str | None
     siblings: Mapping[ElementPath, frozenset[int]]
-    #: The original's datasets by path, as :func:`_original_item` finds them (a cache).
-    items: dict[ElementPath, Dataset | None] = field(default_factory=dict)
+    #: The original's data sets by path, as :meth:`TableView.item_at` finds them (a cache).
+    items: dict[ElementPath, int | None] = field(default_factory=dict)
 
 
 Check = Callable[[Decision, "_Context"], Iterator[Finding]]
@@ -371,8 +355,14 @@ def _removed(decision: Decision, context: _Context) -> Iterator[Finding]:
 
 def _emptied(decision: Decision, context: _Context) -> Iterator[Finding]:
     # No bytes at all (how the engine writes Z) is empty without converting the element.
-    raw_and_empty = isinstance(decision.element, RawDataElement) and decision.element.length == 0
-    if decision.kind is ActionKind.EMPTY and not raw_and_empty and not _is_empty(decision.value):
+    if decision.kind is not ActionKind.EMPTY:
+        return
+    view = decision.view
+    if decision.vr == "SQ":
+        empty = not view.items.get(decision.row)  # Z on a sequence leaves no item at all
+    else:
+        empty = view.table.rows[decision.row].length == 0 or is_empty_value(decision.value)
+    if not empty:
         source = decision.rule.source if decision.rule else "?"
         yield finding(
             FindingCode.SHOULD_BE_EMPTY,
@@ -581,28 +571,34 @@ def _siblings(decisions: list[Decision]) -> Mapping[ElementPath, frozenset[int]]
 
 
 def check_conformance(
-    output: Dataset,
+    output: Verifiable,
     plan: Plan,
     *,
     secret: ProjectSecret | None = None,
-    original: Dataset | None = None,
+    original: Verifiable | None = None,
     file: str = "",
     decisions: list[Decision] | None = None,
+    snapshot: ConditionSnapshot | None = None,
 ) -> tuple[Finding, ...]:
-    """Every way ``output`` departs from ``plan``; empty when it conforms.
+    """Every way ``output`` (the output file's element table) departs from ``plan``; empty
+    when it conforms.
 
-    With ``original`` (the input the output was made from) and ``secret``, UIDs and shifted
-    dates are recomputed exactly; without them UIDs are checked by form and shifts are skipped.
-    ``file`` is put in every finding. ``decisions`` may pass :func:`plan_decisions` already
-    computed for this output (the tree verifier shares one walk between checks).
+    With ``original`` (the element table of the input the output was made from) and
+    ``secret``, UIDs and shifted dates are recomputed exactly; without them UIDs are checked
+    by form and shifts are skipped. ``snapshot`` is the input's condition snapshot when the
+    caller holds it (else it is taken from ``original``, else from ``output``). ``file`` is
+    put in every finding. ``decisions`` may pass :func:`plan_decisions` already computed for
+    this output (the tree verifier shares one walk between checks).
     """
+    output_view = view_of(output)
+    original_view = view_of(original) if original is not None else None
     if decisions is None:
-        decisions = plan_decisions(output, plan, original)
+        decisions = plan_decisions(output_view, plan, original_view, snapshot)
     context = _Context(
         file=file,
         secret=secret,
-        original=original,
-        patient=patient_key(original) if original is not None else None,
+        original=original_view,
+        patient=patient_key(original_view) if original_view is not None else None,
         siblings=_siblings(decisions),
     )
     return tuple(

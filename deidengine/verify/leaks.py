@@ -1,6 +1,7 @@
 """Leak scan: no identifying value of the input may remain anywhere in the output.
 
-Every element at every depth is read as text (private and UN bytes included, as Latin-1) and
+Every element at every depth of the output's element table (the bytes to be written, as the
+lean reader laid them out) is read as text (private and UN bytes included, as Latin-1) and
 searched for the input's identifying values. Elements the policy explicitly keeps are
 allowed to hold what they held. Findings name element paths, never the values.
 
@@ -20,19 +21,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
-
-from deidengine.dicom.elements import (
-    ElementPath,
-    character_set,
-    element_location,
-    value_text,
-    walk_tree,
-)
+from deidengine.dicom.elements import ElementPath, element_location
 from deidengine.dicom.identifiers import IdentifyingValues, ValueKind
 from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
 from deidengine.text import Category, Source, Strictness, find_identifiers
+from deidengine.verify.table_view import META, TOP, TableView, Verifiable, view_of
 
 # Coded strings (CS) hold enumerated terms, where short name parts match by accident.
 UNSCANNED_VRS = frozenset({"FD", "FL", "SL", "SS", "SV", "UL", "US", "UV", "AT", "CS"})
@@ -72,30 +65,27 @@ SKIPPED_VRS = UNSCANNED_VRS | {"SQ"}
 
 
 def _texts(
-    dataset: Dataset,
+    view: TableView,
+    dataset: int,
     allowed: frozenset[tuple[ElementPath, int]],
     untouched: frozenset[tuple[ElementPath, int]],
 ) -> list[tuple[ElementPath, int, str, bool, str]]:
-    """``(path, tag, text, untouched, vr)`` of every element to scan, at every depth.
+    """``(path, tag, text, untouched, vr)`` of every element of ``dataset`` to scan, at every
+    depth.
 
     The cheap tests come first (VR, Pixel Data, no bytes at all) so that the elements skipped,
     most of a file, are never decoded; an element with no bytes reads as empty text and empty
     text is never scanned. A list, not a generator: every caller reads all of it.
     """
     found: list[tuple[ElementPath, int, str, bool, str]] = []
-    encodings: dict[int, list[str]] = {}  # by id() of the dataset holding the element
-    for path, holder, tag, vr, element in walk_tree(dataset):
-        if vr in SKIPPED_VRS or tag in PIXEL_DATA_TAGS:
-            continue
-        if isinstance(element, RawDataElement) and element.length == 0:
+    rows = view.table.rows
+    for path, _, index, tag, vr in view.walk(dataset):
+        if vr in SKIPPED_VRS or tag in PIXEL_DATA_TAGS or rows[index].length == 0:
             continue
         where = (path, tag)
         if where in allowed:
             continue
-        codecs = encodings.get(id(holder))
-        if codecs is None:
-            codecs = encodings[id(holder)] = character_set(holder)
-        text = value_text(holder, tag, element, vr, codecs)
+        text = view.text(index, charset_raw=True)
         if text:
             found.append((path, tag, text, where in untouched, vr))
     return found
@@ -177,26 +167,27 @@ def _scan_free_text(texts: list[tuple[ElementPath, int, str, bool, str]]) -> Ite
 
 
 def find_leaks(
-    dataset: Dataset,
+    output: Verifiable,
     identifying: IdentifyingValues,
     allowed: frozenset[tuple[ElementPath, int]] = frozenset(),
     untouched: frozenset[tuple[ElementPath, int]] = frozenset(),
     untouched_values: IdentifyingValues | None = None,
 ) -> tuple[LeakFinding, ...]:
-    """Every element of ``dataset`` (and its file meta) that still holds an identifying value.
+    """Every element of ``output`` (an output file's element table, its File Meta Information
+    included) that still holds an identifying value.
 
     ``allowed`` elements (the policy kept or replaced them by rule) are not scanned;
     ``untouched`` ones (no rule selected them) are scanned for ``untouched_values`` only.
+    Free text is searched for names in the data set, not in the File Meta Information.
     """
-    texts = _texts(dataset, allowed, untouched)
+    view = view_of(output)
+    texts = _texts(view, TOP, allowed, untouched)
     found = list(_scan_free_text(texts))
     if not identifying:
         return tuple(found)
     narrow = identifying if untouched_values is None else untouched_values
     found.extend(_scan(texts, identifying, narrow))
-    meta = getattr(dataset, "file_meta", None)
-    if meta is not None:
-        found.extend(_scan(_texts(meta, frozenset(), frozenset()), identifying, narrow))
+    found.extend(_scan(_texts(view, META, frozenset(), frozenset()), identifying, narrow))
     return tuple(found)
 
 

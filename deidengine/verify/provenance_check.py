@@ -22,18 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Final
 
-from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.sequence import Sequence
 
 from deidengine.dicom.dummies import dummy_value
-from deidengine.dicom.elements import (
-    element_location,
-    element_text,
-    value_text,
-    walk_private,
-    walk_tree,
-)
+from deidengine.dicom.elements import element_location
 from deidengine.policy.plan import Plan, is_private_group
 from deidengine.provenance.stamp import PIXEL_OPTION_CODES, method_policy_value
 from deidengine.provenance.vocabulary import (
@@ -45,6 +37,7 @@ from deidengine.provenance.vocabulary import (
 from deidengine.standard.cid7050 import cid_7050
 from deidengine.standard.vr_classes import DATE_VRS
 from deidengine.verify.conformance import Finding, FindingCode, finding
+from deidengine.verify.table_view import META, TOP, TableView, Verifiable, view_of
 
 __all__ = ["BASIC_PROFILE", "BASIC_PROFILE_CODE", "PIXEL_CODES", "check_provenance"]
 
@@ -65,31 +58,38 @@ TEMPORAL_VALUES: Final = frozenset(v.value for v in LongitudinalTemporalInformat
 #: Coding-scheme versions are DT values that date a terminology, not an event of the patient.
 NOT_PATIENT_DATES: Final = frozenset({0x00080106, 0x00080107})
 
-Check = Callable[[Dataset, Plan, str], Iterator[Finding]]
+CODING_SCHEME_DESIGNATOR: Final = int(Tag.CodingSchemeDesignator)
+CODE_VALUE: Final = int(Tag.CodeValue)
+
+Check = Callable[[TableView, Plan, str], Iterator[Finding]]
 
 
-def _text(dataset: Dataset, tag: int) -> str:
-    return element_text(dataset[tag].value).strip(" \x00") if tag in dataset else ""
+def _text(output: TableView, tag: int) -> str:
+    return output.top_text(tag)
 
 
-def _claimed_codes(output: Dataset) -> tuple[tuple[int, str, str], ...]:
+def _item_text(output: TableView, item: int, tag: int) -> str:
+    index = output.get(item, tag)
+    value = output.value(index) if index is not None else ""
+    return str(value or "").strip()
+
+
+def _claimed_codes(output: TableView) -> tuple[tuple[int, str, str], ...]:
     """(item index, coding scheme, code value) of every item of (0012,0064)."""
-    if METHOD_CODE_SEQUENCE not in output:
-        return ()
-    items = output[METHOD_CODE_SEQUENCE].value
-    if not isinstance(items, Sequence):
+    sequence = output.get(TOP, METHOD_CODE_SEQUENCE)
+    if sequence is None:
         return ()
     return tuple(
         (
             index,
-            str(item.get("CodingSchemeDesignator", "") or "").strip(),
-            str(item.get("CodeValue", "") or "").strip(),
+            _item_text(output, item, CODING_SCHEME_DESIGNATOR),
+            _item_text(output, item, CODE_VALUE),
         )
-        for index, item in enumerate(items)
+        for index, item in enumerate(output.sequence_items(sequence))
     )
 
 
-def _identity_removed(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+def _identity_removed(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
     value = _text(output, PATIENT_IDENTITY_REMOVED)
     where = element_location((), PATIENT_IDENTITY_REMOVED)
     if plan.identity_removed and value != PatientIdentityRemoved.YES.value:
@@ -109,7 +109,7 @@ def _identity_removed(output: Dataset, plan: Plan, file: str) -> Iterator[Findin
         )
 
 
-def _method(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+def _method(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
     if not _text(output, DEIDENTIFICATION_METHOD):
         yield finding(
             FindingCode.METHOD_MISSING,
@@ -118,7 +118,7 @@ def _method(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
             "De-identification Method is absent or empty",
         )
         return
-    values = output[DEIDENTIFICATION_METHOD].value
+    values = output.value(output.get(TOP, DEIDENTIFICATION_METHOD))  # type: ignore[arg-type]
     named = {
         str(value).strip()
         for value in (values if isinstance(values, (list, tuple, MultiValue)) else [values])
@@ -140,7 +140,7 @@ def _is_cid_7050(scheme: str, value: str) -> bool:
         return False
 
 
-def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+def _codes(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
     claimed: set[str] = set()
     for index, scheme, value in _claimed_codes(output):
         if _is_cid_7050(scheme, value):
@@ -172,7 +172,7 @@ def _codes(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         yield finding(FindingCode.CODE_UNEXPECTED, file, where, f"claims {code}, but {reason}")
 
 
-def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+def _temporal(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
     value = _text(output, LONGITUDINAL_TEMPORAL)
     if value not in TEMPORAL_VALUES:
         yield finding(
@@ -185,10 +185,10 @@ def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         return
     if value != LongitudinalTemporalInformationModified.REMOVED.value:
         return
-    for path, dataset, tag, vr, element in walk_tree(output, vrs=DATE_VRS):
+    for path, _, index, tag, vr in output.walk(vrs=DATE_VRS):
         if tag in NOT_PATIENT_DATES:
             continue
-        text = value_text(dataset, tag, element, vr, None).strip(" \x00")
+        text = output.text(index).strip(" \x00")
         # A D (dummy) value stands in for a removed date: it dates nothing.
         if text and text != str(dummy_value(vr)):
             yield finding(
@@ -199,7 +199,7 @@ def _temporal(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
             )
 
 
-def _burned_in(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
+def _burned_in(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
     claims_clean_pixels = any(v == CLEAN_PIXEL_DATA_CODE for _, _, v in _claimed_codes(output))
     if claims_clean_pixels and not _text(output, BURNED_IN_ANNOTATION):
         yield finding(
@@ -210,17 +210,19 @@ def _burned_in(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
         )
 
 
-def _holds_private_element(dataset: Dataset) -> bool:
-    """Whether a private element (not a creator) is anywhere in ``dataset``; only sequences
-    are converted on the way."""
+def _holds_private_element(output: TableView) -> bool:
+    """Whether a private element (not a creator) is anywhere in the data set (the File Meta
+    Information is not part of it)."""
     return any(
         tag & 0xFFFF >= 0x1000 and is_private_group(tag >> 16)
-        for _, tag, _, _ in walk_private(dataset)
+        for dataset, elements in output.datasets.items()
+        if dataset != META
+        for tag in elements
     )
 
 
-def _private_characteristics(output: Dataset, plan: Plan, file: str) -> Iterator[Finding]:
-    if PRIVATE_CHARACTERISTICS in output:
+def _private_characteristics(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
+    if output.get(TOP, PRIVATE_CHARACTERISTICS) is not None:
         return
     if _holds_private_element(output):
         yield finding(
@@ -242,7 +244,9 @@ CHECKS: Final[tuple[Check, ...]] = (
 )
 
 
-def check_provenance(output: Dataset, plan: Plan, *, file: str = "") -> tuple[Finding, ...]:
-    """Every missing or incoherent de-identification attribute of ``output``; empty when the
-    provenance is complete and agrees with ``plan`` and with the object itself."""
-    return tuple(found for check in CHECKS for found in check(output, plan, file))
+def check_provenance(output: Verifiable, plan: Plan, *, file: str = "") -> tuple[Finding, ...]:
+    """Every missing or incoherent de-identification attribute of ``output`` (the output
+    file's element table); empty when the provenance is complete and agrees with ``plan`` and
+    with the object itself."""
+    view = view_of(output)
+    return tuple(found for check in CHECKS for found in check(view, plan, file))

@@ -6,36 +6,31 @@ proving a file that is never written. So the pipeline encodes once, and :func:`r
 parses those bytes once, independently of the engine's objects, with the lean reader
 (:func:`deidengine.core.reader.read`). It is strict where pydicom is lenient (a value cut
 short, an undefined length without its delimiter, an unknown VR): a structure it cannot lay
-out exactly is not a file the engine writes. Its element table then becomes the pydicom
-:class:`~pydicom.dataset.Dataset` the checks (leak scan, conformance, provenance) read
-(:func:`deidengine.core.dataset_view.dataset_of`), the one ``pydicom.dcmread`` would give for
-the same bytes (tests/core/test_core_dataset_view.py holds it so), without parsing them again.
-Values over :data:`DEFERRED_VALUE_BYTES` (Pixel Data, large blobs) stay in the buffer until a
-check reads them: no check reads Pixel Data, so it is not copied again.
+out exactly is not a file the engine writes. Its element table is what the checks (leak scan,
+conformance, provenance, the output's name) read: no pydicom ``Dataset`` is built, and a value
+is decoded (by pydicom's converters, :class:`~deidengine.verify.table_view.TableView`) only
+when a check reads it; no check reads Pixel Data.
 
 It then holds the Part 10 framing to what the engine writes: a zeroed preamble, the transfer
 syntax it meant, a SOP Class and Instance UID that the File Meta Information repeats.
 
 The Encrypted Attributes Sequence items the honest-broker mode adds hold ciphertext of the
 original values: an opaque payload the leak scan cannot read and must not judge.
-:func:`set_aside_envelopes` takes them out of the verifier's reading (it owns that dataset),
-after proving that each holds nothing but its transfer syntax and its CMS envelope.
+:func:`set_aside_envelopes` gives the verifier's reading without them (a table without their
+rows), after proving that each holds nothing but its transfer syntax and its CMS envelope.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
-
-from deidengine.core.dataset_view import dataset_of
 from deidengine.core.errors import ReadError
 from deidengine.core.reader import read
+from deidengine.core.table import ElementTable
 from deidengine.errors import DeidError, EngineCode
+from deidengine.verify.table_view import META, TOP, TableView, without_rows
 
 __all__ = [
-    "DEFERRED_VALUE_BYTES",
     "ENVELOPE_TAGS",
     "OpaquePayloadError",
     "UnreadableOutputError",
@@ -43,8 +38,6 @@ __all__ = [
     "set_aside_envelopes",
 ]
 
-#: Values longer than this are read from the buffer when a check asks, not while parsing.
-DEFERRED_VALUE_BYTES: Final = 1 << 16
 PREAMBLE_LENGTH: Final = 128
 #: The lean reader's inflation bound for the engine's own deflated output (1 TiB: none in fact).
 UNBOUNDED_INFLATION: Final = 1 << 40
@@ -55,9 +48,10 @@ ENCRYPTED_CONTENT: Final = 0x04000520
 ENVELOPE_TAGS: Final = frozenset({ENCRYPTED_CONTENT_TRANSFER_SYNTAX_UID, ENCRYPTED_CONTENT})
 #: The SOP identity each output carries, and where its File Meta Information repeats it.
 SOP_IDENTITY: Final = (
-    ("SOPClassUID", "MediaStorageSOPClassUID", "(0008,0016)"),
-    ("SOPInstanceUID", "MediaStorageSOPInstanceUID", "(0008,0018)"),
+    ("SOPClassUID", 0x00080016, "MediaStorageSOPClassUID", 0x00020002, "(0008,0016)"),
+    ("SOPInstanceUID", 0x00080018, "MediaStorageSOPInstanceUID", 0x00020003, "(0008,0018)"),
 )
+TRANSFER_SYNTAX_UID: Final = 0x00020010
 
 
 class UnreadableOutputError(DeidError):
@@ -85,32 +79,34 @@ class OpaquePayloadError(DeidError):
         self.location = location
 
 
-def _text(dataset: Dataset, keyword: str) -> str:
-    return str(dataset.get(keyword, "") or "").strip(" \x00")
+def _text(view: TableView, dataset: int, tag: int) -> str:
+    index = view.get(dataset, tag)
+    value = view.value(index) if index is not None else ""
+    return str(value or "").strip(" \x00")
 
 
-def _framing_defect(output: Dataset, transfer_syntax: str) -> str | None:
+def _framing_defect(output: TableView, transfer_syntax: str) -> str | None:
     """What in the Part 10 framing differs from what the engine writes, or ``None``."""
-    if any(output.preamble or b""):
+    if any(output.table.facts.preamble or b""):
         return "the preamble is not zeroed"
-    meta = output.file_meta
-    if _text(meta, "TransferSyntaxUID") != transfer_syntax:
+    if _text(output, META, TRANSFER_SYNTAX_UID) != transfer_syntax:
         return "the File Meta Information names another transfer syntax"
-    for keyword, meta_keyword, tag in SOP_IDENTITY:
-        own = _text(output, keyword)
+    for keyword, tag, meta_keyword, meta_tag, where in SOP_IDENTITY:
+        own = _text(output, TOP, tag)
         if not own:
-            return f"no {keyword} {tag}"
-        if _text(meta, meta_keyword) != own:
-            return f"the File Meta Information's {meta_keyword} differs from {tag}"
+            return f"no {keyword} {where}"
+        if _text(output, META, meta_tag) != own:
+            return f"the File Meta Information's {meta_keyword} differs from {where}"
     return None
 
 
-def read_written(data: bytes, transfer_syntax: str) -> Dataset:
-    """``data`` (a Part 10 file, as the engine encoded it) read back for the checks.
+def read_written(data: bytes, transfer_syntax: str) -> ElementTable:
+    """``data`` (a Part 10 file, as the engine encoded it) read back for the checks: its
+    element table.
 
     Raises :class:`UnreadableOutputError` when the lean reader cannot lay the bytes out
-    exactly, pydicom cannot read the dataset built from them, or the framing is not the
-    engine's (see the module).
+    exactly, pydicom's converters cannot read the values the framing check reads, or the
+    framing is not the engine's (see the module).
     """
     if data[PREAMBLE_LENGTH : PREAMBLE_LENGTH + 4] != b"DICM":
         raise UnreadableOutputError("no DICM prefix after a 128-byte preamble")
@@ -121,38 +117,41 @@ def read_written(data: bytes, transfer_syntax: str) -> Dataset:
     except (ReadError, RecursionError) as error:
         raise UnreadableOutputError(f"the lean reader: {error}") from error
     try:
-        output = dataset_of(table, defer_size=DEFERRED_VALUE_BYTES)
-        defect = _framing_defect(output, transfer_syntax)
+        defect = _framing_defect(TableView.of(table), transfer_syntax)
     except Exception as error:  # any failure means the same: these bytes are not our file
         raise UnreadableOutputError(f"pydicom: {type(error).__name__}") from error
     if defect is not None:
         raise UnreadableOutputError(defect)
-    return output
+    return table
 
 
-def set_aside_envelopes(output: Dataset, count: int) -> None:
-    """Take the last ``count`` items of ``output``'s Encrypted Attributes Sequence (the ones
-    the engine added) out of ``output``, the verifier's own reading of the bytes, so that the
-    checks judge everything else. Items the input brought stay, and are checked as any
-    element is.
+def set_aside_envelopes(output: ElementTable, count: int) -> ElementTable:
+    """``output`` (the verifier's own reading of the bytes) without the last ``count`` items
+    of its Encrypted Attributes Sequence (the ones the engine added), and without the
+    sequence when no item is left, so that the checks judge everything else. Items the input
+    brought stay, and are checked as any element is.
 
     Raises :class:`OpaquePayloadError` when an item set aside holds anything but the envelope
     (:data:`ENVELOPE_TAGS`), or :class:`UnreadableOutputError` when the items are not there.
     """
     if count == 0:
-        return
-    element = output.get(ENCRYPTED_ATTRIBUTES_SEQUENCE)
-    items = list(element.value) if element is not None and element.value else []
-    if len(items) < count:
+        return output
+    view = TableView.of(output)
+    sequence = view.get(TOP, ENCRYPTED_ATTRIBUTES_SEQUENCE)
+    items = view.sequence_items(sequence) if sequence is not None else []
+    if sequence is None or len(items) < count:
         raise UnreadableOutputError("the Encrypted Attributes Sequence (0400,0500) is short")
     kept, envelopes = items[: len(items) - count], items[len(items) - count :]
-    for index, item in enumerate(envelopes, start=len(kept)):
-        for tag in sorted(int(element.tag) for element in item):
+    for number, item in enumerate(envelopes, start=len(kept)):
+        for tag in view.elements(item):
             if tag not in ENVELOPE_TAGS:
                 raise OpaquePayloadError(
-                    f"(0400,0500)[{index}].({tag >> 16:04X},{tag & 0xFFFF:04X})"
+                    f"(0400,0500)[{number}].({tag >> 16:04X},{tag & 0xFFFF:04X})"
                 )
-    if kept:
-        output[ENCRYPTED_ATTRIBUTES_SEQUENCE].value = Sequence(kept)
-    else:
-        del output[ENCRYPTED_ATTRIBUTES_SEQUENCE]
+    rows = output.rows
+    start = envelopes[0] if kept else sequence
+    depth = rows[sequence].depth
+    end = start + 1
+    while end < len(rows) and rows[end].depth > depth:
+        end += 1
+    return without_rows(output, start, end)

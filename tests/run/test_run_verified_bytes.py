@@ -21,9 +21,13 @@ from pydicom.dataset import Dataset
 import deidengine.dicom.encode as encode
 import deidengine.dicom.storage as storage
 import deidengine.provenance as provenance
+import deidengine.run.lean_path as lean_path
 import deidengine.run.pipeline as pipeline
 import deidengine.verify.written as written
 from deidengine.api import QuarantinedError, Session, load_policy, load_secret
+from deidengine.core.table import ElementTable
+from deidengine.core.writer import Edits
+from deidengine.core.writer import encode as encode_table
 from deidengine.dicom.elements import copy_as_read
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status
 from deidengine.run.pipeline import FileProcessor, RunSettings
@@ -62,9 +66,17 @@ def _why_quarantined(tmp_path: Path, outcome: Outcome, reason: Reason) -> str:
 
 
 def _install_encoder(monkeypatch: pytest.MonkeyPatch, writer: Writer) -> None:
-    """``writer`` in place of the engine's encoder, wherever the engine calls it from."""
+    """``writer`` in place of the engine's encoder, wherever the engine calls it from (the
+    lean path's table encoder too: its bytes, read into a dataset, go through ``writer``)."""
     monkeypatch.setattr(encode, "write_file", writer)
     monkeypatch.setattr(storage, "write_file", writer)
+
+    def through_writer(table: ElementTable, edits: Edits, *, preamble: bytes) -> bytes:
+        stream = io.BytesIO()
+        writer(pydicom.dcmread(io.BytesIO(encode_table(table, edits, preamble=preamble))), stream)
+        return stream.getvalue()
+
+    monkeypatch.setattr(lean_path, "encode", through_writer)
 
 
 def _faulty(change: Callable[[Dataset], None]) -> Writer:

@@ -11,6 +11,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 from deidengine.dicom.encode import encode_file
+from deidengine.verify.table_view import META, TOP, TableView, table_of_dataset
 from deidengine.verify.written import (
     OpaquePayloadError,
     UnreadableOutputError,
@@ -35,22 +36,23 @@ def _detail(data: bytes, syntax: str) -> str:
     return raised.value.detail
 
 
-@pytest.mark.parametrize("name", ["MR_small.dcm", "image_dfl.dcm", "SC_rgb_rle.dcm"])
+@pytest.mark.parametrize(
+    "name", ["MR_small.dcm", "image_dfl.dcm", "SC_rgb_rle.dcm", "examples_overlay.dcm"]
+)
 def test_encoded_bytes_read_back_with_their_values(name: str) -> None:
+    # The read-back is the lean reader's table (no pydicom Dataset): its values, decoded on
+    # demand, are pydicom's for the same bytes.
     data, syntax = _encoded(name)
     (path,) = bundled_test_files(name)
-    output = read_written(data, syntax)
-    assert output.SOPInstanceUID == pydicom.dcmread(path).SOPInstanceUID
-    assert output.PixelData == pydicom.dcmread(path).PixelData  # deferred, read on demand
-
-
-def test_large_values_stay_in_the_buffer_until_a_check_reads_them() -> None:
-    data, syntax = _encoded("examples_overlay.dcm")  # 256 KiB of pixels, 32 KiB of overlay
-    output = read_written(data, syntax)
-    assert output.get_item(0x7FE00010, keep_deferred=True).value is None  # not copied
-    assert output.get_item(0x60003000, keep_deferred=True).value is not None  # small: read
-    (path,) = bundled_test_files("examples_overlay.dcm")
-    assert output.PixelData == pydicom.dcmread(path).PixelData
+    expected = pydicom.dcmread(path)
+    output = TableView.of(read_written(data, syntax))
+    sop_instance = output.get(TOP, 0x00080018)
+    assert sop_instance is not None
+    assert output.value(sop_instance) == expected.SOPInstanceUID
+    pixels = output.get(TOP, 0x7FE00010)
+    assert pixels is not None
+    assert output.table.value(pixels) == expected.PixelData
+    assert output.get(META, 0x00020010) is not None
 
 
 def test_a_preamble_that_holds_data_is_refused() -> None:
@@ -106,10 +108,13 @@ def test_a_sequence_without_its_delimiter_is_refused() -> None:
     assert detail.startswith("the lean reader: [undefined-length-without-delimiter] ")
 
 
-def _with_envelopes(*items: Dataset) -> Dataset:
+def _with_envelopes(*items: Dataset) -> TableView:
     dataset = Dataset()
     dataset.EncryptedAttributesSequence = Sequence(list(items))
-    return dataset
+    after = Dataset()
+    after.PatientName = "AFTER^THE^ENVELOPES"
+    dataset.OriginalAttributesSequence = Sequence([after])  # (0400,0561): rows renumbered
+    return TableView.of(table_of_dataset(dataset))
 
 
 def _envelope(**extra: str) -> Dataset:
@@ -121,24 +126,37 @@ def _envelope(**extra: str) -> Dataset:
     return item
 
 
+def _texts(view: TableView) -> list[tuple[object, int, str]]:
+    return [
+        (path, tag, view.text(index)) for path, _, index, tag, vr in view.walk() if vr != "SQ"
+    ]
+
+
 def test_the_envelopes_the_engine_added_are_set_aside() -> None:
     brought = Dataset()
     brought.PatientID = "kept by the policy, checked as any element"
     dataset = _with_envelopes(brought, _envelope())
-    set_aside_envelopes(dataset, 1)
-    assert list(dataset.EncryptedAttributesSequence) == [brought]
-    only = _with_envelopes(_envelope())
-    set_aside_envelopes(only, 1)
-    assert "EncryptedAttributesSequence" not in only
+    kept = TableView.of(set_aside_envelopes(dataset.table, 1))
+    after = (((0x04000561, 0),), 0x00100010, "AFTER^THE^ENVELOPES")
+    assert _texts(kept) == [
+        (((0x04000500, 0),), 0x00100020, "kept by the policy, checked as any element"),
+        after,
+    ]
+    only = TableView.of(set_aside_envelopes(_with_envelopes(_envelope()).table, 1))
+    assert only.get(TOP, 0x04000500) is None
+    assert _texts(only) == [after]
+    assert set_aside_envelopes(dataset.table, 0) is dataset.table
 
 
 def test_clear_text_beside_an_envelope_is_found() -> None:
     dataset = _with_envelopes(_envelope(), _envelope(PatientName="QUIRINUS^HELOISE"))
     with pytest.raises(OpaquePayloadError) as raised:
-        set_aside_envelopes(dataset, 2)
+        set_aside_envelopes(dataset.table, 2)
     assert raised.value.location == "(0400,0500)[1].(0010,0010)"
 
 
 def test_missing_envelopes_are_refused() -> None:
     with pytest.raises(UnreadableOutputError):
-        set_aside_envelopes(Dataset(), 1)
+        set_aside_envelopes(table_of_dataset(Dataset()), 1)
+    with pytest.raises(UnreadableOutputError):
+        set_aside_envelopes(_with_envelopes(_envelope()).table, 2)

@@ -1,0 +1,452 @@
+"""The header stage over the lean reader's element table: decisions become writer edits.
+
+:func:`apply_plan_to_table` is :func:`deidengine.dicom.apply.apply_plan` for a file read into a
+:class:`~deidengine.core.table.ElementTable`, with no pydicom Dataset built: every element row,
+at every depth, gets what :func:`~deidengine.dicom.decision.decide` answers, and the action runs
+through the same :data:`~deidengine.dicom.apply.ACTIONS` and
+:data:`~deidengine.dicom.apply.CLEANERS`. Those actions are written once, against
+:class:`~deidengine.dicom.apply.ElementHandle`; this module is the handle's second backend
+(:class:`TableElement`): where the Dataset backend edits pydicom objects in place, a table
+handle records a :class:`~deidengine.core.writer.Edits` entry (a row's new value, a row
+removed). :func:`deidengine.core.writer.encode` then writes the table with those edits as
+``dcmwrite`` writes the edited Dataset, so the output bytes and the
+:class:`~deidengine.dicom.apply.HeaderOutcome` are the Dataset path's (tests/dicom hold the two
+to that, over pydicom's files, the benchmark corpora, the PHI corpus and the charset files).
+
+Why a second backend rather than one path: the pipeline's other Dataset consumers (the pixel
+stage, the honest broker's envelope, the public API's Dataset in and out) still need a Dataset,
+and turning every Dataset into bytes and back costs what this stage is meant to save.
+
+A replaced value is encoded as pydicom encodes it (:func:`encoded_value`: plain ASCII text
+directly, everything else through pydicom's own element writer with the character set in effect
+for the row); padding is the writer's job.
+
+**What the table stage supports, and what falls back.** It raises :class:`LeanUnsupported`
+(the caller then runs the Dataset path, which handles everything) where the Dataset path would
+convert an element in a way the table cannot reproduce byte for byte:
+
+- a data set holding one tag twice (pydicom keeps the last; the walk order would differ);
+- an explicit VR element read as UN whose VR pydicom replaces (pydicom writes it converted);
+- an item encoded otherwise than its file (implicit VR items inside an explicit VR file);
+- an ambiguous VR the table cannot resolve;
+- an action that reads a value of a VR whose text pydicom gives other than its bytes
+  (``AT`` and other non-text VRs read as text, ``scrub`` of a non-text VR).
+
+Everything else in a plan is supported: every action and cleaner, conditions (from the
+snapshot the caller takes), compound codes, the scopes, SR content items dropped by E.3.4,
+orphaned overlay planes and instance reference indexes, private creators and kept blocks.
+The pixel stage, the honest broker's envelope and review sheets are the caller's to route.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydicom.charset import default_encoding
+from pydicom.dataelem import DataElement
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element
+from pydicom.sequence import Sequence
+
+from deidengine.core import values
+from deidengine.core.errors import CoreError
+from deidengine.core.table import TOP, ElementTable, Kind
+from deidengine.core.writer import Edits, Value
+from deidengine.dicom.apply import (
+    COMMON_INSTANCE_REFERENCES,
+    CONCEPT_NAME_CODE_SEQUENCE,
+    CONTENT_SEQUENCE,
+    REFERENCED_SOP_INSTANCE_UID,
+    SOP_CLASS_UID,
+    SR_OPTION_COLUMNS,
+    EngineContext,
+    HeaderOutcome,
+    _FileState,
+    _sr_item_dropped,
+    act,
+    creators_to_remove,
+    header_outcome,
+    patient_key_of,
+)
+from deidengine.dicom.conditions import ConditionSnapshot
+from deidengine.dicom.decision import TOP as TOP_SCOPE
+from deidengine.dicom.decision import Decision, FileFacts, Scope, decide
+from deidengine.dicom.elements import ASCII_TEXT_VRS, BINARY_VRS, RAW_ASCII_VRS
+from deidengine.dicom.identifiers import IdentifyingValues
+from deidengine.policy.plan import PlannedRule, is_private_group
+from deidengine.standard.sr import sr_concept_actions
+from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
+
+__all__ = ["LeanUnsupported", "TableElement", "TableHeader", "apply_plan_to_table", "encoded_value"]
+
+CODING_SCHEME_DESIGNATOR = 0x00080102
+CODE_VALUE = 0x00080100
+#: VRs whose values the text stage reads from a table: character-set text, and the ASCII text
+#: VRs a person or device writes.
+TEXT_VALUE_VRS = CHARACTER_SET_VRS | {"AE", "UR"}
+#: Binary numbers: their text is the numbers' (``str`` of each), as pydicom's values give it.
+NUMBER_VRS = frozenset(values.NUMBER_FORMATS)
+
+
+class LeanUnsupported(Exception):
+    """The table stage cannot reproduce the Dataset path for this file: run that path.
+
+    A routing signal between the stage and its caller, never an outcome: it never leaves the
+    pipeline (so it has no code among the engine's errors)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableHeader:
+    """The header stage's result on a table: the writer's edits and what the stage did."""
+
+    edits: Edits
+    outcome: HeaderOutcome
+
+
+def plain_ascii(vr: str, value: object) -> bytes | None:
+    """``value``'s bytes when it is plain ASCII text of a VR pydicom writes such text as it is
+    in every character set (``None``: ask :func:`encoded_value`)."""
+    if value is None:
+        return b""
+    if vr in RAW_ASCII_VRS:
+        text = "\\".join(value) if isinstance(value, list | tuple) else value
+        if isinstance(text, str) and text.isascii():
+            return text.encode("ascii")
+    return None
+
+
+def encoded_value(tag: int, vr: str, value: object, encodings: list[str], little: bool) -> bytes:
+    """``value``'s bytes in an element of ``vr`` as pydicom's writer encodes them (unpadded
+    where pydicom does not pad: the writer pads)."""
+    plain = plain_ascii(vr, value)
+    if plain is not None:
+        return plain
+    buffer = DicomBytesIO()
+    buffer.is_little_endian = little
+    buffer.is_implicit_VR = True  # a fixed 8-byte header to cut off
+    write_data_element(buffer, DataElement(tag, vr, value), encodings or [default_encoding])
+    return buffer.getvalue()[8:]
+
+
+class _Builder:
+    """One file's walk: the table, its rows grouped by data set, and the edits so far."""
+
+    def __init__(self, table: ElementTable, state: _FileState) -> None:
+        self.table = table
+        self.rows = table.rows
+        self.state = state
+        self.replace: dict[int, Value] = {}
+        self.remove: set[int] = set()
+        #: Items the Dataset path walks (so pydicom re-encodes them): an empty addition marks
+        #: them for the writer, which then walks their sequence as pydicom does.
+        self.walked: set[int] = set()
+        children: dict[int, list[int]] = {}
+        for index, row in enumerate(self.rows):
+            children.setdefault(row.parent, []).append(index)
+        self.children = children
+
+    # ------------------------------------------------------------------ values
+    def text(self, index: int, vr: str) -> str:
+        """:func:`deidengine.dicom.elements.element_text` of the value pydicom would give."""
+        if vr in BINARY_VRS:
+            return self.table.value(index).decode("latin-1")
+        if vr in ASCII_TEXT_VRS:
+            parts = self.table.value(index).decode("latin-1").split("\\")
+            return "\\".join(part.rstrip(" \x00") for part in parts)
+        if vr in CHARACTER_SET_VRS:
+            return "\\".join(self.strings(index, vr))
+        if vr in NUMBER_VRS:
+            return "\\".join(str(number) for number in self._numbers(index))
+        raise LeanUnsupported(f"{vr} read as text")
+
+    def strings(self, index: int, vr: str) -> list[str]:
+        try:
+            parts = list(values.strings(self.table, index))
+        except (CoreError, UnicodeError, LookupError) as error:
+            raise LeanUnsupported("a value pydicom decodes otherwise") from error
+        if vr == "PN":  # pydicom's Person Name drops empty trailing component groups
+            parts = [part.rstrip("=") for part in parts]
+        return parts
+
+    def _numbers(self, index: int) -> tuple[int | float, ...]:
+        try:
+            return values.numbers(self.table, index)
+        except CoreError as error:
+            raise LeanUnsupported("numbers pydicom reads otherwise") from error
+
+    def encode(self, index: int, vr: str, value: object) -> Value:
+        if isinstance(value, Sequence):
+            if len(value):
+                raise LeanUnsupported("a sequence replaced by items")
+            return Value("SQ", b"")
+        plain = plain_ascii(vr, value)
+        if plain is not None:  # no character set to look up
+            return Value(vr, plain)
+        try:
+            encodings = values.encodings(self.table, index)
+        except (CoreError, LookupError) as error:
+            raise LeanUnsupported("a character set pydicom reads otherwise") from error
+        row = self.rows[index]
+        return Value(vr, encoded_value(row.tag, vr, value, encodings, row.little))
+
+    # ------------------------------------------------------------------ walking
+    def walk(
+        self,
+        parent: int,
+        path: tuple[tuple[int, int], ...],
+        tag_path: tuple[int, ...],
+        scope: Scope,
+    ) -> None:
+        table, rows, state = self.table, self.rows, self.state
+        facts = state.facts
+        creators: list[int] = []
+        seen: set[int] = set()
+        top = parent == TOP
+        for index in self.children.get(parent, ()):
+            row = rows[index]
+            if row.kind is not Kind.ELEMENT or (top and table.is_meta(index)):
+                continue
+            tag = row.tag
+            if tag in seen:
+                raise LeanUnsupported("a data set holds a tag twice")
+            seen.add(tag)
+            if top and tag in PIXEL_DATA_TAGS:
+                continue
+            group, number = tag >> 16, tag & 0xFFFF
+            private = is_private_group(group)
+            if number == 0x0000:
+                self.remove.add(index)  # group lengths go stale once anything changes
+                continue
+            if private and 0x0010 <= number <= 0x00FF:
+                creators.append(index)
+                continue
+            vr = self._vr(index)
+            own_path = (*tag_path, tag)
+            key = None
+            if private and number >= 0x1000 and row.creator:
+                key = (row.creator.strip(" \x00"), group, number & 0xFF)
+            decision = decide(facts, tag, vr, path, own_path, scope, private, key)
+            rule = decision.rule
+            act(TableElement(self, index, tag, vr, path, own_path, private, rule, decision), state)
+            # pydicom converts an element read as UN to look at its VR, and writes it
+            # converted: with its own VR (a value pydicom re-encodes to the same bytes).
+            converted = row.encoded_vr == "UN" and vr != "UN"
+            if converted and index not in self.replace and index not in self.remove:
+                self.replace[index] = Value(vr, table.value(index))
+        by_tag = {rows[i].tag: i for i in creators}
+
+        def tags_left() -> Iterable[int]:
+            siblings = self.children.get(parent, ())
+            return (
+                rows[i].tag
+                for i in siblings
+                if rows[i].kind is Kind.ELEMENT and i not in self.remove
+            )
+
+        for tag in creators_to_remove(list(by_tag), state, tags_left):
+            self.remove.add(by_tag[tag])
+
+    def _vr(self, index: int) -> str:
+        row = self.rows[index]
+        if (
+            row.encoded_vr
+            and row.encoded_vr != row.vr
+            and (row.encoded_vr != "UN" or row.vr == "SQ")
+        ):
+            raise LeanUnsupported("an element pydicom converts from its VR as read")
+        if " or " not in row.vr:
+            return row.vr
+        try:
+            return values.resolved_vr(self.table, index)
+        except CoreError as error:
+            raise LeanUnsupported("an ambiguous VR") from error
+
+    def descend(self, item: TableElement) -> None:
+        scope = item.decision.items
+        if scope is None:
+            return
+        state = self.state
+        items = [i for i in self.children.get(item.index, ()) if self.rows[i].kind is Kind.ITEM]
+        for number, child in enumerate(items):
+            if item.tag == CONTENT_SEQUENCE and scope.clean and self._drop_sr_item(child):
+                state.counts["sr-content-item-removed"] += 1
+                self.remove.add(child)
+                continue
+            self.walked.add(child)
+            self.walk(child, (*item.path, (item.tag, number)), item.tag_path, scope)
+
+    def _own(self, dataset: int, tag: int) -> int | None:
+        found = None
+        for index in self.children.get(dataset, ()):
+            if self.rows[index].tag == tag and self.rows[index].kind is Kind.ELEMENT:
+                found = index
+        return found
+
+    def _drop_sr_item(self, item: int) -> bool:
+        names = self._own(item, CONCEPT_NAME_CODE_SEQUENCE)
+        if names is None:
+            return False
+        codes = [i for i in self.children.get(names, ()) if self.rows[i].kind is Kind.ITEM]
+        if not codes:
+            return False
+        key = tuple(
+            "" if (found := self._own(codes[0], tag)) is None else self._plain_text(found)
+            for tag in (CODING_SCHEME_DESIGNATOR, CODE_VALUE)
+        )
+        return _sr_item_dropped((key[0], key[1]), self.state)
+
+    def _plain_text(self, index: int) -> str:
+        return self.text(index, self._vr(index))
+
+    # ------------------------------------------------------------------ after the walk
+    def dead(self) -> list[bool]:
+        """Per row: gone from the output (removed, or inside a removed or replaced row)."""
+        rows, remove, replace = self.rows, self.remove, self.replace
+        dead = [False] * len(rows)
+        for index, row in enumerate(rows):
+            parent = row.parent
+            dead[index] = index in remove or (parent != TOP and (dead[parent] or parent in replace))
+        return dead
+
+    def drop_orphaned_overlay_planes(self) -> None:
+        dead = self.dead()
+        top = [
+            i
+            for i in self.children.get(TOP, ())
+            if not dead[i] and not self.table.is_meta(i) and self.rows[i].kind is Kind.ELEMENT
+        ]
+        groups = {self.rows[i].tag >> 16 for i in top}
+        for group in sorted(g for g in groups if 0x6000 <= g <= 0x601E and not g & 1):
+            if any(self.rows[i].tag == (group << 16) | 0x3000 for i in top):
+                continue
+            self.remove.update(i for i in top if self.rows[i].tag >> 16 == group)
+            self.state.counts["overlay-plane-removed"] += 1
+
+    def drop_orphaned_instance_references(self) -> None:
+        dead = self.dead()
+        rows = self.rows
+        present = [
+            i
+            for i in self.children.get(TOP, ())
+            if not dead[i] and rows[i].tag in COMMON_INSTANCE_REFERENCES
+        ]
+        if not present or self._references_elsewhere(dead):
+            return
+        self.remove.update(present)
+        self.state.counts["instance-reference-index-removed"] += 1
+
+    def _references_elsewhere(self, dead: list[bool]) -> bool:
+        rows = self.rows
+        indexed: set[int] = set()  # rows inside a Common Instance Reference sequence
+        for index, row in enumerate(rows):
+            if dead[index] or row.kind is not Kind.ELEMENT:
+                continue
+            inside = row.parent != TOP and rows[row.parent].parent in indexed
+            if row.tag in COMMON_INSTANCE_REFERENCES or inside:
+                indexed.add(index)
+                continue
+            if row.tag == REFERENCED_SOP_INSTANCE_UID and not self.table.is_meta(index):
+                return True
+        return False
+
+    def edits(self) -> Edits:
+        add: dict[int, tuple[()]] = {item: () for item in self.walked if item not in self.remove}
+        return Edits(replace=dict(self.replace), remove=frozenset(self.remove), add=add)
+
+    def top_text(self, tag: int) -> str:
+        index = self._own(TOP, tag)
+        return "" if index is None else self._plain_text(index).strip()
+
+
+@dataclass(slots=True)
+class TableElement:
+    """An element row as the actions see it (:class:`~deidengine.dicom.apply.ElementHandle`):
+    reads decode the row's bytes, writes record an edit."""
+
+    builder: _Builder
+    index: int
+    tag: int
+    vr: str
+    path: tuple[tuple[int, int], ...]
+    tag_path: tuple[int, ...]
+    private: bool
+    rule: PlannedRule | None
+    decision: Decision
+
+    def text(self) -> str:
+        if self.index in self.builder.replace:
+            raise LeanUnsupported("a value read after it was replaced")
+        return self.builder.text(self.index, self.vr)
+
+    def text_values(self) -> tuple[list[str], bool] | None:
+        if self.vr not in TEXT_VALUE_VRS:
+            raise LeanUnsupported(f"{self.vr} cleaned as text")
+        if self.vr in CHARACTER_SET_VRS:
+            parts = self.builder.strings(self.index, self.vr)
+        else:  # AE, UR: ASCII, split as pydicom splits them
+            parts = list(values.strings(self.builder.table, self.index))
+        if not parts:
+            return None
+        return parts, len(parts) > 1
+
+    def set_text_values(self, values: list[str], multiple: bool) -> None:
+        self.replace(values if multiple or len(values) != 1 else values[0])
+
+    def replace(self, value: object) -> None:
+        self.builder.replace[self.index] = self.builder.encode(self.index, self.vr, value)
+
+    def remove(self) -> None:
+        self.builder.replace.pop(self.index, None)
+        self.builder.remove.add(self.index)
+
+    def holds_value(self) -> bool:
+        return bool(self.builder.table.value(self.index).strip(b" \x00"))
+
+    def descend(self, state: _FileState) -> None:
+        self.builder.descend(self)
+
+
+def apply_plan_to_table(
+    table: ElementTable,
+    context: EngineContext,
+    identifying: IdentifyingValues,
+    snapshot: ConditionSnapshot,
+) -> TableHeader:
+    """:func:`~deidengine.dicom.apply.apply_plan` for ``table``: the edits that de-identify its
+    header by ``context.plan``, and the same :class:`HeaderOutcome`.
+
+    ``snapshot`` holds the input's values that conditions read (the caller takes it once).
+    Raises what ``apply_plan`` raises (:class:`~deidengine.dicom.apply.LookupMissError`,
+    :class:`~deidengine.dicom.apply.RejectedError`, :class:`~deidengine.dicom.apply.ActionError`)
+    and :class:`LeanUnsupported` for a file only the Dataset path can treat (see the module).
+    """
+    meta_end = table.facts.meta_end
+    explicit = table.facts.explicit
+    if any(
+        row.explicit != explicit
+        for row in table.rows
+        if row.kind is not Kind.FRAGMENT and row.header >= meta_end
+    ):
+        raise LeanUnsupported("an item encoded otherwise than its file")
+    columns = tuple(SR_OPTION_COLUMNS[c] for c in context.plan.codes if c in SR_OPTION_COLUMNS)
+    state = _FileState(
+        context=context,
+        facts=FileFacts.of(context.plan, snapshot, None),
+        identifying=identifying,
+        sop_class=None,
+        patient_key="",
+        counts=Counter(),
+        sr_actions=sr_concept_actions(),
+        sr_columns=columns,
+    )
+    builder = _Builder(table, state)
+    sop_class = builder.top_text(SOP_CLASS_UID) or None
+    state.sop_class = sop_class
+    state.facts = FileFacts.of(context.plan, snapshot, sop_class)
+    state.patient_key = patient_key_of(builder.top_text)
+    builder.walk(TOP, (), (), TOP_SCOPE)
+    builder.drop_orphaned_overlay_planes()
+    builder.drop_orphaned_instance_references()
+    return TableHeader(builder.edits(), header_outcome(state))

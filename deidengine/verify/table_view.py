@@ -1,0 +1,365 @@
+"""An element table read as the verifier reads a file: data sets, paths, VRs and values.
+
+The verifier judges the bytes the engine writes, parsed by the lean reader into an
+:class:`~deidengine.core.table.ElementTable`; it builds no pydicom ``Dataset``. This module
+gives its checks what they read, with pydicom's meaning where a value is read:
+
+- :class:`TableView` groups the table's rows once into data sets (the File Meta Information,
+  the top level, each sequence item), each element at most once per data set (the last row of
+  a tag, as a ``Dataset`` keeps it) and in tag order, as ``Dataset`` iterates;
+- :meth:`TableView.walk` visits every element at every depth, depth first, a sequence's items
+  after the sequence, with its :data:`~deidengine.dicom.elements.ElementPath`;
+- :meth:`TableView.value` is the value pydicom hands out for the element (its converter run on
+  this element's bytes alone, with the data set's character sets), and :meth:`TableView.text`
+  the value as one text, as :func:`deidengine.dicom.elements.value_text` reads it from a
+  dataset: the raw bytes where they are plain (binary and ASCII VRs, one character set), the
+  converted value otherwise.
+
+The VR of an element is the one pydicom gives it once read (``US or SS`` and the other
+ambiguous forms resolved by :func:`deidengine.core.values.resolved_vr`).
+
+**The one fallback to pydicom objects** is :func:`table_of_dataset`: a ``Dataset`` (an input
+the lean reader refuses, so the pipeline holds only pydicom's reading of it; a dataset a caller
+of the library built) is written by pydicom's writer and that buffer read by the lean reader,
+so the checks still read a table holding what pydicom understood. :func:`view_of` applies it to
+whatever a check is given.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Final
+
+from pydicom.charset import decode_bytes
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filewriter import dcmwrite
+from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
+from pydicom.uid import UID
+from pydicom.values import convert_value
+
+from deidengine.core.reader import read
+from deidengine.core.table import TOP, ElementTable, Kind
+from deidengine.core.values import encodings, resolved_vr
+from deidengine.dicom.conditions import ConditionSnapshot, _age, _texts
+from deidengine.dicom.elements import (
+    ASCII_TEXT_VRS,
+    BINARY_VRS,
+    TEXT_DELIMITERS,
+    ElementPath,
+    element_text,
+)
+from deidengine.standard.vr_classes import CHARACTER_SET_VRS
+
+__all__ = [
+    "META",
+    "TOP",
+    "TableView",
+    "Verifiable",
+    "condition_snapshot",
+    "patient_key",
+    "table_of_dataset",
+    "view_of",
+    "without_rows",
+]
+
+#: The File Meta Information, as a data set of its own (``TOP`` is the top-level data set).
+META: Final = -2
+PATIENT_ID: Final = 0x00100020
+ISSUER_OF_PATIENT_ID: Final = 0x00100021
+PATIENT_NAME: Final = 0x00100010
+STUDY_INSTANCE_UID: Final = 0x0020000D
+#: VRs a condition snapshot records without a value (``("",)`` for a sequence).
+UNREAD_CONDITION_VRS: Final = frozenset({"SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+
+#: The lean reader's bound on inflating a deflated data set written here (none in fact: the
+#: bytes were deflated from a dataset held in memory).
+UNBOUNDED_INFLATION: Final = 1 << 40
+TRANSFER_SYNTAX_UID: Final = 0x00020010
+#: The transfer syntax of an (implicit VR, little endian) encoding.
+ENCODING_SYNTAXES: Final = {
+    (True, True): "1.2.840.10008.1.2",
+    (False, True): "1.2.840.10008.1.2.1",
+    (False, False): "1.2.840.10008.1.2.2",
+}
+#: Top-level pixel elements :func:`table_of_dataset` leaves out: no check reads them.
+PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+
+#: One element as :meth:`TableView.walk` visits it: ``(path, dataset, index, tag, vr)``.
+Visit = tuple[ElementPath, int, int, int, str]
+
+
+@dataclass(frozen=True)
+class TableView:
+    """An element table's data sets, laid out once (see the module)."""
+
+    table: ElementTable
+    #: Per data set (``META``, ``TOP`` or an item's row index): tag -> row index, in tag order.
+    datasets: dict[int, dict[int, int]]
+    #: Per sequence row: its items' row indexes, in order.
+    items: dict[int, list[int]]
+    _vrs: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, table: ElementTable) -> TableView:
+        """Lay ``table`` out (one pass over its rows)."""
+        rows = table.rows
+        meta_end = table.facts.meta_end
+        grouped: dict[int, dict[int, int]] = {META: {}, TOP: {}}
+        items: dict[int, list[int]] = {}
+        for index, row in enumerate(rows):
+            kind = row.kind
+            if kind is Kind.ELEMENT:
+                parent = row.parent
+                if parent == TOP and row.header < meta_end:
+                    parent = META
+                holder = grouped.get(parent)
+                if holder is None:
+                    holder = grouped[parent] = {}
+                holder.pop(row.tag, None)  # a repeated tag: the last one stands
+                holder[row.tag] = index
+            elif kind is Kind.ITEM:
+                items.setdefault(row.parent, []).append(index)
+                grouped.setdefault(index, {})
+        ordered = {dataset: dict(sorted(elements.items())) for dataset, elements in grouped.items()}
+        return cls(table, ordered, items)
+
+    # ------------------------------------------------------------------ structure
+    def elements(self, dataset: int) -> dict[int, int]:
+        """``tag -> row index`` of ``dataset``'s elements, in tag order."""
+        return self.datasets.get(dataset, {})
+
+    def get(self, dataset: int, tag: int) -> int | None:
+        """The row of ``tag`` in ``dataset``, if it has one."""
+        return self.datasets.get(dataset, {}).get(tag)
+
+    def sequence_items(self, index: int) -> list[int]:
+        """The item rows of the sequence at row ``index`` (none for another element)."""
+        return self.items.get(index, []) if self.vr(index) == "SQ" else []
+
+    def vr(self, index: int) -> str:
+        """The VR pydicom gives row ``index``'s element."""
+        found = self._vrs.get(index)
+        if found is None:
+            found = self._vrs[index] = resolved_vr(self.table, index)
+        return found
+
+    def walk(
+        self,
+        dataset: int = TOP,
+        path: ElementPath = (),
+        vrs: frozenset[str] | None = None,
+    ) -> Iterator[Visit]:
+        """Every element of ``dataset`` and of the items below it, depth first, a sequence's
+        items right after the sequence; with ``vrs``, only elements of those VRs are visited
+        (every sequence is still walked)."""
+        stack: list[tuple[ElementPath, list[tuple[int, int]], int, int]] = [
+            (path, list(self.elements(dataset).items()), dataset, 0)
+        ]
+        while stack:
+            where, elements, current, position = stack.pop()
+            while position < len(elements):
+                tag, index = elements[position]
+                position += 1
+                vr = self.vr(index)
+                if vrs is None or vr in vrs:
+                    yield where, current, index, tag, vr
+                inner = self.items.get(index) if vr == "SQ" else None
+                if inner:
+                    stack.append((where, elements, current, position))
+                    for number in range(len(inner) - 1, -1, -1):
+                        item = inner[number]
+                        step = (*where, (tag, number))
+                        stack.append((step, list(self.elements(item).items()), item, 0))
+                    break
+
+    def item_at(self, path: ElementPath) -> int | None:
+        """The data set at ``path`` (the same sequence tags and item numbers), if any."""
+        dataset = TOP
+        for tag, number in path:
+            index = self.get(dataset, tag)
+            if index is None:
+                return None
+            inner = self.sequence_items(index)
+            if number >= len(inner):
+                return None
+            dataset = inner[number]
+        return dataset
+
+    # ------------------------------------------------------------------ values
+    def value(self, index: int) -> object:
+        """Row ``index``'s value as pydicom hands it out (a sequence: its item rows)."""
+        vr = self.vr(index)
+        if vr == "SQ":
+            return self.items.get(index, [])
+        table = self.table
+        row = table.rows[index]
+        raw = RawDataElement(
+            BaseTag(row.tag),
+            vr,
+            row.length,
+            table.value(index),
+            row.offset,
+            not row.explicit,
+            row.little,
+        )
+        return convert_value(vr, raw, encodings(table, index))
+
+    def text(self, index: int, charset_raw: bool = False) -> str:
+        """The value as one text, values joined by ``\\`` (bytes as Latin-1), each value's
+        trailing padding dropped: :func:`~deidengine.dicom.elements.value_text` of the
+        element. ``charset_raw`` decodes a text of one character set from its bytes (the leak
+        scan's reading), else such a text is converted as pydicom converts it."""
+        vr = self.vr(index)
+        table = self.table
+        if vr in BINARY_VRS:
+            return table.value(index).decode("latin-1")
+        if vr in ASCII_TEXT_VRS:
+            text = table.value(index).decode("latin-1")
+        elif vr in CHARACTER_SET_VRS and charset_raw:
+            codecs = encodings(table, index)
+            if len(codecs) != 1:
+                return element_text(self.value(index))
+            text = decode_bytes(table.value(index), codecs, set(TEXT_DELIMITERS))
+        else:
+            return element_text(self.value(index))
+        parts = [part.rstrip(" \x00") for part in text.split("\\")]
+        if vr == "PN":
+            parts = [part.rstrip("=") for part in parts]
+        return "\\".join(parts)
+
+    def top_text(self, tag: int, strip: str | None = " \x00") -> str:
+        """The top-level element's value as :func:`element_text` gives it, stripped; empty
+        when there is none."""
+        index = self.get(TOP, tag)
+        if index is None:
+            return ""
+        return element_text(self.value(index)).strip(strip)
+
+
+def patient_key(view: TableView) -> str:
+    """The input's patient identity for keyed date offsets (ID and issuer, else the name, else
+    the study), read from its table as :func:`deidengine.dicom.apply.patient_key` reads it
+    from a dataset."""
+    patient_id = view.top_text(PATIENT_ID, None)
+    if patient_id:
+        return f"id:{patient_id}|{view.top_text(ISSUER_OF_PATIENT_ID, None)}"
+    name = view.top_text(PATIENT_NAME, None)
+    if name:
+        return f"name:{name}"
+    return f"study:{view.top_text(STUDY_INSTANCE_UID, None)}"
+
+
+def condition_snapshot(view: TableView, tags: Iterable[int] | None) -> ConditionSnapshot:
+    """The top-level values conditions read, from a table, as
+    :meth:`~deidengine.dicom.conditions.ConditionSnapshot.of` takes them from a dataset."""
+    top = view.elements(TOP)
+    wanted = top if tags is None else [tag for tag in tags if tag in top]
+    values: dict[int, tuple[str, ...]] = {}
+    for tag in wanted:
+        index = top[tag]
+        vr = view.vr(index)
+        if vr in UNREAD_CONDITION_VRS:
+            values[tag] = ("",) if vr == "SQ" else ()
+            continue
+        values[tag] = _texts(view.value(index))
+    derived: dict[str, float] = {}
+    age = _age(values)
+    if age is not None:
+        derived["age"] = age
+    return ConditionSnapshot(values, derived)
+
+
+def is_empty_value(value: object) -> bool:
+    """Whether a value holds nothing but padding (a sequence: no item)."""
+    if value is None:
+        return True
+    if isinstance(value, MultiValue | list | tuple):
+        return all(is_empty_value(v) for v in value)
+    if isinstance(value, bytes):
+        return not value.strip(b" \x00")
+    return not str(value).strip(" \x00")
+
+
+#: What a check reads: an element table (or its view), or a pydicom dataset (see the module).
+Verifiable = ElementTable | TableView | Dataset
+
+
+def table_of_dataset(dataset: Dataset) -> ElementTable:
+    """The element table of the bytes pydicom's writer makes of ``dataset`` (its top-level
+    Pixel Data left out: no check reads it), in the transfer syntax its File Meta Information
+    names, else the encoding it was read in, else explicit VR little endian.
+
+    The one place the verifier goes from pydicom's objects to a table (see the module). A
+    Transfer Syntax UID the dataset's meta lacks is written, so that the lean reader need not
+    guess the encoding, and its row left out of the table; one the writer cannot write in (a
+    damaged or unknown UID) is written as the UID of the encoding the data set was read in,
+    and its row then points at the meta's own value."""
+    copy = Dataset()
+    copy.update({tag: element for tag, element in dataset.items() if tag not in PIXEL_TAGS})
+    meta = FileMetaDataset()
+    meta.update(getattr(dataset, "file_meta", None) or {})
+    added = TRANSFER_SYNTAX_UID not in meta
+    if not added:
+        try:
+            return _written(copy, meta)
+        except Exception:
+            pass
+    stated = None if added else _value_bytes(meta[TRANSFER_SYNTAX_UID].value)
+    implicit, little = dataset.original_encoding
+    if implicit is None or little is None:
+        implicit, little = False, True
+    meta.TransferSyntaxUID = UID(ENCODING_SYNTAXES[(bool(implicit), bool(little))])
+    table = _written(copy, meta)
+    (row,) = (i for i, r in enumerate(table.rows) if r.tag == TRANSFER_SYNTAX_UID and r.depth == 0)
+    if stated is None:
+        return without_rows(table, row, row + 1)
+    # The meta's own value stands in the table (after the bytes read), as pydicom read it.
+    rows = list(table.rows)
+    rows[row] = rows[row]._replace(offset=len(table.data), length=len(stated))
+    return ElementTable(table.data + stated, tuple(rows), table.facts, table.charsets)
+
+
+def _value_bytes(value: object) -> bytes:
+    """An element's value as stored: bytes as they are, text as Latin-1."""
+    return value if isinstance(value, bytes) else str(value or "").encode("latin-1")
+
+
+def _written(dataset: Dataset, meta: FileMetaDataset) -> ElementTable:
+    dataset.file_meta = meta
+    stream = io.BytesIO()
+    dcmwrite(stream, dataset, enforce_file_format=False)
+    return read(stream.getvalue(), max_inflated=UNBOUNDED_INFLATION)
+
+
+def without_rows(table: ElementTable, start: int, end: int) -> ElementTable:
+    """``table`` without rows ``start`` to ``end`` (whole subtrees: a top-level element, or a
+    run of whole items ending a sequence), later rows, their parents and the character sets
+    renumbered; the values stay where they are in ``table.data``."""
+    removed = end - start
+
+    def moved(index: int) -> int:
+        return index - removed if index >= end else index
+
+    later = [
+        row if row.parent < end else row._replace(parent=row.parent - removed)
+        for row in table.rows[end:]
+    ]
+    charsets = {
+        moved(dataset): moved(row)
+        for dataset, row in table.charsets.items()
+        if not start <= dataset < end and not start <= row < end
+    }
+    return ElementTable(table.data, (*table.rows[:start], *later), table.facts, charsets)
+
+
+def view_of(output: Verifiable) -> TableView:
+    """``output`` as a :class:`TableView`, a dataset through :func:`table_of_dataset`."""
+    if isinstance(output, TableView):
+        return output
+    if isinstance(output, ElementTable):
+        return TableView.of(output)
+    return TableView.of(table_of_dataset(output))
