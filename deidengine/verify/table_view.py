@@ -35,10 +35,11 @@ from typing import Final
 from pydicom.charset import decode_bytes
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filewriter import dcmwrite
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import dcmwrite, write_dataset, write_file_meta_info
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
-from pydicom.uid import UID
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.values import convert_value
 
 from deidengine.core.reader import read
@@ -50,6 +51,7 @@ from deidengine.dicom.elements import (
     BINARY_VRS,
     TEXT_DELIMITERS,
     ElementPath,
+    copy_as_read,
     element_text,
 )
 from deidengine.standard.vr_classes import CHARACTER_SET_VRS
@@ -329,10 +331,50 @@ def _value_bytes(value: object) -> bytes:
 
 
 def _written(dataset: Dataset, meta: FileMetaDataset) -> ElementTable:
+    """The table of ``dataset`` written with ``meta``: its raw values copied as read; where
+    that fails (pydicom kept a damaged value's bytes, which it read leniently and the lean
+    reader does not, or a Command Set element stands in the data set), every value converted
+    and written anew, a Command Set first and in implicit VR, as pydicom reads one."""
     dataset.file_meta = meta
-    stream = io.BytesIO()
-    dcmwrite(stream, dataset, enforce_file_format=False)
-    return read(stream.getvalue(), max_inflated=UNBOUNDED_INFLATION)
+    try:
+        stream = io.BytesIO()
+        dcmwrite(stream, dataset, enforce_file_format=False)
+        return read(stream.getvalue(), max_inflated=UNBOUNDED_INFLATION)
+    except Exception:
+        pass
+    copy = copy_as_read(dataset)
+    _convert_all(copy)
+    syntax = UID(str(meta.TransferSyntaxUID))
+    if syntax == DeflatedExplicitVRLittleEndian:
+        stream = io.BytesIO()
+        dcmwrite(stream, copy, enforce_file_format=False)
+        return read(stream.getvalue(), max_inflated=UNBOUNDED_INFLATION)
+    out = DicomBytesIO()
+    out.is_little_endian, out.is_implicit_VR = True, False
+    write_file_meta_info(out, meta, enforce_standard=False)
+    command = Dataset()
+    command.update({tag: element for tag, element in copy.items() if tag >> 16 == 0})
+    if len(command):
+        out.is_little_endian, out.is_implicit_VR = True, True
+        write_dataset(out, command)
+    rest = Dataset()
+    rest.update({tag: element for tag, element in copy.items() if tag >> 16 != 0})
+    out.is_little_endian, out.is_implicit_VR = syntax.is_little_endian, syntax.is_implicit_VR
+    write_dataset(out, rest)
+    return read(out.getvalue(), max_inflated=UNBOUNDED_INFLATION)
+
+
+def _convert_all(dataset: Dataset) -> None:
+    """Convert every element of ``dataset`` and of its items that converts (one that does not
+    stays as read)."""
+    for tag in list(dataset.keys()):
+        try:
+            element = dataset[tag]
+        except Exception:
+            continue
+        if element.VR == "SQ":
+            for item in element.value or ():
+                _convert_all(item)
 
 
 def without_rows(table: ElementTable, start: int, end: int) -> ElementTable:
