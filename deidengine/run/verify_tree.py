@@ -350,7 +350,7 @@ def _verify_file(path: Path, relative: str, number: int, settings: _Settings) ->
                 "leaks, UIDs and dates cannot be checked against it",
             )
         )
-    original_view = TableView.of(original_table) if original_table is not None else None
+    original_view = TableView.lazy_of(original_table) if original_table is not None else None
     decisions = plan_decisions(output, settings.plan, original_view)
     found.extend(
         check_conformance(
