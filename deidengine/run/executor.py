@@ -14,17 +14,20 @@ what tests and debuggers want. Otherwise the pool is created, and its processes 
 and they are *forked from this process* when that is safe (:func:`fork_is_safe`): on Linux,
 with no other Python thread alive and no native library loaded whose thread pool does not
 survive a fork (OpenCV, ONNX Runtime). Then a worker starts in about a millisecond holding
-everything this process has already done: the engine imported and the plan compiled (the plan
-cache keeps it in memory, so the worker's own processor is built from it at once). This keeps
+everything this process has already done: the engine imported, the plan compiled (the plan
+cache keeps it in memory, so the worker's own processor is built from it at once) and the text
+stage's word lists loaded (:func:`~deidengine.text.warmup.warm_text_stage`, called just before
+the fork: otherwise every worker loads them again at its first file with text). This keeps
 the fork's one hazard away: a lock held by another thread at the moment of the fork stays held
 in the child forever, and here there is no other thread. Nor does a forked worker hold the
 manifest's lock, opened only later.
 
 Where a fork is not safe (another thread is running, a native pool is loaded, a pool must be
 replaced after a crash while the manifest's lock is open, or on macOS), the processes come from
-a fork server: a fresh single-threaded process that has imported the engine once
-(:data:`PRELOADED`) and whose children load the compiled plan from the plan cache on disk;
-where there is no fork server (Windows) they are spawned. At most ``4 * workers`` files are in
+a fork server: a fresh single-threaded process that has imported the engine and loaded the
+word lists once (:data:`PRELOADED`) and whose children load the compiled plan from the plan
+cache on disk; where there is no fork server (Windows) they are spawned (and load the lists at
+their first file with text, from the lists' own disk cache). At most ``4 * workers`` files are in
 flight, so memory stays flat whatever the number of inputs.
 
 The per-file function never raises; an executor still guards against one that does, or against
@@ -64,6 +67,7 @@ from deidengine.run.worker_protocol import (
     failure_outcome,
     raised_detail,
 )
+from deidengine.text.warmup import warm_text_stage
 
 if TYPE_CHECKING:
     from deidengine.run.pipeline import RunSettings
@@ -88,8 +92,13 @@ __all__ = [
     "register_executor",
 ]
 
-PRELOADED: Final = ("deidengine.run.pipeline", "deidengine.run.executor")
-"""Modules the fork server imports once, for every worker it forks."""
+PRELOADED: Final = (
+    "deidengine.run.pipeline",
+    "deidengine.run.executor",
+    "deidengine.text.preloaded",
+)
+"""Modules the fork server imports once, for every worker it forks (the last one loads the text
+stage's word lists, as :func:`~deidengine.text.warmup.warm_text_stage` does before a fork)."""
 
 FORK_UNSAFE_MODULES: Final = ("cv2", "onnxruntime")
 """Native libraries (the pixel stage's) whose thread pools do not survive a fork: once one is
@@ -227,6 +236,8 @@ class LocalExecutor:
         del processor  # built only to fail early: each pool process builds its own
         # Asked again: building the processor may have loaded a native pool or started a thread.
         forking = forking and fork_is_safe()
+        if forking:
+            warm_text_stage()  # loaded once here, shared by every forked worker
         context = multiprocessing.get_context("fork") if forking else _server_context()
         pool = self._new_pool(context, settings, worker_factory)
         # With fork, the first submission forks every process: do it now, while this thread
