@@ -15,7 +15,10 @@ from the median round of each size:
 - the fixed cost, the straight line through ``t(N/3)`` and ``t(N)`` extrapolated to zero files:
   ``(3 t(N/3) - t(N)) / 2``;
 - each against the floor's (``dcmread`` + ``save_as`` of every file in one process: its fixed
-  cost is the interpreter and pydicom's import).
+  cost is the interpreter and pydicom's import);
+
+and the same figures in CPU time (the run's processes together, median rounds): on a shared
+machine, the wall time of a two-worker run swings with the other load, its CPU time much less.
 
 The tools: the floor, and ``deid run --policy annex-e/basic --workers W`` for each ``W`` of
 ``--workers``, from this checkout, and with ``--baseline PATH`` from another checkout too
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -52,6 +56,7 @@ class Tool:
     command: list[str]  # completed with the input and output folders
     pythonpath: str
     seconds: dict[int, list[float]] = field(default_factory=dict)
+    cpu: dict[int, list[float]] = field(default_factory=dict)
 
 
 def _deid(name: str, checkout: Path, key: Path, workers: int) -> Tool:
@@ -70,16 +75,24 @@ def _clean(target: Path) -> None:
             path.unlink()
 
 
-def time_once(tool: Tool, source: Path, target: Path, expected: int) -> float:
-    """One run's wall time, from the command's start to its exit; its outputs are checked."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_once(tool: Tool, source: Path, target: Path, expected: int) -> tuple[float, float]:
+    """One run's wall time, from the command's start to its exit, and the CPU time of the
+    command and every process it waited for (its workers); its outputs are checked."""
     _clean(target)
     target.mkdir(parents=True)
     environment = {**os.environ, "PYTHONPATH": tool.pythonpath}
+    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         [*tool.command, str(source), str(target)], env=environment, capture_output=True, text=True
     )
     seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     written = sum(1 for path in target.rglob("*") if path.is_file())
     if done.returncode != 0 or written != expected:
         raise SystemExit(
@@ -87,7 +100,7 @@ def time_once(tool: Tool, source: Path, target: Path, expected: int) -> float:
             f"{done.stderr[-2000:]}"
         )
     _clean(target)
-    return seconds
+    return seconds, cpu
 
 
 @dataclass(frozen=True)
@@ -107,15 +120,23 @@ def line(times: dict[int, float], small: int, large: int) -> Line:
 
 
 def report(tools: list[Tool], small: int, large: int) -> str:
+    """The wall-time table (fastest and median rounds), then the same figures in CPU time
+    (median rounds: the sum over the run's processes, which load elsewhere disturbs less)."""
     rows = [
-        f"| tool | round | t(1) s | t({small}) s | t({large}) s | per file ms | fixed s "
+        f"| tool | measure | t(1) s | t({small}) s | t({large}) s | per file ms | fixed s "
         "| fixed vs floor | per file vs floor |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     floor: dict[str, Line] = {}
+    picks = (
+        ("wall, fastest", "seconds", min),
+        ("wall, median", "seconds", statistics.median),
+        ("CPU, median", "cpu", statistics.median),
+    )
     for tool in tools:
-        for label, pick in (("fastest", min), ("median", statistics.median)):
-            figures = line({n: pick(s) for n, s in tool.seconds.items()}, small, large)
+        for label, measure, pick in picks:
+            values: dict[int, list[float]] = getattr(tool, measure)
+            figures = line({n: pick(v) for n, v in values.items()}, small, large)
             if tool.name == "floor":
                 floor[label] = figures
             base = floor[label]
@@ -170,10 +191,11 @@ def main() -> None:
         shift = round_index % len(tools)
         for tool in tools[shift:] + tools[:shift]:
             for count in (1, small, large):
-                seconds = time_once(tool, folders[count], work / "out", count)
+                seconds, cpu = time_once(tool, folders[count], work / "out", count)
                 tool.seconds.setdefault(count, []).append(seconds)
+                tool.cpu.setdefault(count, []).append(cpu)
                 print(f"  round {round_index + 1} {tool.name:<14} {count:>5} files "
-                      f"{seconds:6.2f} s", flush=True)  # fmt: skip
+                      f"{seconds:6.2f} s wall {cpu:6.2f} s CPU", flush=True)  # fmt: skip
     print()
     print(report(tools, small, large))
 
