@@ -14,6 +14,7 @@ loaded here only when asked (:data:`NER_VARIABLE`): a run of image series never 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from typing import Final
@@ -27,7 +28,12 @@ NER_VARIABLE: Final = "DEID_PRELOAD_NER"
 
 
 def warm_text_stage(environ: Mapping[str, str] = os.environ) -> None:
-    """Load the text stage's word lists (and spaCy's pipeline when :data:`NER_VARIABLE` asks)."""
-    vocabulary.warm()
-    if environ.get(NER_VARIABLE) == "1":
-        ner.pipeline()
+    """Load the text stage's word lists (and spaCy's pipeline when :data:`NER_VARIABLE` asks).
+
+    Never raises: what cannot be loaded now is loaded (or fails) where the stage first needs
+    it, as it would have without this call, so a broken installation ends each file as before.
+    """
+    with contextlib.suppress(Exception):
+        vocabulary.warm()
+        if environ.get(NER_VARIABLE) == "1":
+            ner.pipeline()

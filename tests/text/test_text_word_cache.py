@@ -136,3 +136,15 @@ def test_a_warm_process_does_not_import_wordfreq(tmp_path: Path, computed: WordL
         [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_warming_never_raises_and_leaves_the_failure_to_the_first_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deidengine.text import warmup
+
+    def broken() -> None:
+        raise ImportError("wordfreq is missing")
+
+    monkeypatch.setattr(vocabulary, "warm", broken)
+    warmup.warm_text_stage({})  # returns: a run's workers meet the failure where they did
