@@ -39,18 +39,12 @@ are never recorded, since they can quote file names or values.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import sys
 import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import forkserver
-from multiprocessing.context import BaseContext
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -70,7 +64,14 @@ from deidengine.run.worker_protocol import (
 from deidengine.text.warmup import warm_text_stage
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing.context import BaseContext
+    from multiprocessing.process import BaseProcess
+
     from deidengine.run.pipeline import RunSettings
+
+# multiprocessing and concurrent.futures are imported where a pool is made (30 ms a run with one
+# worker, the default for a single input, never needs).
 
 __all__ = [
     "CRASH_DETAIL",
@@ -233,6 +234,8 @@ class LocalExecutor:
             ) from error
         if self.workers == 1:
             return self._in_process(paths, processor, secret)
+        import multiprocessing
+
         del processor  # built only to fail early: each pool process builds its own
         # Asked again: building the processor may have loaded a native pool or started a thread.
         forking = forking and fork_is_safe()
@@ -278,6 +281,9 @@ class LocalExecutor:
         (and may run threads), which a forked process would inherit.
         """
         limit = IN_FLIGHT_PER_WORKER * self.workers
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
         pending = iter(paths)
         in_flight: dict[Future[Outcome], Path] = {}
         suspects: deque[Path] = deque()  # lost with a dying pool; each is retried alone
@@ -340,6 +346,8 @@ class LocalExecutor:
     def _new_pool(
         self, context: BaseContext, settings: RunSettings, worker_factory: WorkerFactory
     ) -> ProcessPoolExecutor:
+        from concurrent.futures import ProcessPoolExecutor
+
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
@@ -362,6 +370,8 @@ def fork_is_safe() -> bool:
     (macOS offers fork too, but its system libraries are not fork-safe; Python itself stopped
     forking there by default.)
     """
+    import multiprocessing
+
     if not sys.platform.startswith("linux"):
         return False
     if "fork" not in multiprocessing.get_all_start_methods():
@@ -377,6 +387,9 @@ def _ready() -> None:
 
 def _server_context() -> BaseContext:
     """The fork server's context (started now, preloading the engine), else spawn's."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
