@@ -268,9 +268,11 @@ def test_fork_server_workers_start_with_the_word_lists_loaded(
 
 def test_one_worker_loads_nothing_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process, the lists load at the first file that needs them, as before."""
-    from deidengine.text import vocabulary
+    from deidengine.text import ner, vocabulary
 
+    # Fresh caches: earlier tests in this process may have loaded both.
     monkeypatch.setattr(vocabulary, "_word_lists", functools.cache(vocabulary._word_lists))
+    monkeypatch.setattr(ner, "pipeline", functools.cache(ner.pipeline))
     paths = fake_inputs(tmp_path, ["a"])
     outcomes = list(LocalExecutor(1).execute(paths, settings_for(tmp_path), text_state_worker))
     assert [o.detail for o in outcomes] == ["lists=no ner=no"]
