@@ -46,7 +46,13 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.compare_peers import CORPORA, FLOOR_SCRIPT, machine  # noqa: E402
+from benchmarks.compare_peers import (  # noqa: E402
+    CORPORA,
+    FLOOR_SCRIPT,
+    _clean,
+    check_outputs,
+    machine,
+)
 from benchmarks.corpus import write_corpus  # noqa: E402
 
 
@@ -67,14 +73,6 @@ def _deid(name: str, checkout: Path, key: Path, workers: int) -> Tool:
     return Tool(name, command, str(checkout))
 
 
-def _clean(target: Path) -> None:
-    for path in (target, *target.parent.glob(target.name + ".*")):
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-
-
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -93,12 +91,7 @@ def time_once(tool: Tool, source: Path, target: Path, expected: int) -> tuple[fl
     )
     seconds = time.perf_counter() - started
     cpu = _children_cpu() - cpu
-    written = sum(1 for path in target.rglob("*") if path.is_file())
-    if done.returncode != 0 or written != expected:
-        raise SystemExit(
-            f"{tool.name} failed: exit {done.returncode}, {written} of {expected} outputs\n"
-            f"{done.stderr[-2000:]}"
-        )
+    check_outputs(tool.name, done, target, expected)
     _clean(target)
     return seconds, cpu
 
@@ -117,6 +110,19 @@ class Line:
 def line(times: dict[int, float], small: int, large: int) -> Line:
     per_file = (times[large] - times[small]) / (large - small)
     return Line(times[1], times[small], times[large], per_file, times[small] - per_file * small)
+
+
+def _row(name: str, label: str, figures: Line, floor: Line) -> str:
+    cells = [
+        name,
+        label,
+        *(f"{seconds:.2f}" for seconds in (figures.one, figures.small, figures.large)),
+        f"{figures.per_file * 1000:.1f}",
+        f"{figures.fixed:.2f}",
+        f"{figures.fixed - floor.fixed:+.2f} s",
+        f"{figures.per_file / floor.per_file:.2f}x",
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
 def report(tools: list[Tool], small: int, large: int) -> str:
@@ -139,12 +145,7 @@ def report(tools: list[Tool], small: int, large: int) -> str:
             figures = line({n: pick(v) for n, v in values.items()}, small, large)
             if tool.name == "floor":
                 floor[label] = figures
-            base = floor[label]
-            rows.append(
-                f"| {tool.name} | {label} | {figures.one:.2f} | {figures.small:.2f} "
-                f"| {figures.large:.2f} | {figures.per_file * 1000:.1f} | {figures.fixed:.2f} "
-                f"| {figures.fixed - base.fixed:+.2f} s | {figures.per_file / base.per_file:.2f}x |"
-            )
+            rows.append(_row(tool.name, label, figures, floor[label]))
     return "\n".join(rows)
 
 

@@ -24,22 +24,24 @@ could let a name through.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import stat
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
-from importlib import util as import_util
 from pathlib import Path
 from typing import Final
 
 from deidengine import __version__
-from deidengine.policy.cache import cache_directory
+from deidengine.policy.cache import (
+    cache_directory,
+    file_stamp,
+    package_root,
+    read_private_file,
+    write_private_file,
+)
 
 __all__ = ["CACHE_FORMAT", "WordLists", "entry_path", "fingerprint", "word_lists"]
 
@@ -58,21 +60,6 @@ class WordLists:
     code_meanings: frozenset[str]
 
 
-def _stamp(path: Path) -> str:
-    try:
-        info = path.stat()
-    except OSError:
-        return f"{path.name}:missing"
-    return f"{path.name}:{info.st_size}:{info.st_mtime_ns}"
-
-
-def _package_root(name: str) -> Path | None:
-    # find_spec of a top-level package locates it without importing it.
-    spec = import_util.find_spec(name)
-    places = list(spec.submodule_search_locations or ()) if spec is not None else []
-    return Path(places[0]) if places else None
-
-
 def _version(distribution: str) -> str:
     try:
         return metadata.version(distribution)
@@ -85,15 +72,16 @@ def fingerprint(common_word_count: int) -> str:
     """A digest of everything that decides the lists (see the module doc)."""
     engine = Path(__file__).resolve().parents[1]
     parts = [str(CACHE_FORMAT), __version__, str(common_word_count)]
-    parts.append(_stamp(engine / "text" / "vocabulary.py"))
-    parts.extend(_stamp(path) for path in sorted((engine / "standard" / "data").glob("*.json")))
+    parts.append(file_stamp(engine / "text" / "vocabulary.py"))
+    parts.extend(file_stamp(path) for path in sorted((engine / "standard" / "data").glob("*.json")))
     parts.append(f"wordfreq {_version('wordfreq')}")
-    wordfreq = _package_root("wordfreq")
+    wordfreq = package_root("wordfreq")
     if wordfreq is not None:
-        parts.extend(_stamp(path) for path in sorted((wordfreq / "data").glob("*_en.msgpack.gz")))
+        lists = sorted((wordfreq / "data").glob("*_en.msgpack.gz"))
+        parts.extend(file_stamp(path) for path in lists)
     parts.append(f"pydicom {_version('pydicom')}")
-    pydicom = _package_root("pydicom")
-    parts.append(_stamp(pydicom / "sr" / "_concepts_dict.py") if pydicom else "pydicom:missing")
+    pydicom = package_root("pydicom")
+    parts.append(file_stamp(pydicom / "sr" / "_concepts_dict.py") if pydicom else "pydicom:missing")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -102,24 +90,12 @@ def entry_path(directory: Path, key: str) -> Path:
     return directory / _ENTRY_NAME.format(digest=key[:32])
 
 
-def _private_to_me(info: os.stat_result) -> bool:
-    return info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
 def _read(directory: Path, key: str) -> WordLists | None:
-    try:
-        if not _private_to_me(directory.stat()):
-            return None
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        descriptor = os.open(entry_path(directory, key), flags)
-    except OSError:
+    data = read_private_file(entry_path(directory, key))
+    if data is None:
         return None
     try:
-        with os.fdopen(descriptor, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or not _private_to_me(info):
-                return None
-            entry = json.loads(handle.read())
+        entry = json.loads(data)
         if entry["key"] != key:
             return None
         lists = {name: entry[name] for name in ("common", "concept_words", "code_meanings")}
@@ -138,26 +114,14 @@ def _read(directory: Path, key: str) -> WordLists | None:
 
 
 def _write(directory: Path, key: str, lists: WordLists) -> None:
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _private_to_me(directory.stat()):
-            return  # someone else's directory: never leave a list where others can swap it
-        descriptor, temporary = tempfile.mkstemp(prefix=".vocabulary-", dir=directory)  # 0600
-    except OSError:
-        return
-    try:
-        entry = {
-            "key": key,
-            "common": sorted(lists.common_words),
-            "concept_words": sorted(lists.concept_words),
-            "code_meanings": sorted(lists.code_meanings),
-        }
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(entry, handle, ensure_ascii=False, separators=(",", ":"))
-        os.replace(temporary, entry_path(directory, key))
-    except Exception:  # a full disk: the next run computes the lists again
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    entry = {
+        "key": key,
+        "common": sorted(lists.common_words),
+        "concept_words": sorted(lists.concept_words),
+        "code_meanings": sorted(lists.code_meanings),
+    }
+    data = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    write_private_file(entry_path(directory, key), data)
 
 
 def word_lists(
