@@ -242,14 +242,21 @@ def time_tool(tool: Tool, source: Path, target: Path, expected: int) -> float:
     started = time.perf_counter()
     done = _run(tool.command(source, target), env=environment)
     seconds = time.perf_counter() - started
+    check_outputs(tool.name, done, target, expected)
+    _clean(target)
+    return seconds
+
+
+def check_outputs(
+    name: str, done: subprocess.CompletedProcess[str], target: Path, expected: int
+) -> None:
+    """Stop the comparison unless the command exited 0 with one output per input."""
     written = sum(1 for path in target.rglob("*") if path.is_file())
     if done.returncode != 0 or written != expected:
         raise SystemExit(
-            f"{tool.name} failed: exit {done.returncode}, {written} of {expected} outputs\n"
+            f"{name} failed: exit {done.returncode}, {written} of {expected} outputs\n"
             f"{done.stderr[-2000:]}"
         )
-    _clean(target)
-    return seconds
 
 
 def machine() -> str:

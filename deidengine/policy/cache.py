@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import os
 import pickle
 import stat
@@ -66,6 +67,10 @@ __all__ = [
     "clear_memory",
     "compiler_fingerprint",
     "entry_path",
+    "file_stamp",
+    "package_root",
+    "read_private_file",
+    "write_private_file",
 ]
 
 CACHE_DIRECTORY_VARIABLE: Final = "DEID_CACHE_DIR"
@@ -165,12 +170,21 @@ def cache_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
         return None
 
 
-def _file_stamp(path: Path) -> str:
+def file_stamp(path: Path) -> str:
+    """``name:size:mtime`` of ``path`` (``name:missing`` without one): what Python itself trusts
+    a cached ``.pyc`` by, here standing for a file's version and content in a fingerprint."""
     try:
         info = path.stat()
     except OSError:
         return f"{path.name}:missing"
     return f"{path.name}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def package_root(name: str) -> Path | None:
+    """The folder of the installed top-level package ``name`` (found, not imported), or None."""
+    spec = import_util.find_spec(name)
+    places = list(spec.submodule_search_locations or ()) if spec is not None else []
+    return Path(places[0]) if places else None
 
 
 @cache
@@ -190,14 +204,12 @@ def compiler_fingerprint() -> str:
         ("standard", "*.py"),
         ("standard/data", "*.json"),
     ):
-        parts.extend(_file_stamp(path) for path in sorted((engine / folder).glob(pattern)))
-    parts.append(_file_stamp(engine / "__init__.py"))
+        parts.extend(file_stamp(path) for path in sorted((engine / folder).glob(pattern)))
+    parts.append(file_stamp(engine / "__init__.py"))
     for package, files in _DEPENDENCIES:
-        spec = import_util.find_spec(package)
-        places = list(spec.submodule_search_locations or ()) if spec is not None else []
-        root = Path(places[0]) if places else None
+        root = package_root(package)
         parts.append(package)
-        parts.extend(_file_stamp(root / name) if root else "missing" for name in files)
+        parts.extend(file_stamp(root / name) if root else "missing" for name in files)
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -253,24 +265,61 @@ def _still_valid(entry: CacheEntry, spec: str) -> bool:
 
 
 def _private_to_me(info: os.stat_result) -> bool:
-    """Owned by this user and writable by no one else: a pickle from there is our own."""
+    """Owned by this user and writable by no one else: a file from there is our own."""
     return info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _read_entry(directory: Path, spec: str, key: str) -> CacheEntry | None:
+def read_private_file(path: Path) -> bytes | None:
+    """The bytes of ``path``, when it is a regular file (not a link) and it and its folder are
+    owned by this user and writable by no one else; else ``None``. A cache entry is read only
+    so: one that others could swap would decide what the engine does."""
     try:
-        if not _private_to_me(directory.stat()):
+        if not _private_to_me(path.parent.stat()):
             return None
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        descriptor = os.open(entry_path(directory, spec), flags)
+        descriptor = os.open(path, flags)
     except OSError:
         return None
-    try:
-        with os.fdopen(descriptor, "rb") as handle:
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode) or not _private_to_me(info):
                 return None
-            entry = pickle.load(handle)
+            return handle.read()
+        except OSError:
+            return None
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (a temporary file, then a rename: a concurrent
+    reader sees the old file or this one, never half of one), mode 0600, in a folder made mode
+    0700; nothing at all when the folder is someone else's or the disk refuses (silently: a
+    cache that cannot be written is computed again next time)."""
+    directory = path.parent
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private_to_me(directory.stat()):
+            return  # someone else's directory: never leave an entry where others can swap it
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=directory
+        )  # mode 0600
+    except OSError:
+        return
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except OSError:  # a full disk: the next run computes it again
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def _read_entry(directory: Path, spec: str, key: str) -> CacheEntry | None:
+    data = read_private_file(entry_path(directory, spec))
+    if data is None:
+        return None
+    try:
+        entry = pickle.loads(data)
     except Exception:  # a corrupt or truncated entry is a miss, whatever unpickling raised
         return None
     if not isinstance(entry, CacheEntry) or entry.key != key or not isinstance(entry.plan, Plan):
@@ -279,23 +328,12 @@ def _read_entry(directory: Path, spec: str, key: str) -> CacheEntry | None:
 
 
 def _write_entry(directory: Path, spec: str, entry: CacheEntry) -> None:
+    buffer = io.BytesIO()
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _private_to_me(directory.stat()):
-            return  # someone else's directory: never leave a pickle where others can swap it
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{_ENTRY_PREFIX}", suffix=".tmp", dir=directory
-        )  # mode 0600
-    except OSError:
+        _EntryPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(entry)
+    except Exception:  # an unpicklable plan: the next run compiles again
         return
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            _EntryPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(entry)
-        # Atomic: a concurrent run reads the old entry or this one, never half of one.
-        os.replace(temporary, entry_path(directory, spec))
-    except Exception:  # a full disk, an unpicklable plan: the next run compiles again
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    write_private_file(entry_path(directory, spec), buffer.getvalue())
 
 
 def cached_plan(

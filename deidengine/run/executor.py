@@ -14,17 +14,20 @@ what tests and debuggers want. Otherwise the pool is created, and its processes 
 and they are *forked from this process* when that is safe (:func:`fork_is_safe`): on Linux,
 with no other Python thread alive and no native library loaded whose thread pool does not
 survive a fork (OpenCV, ONNX Runtime). Then a worker starts in about a millisecond holding
-everything this process has already done: the engine imported and the plan compiled (the plan
-cache keeps it in memory, so the worker's own processor is built from it at once). This keeps
+everything this process has already done: the engine imported, the plan compiled (the plan
+cache keeps it in memory, so the worker's own processor is built from it at once) and the text
+stage's word lists loaded (:func:`~deidengine.text.warmup.warm_text_stage`, called just before
+the fork: otherwise every worker loads them again at its first file with text). This keeps
 the fork's one hazard away: a lock held by another thread at the moment of the fork stays held
 in the child forever, and here there is no other thread. Nor does a forked worker hold the
 manifest's lock, opened only later.
 
 Where a fork is not safe (another thread is running, a native pool is loaded, a pool must be
 replaced after a crash while the manifest's lock is open, or on macOS), the processes come from
-a fork server: a fresh single-threaded process that has imported the engine once
-(:data:`PRELOADED`) and whose children load the compiled plan from the plan cache on disk;
-where there is no fork server (Windows) they are spawned. At most ``4 * workers`` files are in
+a fork server: a fresh single-threaded process that has imported the engine and loaded the
+word lists once (:data:`PRELOADED`) and whose children load the compiled plan from the plan
+cache on disk; where there is no fork server (Windows) they are spawned (and load the lists at
+their first file with text, from the lists' own disk cache). At most ``4 * workers`` files are in
 flight, so memory stays flat whatever the number of inputs.
 
 The per-file function never raises; an executor still guards against one that does, or against
@@ -36,18 +39,12 @@ are never recorded, since they can quote file names or values.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import sys
 import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import forkserver
-from multiprocessing.context import BaseContext
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -64,9 +61,17 @@ from deidengine.run.worker_protocol import (
     failure_outcome,
     raised_detail,
 )
+from deidengine.text.warmup import warm_text_stage
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing.context import BaseContext
+    from multiprocessing.process import BaseProcess
+
     from deidengine.run.pipeline import RunSettings
+
+# multiprocessing and concurrent.futures are imported where a pool is made (30 ms a run with one
+# worker, the default for a single input, never needs).
 
 __all__ = [
     "CRASH_DETAIL",
@@ -88,8 +93,13 @@ __all__ = [
     "register_executor",
 ]
 
-PRELOADED: Final = ("deidengine.run.pipeline", "deidengine.run.executor")
-"""Modules the fork server imports once, for every worker it forks."""
+PRELOADED: Final = (
+    "deidengine.run.pipeline",
+    "deidengine.run.executor",
+    "deidengine.text.preloaded",
+)
+"""Modules the fork server imports once, for every worker it forks (the last one loads the text
+stage's word lists, as :func:`~deidengine.text.warmup.warm_text_stage` does before a fork)."""
 
 FORK_UNSAFE_MODULES: Final = ("cv2", "onnxruntime")
 """Native libraries (the pixel stage's) whose thread pools do not survive a fork: once one is
@@ -224,9 +234,13 @@ class LocalExecutor:
             ) from error
         if self.workers == 1:
             return self._in_process(paths, processor, secret)
+        import multiprocessing
+
         del processor  # built only to fail early: each pool process builds its own
         # Asked again: building the processor may have loaded a native pool or started a thread.
         forking = forking and fork_is_safe()
+        if forking:
+            warm_text_stage()  # loaded once here, shared by every forked worker
         context = multiprocessing.get_context("fork") if forking else _server_context()
         pool = self._new_pool(context, settings, worker_factory)
         # With fork, the first submission forks every process: do it now, while this thread
@@ -267,6 +281,9 @@ class LocalExecutor:
         (and may run threads), which a forked process would inherit.
         """
         limit = IN_FLIGHT_PER_WORKER * self.workers
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
         pending = iter(paths)
         in_flight: dict[Future[Outcome], Path] = {}
         suspects: deque[Path] = deque()  # lost with a dying pool; each is retried alone
@@ -329,6 +346,8 @@ class LocalExecutor:
     def _new_pool(
         self, context: BaseContext, settings: RunSettings, worker_factory: WorkerFactory
     ) -> ProcessPoolExecutor:
+        from concurrent.futures import ProcessPoolExecutor
+
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
@@ -351,6 +370,8 @@ def fork_is_safe() -> bool:
     (macOS offers fork too, but its system libraries are not fork-safe; Python itself stopped
     forking there by default.)
     """
+    import multiprocessing
+
     if not sys.platform.startswith("linux"):
         return False
     if "fork" not in multiprocessing.get_all_start_methods():
@@ -366,6 +387,9 @@ def _ready() -> None:
 
 def _server_context() -> BaseContext:
     """The fork server's context (started now, preloading the engine), else spawn's."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")

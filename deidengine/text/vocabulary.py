@@ -9,6 +9,11 @@
 
 A word can be in several: "Brown" is a colour in SNOMED, a common word and a family name. The
 recognisers decide by context which reading holds; see :func:`vouched`.
+
+The common words, the code-meaning words and the code meanings are computed once and then kept
+on disk (:mod:`deidengine.text.word_cache`), so a process reads them in a few milliseconds
+without importing wordfreq or pydicom's concept dictionary; :func:`warm` loads every list, and
+a run does it before forking its workers, which then share them.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Final, cast
+
+from deidengine.text.word_cache import WordLists, word_lists
 
 #: Radiology abbreviations and terms descriptions use that the code meanings spell out.
 RADIOLOGY_TERMS: Final = frozenset(
@@ -59,9 +66,7 @@ def _words_of(text: str) -> set[str]:
     return {word.lower() for word in _WORD.findall(text)}
 
 
-@cache
-def concept_words() -> frozenset[str]:
-    """Every word of the code meanings pydicom and the standard's tables ship."""
+def _computed_concept_words() -> frozenset[str]:
     from pydicom.sr._concepts_dict import concepts
 
     from deidengine.standard._data import load
@@ -80,10 +85,7 @@ def concept_words() -> frozenset[str]:
     return frozenset(words)
 
 
-@cache
-def code_meanings() -> frozenset[str]:
-    """Every code meaning pydicom and the standard's tables ship, in lower case: a value that
-    is exactly one of them is a coded concept's name, safe as a whole."""
+def _computed_code_meanings() -> frozenset[str]:
     from pydicom.sr._concepts_dict import concepts
 
     from deidengine.standard._data import load
@@ -98,6 +100,34 @@ def code_meanings() -> frozenset[str]:
     found |= {row["code_meaning"].lower() for row in load("sr_concept_names.json")["rows"]}
     found |= {row["code_meaning"].lower() for row in load("cid_7050.json")["rows"]}
     return frozenset(found)
+
+
+def _computed_common_words() -> frozenset[str]:
+    from wordfreq import top_n_list
+
+    return frozenset(top_n_list("en", COMMON_WORD_COUNT))
+
+
+def computed_word_lists() -> WordLists:
+    """The costly lists computed from their sources (what the disk cache keeps)."""
+    return WordLists(_computed_common_words(), _computed_concept_words(), _computed_code_meanings())
+
+
+@cache
+def _word_lists() -> WordLists:
+    # Read from the disk cache when current (see deidengine.text.word_cache): the same sets.
+    return word_lists(computed_word_lists, COMMON_WORD_COUNT)
+
+
+def concept_words() -> frozenset[str]:
+    """Every word of the code meanings pydicom and the standard's tables ship."""
+    return _word_lists().concept_words
+
+
+def code_meanings() -> frozenset[str]:
+    """Every code meaning pydicom and the standard's tables ship, in lower case: a value that
+    is exactly one of them is a coded concept's name, safe as a whole."""
+    return _word_lists().code_meanings
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +147,9 @@ def names() -> dict[str, NameEntry]:
     return lexicon
 
 
-@cache
 def common_words() -> frozenset[str]:
     """wordfreq's most frequent English words."""
-    from wordfreq import top_n_list
-
-    return frozenset(top_n_list("en", COMMON_WORD_COUNT))
+    return _word_lists().common_words
 
 
 @cache

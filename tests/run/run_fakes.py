@@ -159,3 +159,27 @@ def deid_run_process(
     command = [sys.executable, "-m", "deidengine.cli"]
     arguments = deid_run_arguments(key, source, out, *options, workers=workers)
     return [*command, *arguments], {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+@dataclass(frozen=True)
+class TextStateProcessor:
+    """Writes every input, reporting in ``detail`` what the text stage had loaded in its
+    process when the processor was built: ``lists=yes|no ner=yes|no`` (the word lists,
+    spaCy's pipeline)."""
+
+    settings: RunSettings
+    state: str
+
+    def process(self, path: str) -> Outcome:
+        return Outcome(reference(path), Status.WRITTEN, output="x.dcm", detail=self.state)
+
+
+def text_state_worker(settings: RunSettings) -> TextStateProcessor:
+    from deidengine.text import ner, vocabulary
+
+    def loaded(function: object) -> str:
+        info = getattr(function, "cache_info", None)
+        return "yes" if info is not None and info().currsize else "no"
+
+    state = f"lists={loaded(vocabulary._word_lists)} ner={loaded(ner.pipeline)}"
+    return TextStateProcessor(settings, state)

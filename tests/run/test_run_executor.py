@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
@@ -24,6 +25,7 @@ from run_fakes import (
     mark_worker,
     reference,
     settings_for,
+    text_state_worker,
 )
 
 from deidengine.run import executor as executor_module
@@ -220,3 +222,57 @@ def test_a_pool_never_iterated_is_shut_down(tmp_path: Path) -> None:
     while any(process.is_alive() for process in started) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not any(process.is_alive() for process in started)
+
+
+_TEXT_STATE_PROBE = """
+import sys
+from pathlib import Path
+import run_fakes
+from deidengine.run.executor import LocalExecutor
+paths = [Path(p) for p in sys.argv[1:]]
+settings = run_fakes.settings_for(paths[0].parent)
+outcomes = LocalExecutor(2).execute(paths, settings, run_fakes.text_state_worker)
+print(sorted({outcome.detail for outcome in outcomes}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("preload_ner", "expected"),
+    [("", "['lists=yes ner=no']"), ("1", "['lists=yes ner=yes']")],
+)
+def test_forked_workers_start_with_the_text_stage_loaded(
+    tmp_path: Path, preload_ner: str, expected: str
+) -> None:
+    """The run loads the word lists before it forks (spaCy's pipeline only when asked), so no
+    worker loads them again."""
+    paths = fake_inputs(tmp_path, [f"f{index}" for index in range(4)])
+    here = Path(__file__).resolve().parent
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(here.parents[1]), str(here)]),
+        "DEID_PRELOAD_NER": preload_ner,
+    }
+    command = [sys.executable, "-c", _TEXT_STATE_PROBE, *map(str, paths)]
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == expected
+
+
+def test_fork_server_workers_start_with_the_word_lists_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(executor_module, "fork_is_safe", lambda: False)
+    paths = fake_inputs(tmp_path, [f"f{index}" for index in range(4)])
+    outcomes = list(LocalExecutor(2).execute(paths, settings_for(tmp_path), text_state_worker))
+    assert [o.detail for o in outcomes] == ["lists=yes ner=no"] * 4
+
+
+def test_one_worker_loads_nothing_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process, the lists load at the first file that needs them, as before."""
+    from deidengine.text import ner, vocabulary
+
+    # Fresh caches: earlier tests in this process may have loaded both.
+    monkeypatch.setattr(vocabulary, "_word_lists", functools.cache(vocabulary._word_lists))
+    monkeypatch.setattr(ner, "pipeline", functools.cache(ner.pipeline))
+    paths = fake_inputs(tmp_path, ["a"])
+    outcomes = list(LocalExecutor(1).execute(paths, settings_for(tmp_path), text_state_worker))
+    assert [o.detail for o in outcomes] == ["lists=no ner=no"]

@@ -1,0 +1,205 @@
+"""A run's fixed cost (start-up and shut-down) against the pydicom floor's, in one run.
+
+    python benchmarks/startup.py [-n 300] [--rounds 5] [--corpus mixed|images]
+                                 [--workers 1,2] [--baseline PATH]
+
+A run's wall time is about ``fixed + N x per-file``; :mod:`benchmarks.compare_peers` reports
+the rate, which on a few hundred files a fixed cost of a second or more weighs down. This
+script separates the two: it times, for each tool, one file, ``N/3`` files and ``N`` files of
+the corpus (:mod:`benchmarks.corpus`, one flat folder), ``--rounds`` times, interleaved and
+rotated so that load from elsewhere spreads over all, and prints, from the fastest round and
+from the median round of each size:
+
+- ``t(1)``, ``t(N/3)``, ``t(N)``;
+- the per-file cost ``(t(N) - t(N/3)) / (N - N/3)``;
+- the fixed cost, the straight line through ``t(N/3)`` and ``t(N)`` extrapolated to zero files:
+  ``(3 t(N/3) - t(N)) / 2``;
+- each against the floor's (``dcmread`` + ``save_as`` of every file in one process: its fixed
+  cost is the interpreter and pydicom's import);
+
+and the same figures in CPU time (the run's processes together, median rounds): on a shared
+machine, the wall time of a two-worker run swings with the other load, its CPU time much less.
+
+The tools: the floor, and ``deid run --policy annex-e/basic --workers W`` for each ``W`` of
+``--workers``, from this checkout, and with ``--baseline PATH`` from another checkout too
+(``git worktree add /tmp/base main``): the same interpreter and packages, that tree's code,
+so a change is measured against what it changes in the same rounds. deid uses the user's
+cache (``$DEID_CACHE_DIR``), warmed by a first untimed run of each deid tool.
+
+Nothing here is a test, and no timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.compare_peers import (  # noqa: E402
+    CORPORA,
+    FLOOR_SCRIPT,
+    _clean,
+    check_outputs,
+    machine,
+)
+from benchmarks.corpus import write_corpus  # noqa: E402
+
+
+@dataclass
+class Tool:
+    name: str
+    command: list[str]  # completed with the input and output folders
+    pythonpath: str
+    seconds: dict[int, list[float]] = field(default_factory=dict)
+    cpu: dict[int, list[float]] = field(default_factory=dict)
+
+
+def _deid(name: str, checkout: Path, key: Path, workers: int) -> Tool:
+    command = [
+        sys.executable, "-m", "deidengine.cli", "run", "--policy", "annex-e/basic",
+        "--secret-file", str(key), "--workers", str(workers),
+    ]  # fmt: skip
+    return Tool(name, command, str(checkout))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_once(tool: Tool, source: Path, target: Path, expected: int) -> tuple[float, float]:
+    """One run's wall time, from the command's start to its exit, and the CPU time of the
+    command and every process it waited for (its workers); its outputs are checked."""
+    _clean(target)
+    target.mkdir(parents=True)
+    environment = {**os.environ, "PYTHONPATH": tool.pythonpath}
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*tool.command, str(source), str(target)], env=environment, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
+    check_outputs(tool.name, done, target, expected)
+    _clean(target)
+    return seconds, cpu
+
+
+@dataclass(frozen=True)
+class Line:
+    """One tool's figures from one choice of round (the fastest, or the median)."""
+
+    one: float
+    small: float
+    large: float
+    per_file: float
+    fixed: float
+
+
+def line(times: dict[int, float], small: int, large: int) -> Line:
+    per_file = (times[large] - times[small]) / (large - small)
+    return Line(times[1], times[small], times[large], per_file, times[small] - per_file * small)
+
+
+def _row(name: str, label: str, figures: Line, floor: Line) -> str:
+    cells = [
+        name,
+        label,
+        *(f"{seconds:.2f}" for seconds in (figures.one, figures.small, figures.large)),
+        f"{figures.per_file * 1000:.1f}",
+        f"{figures.fixed:.2f}",
+        f"{figures.fixed - floor.fixed:+.2f} s",
+        f"{figures.per_file / floor.per_file:.2f}x",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def report(tools: list[Tool], small: int, large: int) -> str:
+    """The wall-time table (fastest and median rounds), then the same figures in CPU time
+    (median rounds: the sum over the run's processes, which load elsewhere disturbs less)."""
+    rows = [
+        f"| tool | measure | t(1) s | t({small}) s | t({large}) s | per file ms | fixed s "
+        "| fixed vs floor | per file vs floor |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    floor: dict[str, Line] = {}
+    picks = (
+        ("wall, fastest", "seconds", min),
+        ("wall, median", "seconds", statistics.median),
+        ("CPU, median", "cpu", statistics.median),
+    )
+    for tool in tools:
+        for label, measure, pick in picks:
+            values: dict[int, list[float]] = getattr(tool, measure)
+            figures = line({n: pick(v) for n, v in values.items()}, small, large)
+            if tool.name == "floor":
+                floor[label] = figures
+            rows.append(_row(tool.name, label, figures, floor[label]))
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--files", type=int, default=300, help="the large size (300)")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per tool and size (5)")
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="mixed")
+    parser.add_argument("--workers", default="1,2", help="deid's worker counts (1,2)")
+    parser.add_argument("--baseline", type=Path, help="another checkout of deidengine")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/deid-startup"))
+    arguments = parser.parse_args()
+    large, small = arguments.files, max(2, arguments.files // 3)
+    work = arguments.work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    corpus = CORPORA[arguments.corpus]
+    folders: dict[int, Path] = {}
+    for count in (1, small, large):
+        folder = work / f"{count}" / "files"
+        write_corpus(
+            folder.parent, count, corpus.templates, per_directory=count, matrix=corpus.matrix
+        )
+        (folder.parent / "0000").rename(folder)
+        folders[count] = folder
+    key = work / "project.key"
+    subprocess.run(
+        [sys.executable, "-m", "deidengine.cli", "keygen", "--out", str(key)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
+        capture_output=True,
+    )
+    floor_script = work / "floor.py"
+    floor_script.write_text(FLOOR_SCRIPT, encoding="utf-8")
+    tools = [Tool("floor", [sys.executable, str(floor_script)], str(REPO))]
+    for workers in (int(w) for w in arguments.workers.split(",")):
+        tools.append(_deid(f"deid -w{workers}", REPO, key, workers))
+        if arguments.baseline is not None:
+            tools.append(_deid(f"baseline -w{workers}", arguments.baseline, key, workers))
+    for tool in tools[1:]:  # fill the plan and word caches: every timed run is a warm one
+        time_once(tool, folders[1], work / "out", 1)
+    print(f"{machine()}; corpus {arguments.corpus}", flush=True)
+    for round_index in range(arguments.rounds):
+        shift = round_index % len(tools)
+        for tool in tools[shift:] + tools[:shift]:
+            for count in (1, small, large):
+                seconds, cpu = time_once(tool, folders[count], work / "out", count)
+                tool.seconds.setdefault(count, []).append(seconds)
+                tool.cpu.setdefault(count, []).append(cpu)
+                print(f"  round {round_index + 1} {tool.name:<14} {count:>5} files "
+                      f"{seconds:6.2f} s wall {cpu:6.2f} s CPU", flush=True)  # fmt: skip
+    print()
+    print(report(tools, small, large))
+
+
+if __name__ == "__main__":
+    main()
