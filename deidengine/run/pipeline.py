@@ -43,7 +43,7 @@ from deidengine.dicom.apply import (
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.encode import encode_file
-from deidengine.dicom.facts import InputFacts, input_facts
+from deidengine.dicom.facts import InputFacts, TableFacts, input_facts, table_facts
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.dicom.limits import (
@@ -322,6 +322,18 @@ class FileProcessor:
         reading = read_input_file(path, self.settings.limits)
         if is_media_directory_reading(reading):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
+        table = reading.table
+        if table is not None:
+            # The lean path: the deny-list, what conditions read and the private blocks from
+            # the input's element table, the header stage on it, the output written from it;
+            # pydicom's dataset of the input is never built.
+            found = table_facts(table, self.plan.condition_tags)
+            lean = self._lean_output(reading, found)
+            if lean is not None:
+                header, data, transfer_syntax = lean
+                return self._verify_and_write(
+                    reference, data, transfer_syntax, 0, header, found, table, reading, []
+                )
         try:
             dataset = admitted_dataset(reading, path)
         except InputRefused as refused:
@@ -329,15 +341,13 @@ class FileProcessor:
         # One walk of the input before any stage edits it: the deny-list, the copy the
         # verifier compares the output with, what conditions read, the private blocks (read
         # from the element table when the lean reader parsed the input).
-        facts = input_facts(dataset, self.plan.condition_tags, reading.table)
+        facts = input_facts(dataset, self.plan.condition_tags, table)
         identifying, snapshot = facts.identifying, facts.snapshot
         private_before = facts.private_blocks
-        lean = self._lean_output(reading, facts)
-        if lean is not None:  # the header stage ran on the table: no Dataset edited
-            header, data, transfer_syntax = lean
-            return self._verify_and_write(
-                reference, data, transfer_syntax, 0, header, facts, reading, []
-            )
+        # The verifier compares the output with the input's element table; an input only
+        # pydicom could read has none, and pydicom's reading of it stands in, written out
+        # (table_of_dataset: the one fallback).
+        original_table = table if table is not None else table_of_dataset(facts.original)
         before = original_snapshot(dataset) if self.certificate is not None else None
         try:
             header = apply_plan(dataset, self.context, identifying, snapshot)
@@ -385,7 +395,15 @@ class FileProcessor:
             envelopes = _envelope_count(dataset) - envelopes
         data = _encode(dataset)
         return self._verify_and_write(
-            reference, data, transfer_syntax, envelopes, header, facts, reading, pixel_outcomes
+            reference,
+            data,
+            transfer_syntax,
+            envelopes,
+            header,
+            facts,
+            original_table,
+            reading,
+            pixel_outcomes,
         )
 
     def _verify_and_write(
@@ -395,13 +413,14 @@ class FileProcessor:
         transfer_syntax: str,
         envelopes: int,
         header: HeaderOutcome,
-        facts: InputFacts,
+        facts: InputFacts | TableFacts,
+        original_table: ElementTable,
         reading: FileReading,
         pixel_outcomes: list[RedactionOutcome],
     ) -> Outcome:
-        """The verifier gates the write of ``data`` (either path's output file)."""
-        identifying, original, snapshot = facts.identifying, facts.original, facts.snapshot
-        dataset = reading.dataset
+        """The verifier gates the write of ``data`` (either path's output file), judging it
+        against ``original_table``, the input as read."""
+        identifying, snapshot = facts.identifying, facts.snapshot
         untouched_values = patient_borne_values(identifying)
         output = self._verify_written(data, transfer_syntax, envelopes)
         leaks = find_leaks(
@@ -410,10 +429,6 @@ class FileProcessor:
         if leaks:
             where = ", ".join(sorted({leak.described for leak in leaks})[:5])
             raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
-        # The verifier compares the output with the input's element table; an input only
-        # pydicom could read has none, and pydicom's reading of it stands in, written out
-        # (table_of_dataset: the one fallback).
-        original_table = reading.table if reading.table is not None else table_of_dataset(original)
         self._verify_before_write(output, original_table, snapshot)
         name = SINGLE_OUTPUT if self.settings.output_is_file else output_name(output)
         try:
@@ -423,7 +438,7 @@ class FileProcessor:
         except Exception as error:
             raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
         if self.settings.review_dir is not None and status is not Status.SKIPPED:
-            self._review(reference, dataset, pixel_outcomes)
+            self._review(reference, reading, pixel_outcomes)
         if status is Status.SKIPPED:
             return Outcome.skipped(
                 reference,
@@ -443,7 +458,7 @@ class FileProcessor:
         )
 
     def _lean_output(
-        self, reading: FileReading, facts: InputFacts
+        self, reading: FileReading, facts: TableFacts
     ) -> tuple[HeaderOutcome, bytes, str] | None:
         """The lean path (:mod:`deidengine.run.lean_path`): the header stage on the input's
         table and the output written from it; None where the Dataset path must run (the
@@ -536,14 +551,17 @@ class FileProcessor:
             dataset, self.plan, identifying, snapshot, self.settings.ocr_backend, outcomes
         )
 
-    def _review(self, reference: str, dataset: Dataset, outcomes: list[RedactionOutcome]) -> None:
-        """Store this written file's review-sheet rows: its OUTPUT frames and their masks."""
+    def _review(
+        self, reference: str, reading: FileReading, outcomes: list[RedactionOutcome]
+    ) -> None:
+        """Store this written file's review-sheet rows: its OUTPUT frames and their masks (the
+        pixel stage's redactions, made on the file's dataset)."""
         from deidengine.pixels.review import rows_for, write_fragment
 
         marks = [mark for outcome in outcomes for mark in outcome.marks]
         if not marks or self.settings.review_dir is None:
             return
-        rows = rows_for(reference, dataset, marks)
+        rows = rows_for(reference, reading.dataset, marks)
         write_fragment(Path(self.settings.review_dir), reference, rows)
 
     def _quarantine(self, path: str, reference: str, reason: Reason, detail: str | None) -> Outcome:

@@ -93,7 +93,7 @@ def _as_read(corpus: list[bytes]) -> tuple[tuple[list[FileReading]], dict[str, A
     readings: list[FileReading] = []
     for data in corpus:
         table = read(data)
-        readings.append(FileReading(dataset_of(table), table))
+        readings.append(FileReading(dataset_of(table), table, ""))
     return (readings,), {}
 
 
