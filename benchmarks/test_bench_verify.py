@@ -73,7 +73,7 @@ class Verified:
 
 def _verify_table(case: Verified) -> tuple[object, ...]:
     """This tree's verifier, as the pipeline runs it."""
-    output = pipeline.TableView.of(set_aside_envelopes(read_written(case.data, case.syntax), 0))
+    output = set_aside_envelopes(read_written(case.data, case.syntax), 0)
     return (
         find_leaks(output, *case.leak_arguments),
         check_conformance(

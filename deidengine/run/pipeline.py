@@ -485,9 +485,7 @@ class FileProcessor:
         ``envelopes`` set aside), or the quarantine that says why the bytes are not a file to
         write."""
         try:
-            output = TableView.of(
-                set_aside_envelopes(read_written(data, transfer_syntax), envelopes)
-            )
+            output = set_aside_envelopes(read_written(data, transfer_syntax), envelopes)
         except UnreadableOutputError as error:
             raise _Quarantine(Reason.UNREADABLE_OUTPUT, error.detail) from error
         except OpaquePayloadError as error:

@@ -149,7 +149,7 @@ class _Output:
         return str(value).strip(" \x00") if value else ""
 
 
-def _lean_table(path: Path) -> tuple[bytes, object] | None:
+def _lean_table(path: Path) -> tuple[bytes, ElementTable | None] | None:
     """The file's bytes and the lean reader's table of them (``None`` when the reader refuses
     them), or ``None`` when the file cannot be read at all."""
     try:
@@ -166,12 +166,14 @@ def _read_output(path: Path) -> _Output | None:
     """The output at ``path`` as the checks read it, or ``None`` when it is not a DICOM file
     we can read (:func:`_read`'s test: a file without the ``DICM`` prefix counts when it has
     SOP identity). The lean reader reads it; a file it refuses is read by pydicom, whose
-    dataset is then written out and read as a table (:func:`table_of_dataset`)."""
+    dataset is then written out and read as a table (:func:`table_of_dataset`). A damaged
+    file even that cannot lay out is not one the checks can read: ``None`` (V501, an error).
+    """
     found = _lean_table(path)
     if found is None:
         return None
     data, table = found
-    if isinstance(table, ElementTable):
+    if table is not None:
         view = TableView.of(table)
         identified = any(view.get(TOP, tag) is not None for tag in SOP_IDENTITY_TAGS)
         if data[PREFIX] == b"DICM" or identified:
@@ -180,14 +182,17 @@ def _read_output(path: Path) -> _Output | None:
     dataset = _read(path)
     if dataset is None:
         return None
-    return _Output(TableView.of(table_of_dataset(dataset)), dataset)
+    try:
+        return _Output(TableView.of(table_of_dataset(dataset)), dataset)
+    except Exception:  # pydicom's lenient reading of a damaged file cannot be laid out either
+        return None
 
 
 def _original_table(path: Path, original: Dataset) -> ElementTable:
     """The input's element table for the conformance check: the lean reader's, else
     pydicom's reading written out (:func:`table_of_dataset`)."""
     found = _lean_table(path)
-    if found is not None and isinstance(found[1], ElementTable):
+    if found is not None and found[1] is not None:
         return found[1]
     return table_of_dataset(original)
 
@@ -345,7 +350,7 @@ def _verify_file(path: Path, relative: str, number: int, settings: _Settings) ->
                 "leaks, UIDs and dates cannot be checked against it",
             )
         )
-    original_view = TableView.of(original_table) if original_table is not None else None
+    original_view = TableView.lazy_of(original_table) if original_table is not None else None
     decisions = plan_decisions(output, settings.plan, original_view)
     found.extend(
         check_conformance(

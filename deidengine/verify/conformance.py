@@ -30,6 +30,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
+from deidengine.core.dictionary import AMBIGUOUS
 from deidengine.dicom.apply import DEFAULT_SHIFT
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
@@ -207,19 +208,23 @@ class Decision(NamedTuple):
         return self.rule is not None and self.rule.action.kind is ActionKind.KEEP
 
 
-def _private_key(view: TableView, dataset: int, tag: int) -> tuple[str, int, int] | None:
+def _private_key(
+    view: TableView, dataset: int, tag: int, creators: dict[int, str | None]
+) -> tuple[str, int, int] | None:
     """The element's (creator, group, element byte), read from its data set's creator
-    element, as the header stage keys private rules."""
+    element, as the header stage keys private rules; ``creators`` keeps each creator read."""
     group, element = tag >> 16, tag & 0xFFFF
     if element < 0x1000:
         return None
-    creator = view.get(dataset, (group << 16) | (element >> 8))
-    if creator is None:
-        return None
-    value = view.value(creator)
-    if value in (None, ""):
-        return None
-    return (element_text(value).strip(" \x00"), group, element & 0xFF)
+    creator_tag = (group << 16) | (element >> 8)
+    if creator_tag in creators:
+        creator = creators[creator_tag]
+    else:
+        index = view.get(dataset, creator_tag)
+        value = view.value(index) if index is not None else None
+        creator = None if value in (None, "") else element_text(value).strip(" \x00")
+        creators[creator_tag] = creator
+    return None if creator is None else (creator, group, element & 0xFF)
 
 
 def _walk(
@@ -235,18 +240,22 @@ def _walk(
     into) to ``decisions``, depth first. A list, not a generator: a decision deep in an SR
     content tree would otherwise pass up through a generator per level."""
     skipped = UNVERIFIED_TOP_LEVEL_TAGS if not path else WRITER_META_TAGS
+    creators: dict[int, str | None] = {}
+    rows = view.table.rows
     for tag, index in view.elements(dataset).items():
         group, number = tag >> 16, tag & 0xFFFF
         if number == 0x0000 or tag in skipped:
             continue
-        vr = view.vr(index)
+        vr = rows[index].vr
+        if vr in AMBIGUOUS:
+            vr = view.vr(index)
         private = is_private_group(group)
         if private and 0x0010 <= number <= 0x00FF:
             decisions.append(
                 Decision(path, tag, index, None, ActionKind.KEEP, False, True, vr, view)
             )
             continue
-        key = _private_key(view, dataset, tag) if private else None
+        key = _private_key(view, dataset, tag, creators) if private else None
         own_path = (*tag_path, tag)
         decided = decide(facts, tag, vr, path, own_path, scope, private, key)
         decisions.append(
@@ -264,7 +273,7 @@ def _walk(
         )
         inner = decided.items
         if inner is not None:
-            for number_, item in enumerate(view.sequence_items(index)):
+            for number_, item in enumerate(view.items.get(index, ())):
                 _walk(view, item, facts, (*path, (tag, number_)), own_path, inner, decisions)
 
 
@@ -281,7 +290,7 @@ def plan_decisions(
     is what the engine evaluated them on), else on the output itself.
     """
     output = view_of(output)
-    source = view_of(conditions_from) if conditions_from is not None else output
+    source = view_of(conditions_from, lazy=True) if conditions_from is not None else output
     sop_class = _value_at(source, SOP_CLASS_UID) or _value_at(output, SOP_CLASS_UID)
     if snapshot is None:
         snapshot = condition_snapshot(source, plan.condition_tags)
@@ -591,7 +600,8 @@ def check_conformance(
     this output (the tree verifier shares one walk between checks).
     """
     output_view = view_of(output)
-    original_view = view_of(original) if original is not None else None
+    # The input is looked up at a few places only: laid out where looked.
+    original_view = view_of(original, lazy=True) if original is not None else None
     if decisions is None:
         decisions = plan_decisions(output_view, plan, original_view, snapshot)
     context = _Context(

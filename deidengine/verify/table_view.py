@@ -35,12 +35,14 @@ from typing import Final
 from pydicom.charset import decode_bytes
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filewriter import dcmwrite
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import dcmwrite, write_dataset, write_file_meta_info
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
-from pydicom.uid import UID
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.values import convert_value
 
+from deidengine.core.dictionary import AMBIGUOUS
 from deidengine.core.reader import read
 from deidengine.core.table import TOP, ElementTable, Kind
 from deidengine.core.values import encodings, resolved_vr
@@ -50,6 +52,7 @@ from deidengine.dicom.elements import (
     BINARY_VRS,
     TEXT_DELIMITERS,
     ElementPath,
+    copy_as_read,
     element_text,
 )
 from deidengine.standard.vr_classes import CHARACTER_SET_VRS
@@ -101,47 +104,97 @@ class TableView:
     datasets: dict[int, dict[int, int]]
     #: Per sequence row: its items' row indexes, in order.
     items: dict[int, list[int]]
+    #: Data sets and items are laid out when first asked, not all at once (:meth:`lazy`).
+    lazy: bool = False
     _vrs: dict[int, str] = field(default_factory=dict, repr=False)
+    _walks: dict[tuple[int, ElementPath], list[Visit]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, table: ElementTable) -> TableView:
-        """Lay ``table`` out (one pass over its rows)."""
-        rows = table.rows
+        """Lay ``table`` out (one pass over its rows; a data set's elements are sorted by tag
+        only where the file did not write them in order)."""
         meta_end = table.facts.meta_end
-        grouped: dict[int, dict[int, int]] = {META: {}, TOP: {}}
+        meta: dict[int, int] = {}
+        grouped: dict[int, dict[int, int]] = {META: meta, TOP: {}}
         items: dict[int, list[int]] = {}
-        for index, row in enumerate(rows):
-            kind = row.kind
-            if kind is Kind.ELEMENT:
-                parent = row.parent
-                if parent == TOP and row.header < meta_end:
+        disordered: set[int] = set()
+        last: dict[int, int] = {}
+        element_kind, item_kind = Kind.ELEMENT, Kind.ITEM
+        for index, (tag, _, _, header, _, _, _, _, parent, _, kind, _, _) in enumerate(table.rows):
+            if kind is element_kind:
+                if parent == TOP and header < meta_end:
                     parent = META
-                holder = grouped.get(parent)
-                if holder is None:
-                    holder = grouped[parent] = {}
-                holder.pop(row.tag, None)  # a repeated tag: the last one stands
-                holder[row.tag] = index
-            elif kind is Kind.ITEM:
-                items.setdefault(row.parent, []).append(index)
-                grouped.setdefault(index, {})
-        ordered = {dataset: dict(sorted(elements.items())) for dataset, elements in grouped.items()}
-        return cls(table, ordered, items)
+                if tag <= last.get(parent, -1):
+                    disordered.add(parent)
+                last[parent] = tag
+                grouped[parent][tag] = index  # a repeated tag: the last one stands
+            elif kind is item_kind:
+                found = items.get(parent)
+                if found is None:
+                    items[parent] = [index]
+                else:
+                    found.append(index)
+                grouped[index] = {}
+        for dataset in disordered:
+            grouped[dataset] = dict(sorted(grouped[dataset].items()))
+        return cls(table, grouped, items)
+
+    @classmethod
+    def lazy_of(cls, table: ElementTable) -> TableView:
+        """A view of ``table`` that lays out a data set, or a sequence's items, when first
+        asked: for an input, of which the checks look up a few elements at a few places."""
+        return cls(table, {}, {}, lazy=True)
 
     # ------------------------------------------------------------------ structure
     def elements(self, dataset: int) -> dict[int, int]:
         """``tag -> row index`` of ``dataset``'s elements, in tag order."""
-        return self.datasets.get(dataset, {})
+        found = self.datasets.get(dataset)
+        if found is None:
+            if not self.lazy:
+                return {}
+            found = self.datasets[dataset] = self._lay_out(dataset)
+        return found
+
+    def _lay_out(self, dataset: int) -> dict[int, int]:
+        """One data set's elements, as :meth:`of` groups them."""
+        table = self.table
+        rows = table.rows
+        if dataset in (META, TOP):
+            in_meta = dataset == META
+            meta_end = table.facts.meta_end
+            candidates = [
+                index
+                for index, row in enumerate(rows)
+                if row[8] == TOP and (row.header < meta_end) is in_meta
+            ]
+        elif 0 <= dataset < len(rows) and rows[dataset].kind is Kind.ITEM:
+            candidates = [index for index in table.children(dataset)]
+        else:
+            return {}
+        grouped = {rows[index].tag: index for index in candidates}  # the last one stands
+        return dict(sorted(grouped.items()))
 
     def get(self, dataset: int, tag: int) -> int | None:
         """The row of ``tag`` in ``dataset``, if it has one."""
-        return self.datasets.get(dataset, {}).get(tag)
+        return self.elements(dataset).get(tag)
 
     def sequence_items(self, index: int) -> list[int]:
         """The item rows of the sequence at row ``index`` (none for another element)."""
-        return self.items.get(index, []) if self.vr(index) == "SQ" else []
+        if self.vr(index) != "SQ":
+            return []
+        found = self.items.get(index)
+        if found is None and self.lazy:
+            rows = self.table.rows
+            found = self.items[index] = [
+                child for child in self.table.children(index) if rows[child].kind is Kind.ITEM
+            ]
+        return found or []
 
     def vr(self, index: int) -> str:
         """The VR pydicom gives row ``index``'s element."""
+        vr = self.table.rows[index].vr
+        if vr not in AMBIGUOUS:
+            return vr
         found = self._vrs.get(index)
         if found is None:
             found = self._vrs[index] = resolved_vr(self.table, index)
@@ -155,7 +208,19 @@ class TableView:
     ) -> Iterator[Visit]:
         """Every element of ``dataset`` and of the items below it, depth first, a sequence's
         items right after the sequence; with ``vrs``, only elements of those VRs are visited
-        (every sequence is still walked)."""
+        (every sequence is still walked). The visits are found once per data set and view:
+        the leak scan and the provenance check walk the same file."""
+        visits = self._walks.get((dataset, path))
+        if visits is None:
+            visits = self._walks[(dataset, path)] = self._visits(dataset, path)
+        if vrs is None:
+            return iter(visits)
+        return (visit for visit in visits if visit[4] in vrs)
+
+    def _visits(self, dataset: int, path: ElementPath) -> list[Visit]:
+        found: list[Visit] = []
+        rows = self.table.rows
+        items = self.items
         stack: list[tuple[ElementPath, list[tuple[int, int]], int, int]] = [
             (path, list(self.elements(dataset).items()), dataset, 0)
         ]
@@ -164,10 +229,13 @@ class TableView:
             while position < len(elements):
                 tag, index = elements[position]
                 position += 1
-                vr = self.vr(index)
-                if vrs is None or vr in vrs:
-                    yield where, current, index, tag, vr
-                inner = self.items.get(index) if vr == "SQ" else None
+                vr = rows[index].vr
+                if vr in AMBIGUOUS:
+                    vr = self.vr(index)
+                found.append((where, current, index, tag, vr))
+                inner = None
+                if vr == "SQ":
+                    inner = self.sequence_items(index) if self.lazy else items.get(index)
                 if inner:
                     stack.append((where, elements, current, position))
                     for number in range(len(inner) - 1, -1, -1):
@@ -175,6 +243,7 @@ class TableView:
                         step = (*where, (tag, number))
                         stack.append((step, list(self.elements(item).items()), item, 0))
                     break
+        return found
 
     def item_at(self, path: ElementPath) -> int | None:
         """The data set at ``path`` (the same sequence tags and item numbers), if any."""
@@ -329,10 +398,50 @@ def _value_bytes(value: object) -> bytes:
 
 
 def _written(dataset: Dataset, meta: FileMetaDataset) -> ElementTable:
+    """The table of ``dataset`` written with ``meta``: its raw values copied as read; where
+    that fails (pydicom kept a damaged value's bytes, which it read leniently and the lean
+    reader does not, or a Command Set element stands in the data set), every value converted
+    and written anew, a Command Set first and in implicit VR, as pydicom reads one."""
     dataset.file_meta = meta
-    stream = io.BytesIO()
-    dcmwrite(stream, dataset, enforce_file_format=False)
-    return read(stream.getvalue(), max_inflated=UNBOUNDED_INFLATION)
+    try:
+        stream = io.BytesIO()
+        dcmwrite(stream, dataset, enforce_file_format=False)
+        return read(stream.getvalue(), max_inflated=UNBOUNDED_INFLATION)
+    except Exception:
+        pass
+    copy = copy_as_read(dataset)
+    _convert_all(copy)
+    syntax = UID(str(meta.TransferSyntaxUID))
+    if syntax == DeflatedExplicitVRLittleEndian:
+        stream = io.BytesIO()
+        dcmwrite(stream, copy, enforce_file_format=False)
+        return read(stream.getvalue(), max_inflated=UNBOUNDED_INFLATION)
+    out = DicomBytesIO()
+    out.is_little_endian, out.is_implicit_VR = True, False
+    write_file_meta_info(out, meta, enforce_standard=False)
+    command = Dataset()
+    command.update({tag: element for tag, element in copy.items() if tag >> 16 == 0})
+    if len(command):
+        out.is_little_endian, out.is_implicit_VR = True, True
+        write_dataset(out, command)
+    rest = Dataset()
+    rest.update({tag: element for tag, element in copy.items() if tag >> 16 != 0})
+    out.is_little_endian, out.is_implicit_VR = syntax.is_little_endian, syntax.is_implicit_VR
+    write_dataset(out, rest)
+    return read(out.getvalue(), max_inflated=UNBOUNDED_INFLATION)
+
+
+def _convert_all(dataset: Dataset) -> None:
+    """Convert every element of ``dataset`` and of its items that converts (one that does not
+    stays as read)."""
+    for tag in list(dataset.keys()):
+        try:
+            element = dataset[tag]
+        except Exception:
+            continue
+        if element.VR == "SQ":
+            for item in element.value or ():
+                _convert_all(item)
 
 
 def without_rows(table: ElementTable, start: int, end: int) -> ElementTable:
@@ -356,10 +465,10 @@ def without_rows(table: ElementTable, start: int, end: int) -> ElementTable:
     return ElementTable(table.data, (*table.rows[:start], *later), table.facts, charsets)
 
 
-def view_of(output: Verifiable) -> TableView:
-    """``output`` as a :class:`TableView`, a dataset through :func:`table_of_dataset`."""
+def view_of(output: Verifiable, *, lazy: bool = False) -> TableView:
+    """``output`` as a :class:`TableView` (laid out as it is read with ``lazy``: see
+    :meth:`TableView.lazy_of`), a dataset through :func:`table_of_dataset`."""
     if isinstance(output, TableView):
         return output
-    if isinstance(output, ElementTable):
-        return TableView.of(output)
-    return TableView.of(table_of_dataset(output))
+    table = output if isinstance(output, ElementTable) else table_of_dataset(output)
+    return TableView.lazy_of(table) if lazy else TableView.of(table)

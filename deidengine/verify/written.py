@@ -26,7 +26,6 @@ from typing import Final
 
 from deidengine.core.errors import ReadError
 from deidengine.core.reader import read
-from deidengine.core.table import ElementTable
 from deidengine.errors import DeidError, EngineCode
 from deidengine.verify.table_view import META, TOP, TableView, without_rows
 
@@ -100,9 +99,9 @@ def _framing_defect(output: TableView, transfer_syntax: str) -> str | None:
     return None
 
 
-def read_written(data: bytes, transfer_syntax: str) -> ElementTable:
+def read_written(data: bytes, transfer_syntax: str) -> TableView:
     """``data`` (a Part 10 file, as the engine encoded it) read back for the checks: its
-    element table.
+    element table, laid out once for them (:class:`TableView`; ``.table`` is the table).
 
     Raises :class:`UnreadableOutputError` when the lean reader cannot lay the bytes out
     exactly, pydicom's converters cannot read the values the framing check reads, or the
@@ -117,15 +116,16 @@ def read_written(data: bytes, transfer_syntax: str) -> ElementTable:
     except (ReadError, RecursionError) as error:
         raise UnreadableOutputError(f"the lean reader: {error}") from error
     try:
-        defect = _framing_defect(TableView.of(table), transfer_syntax)
+        view = TableView.of(table)
+        defect = _framing_defect(view, transfer_syntax)
     except Exception as error:  # any failure means the same: these bytes are not our file
         raise UnreadableOutputError(f"pydicom: {type(error).__name__}") from error
     if defect is not None:
         raise UnreadableOutputError(defect)
-    return table
+    return view
 
 
-def set_aside_envelopes(output: ElementTable, count: int) -> ElementTable:
+def set_aside_envelopes(output: TableView, count: int) -> TableView:
     """``output`` (the verifier's own reading of the bytes) without the last ``count`` items
     of its Encrypted Attributes Sequence (the ones the engine added), and without the
     sequence when no item is left, so that the checks judge everything else. Items the input
@@ -136,7 +136,7 @@ def set_aside_envelopes(output: ElementTable, count: int) -> ElementTable:
     """
     if count == 0:
         return output
-    view = TableView.of(output)
+    view = output
     sequence = view.get(TOP, ENCRYPTED_ATTRIBUTES_SEQUENCE)
     items = view.sequence_items(sequence) if sequence is not None else []
     if sequence is None or len(items) < count:
@@ -148,10 +148,10 @@ def set_aside_envelopes(output: ElementTable, count: int) -> ElementTable:
                 raise OpaquePayloadError(
                     f"(0400,0500)[{number}].({tag >> 16:04X},{tag & 0xFFFF:04X})"
                 )
-    rows = output.rows
+    rows = output.table.rows
     start = envelopes[0] if kept else sequence
     depth = rows[sequence].depth
     end = start + 1
     while end < len(rows) and rows[end].depth > depth:
         end += 1
-    return without_rows(output, start, end)
+    return TableView.of(without_rows(output.table, start, end))

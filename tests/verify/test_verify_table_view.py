@@ -89,6 +89,9 @@ def test_every_element_reads_as_pydicom_reads_it(name: str) -> None:
             assert _walked(view, TOP, codecs) == _oracle(dataset, codecs)
             assert _walked(view, META, codecs) == _oracle(dataset.file_meta, codecs)
         assert patient_key(view) == dataset_patient_key(dataset)
+        lazy = TableView.lazy_of(view.table)  # laid out where asked, the same data sets
+        assert _walked(lazy, TOP, False) == _walked(view, TOP, False)
+        assert {d: lazy.elements(d) for d in view.datasets} == view.datasets
         assert condition_snapshot(view, None) == ConditionSnapshot.of(dataset)
 
 

@@ -45,7 +45,7 @@ def test_encoded_bytes_read_back_with_their_values(name: str) -> None:
     data, syntax = _encoded(name)
     (path,) = bundled_test_files(name)
     expected = pydicom.dcmread(path)
-    output = TableView.of(read_written(data, syntax))
+    output = read_written(data, syntax)
     sop_instance = output.get(TOP, 0x00080018)
     assert sop_instance is not None
     assert output.value(sop_instance) == expected.SOPInstanceUID
@@ -127,36 +127,34 @@ def _envelope(**extra: str) -> Dataset:
 
 
 def _texts(view: TableView) -> list[tuple[object, int, str]]:
-    return [
-        (path, tag, view.text(index)) for path, _, index, tag, vr in view.walk() if vr != "SQ"
-    ]
+    return [(path, tag, view.text(index)) for path, _, index, tag, vr in view.walk() if vr != "SQ"]
 
 
 def test_the_envelopes_the_engine_added_are_set_aside() -> None:
     brought = Dataset()
     brought.PatientID = "kept by the policy, checked as any element"
     dataset = _with_envelopes(brought, _envelope())
-    kept = TableView.of(set_aside_envelopes(dataset.table, 1))
+    kept = set_aside_envelopes(dataset, 1)
     after = (((0x04000561, 0),), 0x00100010, "AFTER^THE^ENVELOPES")
     assert _texts(kept) == [
         (((0x04000500, 0),), 0x00100020, "kept by the policy, checked as any element"),
         after,
     ]
-    only = TableView.of(set_aside_envelopes(_with_envelopes(_envelope()).table, 1))
+    only = set_aside_envelopes(_with_envelopes(_envelope()), 1)
     assert only.get(TOP, 0x04000500) is None
     assert _texts(only) == [after]
-    assert set_aside_envelopes(dataset.table, 0) is dataset.table
+    assert set_aside_envelopes(dataset, 0) is dataset
 
 
 def test_clear_text_beside_an_envelope_is_found() -> None:
     dataset = _with_envelopes(_envelope(), _envelope(PatientName="QUIRINUS^HELOISE"))
     with pytest.raises(OpaquePayloadError) as raised:
-        set_aside_envelopes(dataset.table, 2)
+        set_aside_envelopes(dataset, 2)
     assert raised.value.location == "(0400,0500)[1].(0010,0010)"
 
 
 def test_missing_envelopes_are_refused() -> None:
     with pytest.raises(UnreadableOutputError):
-        set_aside_envelopes(table_of_dataset(Dataset()), 1)
+        set_aside_envelopes(TableView.of(table_of_dataset(Dataset())), 1)
     with pytest.raises(UnreadableOutputError):
-        set_aside_envelopes(_with_envelopes(_envelope()).table, 2)
+        set_aside_envelopes(_with_envelopes(_envelope()), 2)
