@@ -61,6 +61,7 @@ from deidengine.dicom.apply import (
     REFERENCED_SOP_INSTANCE_UID,
     SOP_CLASS_UID,
     SR_OPTION_COLUMNS,
+    ElementHandle,
     EngineContext,
     HeaderOutcome,
     _FileState,
@@ -72,10 +73,10 @@ from deidengine.dicom.apply import (
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.decision import TOP as TOP_SCOPE
-from deidengine.dicom.decision import Decision, FileFacts, Scope, decide
+from deidengine.dicom.decision import FileFacts, Scope, decide
 from deidengine.dicom.elements import ASCII_TEXT_VRS, BINARY_VRS, RAW_ASCII_VRS
 from deidengine.dicom.identifiers import IdentifyingValues
-from deidengine.policy.plan import PlannedRule, is_private_group
+from deidengine.policy.plan import is_private_group
 from deidengine.standard.sr import sr_concept_actions
 from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
 
@@ -229,7 +230,7 @@ class _Builder:
                 key = (row.creator.strip(" \x00"), group, number & 0xFF)
             decision = decide(facts, tag, vr, path, own_path, scope, private, key)
             rule = decision.rule
-            act(TableElement(self, index, tag, vr, path, own_path, private, rule, decision), state)
+            act(TableElement(tag, vr, path, own_path, private, rule, decision, self, index), state)
             # pydicom converts an element read as UN to look at its VR, and writes it
             # converted: with its own VR (a value pydicom re-encodes to the same bytes).
             converted = row.encoded_vr == "UN" and vr != "UN"
@@ -361,19 +362,12 @@ class _Builder:
 
 
 @dataclass(slots=True)
-class TableElement:
-    """An element row as the actions see it (:class:`~deidengine.dicom.apply.ElementHandle`):
-    reads decode the row's bytes, writes record an edit."""
+class TableElement(ElementHandle):
+    """An element row as the actions see it: reads decode the row's bytes, writes record an
+    edit."""
 
     builder: _Builder
     index: int
-    tag: int
-    vr: str
-    path: tuple[tuple[int, int], ...]
-    tag_path: tuple[int, ...]
-    private: bool
-    rule: PlannedRule | None
-    decision: Decision
 
     def text(self) -> str:
         if self.index in self.builder.replace:

@@ -35,6 +35,7 @@ from deidengine import __version__
 from deidengine.core.errors import EncodingError
 from deidengine.core.table import ElementTable
 from deidengine.dicom.apply import (
+    ActionError,
     EngineContext,
     HeaderOutcome,
     LookupMissError,
@@ -71,7 +72,7 @@ from deidengine.run.admission import InputRefused, admit_file, is_media_director
 from deidengine.run.diagnose import diagnose_input
 from deidengine.run.diskfull import is_disk_full
 from deidengine.run.lean_path import (
-    RemovedIdentity,
+    REMOVED_IDENTITY,
     encode_output,
     lean_eligible,
     lean_output,
@@ -467,9 +468,8 @@ class FileProcessor:
             planned = lean_output(table, header.edits, ran, implementation)
         except LeanUnsupported:
             return None
-        except RemovedIdentity as error:
-            detail = "the policy removed the SOP Instance UID"
-            raise _Quarantine(Reason.ACTION_FAILED, detail) from error
+        except ActionError as error:  # the policy removed the SOP identity
+            raise _Quarantine(Reason.ACTION_FAILED, REMOVED_IDENTITY) from error
         try:
             data = encode_output(table, planned.edits)
         except EncodingError:
