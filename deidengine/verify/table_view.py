@@ -55,7 +55,7 @@ from deidengine.dicom.elements import (
     copy_as_read,
     element_text,
 )
-from deidengine.standard.vr_classes import CHARACTER_SET_VRS
+from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
 
 __all__ = [
     "META",
@@ -88,8 +88,6 @@ ENCODING_SYNTAXES: Final = {
     (False, True): "1.2.840.10008.1.2.1",
     (False, False): "1.2.840.10008.1.2.2",
 }
-#: Top-level pixel elements :func:`table_of_dataset` leaves out: no check reads them.
-PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
 #: One element as :meth:`TableView.walk` visits it: ``(path, dataset, index, tag, vr)``.
 Visit = tuple[ElementPath, int, int, int, str]
@@ -368,7 +366,7 @@ def table_of_dataset(dataset: Dataset) -> ElementTable:
     damaged or unknown UID) is written as the UID of the encoding the data set was read in,
     and its row then points at the meta's own value."""
     copy = Dataset()
-    copy.update({tag: element for tag, element in dataset.items() if tag not in PIXEL_TAGS})
+    copy.update({tag: element for tag, element in dataset.items() if tag not in PIXEL_DATA_TAGS})
     meta = FileMetaDataset()
     meta.update(getattr(dataset, "file_meta", None) or {})
     added = TRANSFER_SYNTAX_UID not in meta
