@@ -144,9 +144,16 @@ class _Builder:
         #: them for the writer, which then walks their sequence as pydicom does.
         self.walked: set[int] = set()
         children: dict[int, list[int]] = {}
+        #: Per data set, its element rows (the File Meta Information's left out): what a walk
+        #: decides.
+        elements: dict[int, list[int]] = {}
+        meta_end = table.facts.meta_end
         for index, row in enumerate(self.rows):
             children.setdefault(row.parent, []).append(index)
+            if row.kind is Kind.ELEMENT and (row.depth or row.header >= meta_end):
+                elements.setdefault(row.parent, []).append(index)
         self.children = children
+        self.elements = elements
 
     # ------------------------------------------------------------------ values
     def text(self, index: int, vr: str) -> str:
@@ -205,10 +212,8 @@ class _Builder:
         creators: list[int] = []
         seen: set[int] = set()
         top = parent == TOP
-        for index in self.children.get(parent, ()):
+        for index in self.elements.get(parent, ()):
             row = rows[index]
-            if row.kind is not Kind.ELEMENT or (top and table.is_meta(index)):
-                continue
             tag = row.tag
             if tag in seen:
                 raise LeanUnsupported("a data set holds a tag twice")
@@ -216,14 +221,16 @@ class _Builder:
             if top and tag in PIXEL_DATA_TAGS:
                 continue
             group, number = tag >> 16, tag & 0xFFFF
-            private = is_private_group(group)
+            private = bool(group & 1) and is_private_group(group)
             if number == 0x0000:
                 self.remove.add(index)  # group lengths go stale once anything changes
                 continue
             if private and 0x0010 <= number <= 0x00FF:
                 creators.append(index)
                 continue
-            vr = self._vr(index)
+            vr = row.vr
+            if (row.encoded_vr and row.encoded_vr != vr) or " or " in vr:
+                vr = self._vr(index)
             own_path = (*tag_path, tag)
             key = None
             if private and number >= 0x1000 and row.creator:
