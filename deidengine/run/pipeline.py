@@ -55,6 +55,7 @@ from deidengine.dicom.reading import FileReading, dataset_from_bytes
 from deidengine.dicom.storage import StoreResult, store_bytes_atomically
 from deidengine.dicom.table_apply import LeanUnsupported, apply_plan_to_table
 from deidengine.dicom.uids import is_valid_uid
+from deidengine.errors import DeidError
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -453,6 +454,12 @@ class FileProcessor:
             raise _Quarantine(Reason.LOOKUP_MISS, str(error)) from error
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
+        except (DeidError, MemoryError):
+            raise  # what the Dataset path's stage raises the same way (an action that fails)
+        except Exception:
+            # Not the stage's own refusal: a value the table cannot read as pydicom does, say.
+            # The Dataset path treats the file (or fails on it) as it always has.
+            return None
         outcome = header.outcome
         blocks = kept_private_blocks_of_table(
             facts.private_blocks, table, header.edits, self.known_safe

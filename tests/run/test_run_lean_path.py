@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from pydicom.data import get_testdata_file
 
+import deidengine.run.pipeline as pipeline
 from benchmarks.corpus import write_corpus as write_benchmark_corpus
 from deidengine.dicom.facts import input_facts
 from deidengine.run.outcome import Outcome, Reason, Status
@@ -164,3 +165,18 @@ def test_every_bundled_file_is_written_alike(tmp_path: Path) -> None:
     # All but the 13 files admission refuses or skips (not DICOM, truncated, a DICOMDIR, ...)
     # and the 3 the table stage declines (items in implicit VR inside explicit VR files).
     assert (len(paths), took) == (95, 79)
+
+
+def test_an_unexpected_failure_of_the_table_stage_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(get_testdata_file("CT_small.dcm"))
+    expected = _run(_processor(tmp_path / "before", BASIC), path)
+
+    def failing(*_args: object) -> None:
+        raise KeyError("a value the table reads otherwise")
+
+    monkeypatch.setattr(pipeline, "apply_plan_to_table", failing)
+    processor = _processor(tmp_path / "after", BASIC)
+    assert not _took_lean_path(processor, path)
+    assert _run(processor, path) == expected
