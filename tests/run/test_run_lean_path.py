@@ -20,8 +20,9 @@ from benchmarks.corpus import write_corpus as write_benchmark_corpus
 from deidengine.dicom.facts import input_facts
 from deidengine.run.outcome import Outcome, Reason, Status
 from deidengine.run.pipeline import FileProcessor, RunSettings, _Quarantine, read_input_file
+from tests.core.mutants import SEEDS, mutants, seed_from
 from tests.phi_corpus import write_corpus as write_phi_corpus
-from tests.pydicom_files import bundled_charset_files, bundled_test_files
+from tests.pydicom_files import DATA, bundled_charset_files, bundled_test_files
 
 HEADER_ONLY = "hipaa-safe-harbor,benchmarks/policies/header-only.policy"
 BASIC = "annex-e/basic"
@@ -180,3 +181,18 @@ def test_an_unexpected_failure_of_the_table_stage_falls_back(
     processor = _processor(tmp_path / "after", BASIC)
     assert not _took_lean_path(processor, path)
     assert _run(processor, path) == expected
+
+
+@pytest.mark.slow
+def test_mutated_files_are_treated_alike(tmp_path: Path) -> None:
+    # Truncations, flipped bytes, bad lengths, missing delimiters, a wrong transfer syntax
+    # (tests/core/mutants.py): most are refused at admission; those admitted that the table
+    # stage accepts take the lean path, and every outcome is the Dataset path's.
+    seeds = [seed_from(name, (DATA / name).read_bytes()) for name in SEEDS]
+    paths = []
+    for number, (_name, data) in enumerate(mutants(seeds, 1000)):
+        path = tmp_path / "in" / f"mutant{number}.dcm"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        paths.append(str(path))
+    assert compare(tmp_path, BASIC, paths) == 93
