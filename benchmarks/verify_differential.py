@@ -19,7 +19,10 @@ root::
 
     .venv/bin/python -m benchmarks.verify_differential --revision e5c1532 [--mutants 300]
 
-Prints the differences (none expected) and a count of cases; exit status 1 on a difference.
+Prints the differences and a count of cases; exit status 1 on a difference. Against e5c1532
+(seeds 16 and 1616, 400 mutants): no difference in the pipelines' outcomes; ``deid verify``
+differs only on byte mutants the lean reader refuses whose pydicom reading cannot be written
+back (V501 now, where the old verifier mostly stopped with an exception).
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ OUTSIDE: frozenset[str] = frozenset(
     {
         # A signal (SIGINT/SIGTERM) unwinding the run, a BaseException like KeyboardInterrupt.
         "deidengine.run.signals.RunInterrupted",
+        # The table header stage declines a file (the pipeline's Dataset path then takes it):
+        # a routing signal that never leaves the pipeline.
+        "deidengine.dicom.table_apply.LeanUnsupported",
     }
 )
 """Public exception classes that are not errors, so not DeidErrors."""

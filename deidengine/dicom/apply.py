@@ -21,7 +21,6 @@ import enum
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -133,14 +132,15 @@ class HeaderOutcome:
     kept_private_blocks: frozenset[tuple[int, int]]
 
 
-class ElementHandle(Protocol):
+@dataclass(slots=True)
+class ElementHandle:
     """One element being decided, as the actions see it: where it is, what selects it, and
     the few operations an action needs on its value.
 
     Two backends implement it: :class:`_Element` (a pydicom Dataset, edited in place) and
     :class:`deidengine.dicom.table_apply.TableElement` (an element table's row, the action
     recorded as a :class:`~deidengine.core.writer.Edits` entry). The actions below are written
-    once against this protocol, so the two cannot drift apart.
+    once against this class, so the two cannot drift apart.
     """
 
     tag: int
@@ -153,37 +153,37 @@ class ElementHandle(Protocol):
 
     def text(self) -> str:
         """The value as one string (:func:`element_text`: values joined by ``\\``)."""
-        ...
+        raise NotImplementedError
 
     def text_values(self) -> tuple[list[str], bool] | None:
         """The values the text stage reads (each as text) and whether the element holds
         several (a list) rather than one; ``None`` when it holds nothing."""
-        ...
+        raise NotImplementedError
 
     def set_text_values(self, values: list[str], multiple: bool) -> None:
         """Give the element the cleaned ``values`` (one value when not ``multiple``)."""
-        ...
+        raise NotImplementedError
 
     def replace(self, value: object) -> None:
         """Give the element a new value (``None``: empty; an empty ``Sequence``: no items)."""
-        ...
+        raise NotImplementedError
 
     def remove(self) -> None:
         """Take the element out of its data set."""
-        ...
+        raise NotImplementedError
 
     def holds_value(self) -> bool:
         """Whether the value is not empty."""
-        ...
+        raise NotImplementedError
 
     def descend(self, state: _FileState) -> None:
         """Walk the sequence's items in the scope its decision gives."""
-        ...
+        raise NotImplementedError
 
 
 @dataclass(slots=True)
-class _Element:
-    """One element being decided: where it is and what selects it.
+class _Element(ElementHandle):
+    """One element of a pydicom Dataset being decided.
 
     ``raw`` stays as read (bytes) until a handler needs the value: :attr:`element` converts
     it then. Kept and removed elements are never converted, so the writer copies their bytes.
@@ -191,13 +191,6 @@ class _Element:
 
     dataset: Dataset
     raw: AnyElement
-    tag: int
-    vr: str
-    path: tuple[tuple[int, int], ...]
-    tag_path: tuple[int, ...]
-    private: bool
-    rule: PlannedRule | None
-    decision: Decision
 
     @property
     def element(self) -> DataElement:
@@ -610,7 +603,7 @@ def _walk(
         key = private_key(tag) if private else None
         decision = decide(facts, tag, vr, path, own_path, scope, private, key)
         rule = decision.rule
-        act(_Element(dataset, element, tag, vr, path, own_path, private, rule, decision), state)
+        act(_Element(tag, vr, path, own_path, private, rule, decision, dataset, element), state)
     # A creator goes unless its block was kept and still holds an element. (A creator's own
     # tag, (gggg,00xx) with xx >= 10, never falls in a block, so deleting creators does not
     # change which blocks hold elements: they are listed once.)

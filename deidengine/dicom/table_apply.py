@@ -61,6 +61,7 @@ from deidengine.dicom.apply import (
     REFERENCED_SOP_INSTANCE_UID,
     SOP_CLASS_UID,
     SR_OPTION_COLUMNS,
+    ElementHandle,
     EngineContext,
     HeaderOutcome,
     _FileState,
@@ -72,10 +73,10 @@ from deidengine.dicom.apply import (
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.decision import TOP as TOP_SCOPE
-from deidengine.dicom.decision import Decision, FileFacts, Scope, decide
+from deidengine.dicom.decision import FileFacts, Scope, decide
 from deidengine.dicom.elements import ASCII_TEXT_VRS, BINARY_VRS, RAW_ASCII_VRS
 from deidengine.dicom.identifiers import IdentifyingValues
-from deidengine.policy.plan import PlannedRule, is_private_group
+from deidengine.policy.plan import is_private_group
 from deidengine.standard.sr import sr_concept_actions
 from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
 
@@ -143,9 +144,16 @@ class _Builder:
         #: them for the writer, which then walks their sequence as pydicom does.
         self.walked: set[int] = set()
         children: dict[int, list[int]] = {}
+        #: Per data set, its element rows (the File Meta Information's left out): what a walk
+        #: decides.
+        elements: dict[int, list[int]] = {}
+        meta_end = table.facts.meta_end
         for index, row in enumerate(self.rows):
             children.setdefault(row.parent, []).append(index)
+            if row.kind is Kind.ELEMENT and (row.depth or row.header >= meta_end):
+                elements.setdefault(row.parent, []).append(index)
         self.children = children
+        self.elements = elements
 
     # ------------------------------------------------------------------ values
     def text(self, index: int, vr: str) -> str:
@@ -204,10 +212,8 @@ class _Builder:
         creators: list[int] = []
         seen: set[int] = set()
         top = parent == TOP
-        for index in self.children.get(parent, ()):
+        for index in self.elements.get(parent, ()):
             row = rows[index]
-            if row.kind is not Kind.ELEMENT or (top and table.is_meta(index)):
-                continue
             tag = row.tag
             if tag in seen:
                 raise LeanUnsupported("a data set holds a tag twice")
@@ -215,21 +221,23 @@ class _Builder:
             if top and tag in PIXEL_DATA_TAGS:
                 continue
             group, number = tag >> 16, tag & 0xFFFF
-            private = is_private_group(group)
+            private = bool(group & 1) and is_private_group(group)
             if number == 0x0000:
                 self.remove.add(index)  # group lengths go stale once anything changes
                 continue
             if private and 0x0010 <= number <= 0x00FF:
                 creators.append(index)
                 continue
-            vr = self._vr(index)
+            vr = row.vr
+            if (row.encoded_vr and row.encoded_vr != vr) or " or " in vr:
+                vr = self._vr(index)
             own_path = (*tag_path, tag)
             key = None
             if private and number >= 0x1000 and row.creator:
                 key = (row.creator.strip(" \x00"), group, number & 0xFF)
             decision = decide(facts, tag, vr, path, own_path, scope, private, key)
             rule = decision.rule
-            act(TableElement(self, index, tag, vr, path, own_path, private, rule, decision), state)
+            act(TableElement(tag, vr, path, own_path, private, rule, decision, self, index), state)
             # pydicom converts an element read as UN to look at its VR, and writes it
             # converted: with its own VR (a value pydicom re-encodes to the same bytes).
             converted = row.encoded_vr == "UN" and vr != "UN"
@@ -361,19 +369,12 @@ class _Builder:
 
 
 @dataclass(slots=True)
-class TableElement:
-    """An element row as the actions see it (:class:`~deidengine.dicom.apply.ElementHandle`):
-    reads decode the row's bytes, writes record an edit."""
+class TableElement(ElementHandle):
+    """An element row as the actions see it: reads decode the row's bytes, writes record an
+    edit."""
 
     builder: _Builder
     index: int
-    tag: int
-    vr: str
-    path: tuple[tuple[int, int], ...]
-    tag_path: tuple[int, ...]
-    private: bool
-    rule: PlannedRule | None
-    decision: Decision
 
     def text(self) -> str:
         if self.index in self.builder.replace:

@@ -31,7 +31,20 @@ from dataclasses import dataclass
 from typing import Final
 
 from deidengine.core.table import TOP, ElementTable, Kind
-from deidengine.core.writer import Edits, Value, encode
+from deidengine.core.writer import (
+    IMPLEMENTATION_CLASS,
+    IMPLEMENTATION_VERSION,
+    MEDIA_CLASS,
+    MEDIA_INSTANCE,
+    PIXEL_DATA,
+    SOP_CLASS,
+    SOP_INSTANCE,
+    TRANSFER_SYNTAX,
+    Edits,
+    Value,
+    encode,
+)
+from deidengine.dicom.action_errors import ActionError
 from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.table_apply import LeanUnsupported
 from deidengine.policy import ast
@@ -40,8 +53,8 @@ from deidengine.provenance import WhatRan
 from deidengine.provenance.stamp_edits import provenance_edits
 
 __all__ = [
+    "REMOVED_IDENTITY",
     "LeanOutput",
-    "RemovedIdentity",
     "encode_output",
     "lean_eligible",
     "lean_output",
@@ -50,14 +63,8 @@ __all__ = [
 ]
 
 PREAMBLE: Final = bytes(128)
-PIXEL_DATA: Final = 0x7FE00010
-MEDIA_STORAGE_SOP_CLASS_UID: Final = 0x00020002
-MEDIA_STORAGE_SOP_INSTANCE_UID: Final = 0x00020003
-TRANSFER_SYNTAX_UID: Final = 0x00020010
-IMPLEMENTATION_CLASS_UID: Final = 0x00020012
-IMPLEMENTATION_VERSION_NAME: Final = 0x00020013
-SOP_CLASS_UID: Final = 0x00080016
-SOP_INSTANCE_UID: Final = 0x00080018
+#: Why a file whose SOP identity the policy removed cannot be written (the Dataset path's words).
+REMOVED_IDENTITY: Final = "the policy removed the SOP Instance UID"
 #: (explicit VR, little endian) of a data set read without a Transfer Syntax UID.
 ENCODING_SYNTAX: Final = {
     (False, True): "1.2.840.10008.1.2",
@@ -148,32 +155,29 @@ def lean_output(
     (:func:`~deidengine.provenance.stamp_edits.provenance_edits`) and the new File Meta
     Information (``implementation``: its class UID and version name). Raises
     ``LeanUnsupported`` for an output only the Dataset path writes (see the module), and
-    :class:`RemovedIdentity` when the policy removed the SOP identity."""
+    :class:`~deidengine.dicom.action_errors.ActionError` (:data:`REMOVED_IDENTITY`) when the
+    policy removed the SOP identity."""
     syntax = transfer_syntax_of(table)
     if syntax is None:
         raise LeanUnsupported("no transfer syntax to name")
     output = _Output(table, edits)
-    sop_class, sop_instance = output.uid(SOP_CLASS_UID), output.uid(SOP_INSTANCE_UID)
+    sop_class, sop_instance = output.uid(SOP_CLASS), output.uid(SOP_INSTANCE)
     if sop_class is None or sop_instance is None:
-        raise RemovedIdentity
+        raise ActionError(REMOVED_IDENTITY)
     stamped = provenance_edits(table, ran, edits)
     remove = set(stamped.remove)
     remove.update(i for i in table.children(TOP) if table.is_meta(i))
     implementation_uid, implementation_version = implementation
     meta = (
-        (MEDIA_STORAGE_SOP_CLASS_UID, Value("UI", sop_class.encode("latin-1"))),
-        (MEDIA_STORAGE_SOP_INSTANCE_UID, Value("UI", sop_instance.encode("latin-1"))),
-        (TRANSFER_SYNTAX_UID, Value("UI", syntax.encode("latin-1"))),
-        (IMPLEMENTATION_CLASS_UID, Value("UI", implementation_uid.encode("latin-1"))),
-        (IMPLEMENTATION_VERSION_NAME, Value("SH", implementation_version.encode("latin-1"))),
+        (MEDIA_CLASS, Value("UI", sop_class.encode("latin-1"))),
+        (MEDIA_INSTANCE, Value("UI", sop_instance.encode("latin-1"))),
+        (TRANSFER_SYNTAX, Value("UI", syntax.encode("latin-1"))),
+        (IMPLEMENTATION_CLASS, Value("UI", implementation_uid.encode("latin-1"))),
+        (IMPLEMENTATION_VERSION, Value("SH", implementation_version.encode("latin-1"))),
     )
     add = {**stamped.add, TOP: (*stamped.add.get(TOP, ()), *meta)}
     final = Edits(replace=stamped.replace, remove=frozenset(remove), add=add)
     return LeanOutput(final, syntax)
-
-
-class RemovedIdentity(Exception):
-    """The policy removed the SOP Class or Instance UID: the file cannot be written."""
 
 
 def encode_output(table: ElementTable, edits: Edits) -> bytes:

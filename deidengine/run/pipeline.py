@@ -35,6 +35,7 @@ from deidengine import __version__
 from deidengine.core.errors import EncodingError
 from deidengine.core.table import ElementTable
 from deidengine.dicom.apply import (
+    ActionError,
     EngineContext,
     HeaderOutcome,
     LookupMissError,
@@ -54,6 +55,7 @@ from deidengine.dicom.reading import FileReading, dataset_from_bytes
 from deidengine.dicom.storage import StoreResult, store_bytes_atomically
 from deidengine.dicom.table_apply import LeanUnsupported, apply_plan_to_table
 from deidengine.dicom.uids import is_valid_uid
+from deidengine.errors import DeidError
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan, PlannedRule
 from deidengine.provenance import (
@@ -76,7 +78,7 @@ from deidengine.run.admission import (
 from deidengine.run.diagnose import diagnose_input
 from deidengine.run.diskfull import is_disk_full
 from deidengine.run.lean_path import (
-    RemovedIdentity,
+    REMOVED_IDENTITY,
     encode_output,
     lean_eligible,
     lean_output,
@@ -479,6 +481,12 @@ class FileProcessor:
             raise _Quarantine(Reason.LOOKUP_MISS, str(error)) from error
         except RejectedError as error:
             raise _Quarantine(Reason.REJECTED_BY_POLICY, str(error)) from error
+        except (DeidError, MemoryError):
+            raise  # what the Dataset path's stage raises the same way (an action that fails)
+        except Exception:
+            # Not the stage's own refusal: a value the table cannot read as pydicom does, say.
+            # The Dataset path treats the file (or fails on it) as it always has.
+            return None
         outcome = header.outcome
         blocks = kept_private_blocks_of_table(
             facts.private_blocks, table, header.edits, self.known_safe
@@ -494,9 +502,8 @@ class FileProcessor:
             planned = lean_output(table, header.edits, ran, implementation)
         except LeanUnsupported:
             return None
-        except RemovedIdentity as error:
-            detail = "the policy removed the SOP Instance UID"
-            raise _Quarantine(Reason.ACTION_FAILED, detail) from error
+        except ActionError as error:  # the policy removed the SOP identity
+            raise _Quarantine(Reason.ACTION_FAILED, REMOVED_IDENTITY) from error
         try:
             data = encode_output(table, planned.edits)
         except EncodingError:

@@ -55,7 +55,7 @@ from deidengine.dicom.elements import (
     copy_as_read,
     element_text,
 )
-from deidengine.standard.vr_classes import CHARACTER_SET_VRS
+from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
 
 __all__ = [
     "META",
@@ -88,8 +88,6 @@ ENCODING_SYNTAXES: Final = {
     (False, True): "1.2.840.10008.1.2.1",
     (False, False): "1.2.840.10008.1.2.2",
 }
-#: Top-level pixel elements :func:`table_of_dataset` leaves out: no check reads them.
-PIXEL_TAGS: Final = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
 #: One element as :meth:`TableView.walk` visits it: ``(path, dataset, index, tag, vr)``.
 Visit = tuple[ElementPath, int, int, int, str]
@@ -104,7 +102,7 @@ class TableView:
     datasets: dict[int, dict[int, int]]
     #: Per sequence row: its items' row indexes, in order.
     items: dict[int, list[int]]
-    #: Data sets and items are laid out when first asked, not all at once (:meth:`lazy`).
+    #: Laid out as asked (:meth:`lazy_of`): the top level first, the items in one pass.
     lazy: bool = False
     _vrs: dict[int, str] = field(default_factory=dict, repr=False)
     _walks: dict[tuple[int, ElementPath], list[Visit]] = field(default_factory=dict, repr=False)
@@ -113,36 +111,13 @@ class TableView:
     def of(cls, table: ElementTable) -> TableView:
         """Lay ``table`` out (one pass over its rows; a data set's elements are sorted by tag
         only where the file did not write them in order)."""
-        meta_end = table.facts.meta_end
-        meta: dict[int, int] = {}
-        grouped: dict[int, dict[int, int]] = {META: meta, TOP: {}}
-        items: dict[int, list[int]] = {}
-        disordered: set[int] = set()
-        last: dict[int, int] = {}
-        element_kind, item_kind = Kind.ELEMENT, Kind.ITEM
-        for index, (tag, _, _, header, _, _, _, _, parent, _, kind, _, _) in enumerate(table.rows):
-            if kind is element_kind:
-                if parent == TOP and header < meta_end:
-                    parent = META
-                if tag <= last.get(parent, -1):
-                    disordered.add(parent)
-                last[parent] = tag
-                grouped[parent][tag] = index  # a repeated tag: the last one stands
-            elif kind is item_kind:
-                found = items.get(parent)
-                if found is None:
-                    items[parent] = [index]
-                else:
-                    found.append(index)
-                grouped[index] = {}
-        for dataset in disordered:
-            grouped[dataset] = dict(sorted(grouped[dataset].items()))
-        return cls(table, grouped, items)
+        return cls(table, *_grouped(table))
 
     @classmethod
     def lazy_of(cls, table: ElementTable) -> TableView:
-        """A view of ``table`` that lays out a data set, or a sequence's items, when first
-        asked: for an input, of which the checks look up a few elements at a few places."""
+        """A view of ``table`` that lays out its top level (and File Meta Information) when
+        first asked, and the rest in one pass when an item is: for an input, of which the
+        checks often read only a few top-level elements."""
         return cls(table, {}, {}, lazy=True)
 
     # ------------------------------------------------------------------ structure
@@ -168,7 +143,7 @@ class TableView:
                 if row[8] == TOP and (row.header < meta_end) is in_meta
             ]
         elif 0 <= dataset < len(rows) and rows[dataset].kind is Kind.ITEM:
-            candidates = [index for index in table.children(dataset)]
+            return self._lay_out_all().get(dataset, {})
         else:
             return {}
         grouped = {rows[index].tag: index for index in candidates}  # the last one stands
@@ -182,13 +157,19 @@ class TableView:
         """The item rows of the sequence at row ``index`` (none for another element)."""
         if self.vr(index) != "SQ":
             return []
-        found = self.items.get(index)
-        if found is None and self.lazy:
-            rows = self.table.rows
-            found = self.items[index] = [
-                child for child in self.table.children(index) if rows[child].kind is Kind.ITEM
-            ]
-        return found or []
+        if self.lazy:
+            self._lay_out_all()
+        return self.items.get(index) or []
+
+    def _lay_out_all(self) -> dict[int, dict[int, int]]:
+        """Lay the whole table out, once: past the top level a file's items are found in one
+        pass more cheaply than one by one."""
+        if self.lazy:
+            grouped, items = _grouped(self.table)
+            self.datasets.update(grouped)
+            self.items.update(items)
+            object.__setattr__(self, "lazy", False)
+        return self.datasets
 
     def vr(self, index: int) -> str:
         """The VR pydicom gives row ``index``'s element."""
@@ -309,6 +290,34 @@ class TableView:
         return element_text(self.value(index)).strip(strip)
 
 
+def _grouped(table: ElementTable) -> tuple[dict[int, dict[int, int]], dict[int, list[int]]]:
+    """Every data set's elements (``tag -> row``, in tag order) and every sequence's items."""
+    meta_end = table.facts.meta_end
+    grouped: dict[int, dict[int, int]] = {META: {}, TOP: {}}
+    items: dict[int, list[int]] = {}
+    disordered: set[int] = set()
+    last: dict[int, int] = {}
+    element_kind, item_kind = Kind.ELEMENT, Kind.ITEM
+    for index, (tag, _, _, header, _, _, _, _, parent, _, kind, _, _) in enumerate(table.rows):
+        if kind is element_kind:
+            if parent == TOP and header < meta_end:
+                parent = META
+            if tag <= last.get(parent, -1):
+                disordered.add(parent)
+            last[parent] = tag
+            grouped[parent][tag] = index  # a repeated tag: the last one stands
+        elif kind is item_kind:
+            found = items.get(parent)
+            if found is None:
+                items[parent] = [index]
+            else:
+                found.append(index)
+            grouped[index] = {}
+    for dataset in disordered:
+        grouped[dataset] = dict(sorted(grouped[dataset].items()))
+    return grouped, items
+
+
 def patient_key(view: TableView) -> str:
     """The input's patient identity for keyed date offsets (ID and issuer, else the name, else
     the study), read from its table as :func:`deidengine.dicom.apply.patient_key` reads it
@@ -368,7 +377,7 @@ def table_of_dataset(dataset: Dataset) -> ElementTable:
     damaged or unknown UID) is written as the UID of the encoding the data set was read in,
     and its row then points at the meta's own value."""
     copy = Dataset()
-    copy.update({tag: element for tag, element in dataset.items() if tag not in PIXEL_TAGS})
+    copy.update({tag: element for tag, element in dataset.items() if tag not in PIXEL_DATA_TAGS})
     meta = FileMetaDataset()
     meta.update(getattr(dataset, "file_meta", None) or {})
     added = TRANSFER_SYNTAX_UID not in meta

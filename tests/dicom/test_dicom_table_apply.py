@@ -73,7 +73,7 @@ def _outcome_or_error(run: Callable[[], T]) -> T | tuple[str, str]:
         return (type(error).__name__, str(error))
 
 
-def differential(path: str, spec: str) -> str:
+def differential(path: str, spec: str, context: EngineContext | None = None) -> str:
     """``'same'``, ``'same error: <class>'``, ``'declined'`` or ``'no table'``; fails the test
     on any difference."""
     with warnings.catch_warnings():
@@ -82,7 +82,7 @@ def differential(path: str, spec: str) -> str:
         table = reading.table
         if table is None:
             return "no table"
-        context = _context(spec)
+        context = context or _context(spec)
         facts = input_facts(reading.dataset, context.plan.condition_tags)
         try:
             lean = _outcome_or_error(
@@ -205,6 +205,44 @@ def test_an_encoded_value_is_what_pydicom_writes(
     mine = encoded_value(int(element.tag), vr, value, encodings, little=True)
     padded = mine + (b"" if len(mine) % 2 == 0 else (b"\0" if vr == "UI" else b" "))
     assert padded == expected
+
+
+EVERY_VERB = """policy every-verb
+use annex-e/basic
+(0010,0020) PatientID                    -> lookup ids
+(0010,0010) PatientName                  -> hash 12
+(0008,0080) InstitutionName              -> set "SITE A"
+(0008,1030) StudyDescription             -> scrub names dates
+(0008,103E) SeriesDescription            -> clean strict
+(0008,0020) StudyDate                    -> shift-date within -30..-10 days
+(0008,1110) ReferencedStudySequence      -> empty
+(0008,1111) ReferencedPerformedProcedureStepSequence -> dummy
+(0010,1010) PatientAge                   -> cap-age 60
+(0008,0090) ReferringPhysicianName       -> pseudonym "DR-{hmac:6}"
+"""
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "test-SR.dcm", "rtplan.dcm"])
+def test_every_verb_matches_the_dataset_path(tmp_path: Path, name: str) -> None:
+    policy = tmp_path / "every-verb.policy"
+    policy.write_text(EVERY_VERB)
+    path = _file(name)
+    header = pydicom.dcmread(path, stop_before_pixels=True)
+    patient_id = str(header.get("PatientID", ""))
+    context = EngineContext(
+        plan=load_plan(str(policy), runnable=True),
+        secret=ProjectSecret(bytes(range(32))),
+        text_cleaner=clean_header_text,
+        lookups={"ids": {patient_id.strip(): "SUBJECT-1"}},
+        record_mappings=True,
+    )
+    assert differential(path, str(policy), context) == "same"
+    missing = EngineContext(
+        plan=context.plan, secret=context.secret, text_cleaner=clean_header_text, lookups={}
+    )
+    # Without the table, the file fails alike wherever the rule meets a Patient ID at all.
+    result = differential(path, str(policy), missing)
+    assert result == ("same error: LookupMissError" if "PatientID" in header else "same")
 
 
 # ------------------------------------------------------------------------- slow

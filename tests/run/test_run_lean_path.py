@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 from pydicom.data import get_testdata_file
 
+import deidengine.run.pipeline as pipeline
 from benchmarks.corpus import write_corpus as write_benchmark_corpus
 from deidengine.dicom.facts import input_facts
 from deidengine.run.outcome import Outcome, Reason, Status
 from deidengine.run.pipeline import FileProcessor, RunSettings, _Quarantine, read_input_file
+from tests.core.mutants import SEEDS, mutants, seed_from
 from tests.phi_corpus import write_corpus as write_phi_corpus
-from tests.pydicom_files import bundled_charset_files
+from tests.pydicom_files import DATA, bundled_charset_files, bundled_test_files
 
 HEADER_ONLY = "hipaa-safe-harbor,benchmarks/policies/header-only.policy"
 BASIC = "annex-e/basic"
@@ -154,3 +156,43 @@ def test_an_output_stamped_once_is_stamped_again_alike(tmp_path: Path) -> None:
     assert outcome.status is Status.WRITTEN and outcome.output is not None
     stamped = str(first.output_root / outcome.output)
     assert compare(tmp_path / "again", HEADER_ONLY, [stamped]) == 1
+
+
+@pytest.mark.slow
+def test_every_bundled_file_is_written_alike(tmp_path: Path) -> None:
+    # Written, quarantined (with the same reason and detail) or skipped alike, file by file.
+    paths = bundled_test_files("*.dcm") + bundled_charset_files()
+    took = compare(tmp_path, BASIC, paths)
+    # All but the 13 files admission refuses or skips (not DICOM, truncated, a DICOMDIR, ...)
+    # and the 3 the table stage declines (items in implicit VR inside explicit VR files).
+    assert (len(paths), took) == (95, 79)
+
+
+def test_an_unexpected_failure_of_the_table_stage_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(get_testdata_file("CT_small.dcm"))
+    expected = _run(_processor(tmp_path / "before", BASIC), path)
+
+    def failing(*_args: object) -> None:
+        raise KeyError("a value the table reads otherwise")
+
+    monkeypatch.setattr(pipeline, "apply_plan_to_table", failing)
+    processor = _processor(tmp_path / "after", BASIC)
+    assert not _took_lean_path(processor, path)
+    assert _run(processor, path) == expected
+
+
+@pytest.mark.slow
+def test_mutated_files_are_treated_alike(tmp_path: Path) -> None:
+    # Truncations, flipped bytes, bad lengths, missing delimiters, a wrong transfer syntax
+    # (tests/core/mutants.py): most are refused at admission; those admitted that the table
+    # stage accepts take the lean path, and every outcome is the Dataset path's.
+    seeds = [seed_from(name, (DATA / name).read_bytes()) for name in SEEDS]
+    paths = []
+    for number, (_name, data) in enumerate(mutants(seeds, 1000)):
+        path = tmp_path / "in" / f"mutant{number}.dcm"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        paths.append(str(path))
+    assert compare(tmp_path, BASIC, paths) == 93
