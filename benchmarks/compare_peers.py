@@ -38,7 +38,9 @@ What it does, in one run:
    distinct copies) through the engine's per-file function against the floor's ``dcmread`` +
    ``save_as`` of the same files, interleaved rounds, and checks the target (within 2x).
 
-With ``--write-readme`` the tables replace the "Performance" section of README.md.
+With ``--write-readme`` the measured block (the tables, the targets, the SR line) replaces
+the one between the markers in README.md's "Performance" section; the prose around it is
+written by hand.
 
 Every tool must write one output per input, or the run stops: a tool that skips files is not
 faster. Nothing here is a test; the targets are checked in this script's output only.
@@ -90,6 +92,11 @@ replace_identifiers(files, deid=DeidRecipe(), save=True, output_folder=str(targe
                     remove_private=True, overwrite=True)
 """
 README_HEADING = "## Performance"
+README_MARKERS = (
+    "<!-- measured by benchmarks/compare_peers.py: begin -->",
+    "<!-- measured by benchmarks/compare_peers.py: end -->",
+)
+"""What ``--write-readme`` replaces: the measured block, not the hand-written prose."""
 FLOOR_TARGETS = {"mixed": 1.2, "images": 1.0}
 """Issue #16: ``deid --workers 2`` against the floor, per corpus."""
 DICOGNITO_TARGET = 3.0
@@ -373,16 +380,22 @@ def _wrapped(markdown: str) -> str:
     return "\n\n".join(blocks)
 
 
-def write_readme(section: str) -> None:
+def write_readme(measured: str) -> None:
+    """Put ``measured`` between README.md's two :data:`README_MARKERS`, inside its Performance
+    section (the prose around them is written by hand: it explains what the figures show)."""
     readme = REPO / "README.md"
     text = readme.read_text(encoding="utf-8")
-    start = text.find(README_HEADING + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
+    begin, end = README_MARKERS
+    block = f"{begin}\n{measured.rstrip()}\n{end}\n"
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) + 1 :]
     else:
-        following = text.find("\n## ", start + len(README_HEADING))
-        end = len(text) if following < 0 else following + 1
-        text = text[:start] + section + ("\n" + text[end:] if following >= 0 else "")
+        heading = text.find(README_HEADING + "\n")
+        if heading < 0:
+            text = text.rstrip("\n") + f"\n\n{README_HEADING}\n\n{block}"
+        else:
+            at = heading + len(README_HEADING) + 1
+            text = text[:at] + "\n" + block + text[at:]
     readme.write_text(text, encoding="utf-8")
 
 
@@ -461,81 +474,19 @@ def main() -> None:
             f"\n\n{verdicts}"
         )
     section = _wrapped(
-        f"{README_HEADING}\n\n"
         f"Measured by `python benchmarks/compare_peers.py -n {large} --rounds "
         f"{arguments.rounds}` on {machine()}; load average {load_before} before and "
         f"{load_after} after. Every tool ran as a command on the "
         f"same {large} files of each corpus ({small} for the marginal rate), each file a "
-        f"distinct patient with distinct UIDs, timed from start to exit, the fastest of "
-        f"{arguments.rounds} interleaved runs (this is a shared "
-        f"virtual machine: interference only ever slows a run, by up to a third here, so the "
-        f"fastest run is the least disturbed, for every tool alike). *Marginal* divides the "
+        f"distinct patient with distinct UIDs, timed from start to exit, in "
+        f"{arguments.rounds} interleaved runs: the fastest (this is a shared virtual machine: "
+        f"interference only ever slows a run, so the fastest run is the least disturbed, for "
+        f"every tool alike) and the median. *Marginal* divides the "
         f"{large - small} extra files by the extra time, so start-up (interpreter, imports, "
         f"policy compilation, worker processes) does not count.\n\n"
         + "\n\n".join(results)
         + "\n\n"
         + sr_line
-        + "\n\n"
-        "Where the time goes (profiled with cProfile, pyinstrument and py-spy, in one process, "
-        "on the mixed corpus): the floor reads each file without converting a single value and "
-        "writes the bytes back, never parsing a sequence. De-identification cannot: every "
-        "sequence is parsed, every element is looked up in the plan, replaced values are "
-        "encoded, and before anything is written the verifier walks the output again (policy "
-        "conformance, leak scan, provenance) and the output is fsynced into its study and "
-        "series folders. Per file, in one process, against the floor measured in the same run "
-        "(`benchmarks/test_bench_header.py`): the CT about 2.7 times the floor, the MR 3 times, "
-        "the private-heavy file 2 times, the SR 13 times: pydicom parses its content tree "
-        "(about 70 items) in about 2 ms, twice the floor's whole read and write of that file. "
-        "Two workers on these two vCPUs run at about 1.5 times one worker's rate, not twice: "
-        "each slows by about 40% while both run (a pure-Python loop does not; the heap, the "
-        "caches and the file system are shared), and writing to this ext4 disk (two new "
-        "folders, a temporary file, an fsync and a link per file: the corpus makes every file "
-        "its own study) costs about a millisecond per file more than writing to memory.\n\n"
-        "What made it faster (two workers end to end: 0.21 times the floor in the first "
-        "release, about half since the second, 0.46 to 0.54 from one run of this script to the "
-        "next on this machine): elements stay raw from "
-        "read to write unless their value is needed, replaced ASCII values are stored raw, a "
-        "writer that copies raw elements and encodes the File Meta itself (`encode.py`, "
-        "byte-identical to `dcmwrite`), one copy of the input instead of a second read, one "
-        "joined leak search per file, walks keyed by plain integers and gathered in lists, a "
-        "private-only walk for the private-block inventory, inputs parsed from memory, a plan "
-        "cache, workers forked from the run, worker heaps frozen out of the garbage collector "
-        "once the plan is built (full collections had cost 0.35 ms per file), and no final "
-        "garbage collection at exit. What did not help: compiling the six busiest modules with "
-        "mypyc (0 to 7%: that code spends its time in calls on pydicom's datasets, dicts and "
-        "strings, which compiled code makes no faster).\n\n"
-        "What the targets need: on image series the floor target is met, if only just (the "
-        "pixels are copied as they were read, and an image's header is small; by the median "
-        "rounds rather than the fastest, it came out just below); it fails on the mixed corpus, "
-        "whose SR and RT Plan are all structure. Twice dicognito fails on both, and on image "
-        "series it asks for more than the floor itself: dicognito runs there at about 0.6 "
-        "times the floor, so twice its rate is about 1.2 times the floor, two workers "
-        "de-identifying, verifying and fsyncing against one process that only reads and "
-        "writes. The CPU per file on the mixed corpus is about 3.5 times the floor's. Under "
-        "cProfile a third of it is spent inside pydicom (parsing every sequence, converting "
-        "values, the bookkeeping of its Dataset objects) and about half in the engine's own "
-        "stages, each walking pydicom's objects again (deny-list, header, private inventory, "
-        "leak scan, conformance, provenance, writer). Reaching the targets therefore means "
-        "parsing, deciding, acting, verifying and writing "
-        "in one pass over the engine's own lean element store, with pydicom kept for pixel "
-        "codecs, character sets and the dictionary: a rewrite of the engine's core, not "
-        "begun.\n\n"
-        "Start-up: a compiled policy is cached in `$DEID_CACHE_DIR` (default "
-        "`$XDG_CACHE_HOME/deidengine` or `~/.cache/deidengine`; empty: no cache; mode 0700, "
-        "policies only, no PHI) and used only while every policy file it read, including those "
-        "it `use`s, and the engine are unchanged. With `--workers N` the local pool's processes "
-        "are forked from the run itself when no other thread runs, so they start with the engine "
-        "imported and the plan compiled (else from a fork server).\n\n"
-        "Per-file microbenchmarks (policy compilation, header de-identification of CT, MR, SR "
-        "and a private-heavy file beside pydicom's read and write of the same files, peak "
-        "memory of a 32 MiB multi-frame file): "
-        "`python -m pytest benchmarks --benchmark-enable`.\n\n"
-        "Scale: `deid run --executor dask [--scheduler tcp://HOST:PORT]` runs the same per-file "
-        "function on a Dask cluster (`pip install 'deidengine[dask]'`; without `--scheduler`, a "
-        "local cluster of `--workers` processes), with at most four files per worker thread in "
-        "flight. Every run records each input's outcome in `OUT.manifest.sqlite` (keyed "
-        "references, no PHI): re-running an interrupted command skips what is done and finishes "
-        "the rest (`--no-resume` processes everything).\n"
     )
     print()
     print(section)
