@@ -342,6 +342,29 @@ def _data_sets(table: ElementTable) -> dict[int, dict[int, int]]:
     return sets
 
 
+def _any_defect(table: ElementTable, already_read: frozenset[int]) -> bool:
+    """Whether any element row, in file order, has a defect :func:`check_table_encoding`
+    would name: a superset of the rows it walks (it also sees rows pydicom drops as repeated
+    tags), so False means that walk finds none, and only a file with a defect pays for
+    the walk in pydicom's order that says which defect comes first."""
+    data = table.data
+    meta_end = table.facts.meta_end
+    for row in table.rows:
+        if row.kind is not Kind.ELEMENT or row.vr == "SQ":
+            continue
+        tag = row.tag
+        if row.parent == TOP and (row.header < meta_end or tag in already_read or tag == CHARSET):
+            continue
+        raw_vr = row.encoded_vr if row.encoded_vr and row.explicit else None
+        vr = known_raw_vr(tag, raw_vr)
+        if vr is None:
+            continue
+        value = data[row.offset : row.offset + row.length] if vr in ASCII_VRS else b""
+        if _encoding_defect((), tag, raw_vr, vr, value) is not None:
+            return True
+    return False
+
+
 def check_table_encoding(
     table: ElementTable, already_read: frozenset[int] = frozenset()
 ) -> Diagnosis | None:
@@ -353,6 +376,8 @@ def check_table_encoding(
     level's Specific Character Set, which pydicom converts on reading to decode the file,
     and every top-level element in ``already_read``: the values earlier checks have read
     (and so converted, with their own rules) before this one runs."""
+    if not _any_defect(table, already_read):
+        return None  # the common case: no row of the file has one, in whatever order
     rows = table.rows
     data = table.data
     sets = _data_sets(table)
