@@ -225,6 +225,16 @@ def _deep_sequence(output: Dataset, original: Dataset) -> None:
     output.ContentSequence = Sequence([middle, Dataset()])
 
 
+def _beside_envelope(output: Dataset, original: Dataset) -> None:
+    if "EncryptedAttributesSequence" in output:  # the honest broker's run only
+        output.EncryptedAttributesSequence[-1].PatientName = "QUIRINUS^HELOISE"
+
+
+def _envelope_dropped(output: Dataset, original: Dataset) -> None:
+    if "EncryptedAttributesSequence" in output:
+        del output.EncryptedAttributesSequence
+
+
 FAULTS: dict[str, Fault | None] = {
     "none": None,
     "inject-name": _inject_name,
@@ -241,6 +251,8 @@ FAULTS: dict[str, Fault | None] = {
     "iso2022": _iso2022,
     "keep-year": _keep_year,
     "deep-sequence": _deep_sequence,
+    "beside-envelope": _beside_envelope,
+    "envelope-dropped": _envelope_dropped,
 }
 
 
@@ -330,6 +342,33 @@ def _sources(scratch: Path) -> Iterator[tuple[str, Path]]:
         yield f"corpus/{path.name}", path
     for label, path in write_phi_corpus(scratch / "phi").items():
         yield f"phi/{label}", path
+
+
+def _broker_runs(
+    old: dict[str, types.ModuleType], scratch: Path, inputs: list[tuple[str, Path]]
+) -> list[str]:
+    """Both pipelines in honest-broker mode (the envelopes set aside before the checks), every
+    fault on every input: the outcomes, not the bytes (each envelope is random)."""
+    from tests.provenance.recipients import make_recipient
+
+    certificate = scratch / "broker.pem"
+    certificate.write_bytes(make_recipient("broker").cert_pem)
+    policy = POLICIES["hipaa"]
+    settings = new_pipeline.RunSettings(
+        policy, BENCH_SECRET, str(scratch / "o"), str(scratch / "q"), encrypt_to=str(certificate)
+    )
+    processors = (old["pipeline"].FileProcessor(settings), new_pipeline.FileProcessor(settings))
+    case = Case(old, scratch)
+    differences = []
+    for label, path in inputs:
+        for name, fault in FAULTS.items():
+            old_result, new_result = case.run(path, policy, fault, None, settings, processors)
+            if old_result != new_result:
+                differences.append(
+                    f"broker {label} {name}:\n  old {old_result}\n  new {new_result}"
+                )
+    print(f"broker: {len(inputs) * len(FAULTS)} runs")
+    return differences
 
 
 def _tree_verdict(
@@ -482,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{policy_label}: {len(plan_cases)} runs, {len(case.encoded)} outputs verified, "
                 f"{tree_findings} tree findings"
             )
+        differences.extend(_broker_runs(old, scratch, fault_inputs))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     for difference in differences:

@@ -13,9 +13,13 @@ UIDs, the UID itself. A matched output is then also
 - checked exactly for UIDs and shifted dates, and compared with its input for IOD errors
   (only errors the input did not already have count).
 
-The pixels of every output are read for burned-in text (:func:`deidengine.pixels.detect.
-detect_text`) unless OCR is turned off. Findings name files, element paths and codes; no
-identifying value reaches a finding, and an output path that holds one is withheld.
+Each output is read as the lean reader's element table and checked on it, as the pipeline checks
+the bytes it writes (:mod:`deidengine.verify.table_view`); a file the lean reader refuses is
+read by pydicom and that reading written out as a table. The pixels of every output are read
+for burned-in text (:func:`deidengine.pixels.detect.detect_text`, on pydicom's dataset of the
+output: pixels stay pydicom's) unless OCR is turned off. Findings name files, element paths
+and codes; no identifying value reaches a finding, and an output path that holds one is
+withheld.
 """
 
 from __future__ import annotations
