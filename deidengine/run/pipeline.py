@@ -366,7 +366,7 @@ class FileProcessor:
             reason = PIXEL_FAILURES.get(type(error).__name__, Reason.PIXEL_STAGE_FAILED)
             raise _Quarantine(reason, type(error).__name__) from error
         if "SOPInstanceUID" not in dataset or "SOPClassUID" not in dataset:
-            raise _Quarantine(Reason.ACTION_FAILED, "the policy removed the SOP Instance UID")
+            raise _Quarantine(Reason.ACTION_FAILED, REMOVED_IDENTITY)
         # The pixel stage may have re-encoded in another (recorded, lossless) syntax.
         implicit, little = dataset.original_encoding  # a bare dataset: as it was read
         transfer_syntax = (
