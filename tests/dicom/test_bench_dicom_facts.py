@@ -13,7 +13,6 @@ admission check leaves them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
-from benchmarks.corpus import IMAGE_TEMPLATES, TEMPLATES, private_heavy, write_corpus
 from deidengine.core.dataset_view import dataset_of
 from deidengine.core.reader import read
 from deidengine.core.table import ElementTable
@@ -31,7 +29,7 @@ from deidengine.dicom.facts import InputFacts, TableFacts, input_facts, table_fa
 from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.dicom.reading import FileReading
 from deidengine.provenance.stamp import private_block_inventory
-from tests.phi_corpus import write_corpus as write_phi_corpus
+from tests.bench_corpora import CORPORA, write_bench_corpora
 
 FILES = ("CT_small.dcm", "rtplan.dcm", "test-SR.dcm")
 PATIENT_NAME, MODALITY = 0x00100010, 0x00080060
@@ -71,21 +69,11 @@ def test_bench_input_walks(benchmark: Any, name: str, walks: Any) -> None:
 
 
 # ------------------------------------------------------------------ the table walk (issue #16)
-#: The benchmark corpora, a few files each: the mixed corpus (one file per template), the
-#: image series tiled to 256 x 256, the private-heavy file, the PHI corpus.
-CORPORA = ("mixed", "images", "private-heavy", "phi")
 
 
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[bytes]]:
-    root = tmp_path_factory.mktemp("facts-corpora")
-    files = {
-        "mixed": write_corpus(root / "mixed", len(TEMPLATES)),
-        "images": write_corpus(root / "images", 2, IMAGE_TEMPLATES, matrix=256),
-        "private-heavy": [private_heavy(root / "private_heavy.dcm")],
-        "phi": list(write_phi_corpus(root / "phi").values()),
-    }
-    return {name: [Path(path).read_bytes() for path in paths] for name, paths in files.items()}
+    return write_bench_corpora(tmp_path_factory.mktemp("facts-corpora"))
 
 
 def _as_read(corpus: list[bytes]) -> tuple[tuple[list[FileReading]], dict[str, Any]]:

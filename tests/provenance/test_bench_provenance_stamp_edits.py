@@ -13,12 +13,10 @@ adds the stamp and the meta policy as edits and encodes the table
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks.corpus import IMAGE_TEMPLATES, TEMPLATES, private_heavy, write_corpus
 from deidengine.core.dataset_view import dataset_of
 from deidengine.core.reader import read
 from deidengine.core.table import TOP, ElementTable
@@ -29,7 +27,7 @@ from deidengine.dicom.private_blocks import PrivateInventory
 from deidengine.provenance.stamp import WhatRan, kept_private_blocks, stamp_provenance
 from deidengine.provenance.stamp_edits import kept_private_blocks_of_table, provenance_edits
 from deidengine.run.pipeline import _new_file_meta
-from tests.phi_corpus import write_corpus as write_phi_corpus
+from tests.bench_corpora import CORPORA, write_bench_corpora
 from tests.provenance.test_provenance_stamp_edits import _known_safe, _meta_edits, _ran
 
 #: (table, the dataset built from it, the input's private blocks) for each file.
@@ -38,14 +36,7 @@ File = tuple[ElementTable, Any, PrivateInventory]
 
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[bytes]]:
-    root = tmp_path_factory.mktemp("stamp-corpora")
-    files = {
-        "mixed": write_corpus(root / "mixed", len(TEMPLATES)),
-        "images": write_corpus(root / "images", 2, IMAGE_TEMPLATES, matrix=256),
-        "private-heavy": [private_heavy(root / "private_heavy.dcm")],
-        "phi": list(write_phi_corpus(root / "phi").values()),
-    }
-    return {name: [Path(path).read_bytes() for path in paths] for name, paths in files.items()}
+    return write_bench_corpora(tmp_path_factory.mktemp("stamp-corpora"))
 
 
 def _as_read(corpus: list[bytes]) -> tuple[tuple[list[File]], dict[str, Any]]:
@@ -76,7 +67,7 @@ def _table_path(file: File) -> bytes:
 PATHS: dict[str, Callable[[File], bytes]] = {"dataset": _dataset_path, "table": _table_path}
 
 
-@pytest.mark.parametrize("corpus", ["mixed", "images", "private-heavy", "phi"])
+@pytest.mark.parametrize("corpus", CORPORA)
 @pytest.mark.parametrize("path", PATHS)
 def test_bench_stamp_and_encode(
     benchmark: Any, corpora: dict[str, list[bytes]], corpus: str, path: str
