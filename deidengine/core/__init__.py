@@ -1,7 +1,8 @@
-"""The engine's lean core: one reader, one element table, one writer (issue #16, foundation).
+"""The engine's lean core: one reader, one element table, one writer (issue #16).
 
-The verifier reads every output through it, and :func:`deidengine.dicom.reading.read_dataset`
-every input it reads whole; the header stage does not use it yet.
+Every input read whole (up to 4 MiB) is read through it and admitted on its table; on the lean
+path (:mod:`deidengine.run.lean_path`) the input facts, the header stage and the stamp work on
+the table and :mod:`.writer` writes the output; the verifier reads every output through it.
 
 - :mod:`.reader` parses a file's bytes once into an :class:`~.table.ElementTable`: flat rows
   (tag, VR, value offset and length, depth, parent item, private creator) over the bytes, no

@@ -12,7 +12,7 @@ Values are not decoded here: a row records where its value lies (``offset``, ``l
 building the table a plain walk over headers, and keeps the decision stage honest about which
 values it actually reads.
 
-How a one-pass engine uses it (the plan for issue #16; nothing is wired yet):
+How the engine uses it (issue #16; the lean path, :mod:`deidengine.run.lean_path`):
 
 1. **Decisions per row.** One decision module maps each element row (tag, VR, private creator,
    the IOD from a few decoded values) to an action and its reason; the header stage and the
@@ -24,12 +24,12 @@ How a one-pass engine uses it (the plan for issue #16; nothing is wired yet):
 3. **The verifier re-parses the output bytes** with :func:`deidengine.core.reader.read`, so it
    checks what will be written (leaks, conformance, provenance), never the engine's own state.
 
-The walks that plan needs, and why no fewer: the read (headers only); one walk over the rows
-deciding each and collecting the deny-list's values (free text can only be cleaned once every
-identifying value of the header is known, and a value may stand after the text that repeats
-it); one walk applying actions and cleaning text while the writer encodes (edits are looked up
-by row index as the rows stream out); and the verifier's re-read of the output, kept separate
-on purpose so that it shares no state with the engine.
+The walks, and why no fewer (README's "Walks per file" measures each): the read (headers
+only) and admission's check of every element's raw bytes; one loop over the rows collecting
+the deny-list's values (free text can only be cleaned once every identifying value of the
+header is known, and a value may stand after the text that repeats it); one walk deciding and
+acting on each row, recording edits; the writer's pass; and the verifier's re-read of the
+output, kept separate on purpose so that it shares no state with the engine.
 """
 
 from __future__ import annotations
