@@ -46,7 +46,8 @@ from deidengine.core.dictionary import AMBIGUOUS
 from deidengine.core.reader import read
 from deidengine.core.table import TOP, ElementTable, Kind
 from deidengine.core.values import encodings, resolved_vr
-from deidengine.dicom.conditions import ConditionSnapshot, _age, _texts
+from deidengine.dicom.apply import patient_key_of
+from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.elements import (
     ASCII_TEXT_VRS,
     BINARY_VRS,
@@ -71,12 +72,6 @@ __all__ = [
 
 #: The File Meta Information, as a data set of its own (``TOP`` is the top-level data set).
 META: Final = -2
-PATIENT_ID: Final = 0x00100020
-ISSUER_OF_PATIENT_ID: Final = 0x00100021
-PATIENT_NAME: Final = 0x00100010
-STUDY_INSTANCE_UID: Final = 0x0020000D
-#: VRs a condition snapshot records without a value (``("",)`` for a sequence).
-UNREAD_CONDITION_VRS: Final = frozenset({"SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 
 #: The lean reader's bound on inflating a deflated data set written here (none in fact: the
 #: bytes were deflated from a dataset held in memory).
@@ -319,36 +314,16 @@ def _grouped(table: ElementTable) -> tuple[dict[int, dict[int, int]], dict[int, 
 
 
 def patient_key(view: TableView) -> str:
-    """The input's patient identity for keyed date offsets (ID and issuer, else the name, else
-    the study), read from its table as :func:`deidengine.dicom.apply.patient_key` reads it
-    from a dataset."""
-    patient_id = view.top_text(PATIENT_ID, None)
-    if patient_id:
-        return f"id:{patient_id}|{view.top_text(ISSUER_OF_PATIENT_ID, None)}"
-    name = view.top_text(PATIENT_NAME, None)
-    if name:
-        return f"name:{name}"
-    return f"study:{view.top_text(STUDY_INSTANCE_UID, None)}"
+    """The input's patient identity for keyed date offsets, read from its table by the header
+    stage's own rule (:func:`deidengine.dicom.apply.patient_key_of`)."""
+    return patient_key_of(lambda tag: view.top_text(tag, None))
 
 
 def condition_snapshot(view: TableView, tags: Iterable[int] | None) -> ConditionSnapshot:
-    """The top-level values conditions read, from a table, as
-    :meth:`~deidengine.dicom.conditions.ConditionSnapshot.of` takes them from a dataset."""
-    top = view.elements(TOP)
-    wanted = top if tags is None else [tag for tag in tags if tag in top]
-    values: dict[int, tuple[str, ...]] = {}
-    for tag in wanted:
-        index = top[tag]
-        vr = view.vr(index)
-        if vr in UNREAD_CONDITION_VRS:
-            values[tag] = ("",) if vr == "SQ" else ()
-            continue
-        values[tag] = _texts(view.value(index))
-    derived: dict[str, float] = {}
-    age = _age(values)
-    if age is not None:
-        derived["age"] = age
-    return ConditionSnapshot(values, derived)
+    """The top-level values conditions read, from a table
+    (:meth:`~deidengine.dicom.conditions.ConditionSnapshot.of_table`, over this view's
+    top-level elements)."""
+    return ConditionSnapshot.of_table(view.table, tags, view.elements(TOP))
 
 
 def is_empty_value(value: object) -> bool:
