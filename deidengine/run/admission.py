@@ -73,11 +73,11 @@ __all__ = [
 ]
 
 DICOMDIR_CLASS: Final = "1.2.840.10008.1.3.10"
-#: Top-level elements outside group 0028 that admission reads: SOP Class and Instance UIDs,
-#: the Directory Record Sequence, and the pixel data elements.
 MEDIA_STORAGE_CLASS: Final = 0x00020002
 SOP_CLASS: Final = 0x00080016
 DIRECTORY_RECORDS: Final = 0x00041220
+#: Top-level elements outside group 0028 that admission reads: SOP Class and Instance UIDs,
+#: the Directory Record Sequence, and the pixel data elements.
 DESCRIBED: Final = frozenset({SOP_CLASS, 0x00080018, DIRECTORY_RECORDS, *PIXEL_DATA_TAGS})
 #: Incoherent Image Pixel descriptions (checked on reading) → quarantine reason.
 PIXEL_DATA_FAULTS: Final = {

@@ -52,6 +52,7 @@ from deidengine.dicom.reading import read_dataset
 from deidengine.dicom.vr import MAXIMUM_LENGTH
 from deidengine.run.outcome import Reason
 from deidengine.standard.dictionary import attribute_info, is_private_group
+from deidengine.verify.table_view import TableView
 
 __all__ = [
     "ASCII_VRS",
@@ -315,31 +316,21 @@ def _encoding_defect(
     return None
 
 
-def _data_sets(table: ElementTable) -> dict[int, dict[int, int]]:
-    """Each data set's elements as pydicom holds them: tag → row index, the last row of a
-    repeated tag kept, the Command Set's elements merged into the top level after the rest
-    (pydicom reads the Command Set as a data set of its own and adds it to the file's)."""
-    rows = table.rows
-    meta_end = table.facts.meta_end
-    sets: dict[int, dict[int, int]] = {TOP: {}}
-    command: dict[int, int] = {}
-    in_command_set = True
-    for index, row in enumerate(rows):
-        if row.kind is Kind.ITEM:
-            sets[index] = {}
-            continue
-        if row.kind is not Kind.ELEMENT:
-            continue
-        if row.parent == TOP:
-            if row.header < meta_end:
-                continue
-            if not row.tag >> 16 and in_command_set:
-                command[row.tag] = index
-                continue
-            in_command_set = False
-        sets[row.parent][row.tag] = index
-    sets[TOP].update(command)
-    return sets
+def _row_defect(
+    table: ElementTable, index: int, path: ElementPath, already_read: frozenset[int]
+) -> Diagnosis | None:
+    """The defect :func:`check_table_encoding` names for element row ``index`` at ``path``,
+    or None (also for a row :func:`check_encoding` would not see raw: see there)."""
+    row = table.rows[index]
+    tag = row.tag
+    if row.vr == "SQ" or (row.parent == TOP and (tag in already_read or tag == CHARSET)):
+        return None
+    raw_vr = row.encoded_vr if row.encoded_vr and row.explicit else None
+    vr = known_raw_vr(tag, raw_vr)
+    if vr is None:
+        return None
+    value = table.data[row.offset : row.offset + row.length] if vr in ASCII_VRS else b""
+    return _encoding_defect(path, tag, raw_vr, vr, value)
 
 
 def _any_defect(table: ElementTable, already_read: frozenset[int]) -> bool:
@@ -347,67 +338,33 @@ def _any_defect(table: ElementTable, already_read: frozenset[int]) -> bool:
     would name: a superset of the rows it walks (it also sees rows pydicom drops as repeated
     tags), so False means that walk finds none, and only a file with a defect pays for
     the walk in pydicom's order that says which defect comes first."""
-    data = table.data
     meta_end = table.facts.meta_end
-    for row in table.rows:
-        if row.kind is not Kind.ELEMENT or row.vr == "SQ":
-            continue
-        tag = row.tag
-        if row.parent == TOP and (row.header < meta_end or tag in already_read or tag == CHARSET):
-            continue
-        raw_vr = row.encoded_vr if row.encoded_vr and row.explicit else None
-        vr = known_raw_vr(tag, raw_vr)
-        if vr is None:
-            continue
-        value = data[row.offset : row.offset + row.length] if vr in ASCII_VRS else b""
-        if _encoding_defect((), tag, raw_vr, vr, value) is not None:
-            return True
-    return False
+    return any(
+        row.kind is Kind.ELEMENT
+        and not (row.parent == TOP and row.header < meta_end)
+        and _row_defect(table, index, (), already_read) is not None
+        for index, row in enumerate(table.rows)
+    )
 
 
 def check_table_encoding(
     table: ElementTable, already_read: frozenset[int] = frozenset()
 ) -> Diagnosis | None:
     """:func:`check_encoding` of the dataset ``table`` stands for, read from the table: the
-    same elements in the same order (each data set's by tag, depth first), the same verdict,
-    without building pydicom's objects. An element pydicom would convert to learn its VR (a
-    private element in implicit VR, ``UN``, a VR the dictionary leaves open) is converted
-    by :func:`check_encoding` and so not checked; it is skipped here too, and so is the top
+    same elements in the same order (each data set's by tag, depth first: the verifier's
+    :meth:`~deidengine.verify.table_view.TableView.walk`), the same verdict, without building
+    pydicom's objects. An element pydicom would convert to learn its VR (a private element in
+    implicit VR, ``UN``, a VR the dictionary leaves open) is converted by
+    :func:`check_encoding` and so not checked; it is skipped here too, and so is the top
     level's Specific Character Set, which pydicom converts on reading to decode the file,
     and every top-level element in ``already_read``: the values earlier checks have read
     (and so converted, with their own rules) before this one runs."""
     if not _any_defect(table, already_read):
         return None  # the common case: no row of the file has one, in whatever order
-    rows = table.rows
-    data = table.data
-    sets = _data_sets(table)
-    items: dict[int, list[int]] = {}
-    for index, row in enumerate(rows):
-        if row.kind is Kind.ITEM:
-            items.setdefault(row.parent, []).append(index)
-    stack: list[tuple[ElementPath, list[tuple[int, int]], int]] = [
-        ((), sorted(sets[TOP].items()), 0)
-    ]
-    while stack:
-        where, elements, position = stack.pop()
-        while position < len(elements):
-            tag, index = elements[position]
-            position += 1
-            row = rows[index]
-            if row.vr == "SQ":
-                stack.append((where, elements, position))
-                for number in range(len(items.get(index, ())) - 1, -1, -1):
-                    item = items[index][number]
-                    stack.append(((*where, (tag, number)), sorted(sets[item].items()), 0))
-                break
-            raw_vr = row.encoded_vr if row.encoded_vr and row.explicit else None
-            vr = known_raw_vr(tag, raw_vr)
-            if vr is None or (row.parent == TOP and (tag in already_read or tag == CHARSET)):
-                continue
-            value = data[row.offset : row.offset + row.length] if vr in ASCII_VRS else b""
-            defect = _encoding_defect(where, tag, raw_vr, vr, value)
-            if defect is not None:
-                return defect
+    for path, _dataset, index, _tag, _vr in TableView.of(table).walk():
+        defect = _row_defect(table, index, path, already_read)
+        if defect is not None:
+            return defect
     return None
 
 
