@@ -85,17 +85,21 @@ def input_facts(
     dataset: Dataset,
     condition_tags: Iterable[int] | None = None,
     table: ElementTable | None = None,
+    *,
+    found: TableFacts | None = None,
 ) -> InputFacts:
     """The :class:`InputFacts` of ``dataset``, on one walk of its elements (see the module).
 
     ``condition_tags`` are the tags the plan's conditions read (every top-level element when
     ``None``). ``table``: the lean reader's table ``dataset`` was built from, when there is
     one; the deny-list, snapshot and private blocks are then read from it
-    (:func:`table_facts`) and only the copy is taken of ``dataset``. Call it before any stage
-    changes ``dataset``.
+    (:func:`table_facts`) and only the copy is taken of ``dataset``. ``found``: those facts,
+    when the caller has already read them from the table (they are not read again). Call it
+    before any stage changes ``dataset``.
     """
-    if table is not None:
+    if found is None and table is not None:
         found = table_facts(table, condition_tags)
+    if found is not None:
         return InputFacts(
             identifying=found.identifying,
             original=copy_as_read(dataset),

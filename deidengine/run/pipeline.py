@@ -325,6 +325,7 @@ class FileProcessor:
         if is_media_directory_reading(reading):
             return Outcome.skipped(reference, Reason.DIRECTORY_RECORD)
         table = reading.table
+        found = None
         if table is not None:
             # The lean path: the deny-list, what conditions read and the private blocks from
             # the input's element table, the header stage on it, the output written from it;
@@ -342,8 +343,8 @@ class FileProcessor:
             raise _Quarantine(refused.reason, refused.detail) from refused
         # One walk of the input before any stage edits it: the deny-list, the copy the
         # verifier compares the output with, what conditions read, the private blocks (read
-        # from the element table when the lean reader parsed the input).
-        facts = input_facts(dataset, self.plan.condition_tags, table)
+        # from the element table above when the lean reader parsed the input).
+        facts = input_facts(dataset, self.plan.condition_tags, found=found)
         identifying, snapshot = facts.identifying, facts.snapshot
         private_before = facts.private_blocks
         # The verifier compares the output with the input's element table; an input only
