@@ -182,15 +182,19 @@ def _add(found: Found, start: int, end: int, category: Category, source: Source)
         found.setdefault((start, end, category), set()).add(source)
 
 
-def _text_findings(text: str, strictness: Strictness) -> TextFindings:
+def _text_findings(text: str, strictness: Strictness, with_ner: bool = True) -> TextFindings:
     """Everything but the deny-list: it depends on the text alone, so short values (the ones
-    that repeat: descriptions, code meanings) are cached; a long report is read each time."""
+    that repeat: descriptions, code meanings) are cached; a long report is read each time.
+
+    ``with_ner=False`` leaves the named-entity model out, for callers that would discard its
+    spans: loading it costs a worker about a second.
+    """
     if len(text) > CACHE_MAX_CHARACTERS:
-        return _read(text, strictness)
-    return _cached_read(text, strictness)
+        return _read(text, strictness, with_ner)
+    return _cached_read(text, strictness, with_ner)
 
 
-def _read(text: str, strictness: Strictness) -> TextFindings:
+def _read(text: str, strictness: Strictness, with_ner: bool = True) -> TextFindings:
     verdict = _script_verdict(text)
     if verdict is Verdict.ANALYSED and text.strip().lower() in code_meanings():
         return TextFindings((), 0, verdict)  # a coded concept's own name: "Achilles Tendon"
@@ -206,7 +210,7 @@ def _read(text: str, strictness: Strictness) -> TextFindings:
         _add(found, start, end, Category.NAME, source)
     for start, end, category in institutions.institution_spans(text):
         _add(found, start, end, category, Source.INSTITUTION)
-    if _wants_ner(text):
+    if with_ner and _wants_ner(text):
         for start, end in ner.person_spans(text):
             trimmed = names.trim_to_name(text, start, end)
             # A name no cue supports whose every word names coded concepts ("Achilles
@@ -256,12 +260,20 @@ def find_identifiers(
     sources: frozenset[Source] | None = None,
 ) -> TextFindings:
     """Every identifier span of ``text`` in ``categories``, with the sources that found it;
-    with ``sources``, only spans one of them found."""
-    cached = _text_findings(text, strictness)
+    with ``sources``, only spans one of them found, each with those of its sources only.
+
+    A source left out of ``sources`` may not run at all (the named-entity model does not);
+    ``suspects`` then counts the words the other sources leave unexplained.
+    """
+    cached = _text_findings(text, strictness, sources is None or Source.NER in sources)
     found: Found = {}
     for span in cached.spans:
-        if span.category in categories and (sources is None or span.sources & sources):
+        if span.category not in categories:
+            continue
+        if sources is None:
             found[(span.start, span.end, span.category)] = set(span.sources)
+        elif span.sources & sources:
+            found[(span.start, span.end, span.category)] = set(span.sources & sources)
     if identifying and (sources is None or Source.HEADER in sources):
         kinds = [k for k, c in _CATEGORY_OF_KIND.items() if c in categories]
         for start, end, kind in identifying.find_in(text, kinds):

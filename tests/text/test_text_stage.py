@@ -15,6 +15,7 @@ from deidengine.text import (
     clean_value,
     find_identifiers,
 )
+from tests.text.eval_set import generate
 
 
 def cleaned(text: str, strictness: Strictness = Strictness.DEFAULT) -> str | None:
@@ -132,3 +133,47 @@ def test_bad_input_does_not_crash() -> None:
     assert result.text is not None and "Greaves" not in result.text
     assert clean_value("CHEST\x00PA\x07") is not None
     assert clean_value("", strictness=Strictness.STRICT).text == ""
+
+
+#: The verifier's filter for elements no rule selected (device facts): NER's spans do not count.
+_WITHOUT_NER = frozenset({Source.CUE, Source.NAME_SHAPE})
+_SPLITS = ("tuning", "held-out", "hard")
+
+
+def test_a_source_filter_without_ner_never_loads_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The model costs a worker about a second to load; a caller that discards its spans must
+    not pay it ("Field 1", a beam name, holds a surname and used to load it)."""
+    import deidengine.text.ner as ner
+
+    def refuse(text: str) -> object:
+        raise AssertionError(f"NER ran on {text!r}")
+
+    monkeypatch.setattr(ner, "person_spans", refuse)
+    texts = ["Field 1", "Linac co.", "Zapper9000", "seen by Dr Lindqvist and Field"]
+    texts += [value.text for split in _SPLITS for value in generate(split, 150)]
+    for text in texts:
+        for strictness in Strictness:
+            find_identifiers(text, strictness=strictness, sources=_WITHOUT_NER)
+
+
+@pytest.mark.parametrize("split", _SPLITS)
+@pytest.mark.parametrize("sources", [_WITHOUT_NER, frozenset({Source.CUE}), frozenset(Source)])
+def test_a_source_filter_finds_what_the_whole_reading_found_by_those_sources(
+    split: str, sources: frozenset[Source]
+) -> None:
+    """Leaving NER out changes nothing the filter lets through: the same spans, categories and
+    (filtered) sources as filtering the reading with every source."""
+    for value in generate(split, 300):
+        identifying = value.identifying()
+        for strictness in (Strictness.DEFAULT, Strictness.VERIFY):
+            whole = find_identifiers(value.text, identifying, strictness)
+            expected = [
+                (span.start, span.end, span.category, span.sources & sources)
+                for span in whole.spans
+                if span.sources & sources
+            ]
+            filtered = find_identifiers(value.text, identifying, strictness, sources=sources)
+            got = [(s.start, s.end, s.category, s.sources) for s in filtered.spans]
+            assert got == expected, value.text
