@@ -23,8 +23,9 @@ machine, the wall time of a two-worker run swings with the other load, its CPU t
 The tools: the floor, and ``deid run --policy annex-e/basic --workers W`` for each ``W`` of
 ``--workers``, from this checkout, and with ``--baseline PATH`` from another checkout too
 (``git worktree add /tmp/base main``): the same interpreter and packages, that tree's code,
-so a change is measured against what it changes in the same rounds. deid uses the user's
-cache (``$DEID_CACHE_DIR``), warmed by a first untimed run of each deid tool.
+so a change is measured against what it changes in the same rounds. Each checkout has a cache
+of its own (``$DEID_CACHE_DIR`` under ``--work``: two checkouts sharing one would evict each
+other's plan), warmed by a first untimed run of each deid tool.
 
 Nothing here is a test, and no timing is asserted anywhere.
 """
@@ -63,14 +64,18 @@ class Tool:
     pythonpath: str
     seconds: dict[int, list[float]] = field(default_factory=dict)
     cpu: dict[int, list[float]] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
 
 
-def _deid(name: str, checkout: Path, key: Path, workers: int) -> Tool:
+def _deid(name: str, checkout: Path, key: Path, workers: int, cache: Path) -> Tool:
     command = [
         sys.executable, "-m", "deidengine.cli", "run", "--policy", "annex-e/basic",
         "--secret-file", str(key), "--workers", str(workers),
     ]  # fmt: skip
-    return Tool(name, command, str(checkout))
+    # A cache of its own per checkout: the plan cache keeps one entry per policy, keyed by the
+    # compiler's files, so two checkouts sharing one cache evict each other's entry and every
+    # timed run would compile the policy again.
+    return Tool(name, command, str(checkout), environment={"DEID_CACHE_DIR": str(cache)})
 
 
 def _children_cpu() -> float:
@@ -83,7 +88,7 @@ def time_once(tool: Tool, source: Path, target: Path, expected: int) -> tuple[fl
     command and every process it waited for (its workers); its outputs are checked."""
     _clean(target)
     target.mkdir(parents=True)
-    environment = {**os.environ, "PYTHONPATH": tool.pythonpath}
+    environment = {**os.environ, "PYTHONPATH": tool.pythonpath, **tool.environment}
     cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
@@ -182,9 +187,12 @@ def main() -> None:
     floor_script.write_text(FLOOR_SCRIPT, encoding="utf-8")
     tools = [Tool("floor", [sys.executable, str(floor_script)], str(REPO))]
     for workers in (int(w) for w in arguments.workers.split(",")):
-        tools.append(_deid(f"deid -w{workers}", REPO, key, workers))
+        tools.append(_deid(f"deid -w{workers}", REPO, key, workers, work / "cache"))
         if arguments.baseline is not None:
-            tools.append(_deid(f"baseline -w{workers}", arguments.baseline, key, workers))
+            baseline_cache = work / "baseline-cache"
+            tools.append(
+                _deid(f"baseline -w{workers}", arguments.baseline, key, workers, baseline_cache)
+            )
     for tool in tools[1:]:  # fill the plan and word caches: every timed run is a warm one
         time_once(tool, folders[1], work / "out", 1)
     print(f"{machine()}; corpus {arguments.corpus}", flush=True)
