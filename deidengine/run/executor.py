@@ -30,6 +30,13 @@ cache on disk; where there is no fork server (Windows) they are spawned (and loa
 their first file with text, from the lists' own disk cache). At most ``4 * workers`` files are in
 flight, so memory stays flat whatever the number of inputs.
 
+A pool task carries one file or, once files are seen to end within :data:`SHORT_FILE_SECONDS`,
+two: each task costs this process a submission, a wake-up of the pool's thread, a result to
+decode and a wait (about 0.1-0.2 ms, measured), which for files of a few milliseconds is a
+share of the machine the workers could use. Slower files go one by one, so the run's last tasks
+never leave a worker idle for long. Outcomes are the same either way, and a task that dies with
+its process has each of its files retried alone, as any file lost with a pool is.
+
 The per-file function never raises; an executor still guards against one that does, or against
 a worker process that dies (a crash in a native decoder), by turning the failure into an
 ``internal-error`` outcome that names the input by keyed reference only: exception messages
@@ -41,10 +48,12 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -79,6 +88,7 @@ __all__ = [
     "FORK_UNSAFE_MODULES",
     "IN_FLIGHT_PER_WORKER",
     "PRELOADED",
+    "SHORT_FILE_SECONDS",
     "Executor",
     "ExecutorOptions",
     "FileProcessing",
@@ -106,6 +116,14 @@ FORK_UNSAFE_MODULES: Final = ("cv2", "onnxruntime")
 loaded here, for instance because this process ran the pixel stage itself, workers come from
 the fork server instead. (numpy's OpenBLAS pool is fork-safe: it stops and restarts its threads
 around a fork.)"""
+
+
+SHORT_FILE_SECONDS: Final = 0.02
+"""Files that take a worker less than this (a moving average) travel two to a pool task."""
+
+FILES_PER_TASK: Final = max(1, IN_FLIGHT_PER_WORKER // 2)
+"""The most files in one task: with ``IN_FLIGHT_PER_WORKER`` files in flight per worker, each
+worker still has a task queued behind the one it runs, so it never waits for the next."""
 
 
 def build_file_processor(settings: RunSettings) -> FileProcessing:
@@ -181,11 +199,13 @@ def make_executor(name: str, options: ExecutorOptions) -> Executor:
 # is kept (its type name only) and reported by every task, so the parent can stop the run.
 _worker_processor: FileProcessing | None = None
 _worker_failure: str = "the initializer did not run"
+_worker_secret: ProjectSecret | None = None
 
 
 def _initialize_worker(settings: RunSettings, worker_factory: WorkerFactory) -> None:
-    global _worker_processor, _worker_failure
+    global _worker_processor, _worker_failure, _worker_secret
     ignore_interrupts()  # a Ctrl-C is the leader's to handle (see run/signals.py)
+    _worker_secret = ProjectSecret(settings.secret_key)
     try:
         _worker_processor = worker_factory(settings)
     except Exception as error:
@@ -196,10 +216,43 @@ def _initialize_worker(settings: RunSettings, worker_factory: WorkerFactory) -> 
     gc.freeze()
 
 
-def _process_in_worker(path: str) -> Outcome:
-    if _worker_processor is None:
+# What a pool task returns: each file's outcome, in the task's order, and the seconds the task
+# took in the worker (the executor's measure of how long a file takes).
+_TaskResult = tuple[tuple[Outcome, ...], float]
+
+
+def _process_in_worker(paths: tuple[str, ...]) -> _TaskResult:
+    if _worker_processor is None or _worker_secret is None:
         raise WorkerNotReadyError(_worker_failure)
-    return _worker_processor.process(path)
+    started = time.perf_counter()
+    outcomes = tuple(_process_one(_worker_processor, _worker_secret, path) for path in paths)
+    return outcomes, time.perf_counter() - started
+
+
+def _process_one(processor: FileProcessing, secret: ProjectSecret, path: str) -> Outcome:
+    try:
+        return processor.process(path)
+    except Exception as error:
+        # Here rather than in the leader: the task's other files still end as they would.
+        return failure_outcome(secret, Path(path), raised_detail(error))
+
+
+class _TaskSizing:
+    """How many files the next task carries: one until results show that files end within
+    :data:`SHORT_FILE_SECONDS`, then :data:`FILES_PER_TASK`."""
+
+    def __init__(self) -> None:
+        self._per_file: float | None = None  # seconds, a moving average
+
+    def observe(self, files: int, seconds: float) -> None:
+        each = seconds / files
+        self._per_file = each if self._per_file is None else 0.75 * self._per_file + 0.25 * each
+
+    @property
+    def files(self) -> int:
+        if self._per_file is None or self._per_file >= SHORT_FILE_SECONDS:
+            return 1
+        return FILES_PER_TASK
 
 
 @dataclass(frozen=True)
@@ -280,14 +333,16 @@ class LocalExecutor:
         pool always comes from the fork server: by now the caller holds the manifest's lock
         (and may run threads), which a forked process would inherit.
         """
-        limit = IN_FLIGHT_PER_WORKER * self.workers
+        limit = IN_FLIGHT_PER_WORKER * self.workers  # files
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
         pending = iter(paths)
-        in_flight: dict[Future[Outcome], Path] = {}
+        sizing = _TaskSizing()
+        in_flight: dict[Future[_TaskResult], tuple[Path, ...]] = {}
+        flying = 0  # files in the tasks of in_flight
         suspects: deque[Path] = deque()  # lost with a dying pool; each is retried alone
-        alone: Future[Outcome] | None = None  # the suspect now running by itself
+        alone: Future[_TaskResult] | None = None  # the suspect now running by itself
         exhausted = False
         try:
             while True:
@@ -295,42 +350,53 @@ class LocalExecutor:
                 try:
                     if suspects:
                         if not in_flight:
-                            alone = pool.submit(_process_in_worker, str(suspects[0]))
-                            in_flight[alone] = suspects.popleft()
+                            alone = pool.submit(_process_in_worker, (str(suspects[0]),))
+                            in_flight[alone] = (suspects.popleft(),)
+                            flying = 1
                     else:
-                        while not exhausted and len(in_flight) < limit:
-                            path = next(pending, None)
-                            if path is None:
-                                exhausted = True
+                        # A task waits for room for all its files: filling a single free
+                        # place with a single file would keep every task at one.
+                        while not exhausted and flying + sizing.files <= limit:
+                            wanted = sizing.files
+                            task = tuple(islice(pending, wanted))
+                            exhausted = len(task) < wanted
+                            if not task:
                                 break
-                            suspects.append(path)  # until the pool has accepted it
-                            in_flight[pool.submit(_process_in_worker, str(path))] = path
-                            suspects.pop()
+                            suspects.extend(task)  # until the pool has accepted them
+                            in_flight[pool.submit(_process_in_worker, _names(task))] = task
+                            flying += len(task)
+                            for _ in task:
+                                suspects.pop()
                 except BrokenProcessPool:
                     broken = True
                 if not in_flight and not broken:
                     return
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    path = in_flight.pop(future)
+                    task = in_flight.pop(future)
+                    flying -= len(task)
                     error = future.exception()
                     if error is None:
-                        yield future.result()
+                        outcomes, seconds = future.result()
+                        sizing.observe(len(task), seconds)
+                        yield from outcomes
                     elif isinstance(error, WorkerNotReadyError):
                         raise WorkerStartError(
                             f"a worker process could not prepare the processor ({error})"
                         )
                     elif not isinstance(error, BrokenProcessPool):
-                        yield failure_outcome(secret, path, raised_detail(error))
+                        for path in task:
+                            yield failure_outcome(secret, path, raised_detail(error))
                     elif future is alone:
                         broken = True
-                        yield failure_outcome(secret, path, CRASH_DETAIL)
+                        yield failure_outcome(secret, task[0], CRASH_DETAIL)
                     else:
                         broken = True
-                        suspects.append(path)
+                        suspects.extend(task)
                 if broken:
-                    suspects.extend(in_flight.values())
+                    suspects.extend(path for task in in_flight.values() for path in task)
                     in_flight.clear()
+                    flying = 0
                     alone = None
                     pool.shutdown(wait=True, cancel_futures=True)
                     pool = self._new_pool(_server_context(), settings, worker_factory)
@@ -354,6 +420,10 @@ class LocalExecutor:
             initializer=_initialize_worker,
             initargs=(settings, worker_factory),
         )
+
+
+def _names(task: tuple[Path, ...]) -> tuple[str, ...]:
+    return tuple(str(path) for path in task)
 
 
 def _pool_processes(pool: ProcessPoolExecutor) -> list[BaseProcess]:
