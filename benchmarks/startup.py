@@ -91,8 +91,14 @@ def time_once(tool: Tool, source: Path, target: Path, expected: int) -> tuple[fl
     environment = {**os.environ, "PYTHONPATH": tool.pythonpath, **tool.environment}
     cpu = _children_cpu()
     started = time.perf_counter()
+    # Run from the work folder: ``python -m`` puts the working directory first on sys.path,
+    # ahead of PYTHONPATH, so run from a checkout every tool would import that checkout's code.
     done = subprocess.run(
-        [*tool.command, str(source), str(target)], env=environment, capture_output=True, text=True
+        [*tool.command, str(source), str(target)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=target.parent,
     )
     seconds = time.perf_counter() - started
     cpu = _children_cpu() - cpu
