@@ -179,13 +179,14 @@ class _Builder:
             raise LeanUnsupported("numbers pydicom reads otherwise") from error
 
     def encode(self, index: int, vr: str, value: object) -> Value:
+        # Plain text first: the common case, and never a Sequence (whose test is an ABC's).
+        plain = plain_ascii(vr, value)
+        if plain is not None:  # no character set to look up
+            return Value(vr, plain)
         if isinstance(value, Sequence):
             if len(value):
                 raise LeanUnsupported("a sequence replaced by items")
             return Value("SQ", b"")
-        plain = plain_ascii(vr, value)
-        if plain is not None:  # no character set to look up
-            return Value(vr, plain)
         try:
             encodings = values.encodings(self.table, index)
         except (CoreError, LookupError) as error:
@@ -238,9 +239,9 @@ class _Builder:
             act(TableElement(tag, vr, path, own_path, private, rule, decision, self, index), state)
             # pydicom converts an element read as UN to look at its VR, and writes it
             # converted: with its own VR (a value pydicom re-encodes to the same bytes).
-            converted = row.encoded_vr == "UN" and vr != "UN"
-            if converted and index not in self.replace and index not in self.remove:
-                self.replace[index] = Value(vr, table.value(index))
+            if row.encoded_vr == "UN" and vr != "UN":
+                if index not in self.replace and index not in self.remove:
+                    self.replace[index] = Value(vr, table.value(index))
         by_tag = {rows[i].tag: i for i in creators}
 
         def tags_left() -> Iterable[int]:
