@@ -256,8 +256,26 @@ class _Walk:
             else:
                 vr = implicit_vr(tag, creator)
             index = len(rows)
-            fields = (tag, vr, encoded, header, pos, 0 if undefined else length, undefined, depth)
-            append(_new_row(Row, (*fields, parent, creator, ELEMENT, element_explicit, little)))
+            append(
+                _new_row(
+                    Row,
+                    (
+                        tag,
+                        vr,
+                        encoded,
+                        header,
+                        pos,
+                        0 if undefined else length,
+                        undefined,
+                        depth,
+                        parent,
+                        creator,
+                        ELEMENT,
+                        element_explicit,
+                        little,
+                    ),
+                )
+            )
             if not undefined:
                 if vr == "SQ":
                     self.sequence(pos, pos + length, element_explicit, little, depth, index)
@@ -292,6 +310,7 @@ class _Walk:
         if depth >= self.max_depth:
             raise self.fail(Code.TOO_DEEP, "sequences nest too deep", pos)
         data = self.data
+        rows = self.rows
         hhl = _HHL[little].unpack_from
         limit = end if end is not None else bound if bound is not None else self.size
         while end is None or pos < end:
@@ -315,21 +334,23 @@ class _Walk:
             pos += 8
             # PS3.5 6.2.2: an item may be implicit VR inside an explicit VR data set.
             item_explicit = explicit and _is_letters(data[pos + 4 : pos + 6])
-            item = len(self.rows)
+            item = len(rows)
             undefined = length == UNDEFINED_LENGTH
-            row = (ITEM_TAG, "", "", header, pos, 0, undefined, depth + 1, index, None, ITEM)
-            self.rows.append(_new_row(Row, (*row, item_explicit, little)))
             if undefined:
+                row = (ITEM_TAG, "", "", header, pos, 0, True, depth + 1, index, None, ITEM)
+                rows.append(_new_row(Row, (*row, item_explicit, little)))
                 after = self.dataset(
                     pos, limit, item_explicit, little, depth + 1, item, delimited=True
                 )
-                content = after - 8
+                rows[item] = rows[item]._replace(length=after - 8 - pos)
             else:
                 if pos + length > limit:
                     raise self._short(limit, "an item", header, pos + length)
+                # A defined-length item's data set ends at its end, or the read fails: its
+                # row takes its length at once.
+                row = (ITEM_TAG, "", "", header, pos, length, False, depth + 1, index, None, ITEM)
+                rows.append(_new_row(Row, (*row, item_explicit, little)))
                 after = self.dataset(pos, pos + length, item_explicit, little, depth + 1, item)
-                content = after
-            self.rows[item] = self.rows[item]._replace(length=content - pos)
             pos = after
         return pos, pos
 

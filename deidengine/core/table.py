@@ -35,8 +35,9 @@ output, kept separate on purpose so that it shares no state with the engine.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import NamedTuple
 
 __all__ = ["ElementTable", "FileFacts", "Kind", "Row"]
@@ -85,6 +86,9 @@ class Row(NamedTuple):
     little: bool
 
 
+_PARENT = itemgetter(Row._fields.index("parent"))
+
+
 @dataclass(frozen=True, slots=True)
 class FileFacts:
     """What the reader learned about the file as a whole."""
@@ -113,9 +117,30 @@ class ElementTable:
     rows: tuple[Row, ...]
     facts: FileFacts
     charsets: dict[int, int]
+    #: :meth:`grouped`, made when first asked for (the rows never change).
+    _groups: dict[int, list[int]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def grouped(self) -> Mapping[int, Sequence[int]]:
+        """Every row's index under its ``parent`` (``-1``: the top-level data set), in file
+        order: each data set's rows, each sequence's items, made in one pass over the rows the
+        first time a consumer asks (the header stage, the writer, the stamp and the conditions
+        each ask for the rows of a data set, some many times over)."""
+        groups = self._groups
+        if groups is None:
+            groups = {}
+            for index, parent in enumerate(map(_PARENT, self.rows)):
+                found = groups.get(parent)
+                if found is None:
+                    groups[parent] = [index]
+                else:
+                    found.append(index)
+            object.__setattr__(self, "_groups", groups)
+        return groups
 
     def value(self, index: int) -> bytes:
         """The value bytes of row ``index``, exactly as in the data set."""
@@ -124,16 +149,9 @@ class ElementTable:
 
     def children(self, parent: int) -> Iterator[int]:
         """Indexes of the rows directly inside ``parent`` (``-1``: the top-level data set)."""
-        rows = self.rows
-        # An item's elements share its depth (the number of enclosing sequences); a
-        # sequence's items and a Pixel Data element's fragments are one deeper.
-        depth = 0 if parent == TOP else rows[parent].depth + (rows[parent].kind is Kind.ELEMENT)
-        for index in range(parent + 1, len(rows)):
-            row = rows[index]
-            if row.depth < depth:
-                return
-            if row.parent == parent:
-                yield index
+        # Rows stand in file order, a row's children inside its subtree: grouping the rows by
+        # their parent once answers every data set's question without a scan of the rows.
+        return iter(self.grouped().get(parent, ()))
 
     def dataset_of(self, index: int) -> int:
         """The data set holding row ``index``: ``-1`` for the top level, else an item's index."""

@@ -86,6 +86,12 @@ TOP_CONVERTED: Final = frozenset({SOP_CLASS, SOP_INSTANCE, PIXEL_DATA})
 ITEM: Final = 0xFFFEE000
 ITEM_DELIMITER: Final = 0xFFFEE00D
 SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
+ELEMENT: Final = Kind.ELEMENT
+#: Element headers by byte order (little endian: True): implicit VR, explicit VR with a 4-byte
+#: length, explicit VR with a 2-byte length.
+_IMPLICIT_HEADER: Final = {True: struct.Struct("<HHL").pack, False: struct.Struct(">HHL").pack}
+_LONG_HEADER: Final = {True: struct.Struct("<HH2sHL").pack, False: struct.Struct(">HH2sHL").pack}
+_SHORT_HEADER: Final = {True: struct.Struct("<HH2sH").pack, False: struct.Struct(">HH2sH").pack}
 
 
 #: A new sequence's item: an item row of the table (written as the writer writes a walked
@@ -134,6 +140,11 @@ class _Writer:
         self.rows = table.rows
         self.edits = edits
         self.touched = self._touched()
+        #: The removed rows by the data set holding them: each data set walked asks once.
+        self.removed: dict[int, list[int]] = {}
+        rows = self.rows
+        for index in edits.remove:
+            self.removed.setdefault(rows[index].parent, []).append(index)
         #: Pixel Data's length policy: undefined exactly for a compressed transfer syntax
         #: (None: a syntax pydicom does not know, the length stays as read).
         self.pixel_undefined: bool | None = None
@@ -150,17 +161,16 @@ class _Writer:
         return touched
 
     def header(self, tag: int, vr: str, length: int, explicit: bool, little: bool) -> bytes:
-        order = "<" if little else ">"
         group, element = tag >> 16, tag & 0xFFFF
         if not explicit:
-            return struct.pack(order + "HHL", group, element, length)
+            return _IMPLICIT_HEADER[little](group, element, length)
         if len(vr) != 2:
             raise EncodingError("an element has no single VR to write")
         if vr in LONG_VRS:
-            return struct.pack(order + "HH2sHL", group, element, vr.encode("ascii"), 0, length)
+            return _LONG_HEADER[little](group, element, vr.encode("ascii"), 0, length)
         if length > 0xFFFF:
             raise EncodingError("a value is too long for its VR's 2-byte length field")
-        return struct.pack(order + "HH2sH", group, element, vr.encode("ascii"), length)
+        return _SHORT_HEADER[little](group, element, vr.encode("ascii"), length)
 
     def dataset(
         self, parent: int, explicit: bool, little: bool, *, top: bool, convert: bool = False
@@ -170,17 +180,16 @@ class _Writer:
         writes every element with its dictionary VR and walks every sequence in it."""
         table, rows = self.table, self.rows
         latest: dict[int, int | Value] = {}
-        for index in table.children(parent):
+        meta_end = table.facts.meta_end if top else -1
+        for index in table.grouped().get(parent, ()):
             row = rows[index]
-            if top and table.is_meta(index):
-                continue
-            if row.kind is not Kind.ELEMENT:
+            if row.kind is not ELEMENT or row.header < meta_end:  # meta_end: is_meta at the top
                 continue
             if row.explicit != explicit and not convert:
                 raise EncodingError("an element is in another encoding than its data set")
             latest[row.tag] = index
-        for index in self.edits.remove:
-            if rows[index].parent == parent and latest.get(rows[index].tag) == index:
+        for index in self.removed.get(parent, ()):
+            if latest.get(rows[index].tag) == index:
                 del latest[rows[index].tag]
         for tag, value in self.edits.add.get(parent, ()):
             if top and tag >> 16 == 2:

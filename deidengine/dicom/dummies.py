@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Final, TypeAlias
 
 from deidengine.errors import DeidError, EngineCode
@@ -102,6 +103,7 @@ _BYTES_VRS: Final = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN", "OB or 
 _MULTIPLICITY: Final = re.compile(r"(\d+)")
 
 
+@lru_cache(maxsize=256)  # a few dozen VMs in the dictionary, asked per dummy value
 def minimum_multiplicity(vm: str) -> int:
     """The least number of values a PS3.6 VM allows: ``"3"`` -> 3, ``"2-2n"`` -> 2, ``"1-n"`` -> 1.
 

@@ -91,6 +91,9 @@ TEXT_VALUE_VRS = CHARACTER_SET_VRS | {"AE", "UR"}
 NUMBER_VRS = frozenset(values.NUMBER_FORMATS)
 
 
+ELEMENT, FRAGMENT = Kind.ELEMENT, Kind.FRAGMENT
+
+
 class LeanUnsupported(Exception):
     """The table stage cannot reproduce the Dataset path for this file: run that path.
 
@@ -143,17 +146,8 @@ class _Builder:
         #: Items the Dataset path walks (so pydicom re-encodes them): an empty addition marks
         #: them for the writer, which then walks their sequence as pydicom does.
         self.walked: set[int] = set()
-        children: dict[int, list[int]] = {}
-        #: Per data set, its element rows (the File Meta Information's left out): what a walk
-        #: decides.
-        elements: dict[int, list[int]] = {}
-        meta_end = table.facts.meta_end
-        for index, row in enumerate(self.rows):
-            children.setdefault(row.parent, []).append(index)
-            if row.kind is Kind.ELEMENT and (row.depth or row.header >= meta_end):
-                elements.setdefault(row.parent, []).append(index)
-        self.children = children
-        self.elements = elements
+        self.children = table.grouped()
+        self.meta_end = table.facts.meta_end
 
     # ------------------------------------------------------------------ values
     def text(self, index: int, vr: str) -> str:
@@ -185,13 +179,14 @@ class _Builder:
             raise LeanUnsupported("numbers pydicom reads otherwise") from error
 
     def encode(self, index: int, vr: str, value: object) -> Value:
+        # Plain text first: the common case, and never a Sequence (whose test is an ABC's).
+        plain = plain_ascii(vr, value)
+        if plain is not None:  # no character set to look up
+            return Value(vr, plain)
         if isinstance(value, Sequence):
             if len(value):
                 raise LeanUnsupported("a sequence replaced by items")
             return Value("SQ", b"")
-        plain = plain_ascii(vr, value)
-        if plain is not None:  # no character set to look up
-            return Value(vr, plain)
         try:
             encodings = values.encodings(self.table, index)
         except (CoreError, LookupError) as error:
@@ -212,8 +207,12 @@ class _Builder:
         creators: list[int] = []
         seen: set[int] = set()
         top = parent == TOP
-        for index in self.elements.get(parent, ()):
+        # A walk decides the data set's elements, the File Meta Information's left out.
+        meta_end = self.meta_end if top else -1
+        for index in self.children.get(parent, ()):
             row = rows[index]
+            if row.kind is not ELEMENT or row.header < meta_end:
+                continue
             tag = row.tag
             if tag in seen:
                 raise LeanUnsupported("a data set holds a tag twice")
@@ -240,9 +239,9 @@ class _Builder:
             act(TableElement(tag, vr, path, own_path, private, rule, decision, self, index), state)
             # pydicom converts an element read as UN to look at its VR, and writes it
             # converted: with its own VR (a value pydicom re-encodes to the same bytes).
-            converted = row.encoded_vr == "UN" and vr != "UN"
-            if converted and index not in self.replace and index not in self.remove:
-                self.replace[index] = Value(vr, table.value(index))
+            if row.encoded_vr == "UN" and vr != "UN":
+                if index not in self.replace and index not in self.remove:
+                    self.replace[index] = Value(vr, table.value(index))
         by_tag = {rows[i].tag: i for i in creators}
 
         def tags_left() -> Iterable[int]:
@@ -318,8 +317,10 @@ class _Builder:
             dead[index] = index in remove or (parent != TOP and (dead[parent] or parent in replace))
         return dead
 
-    def drop_orphaned_overlay_planes(self) -> None:
+    def drop_orphaned_overlay_planes(self) -> list[bool]:
+        """Drop them; return :meth:`dead` as it stands after."""
         dead = self.dead()
+        dropped = False
         top = [
             i
             for i in self.children.get(TOP, ())
@@ -331,9 +332,11 @@ class _Builder:
                 continue
             self.remove.update(i for i in top if self.rows[i].tag >> 16 == group)
             self.state.counts["overlay-plane-removed"] += 1
+            dropped = True
+        return self.dead() if dropped else dead
 
-    def drop_orphaned_instance_references(self) -> None:
-        dead = self.dead()
+    def drop_orphaned_instance_references(self, dead: list[bool]) -> None:
+        """Drop them (``dead``: :meth:`dead` as it stands)."""
         rows = self.rows
         present = [
             i
@@ -425,12 +428,9 @@ def apply_plan_to_table(
     """
     meta_end = table.facts.meta_end
     explicit = table.facts.explicit
-    if any(
-        row.explicit != explicit
-        for row in table.rows
-        if row.kind is not Kind.FRAGMENT and row.header >= meta_end
-    ):
-        raise LeanUnsupported("an item encoded otherwise than its file")
+    for row in table.rows:
+        if row.explicit != explicit and row.kind is not FRAGMENT and row.header >= meta_end:
+            raise LeanUnsupported("an item encoded otherwise than its file")
     columns = tuple(SR_OPTION_COLUMNS[c] for c in context.plan.codes if c in SR_OPTION_COLUMNS)
     state = _FileState(
         context=context,
@@ -448,6 +448,5 @@ def apply_plan_to_table(
     state.facts = FileFacts.of(context.plan, snapshot, sop_class)
     state.patient_key = patient_key_of(builder.top_text)
     builder.walk(TOP, (), (), TOP_SCOPE)
-    builder.drop_orphaned_overlay_planes()
-    builder.drop_orphaned_instance_references()
+    builder.drop_orphaned_instance_references(builder.drop_orphaned_overlay_planes())
     return TableHeader(builder.edits(), header_outcome(state))

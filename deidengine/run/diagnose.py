@@ -333,18 +333,40 @@ def _row_defect(
     return _encoding_defect(path, tag, raw_vr, vr, value)
 
 
+@lru_cache(maxsize=8192)
+def _stated(tag: int, raw_vr: str | None) -> tuple[str | None, bool]:
+    """For an element at ``tag`` stating ``raw_vr``: the VR :func:`_row_defect` checks it as
+    (None: it does not), and whether the stated VR is of another kind than the dictionary's
+    (:func:`_encoding_defect`'s first test). A file asks the same few pairs row after row."""
+    checked = raw_vr is not None and not (tag >> 16) & 1
+    return known_raw_vr(tag, raw_vr), checked and _kind_mismatch(tag, raw_vr or "") is not None
+
+
 def _any_defect(table: ElementTable, already_read: frozenset[int]) -> bool:
     """Whether any element row, in file order, has a defect :func:`check_table_encoding`
     would name: a superset of the rows it walks (it also sees rows pydicom drops as repeated
     tags), so False means that walk finds none, and only a file with a defect pays for
-    the walk in pydicom's order that says which defect comes first."""
+    the walk in pydicom's order that says which defect comes first. (:func:`_row_defect`'s
+    verdict per row, the look-ups per (tag, stated VR) made once: see :func:`_stated`.)"""
     meta_end = table.facts.meta_end
-    return any(
-        row.kind is Kind.ELEMENT
-        and not (row.parent == TOP and row.header < meta_end)
-        and _row_defect(table, index, (), already_read) is not None
-        for index, row in enumerate(table.rows)
-    )
+    data = table.data
+    for row in table.rows:
+        if row.kind is not Kind.ELEMENT or row.vr == "SQ":
+            continue
+        tag = row.tag
+        if row.parent == TOP and (row.header < meta_end or tag in already_read or tag == CHARSET):
+            continue
+        encoded = row.encoded_vr
+        vr, mismatch = _stated(tag, encoded if encoded and row.explicit else None)
+        if vr is None:
+            continue
+        if mismatch:
+            return True
+        if row.length and vr in ASCII_VRS:
+            value = data[row.offset : row.offset + row.length]
+            if _ascii_defect(vr, value) is not None:
+                return True
+    return False
 
 
 def check_table_encoding(

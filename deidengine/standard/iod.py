@@ -7,6 +7,7 @@ paths of the compound-code attributes, and the all-IOD fallbacks for unknown SOP
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from deidengine.standard._data import load
@@ -65,6 +66,10 @@ def _strictest(value: str) -> str:
     return min(types, key=TYPE_ORDER.index)
 
 
+# The header stage asks per element (every D sequence, every X/Z/D code): an SR content tree
+# asks the same few (SOP Class, tag path) questions hundreds of times. The answer depends on
+# the arguments and the stored tables only.
+@lru_cache(maxsize=1 << 14)
 def attribute_type(sop_class_uid: str | None, tag_path: tuple[int, ...]) -> str | None:
     """The strictest Type (``"1"``, ``"1C"``, ``"2"``, ``"2C"`` or ``"3"``) of an attribute.
 
