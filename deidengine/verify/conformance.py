@@ -230,8 +230,11 @@ def _private_key(
 #: One element's answer, as the walk keeps it: (rule, verified kind, defaulted, the scope its
 #: items are walked in, the checks that can find something there).
 _Answer = tuple[PlannedRule | None, ActionKind, bool, Scope | None, tuple["Check", ...]]
-#: The answers of a plan for one file's facts, by (tag chain, VR, scope, private key).
-_Answers = dict[tuple[object, ...], _Answer]
+#: The answers of a plan for one file's facts: by the tag chain and scope of the data sets
+#: they are in, by (tag, VR, private key).
+_Answers = dict[tuple[tuple[int, ...], Scope], dict[tuple[object, ...], _Answer]]
+#: Odd groups that are not private (PS3.5 7.1; :func:`is_private_group`, inlined in the walk).
+NOT_PRIVATE_ODD_GROUPS: Final = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})
 #: Per plan (by id, the plan held so that no other can take its id): per (SOP Class, the
 #: condition values its rules read), the answers found so far. Cleared when full.
 _ANSWERS: dict[int, tuple[Plan, dict[tuple[object, ...], _Answers]]] = {}
@@ -261,7 +264,7 @@ def _answers_for(facts: FileFacts) -> _Answers:
         tuple(sorted(snapshot.derived.items())),
     )
     by_facts = held[1]
-    key = (facts.sop_class, conditions if plan.condition_tags else None)
+    key = (facts.sop_class, conditions)
     answers = by_facts.get(key)
     if answers is None:
         if len(by_facts) >= FACTS_LIMIT:
@@ -296,14 +299,20 @@ def _walk(
     every = creators_at is None
     creators: dict[int, str | None] = {}
     rows = view.table.rows
+    # The answers of the elements of data sets reached by the same sequence tags, in the same
+    # scope: an element's own tag chain is this one and its tag.
+    here = answers.get((tag_path, scope))
+    if here is None:
+        here = answers[(tag_path, scope)] = {}
     for tag, index in view.elements(dataset).items():
-        group, number = tag >> 16, tag & 0xFFFF
+        number = tag & 0xFFFF
         if number == 0x0000 or tag in skipped:
             continue
         vr = rows[index].vr
         if vr in AMBIGUOUS:
             vr = view.vr(index)
-        private = is_private_group(group)
+        group = tag >> 16
+        private = group & 1 == 1 and group not in NOT_PRIVATE_ODD_GROUPS
         if private and 0x0010 <= number <= 0x00FF:
             decisions.append(
                 Decision(path, tag, index, None, ActionKind.KEEP, False, True, vr, view)
@@ -312,11 +321,10 @@ def _walk(
                 creators_at.setdefault(path, set()).add(dataset)
             continue
         key = _private_key(view, dataset, tag, creators) if private else None
-        own_path = (*tag_path, tag)
-        asked = (own_path, vr, scope, key)
-        answer = None if tag in by_path else answers.get(asked)
+        asked = (tag, vr, key)
+        answer = None if tag in by_path else here.get(asked)
         if answer is None:
-            decided = decide(facts, tag, vr, path, own_path, scope, private, key)
+            decided = decide(facts, tag, vr, path, (*tag_path, tag), scope, private, key)
             kind = decided.verified_kind
             answer = (
                 decided.rule,
@@ -326,11 +334,14 @@ def _walk(
                 _checks_for(kind, vr == "UI", private),
             )
             if tag not in by_path:
-                answers[asked] = answer
+                if len(here) >= ANSWERS_LIMIT:
+                    here.clear()
+                here[asked] = answer
         rule, kind, defaulted, inner, checks = answer
         if every or checks:
             decisions.append(Decision(path, tag, index, rule, kind, defaulted, False, vr, view))
         if inner is not None:
+            own_path = (*tag_path, tag)
             for number_, item in enumerate(view.items.get(index, ())):
                 _walk(
                     view,
@@ -429,18 +440,33 @@ def _original_text(context: _Context, path: ElementPath, tag: int) -> str | None
     original = context.original
     if original is None:
         return None
-    if tag >> 16 == 0x0002 and not path:
-        dataset: int | None = META
-    else:
-        dataset = context.items.get(path, -3)
-        if dataset == -3:
-            dataset = context.items[path] = original.item_at(path)
+    dataset = META if tag >> 16 == 0x0002 and not path else _original_item(context, path)
     if dataset is None:
         return None
     index = original.get(dataset, tag)
     if index is None:
         return None
     return original.text(index).strip(" \x00")
+
+
+def _original_item(context: _Context, path: ElementPath) -> int | None:
+    """The original's data set at ``path``, as :meth:`TableView.item_at` finds it, from its
+    parent's (found once per path: the items of an SR's content tree share their ancestors)."""
+    items = context.items
+    if path in items:
+        return items[path]
+    found: int | None = TOP
+    if path:
+        original = context.original
+        parent = _original_item(context, path[:-1])
+        found = None
+        if parent is not None and original is not None:
+            tag, number = path[-1]
+            index = original.get(parent, tag)
+            inner = original.sequence_items(index) if index is not None else []
+            found = inner[number] if number < len(inner) else None
+    items[path] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,10 +69,12 @@ def test_findings_equal_those_of_every_decision(
     original = table_of_dataset(run.read_input(label))
     for output in (run.read(label), _faulty(run.read(label))):
         view = TableView.of(table_of_dataset(output))
-        for known in ({}, {"secret": SECRET, "original": original}):
-            every = plan_decisions(view, plan, known.get("original"))
-            shortcut = check_conformance(view, plan, **known)  # type: ignore[arg-type]
-            assert shortcut == check_conformance(view, plan, decisions=every, **known)  # type: ignore[arg-type]
+        for secret, known in ((None, None), (SECRET, original)):
+            every = plan_decisions(view, plan, known)
+            shortcut = check_conformance(view, plan, secret=secret, original=known)
+            assert shortcut == check_conformance(
+                view, plan, secret=secret, original=known, decisions=every
+            )
     faulty = check_conformance(_faulty(run.read(label)), plan, secret=SECRET, original=original)
     located = {(f.location, f.code) for f in faulty}
     assert ("(0033,0010)", FindingCode.PRIVATE_NOT_ALLOWED.value) in located
