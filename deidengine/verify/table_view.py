@@ -293,14 +293,24 @@ def _grouped(table: ElementTable) -> tuple[dict[int, dict[int, int]], dict[int, 
     disordered: set[int] = set()
     last: dict[int, int] = {}
     element_kind, item_kind = Kind.ELEMENT, Kind.ITEM
+    # A data set's elements stand in runs of rows (broken only by a sequence's items): the run's
+    # data set, its elements and its last tag are held while it lasts.
+    current: int | None = None
+    run: dict[int, int] = {}
+    previous = -1
     for index, (tag, _, _, header, _, _, _, _, parent, _, kind, _, _) in enumerate(table.rows):
         if kind is element_kind:
-            if parent == TOP and header < meta_end:
-                parent = META
-            if tag <= last.get(parent, -1):
+            if parent != current or parent == TOP:
+                if parent == TOP and header < meta_end:
+                    parent = META
+                if parent != current:
+                    if current is not None:
+                        last[current] = previous
+                    current, run, previous = parent, grouped[parent], last.get(parent, -1)
+            if tag <= previous:
                 disordered.add(parent)
-            last[parent] = tag
-            grouped[parent][tag] = index  # a repeated tag: the last one stands
+            previous = tag
+            run[tag] = index  # a repeated tag: the last one stands
         elif kind is item_kind:
             found = items.get(parent)
             if found is None:
