@@ -84,6 +84,9 @@ ENCODING_SYNTAXES: Final = {
     (False, False): "1.2.840.10008.1.2.2",
 }
 
+#: What :meth:`TableView.value` has not converted yet (``None`` is a value).
+_UNCONVERTED: Final = object()
+
 #: One element as :meth:`TableView.walk` visits it: ``(path, dataset, index, tag, vr)``.
 Visit = tuple[ElementPath, int, int, int, str]
 
@@ -101,6 +104,8 @@ class TableView:
     lazy: bool = False
     _vrs: dict[int, str] = field(default_factory=dict, repr=False)
     _walks: dict[tuple[int, ElementPath], list[Visit]] = field(default_factory=dict, repr=False)
+    #: Values converted once (:meth:`value`): only those no caller can change in place.
+    _values: dict[int, object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, table: ElementTable) -> TableView:
@@ -236,7 +241,14 @@ class TableView:
 
     # ------------------------------------------------------------------ values
     def value(self, index: int) -> object:
-        """Row ``index``'s value as pydicom hands it out (a sequence: its item rows)."""
+        """Row ``index``'s value as pydicom hands it out (a sequence: its item rows).
+
+        A text, bytes or a number is converted once per view (the checks read a few top-level
+        values, and several read the same); a value that can change in place (a multi-value, a
+        person name) is converted anew for each caller."""
+        found = self._values.get(index, _UNCONVERTED)
+        if found is not _UNCONVERTED:
+            return found
         vr = self.vr(index)
         if vr == "SQ":
             return self.items.get(index, [])
@@ -251,7 +263,10 @@ class TableView:
             not row.explicit,
             row.little,
         )
-        return convert_value(vr, raw, encodings(table, index))
+        converted = convert_value(vr, raw, encodings(table, index))
+        if isinstance(converted, str | bytes | int | float):
+            self._values[index] = converted
+        return converted
 
     def text(self, index: int, charset_raw: bool = False) -> str:
         """The value as one text, values joined by ``\\`` (bytes as Latin-1), each value's
