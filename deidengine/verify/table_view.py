@@ -286,6 +286,9 @@ class TableView:
             text = decode_bytes(table.value(index), codecs, set(TEXT_DELIMITERS))
         else:
             return element_text(self.value(index))
+        if "\\" not in text:  # one value (most): the same as the parts below, without a list
+            text = text.rstrip(" \x00")
+            return text.rstrip("=") if vr == "PN" else text
         parts = [part.rstrip(" \x00") for part in text.split("\\")]
         if vr == "PN":
             parts = [part.rstrip("=") for part in parts]
