@@ -227,6 +227,54 @@ def _private_key(
     return None if creator is None else (creator, group, element & 0xFF)
 
 
+#: One element's answer, as the walk keeps it: (rule, verified kind, defaulted, the scope its
+#: items are walked in, the checks that can find something there).
+_Answer = tuple[PlannedRule | None, ActionKind, bool, Scope | None, tuple["Check", ...]]
+#: The answers of a plan for one file's facts: by the tag chain and scope of the data sets
+#: they are in, by (tag, VR, private key).
+_Answers = dict[tuple[tuple[int, ...], Scope], dict[tuple[object, ...], _Answer]]
+#: Odd groups that are not private (PS3.5 7.1; :func:`is_private_group`, inlined in the walk).
+NOT_PRIVATE_ODD_GROUPS: Final = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})
+#: Per plan (by id, the plan held so that no other can take its id): per (SOP Class, the
+#: condition values its rules read), the answers found so far. Cleared when full.
+_ANSWERS: dict[int, tuple[Plan, dict[tuple[object, ...], _Answers]]] = {}
+ANSWERS_LIMIT: Final = 1 << 16
+FACTS_LIMIT: Final = 256
+
+
+def _answers_for(facts: FileFacts) -> _Answers:
+    """The answers already found for files with these facts.
+
+    :func:`~deidengine.dicom.decision.decide` reads, besides the element's tag, VR, privateness,
+    private key, scope and tag chain, only the plan, the file's SOP Class (a compound code's
+    resolution) and the condition values (which rule applies); the element's item numbers only
+    for a tag a path rule names (the walk does not keep those answers). So one answer stands
+    for every element alike, in this file and in every file of the same facts: an SR content
+    tree asks the same few questions hundreds of times, a series the same ones file after file.
+    """
+    plan = facts.plan
+    held = _ANSWERS.get(id(plan))
+    if held is None or held[0] is not plan:
+        if len(_ANSWERS) >= FACTS_LIMIT:
+            _ANSWERS.clear()
+        held = _ANSWERS[id(plan)] = (plan, {})
+    snapshot = facts.snapshot
+    conditions = (
+        tuple(snapshot.values.get(tag) for tag in sorted(plan.condition_tags)),
+        tuple(sorted(snapshot.derived.items())),
+    )
+    by_facts = held[1]
+    key = (facts.sop_class, conditions)
+    answers = by_facts.get(key)
+    if answers is None:
+        if len(by_facts) >= FACTS_LIMIT:
+            by_facts.clear()
+        answers = by_facts[key] = {}
+    elif len(answers) >= ANSWERS_LIMIT:
+        answers.clear()
+    return answers
+
+
 def _walk(
     view: TableView,
     dataset: int,
@@ -235,46 +283,91 @@ def _walk(
     tag_path: tuple[int, ...],
     scope: Scope,
     decisions: list[Decision],
+    answers: _Answers,
+    creators_at: dict[ElementPath, set[int]] | None = None,
 ) -> None:
     """Append the decision of every element of ``dataset`` (and of the items it descends
     into) to ``decisions``, depth first. A list, not a generator: a decision deep in an SR
-    content tree would otherwise pass up through a generator per level."""
+    content tree would otherwise pass up through a generator per level.
+
+    With ``creators_at`` only the decisions some check reads are appended (those of elements
+    every check passes at once are not made), and the paths of the data sets holding a private
+    creator are put in ``creators_at`` with those data sets (its check reads their other
+    elements)."""
     skipped = UNVERIFIED_TOP_LEVEL_TAGS if not path else WRITER_META_TAGS
+    by_path = facts.plan.by_path_tag if path else {}
+    every = creators_at is None
     creators: dict[int, str | None] = {}
     rows = view.table.rows
+    # The answers of the elements of data sets reached by the same sequence tags, in the same
+    # scope: an element's own tag chain is this one and its tag.
+    here = answers.get((tag_path, scope))
+    if here is None:
+        here = answers[(tag_path, scope)] = {}
     for tag, index in view.elements(dataset).items():
-        group, number = tag >> 16, tag & 0xFFFF
+        number = tag & 0xFFFF
         if number == 0x0000 or tag in skipped:
             continue
         vr = rows[index].vr
         if vr in AMBIGUOUS:
             vr = view.vr(index)
-        private = is_private_group(group)
+        group = tag >> 16
+        private = group & 1 == 1 and group not in NOT_PRIVATE_ODD_GROUPS
         if private and 0x0010 <= number <= 0x00FF:
             decisions.append(
                 Decision(path, tag, index, None, ActionKind.KEEP, False, True, vr, view)
             )
+            if creators_at is not None:
+                creators_at.setdefault(path, set()).add(dataset)
             continue
         key = _private_key(view, dataset, tag, creators) if private else None
-        own_path = (*tag_path, tag)
-        decided = decide(facts, tag, vr, path, own_path, scope, private, key)
-        decisions.append(
-            Decision(
-                path,
-                tag,
-                index,
+        asked = (tag, vr, key)
+        answer = None if tag in by_path else here.get(asked)
+        if answer is None:
+            decided = decide(facts, tag, vr, path, (*tag_path, tag), scope, private, key)
+            kind = decided.verified_kind
+            answer = (
                 decided.rule,
-                decided.verified_kind,
+                kind,
                 decided.defaulted,
-                False,
-                vr,
-                view,
+                decided.items,
+                _checks_for(kind, vr == "UI", private),
             )
-        )
-        inner = decided.items
+            if tag not in by_path:
+                if len(here) >= ANSWERS_LIMIT:
+                    here.clear()
+                here[asked] = answer
+        rule, kind, defaulted, inner, checks = answer
+        if every or checks:
+            decisions.append(Decision(path, tag, index, rule, kind, defaulted, False, vr, view))
         if inner is not None:
+            own_path = (*tag_path, tag)
             for number_, item in enumerate(view.items.get(index, ())):
-                _walk(view, item, facts, (*path, (tag, number_)), own_path, inner, decisions)
+                _walk(
+                    view,
+                    item,
+                    facts,
+                    (*path, (tag, number_)),
+                    own_path,
+                    inner,
+                    decisions,
+                    answers,
+                    creators_at,
+                )
+
+
+def _facts(
+    output: TableView,
+    plan: Plan,
+    conditions_from: TableView | None,
+    snapshot: ConditionSnapshot | None,
+) -> FileFacts:
+    """What the answers read besides the element (see :func:`plan_decisions`)."""
+    source = conditions_from if conditions_from is not None else output
+    sop_class = _value_at(source, SOP_CLASS_UID) or _value_at(output, SOP_CLASS_UID)
+    if snapshot is None:
+        snapshot = condition_snapshot(source, plan.condition_tags)
+    return FileFacts.of(plan, snapshot, str(sop_class).strip() if sop_class else None)
 
 
 def plan_decisions(
@@ -290,15 +383,45 @@ def plan_decisions(
     is what the engine evaluated them on), else on the output itself.
     """
     output = view_of(output)
-    source = view_of(conditions_from, lazy=True) if conditions_from is not None else output
-    sop_class = _value_at(source, SOP_CLASS_UID) or _value_at(output, SOP_CLASS_UID)
-    if snapshot is None:
-        snapshot = condition_snapshot(source, plan.condition_tags)
-    facts = FileFacts.of(plan, snapshot, str(sop_class).strip() if sop_class else None)
+    source = view_of(conditions_from, lazy=True) if conditions_from is not None else None
+    facts = _facts(output, plan, source, snapshot)
+    answers = _answers_for(facts)
     decisions: list[Decision] = []
-    _walk(output, META, facts, (), (), TOP_SCOPE, decisions)
-    _walk(output, TOP, facts, (), (), TOP_SCOPE, decisions)
+    _walk(output, META, facts, (), (), TOP_SCOPE, decisions, answers)
+    _walk(output, TOP, facts, (), (), TOP_SCOPE, decisions, answers)
     return decisions
+
+
+def _checked_decisions(
+    output: TableView,
+    plan: Plan,
+    conditions_from: TableView | None,
+    snapshot: ConditionSnapshot | None,
+) -> tuple[list[Decision], Mapping[ElementPath, frozenset[int]]]:
+    """:func:`plan_decisions`, only those some check reads (the others would pass every check
+    at once), in the same order; and the element tags of each data set that holds a private
+    creator, by path (what :func:`_siblings` finds there from every decision)."""
+    facts = _facts(output, plan, conditions_from, snapshot)
+    answers = _answers_for(facts)
+    decisions: list[Decision] = []
+    creators_at: dict[ElementPath, set[int]] = {}
+    _walk(output, META, facts, (), (), TOP_SCOPE, decisions, answers, creators_at)
+    _walk(output, TOP, facts, (), (), TOP_SCOPE, decisions, answers, creators_at)
+    siblings: dict[ElementPath, frozenset[int]] = {}
+    for path, held in creators_at.items():
+        # An item is the one data set at its path; the top level's path is the File Meta
+        # Information's too.
+        datasets = (META, TOP) if not path else held
+        skipped = UNVERIFIED_TOP_LEVEL_TAGS if not path else WRITER_META_TAGS
+        siblings[path] = frozenset(
+            tag
+            for dataset in datasets
+            for tag in output.elements(dataset)
+            if tag & 0xFFFF != 0x0000
+            and tag not in skipped
+            and not (is_private_group(tag >> 16) and 0x0010 <= tag & 0xFFFF <= 0x00FF)
+        )
+    return decisions, siblings
 
 
 SOP_CLASS_UID: Final = 0x00080016
@@ -317,18 +440,33 @@ def _original_text(context: _Context, path: ElementPath, tag: int) -> str | None
     original = context.original
     if original is None:
         return None
-    if tag >> 16 == 0x0002 and not path:
-        dataset: int | None = META
-    else:
-        dataset = context.items.get(path, -3)
-        if dataset == -3:
-            dataset = context.items[path] = original.item_at(path)
+    dataset = META if tag >> 16 == 0x0002 and not path else _original_item(context, path)
     if dataset is None:
         return None
     index = original.get(dataset, tag)
     if index is None:
         return None
     return original.text(index).strip(" \x00")
+
+
+def _original_item(context: _Context, path: ElementPath) -> int | None:
+    """The original's data set at ``path``, as :meth:`TableView.item_at` finds it, from its
+    parent's (found once per path: the items of an SR's content tree share their ancestors)."""
+    items = context.items
+    if path in items:
+        return items[path]
+    found: int | None = TOP
+    if path:
+        original = context.original
+        parent = _original_item(context, path[:-1])
+        found = None
+        if parent is not None and original is not None:
+            tag, number = path[-1]
+            index = original.get(parent, tag)
+            inner = original.sequence_items(index) if index is not None else []
+            found = inner[number] if number < len(inner) else None
+    items[path] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -603,13 +741,15 @@ def check_conformance(
     # The input is looked up at a few places only: laid out where looked.
     original_view = view_of(original, lazy=True) if original is not None else None
     if decisions is None:
-        decisions = plan_decisions(output_view, plan, original_view, snapshot)
+        decisions, siblings = _checked_decisions(output_view, plan, original_view, snapshot)
+    else:
+        siblings = _siblings(decisions)
     context = _Context(
         file=file,
         secret=secret,
         original=original_view,
         patient=patient_key(original_view) if original_view is not None else None,
-        siblings=_siblings(decisions),
+        siblings=siblings,
     )
     return tuple(
         found

@@ -84,6 +84,9 @@ ENCODING_SYNTAXES: Final = {
     (False, False): "1.2.840.10008.1.2.2",
 }
 
+#: What :meth:`TableView.value` has not converted yet (``None`` is a value).
+_UNCONVERTED: Final = object()
+
 #: One element as :meth:`TableView.walk` visits it: ``(path, dataset, index, tag, vr)``.
 Visit = tuple[ElementPath, int, int, int, str]
 
@@ -101,6 +104,8 @@ class TableView:
     lazy: bool = False
     _vrs: dict[int, str] = field(default_factory=dict, repr=False)
     _walks: dict[tuple[int, ElementPath], list[Visit]] = field(default_factory=dict, repr=False)
+    #: Values converted once (:meth:`value`): only those no caller can change in place.
+    _values: dict[int, object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, table: ElementTable) -> TableView:
@@ -236,7 +241,14 @@ class TableView:
 
     # ------------------------------------------------------------------ values
     def value(self, index: int) -> object:
-        """Row ``index``'s value as pydicom hands it out (a sequence: its item rows)."""
+        """Row ``index``'s value as pydicom hands it out (a sequence: its item rows).
+
+        A text, bytes or a number is converted once per view (the checks read a few top-level
+        values, and several read the same); a value that can change in place (a multi-value, a
+        person name) is converted anew for each caller."""
+        found = self._values.get(index, _UNCONVERTED)
+        if found is not _UNCONVERTED:
+            return found
         vr = self.vr(index)
         if vr == "SQ":
             return self.items.get(index, [])
@@ -251,7 +263,10 @@ class TableView:
             not row.explicit,
             row.little,
         )
-        return convert_value(vr, raw, encodings(table, index))
+        converted = convert_value(vr, raw, encodings(table, index))
+        if isinstance(converted, str | bytes | int | float):
+            self._values[index] = converted
+        return converted
 
     def text(self, index: int, charset_raw: bool = False) -> str:
         """The value as one text, values joined by ``\\`` (bytes as Latin-1), each value's
@@ -271,6 +286,9 @@ class TableView:
             text = decode_bytes(table.value(index), codecs, set(TEXT_DELIMITERS))
         else:
             return element_text(self.value(index))
+        if "\\" not in text:  # one value (most): the same as the parts below, without a list
+            text = text.rstrip(" \x00")
+            return text.rstrip("=") if vr == "PN" else text
         parts = [part.rstrip(" \x00") for part in text.split("\\")]
         if vr == "PN":
             parts = [part.rstrip("=") for part in parts]
@@ -293,14 +311,24 @@ def _grouped(table: ElementTable) -> tuple[dict[int, dict[int, int]], dict[int, 
     disordered: set[int] = set()
     last: dict[int, int] = {}
     element_kind, item_kind = Kind.ELEMENT, Kind.ITEM
+    # A data set's elements stand in runs of rows (broken only by a sequence's items): the run's
+    # data set, its elements and its last tag are held while it lasts.
+    current: int | None = None
+    run: dict[int, int] = {}
+    previous = -1
     for index, (tag, _, _, header, _, _, _, _, parent, _, kind, _, _) in enumerate(table.rows):
         if kind is element_kind:
-            if parent == TOP and header < meta_end:
-                parent = META
-            if tag <= last.get(parent, -1):
+            if parent != current or parent == TOP:
+                if parent == TOP and header < meta_end:
+                    parent = META
+                if parent != current:
+                    if current is not None:
+                        last[current] = previous
+                    current, run, previous = parent, grouped[parent], last.get(parent, -1)
+            if tag <= previous:
                 disordered.add(parent)
-            last[parent] = tag
-            grouped[parent][tag] = index  # a repeated tag: the last one stands
+            previous = tag
+            run[tag] = index  # a repeated tag: the last one stands
         elif kind is item_kind:
             found = items.get(parent)
             if found is None:
