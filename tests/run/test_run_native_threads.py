@@ -83,3 +83,34 @@ def test_another_verb_collects_and_the_users_count_is_kept(tmp_path: Path) -> No
         tmp_path, {"PYTHONPATH": repository, "OPENBLAS_NUM_THREADS": "2"}, "policy", "list"
     )
     assert (enabled, setting) == ("True", "2")
+
+
+# pydicom's colour space conversion is the pixel path's one sizeable matrix product (pixels by
+# a 3x3 matrix); its bytes must not depend on how many threads OpenBLAS may use.
+_CONVERSION = """
+import hashlib
+import numpy
+from pydicom.pixels.processing import convert_color_space
+ybr = numpy.random.default_rng(7).integers(0, 256, (512, 512, 3), dtype=numpy.uint8)
+rgb = convert_color_space(ybr, "YBR_FULL", "RGB")
+back = convert_color_space(rgb, "RGB", "YBR_FULL")
+print(hashlib.sha256(rgb.tobytes() + back.tobytes()).hexdigest())
+"""
+
+
+def test_colour_conversion_bytes_do_not_depend_on_the_blas_thread_count() -> None:
+    digests = set()
+    for threads in ("1", "4"):
+        environment = {
+            name: value for name, value in os.environ.items() if name not in BLAS_THREAD_VARIABLES
+        }
+        environment["OPENBLAS_NUM_THREADS"] = threads
+        done = subprocess.run(
+            [sys.executable, "-c", _CONVERSION],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
