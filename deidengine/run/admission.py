@@ -433,9 +433,9 @@ def is_media_directory_reading(reading: FileReading) -> bool:
     if table is None:
         return is_media_directory(reading.dataset)
     classes: dict[int, str] = {}
-    for index, row in enumerate(table.rows):
-        if row.depth or row.kind is not Kind.ELEMENT:
-            continue
+    rows = table.rows
+    for index in table.grouped().get(TOP, ()):  # the top level's rows: no deeper one counts
+        row = rows[index]
         in_meta = table.is_meta(index)
         if row.tag == DIRECTORY_RECORDS and not in_meta:
             return True
