@@ -91,6 +91,7 @@ def private_vr(tag: int, creator: str | None) -> str:
     return "UN"
 
 
+@lru_cache(maxsize=16384)  # the reader asks per element of an implicit VR file
 def implicit_vr(tag: int, creator: str | None) -> str:
     """The VR pydicom gives an element read in implicit VR."""
     public = public_vr(tag)

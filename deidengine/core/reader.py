@@ -202,16 +202,19 @@ class _Walk:
             tag = group << 16 | element
             if group_only is not None and group != group_only:
                 return pos
-            if tag == ITEM_DELIMITER_TAG:
-                if delimited:
-                    return pos + 8
-                raise self.fail(
-                    Code.UNEXPECTED_DELIMITER, "Item Delimitation Item outside an item", pos
-                )
-            if tag in (ITEM_TAG, SEQUENCE_DELIMITER_TAG):
-                raise self.fail(
-                    Code.UNEXPECTED_DELIMITER, "item or delimiter where an element must stand", pos
-                )
+            if group == 0xFFFE:  # the delimiters' group: one test for most elements
+                if tag == ITEM_DELIMITER_TAG:
+                    if delimited:
+                        return pos + 8
+                    raise self.fail(
+                        Code.UNEXPECTED_DELIMITER, "Item Delimitation Item outside an item", pos
+                    )
+                if tag in (ITEM_TAG, SEQUENCE_DELIMITER_TAG):
+                    raise self.fail(
+                        Code.UNEXPECTED_DELIMITER,
+                        "item or delimiter where an element must stand",
+                        pos,
+                    )
             header = pos
             encoded = ""
             element_explicit = explicit

@@ -239,9 +239,13 @@ class _Builder:
             act(TableElement(tag, vr, path, own_path, private, rule, decision, self, index), state)
             # pydicom converts an element read as UN to look at its VR, and writes it
             # converted: with its own VR (a value pydicom re-encodes to the same bytes).
-            if row.encoded_vr == "UN" and vr != "UN":
-                if index not in self.replace and index not in self.remove:
-                    self.replace[index] = Value(vr, table.value(index))
+            if (
+                row.encoded_vr == "UN"
+                and vr != "UN"
+                and index not in self.replace
+                and index not in self.remove
+            ):
+                self.replace[index] = Value(vr, table.value(index))
         by_tag = {rows[i].tag: i for i in creators}
 
         def tags_left() -> Iterable[int]:

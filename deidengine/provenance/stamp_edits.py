@@ -74,9 +74,10 @@ def _top_rows(table: ElementTable) -> dict[int, int]:
     """The data set's top-level rows by tag (the last of a repeated tag, as pydicom keeps)."""
     found: dict[int, int] = {}
     meta_end = table.facts.meta_end
-    for index, row in enumerate(table.rows):
-        if row.parent == TOP and row.header >= meta_end:
-            found[row.tag] = index
+    rows = table.rows
+    for index in table.grouped().get(TOP, ()):
+        if rows[index].header >= meta_end:
+            found[rows[index].tag] = index
     return found
 
 

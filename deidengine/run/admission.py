@@ -37,7 +37,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, AllTransferSyntaxes
 
 from deidengine.core.dataset_view import dataset_of
-from deidengine.core.table import ElementTable, Kind
+from deidengine.core.table import TOP, ElementTable, Kind
 from deidengine.core.values import text
 from deidengine.dicom.limits import (
     DEFAULT_LIMITS,
@@ -48,12 +48,13 @@ from deidengine.dicom.limits import (
 )
 from deidengine.dicom.reading import FileReading, read_file
 from deidengine.errors import DeidError
-from deidengine.pixels.consistency import PixelDataFault, check_pixel_data
+from deidengine.pixels.consistency import MAX_FRAMES, PixelDataFault, check_pixel_data
 from deidengine.run.diagnose import (
     check_encoding,
     check_table_encoding,
     diagnose_input,
     encoding_mismatch,
+    may_have_encoding_defect,
 )
 from deidengine.run.outcome import Reason
 from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
@@ -70,15 +71,19 @@ __all__ = [
     "described",
     "is_media_directory",
     "is_media_directory_reading",
+    "plainly_admitted",
 ]
 
 DICOMDIR_CLASS: Final = "1.2.840.10008.1.3.10"
+GROUP_LENGTH: Final = 0x00020000
 MEDIA_STORAGE_CLASS: Final = 0x00020002
+TRANSFER_SYNTAX_UID: Final = 0x00020010
 SOP_CLASS: Final = 0x00080016
+SOP_INSTANCE: Final = 0x00080018
 DIRECTORY_RECORDS: Final = 0x00041220
 #: Top-level elements outside group 0028 that admission reads: SOP Class and Instance UIDs,
 #: the Directory Record Sequence, and the pixel data elements.
-DESCRIBED: Final = frozenset({SOP_CLASS, 0x00080018, DIRECTORY_RECORDS, *PIXEL_DATA_TAGS})
+DESCRIBED: Final = frozenset({SOP_CLASS, SOP_INSTANCE, DIRECTORY_RECORDS, *PIXEL_DATA_TAGS})
 #: Incoherent Image Pixel descriptions (checked on reading) → quarantine reason.
 PIXEL_DATA_FAULTS: Final = {
     PixelDataFault.INCONSISTENT: Reason.INCONSISTENT_PIXEL_DATA,
@@ -184,6 +189,8 @@ def admit_reading(
     Raises:
         InputRefused: the first defect found, with its quarantine reason.
     """
+    if reading.table is not None and plainly_admitted(reading.table, size, limits):
+        return reading  # every check below would pass: no dataset is built to ask them
     try:
         # Read from the table, only what the checks below read: the full dataset is built
         # only if a later stage asks for it.
@@ -273,6 +280,151 @@ def described(table: ElementTable, path: str) -> Dataset:
     return dataset
 
 
+#: Native transfer syntaxes (uncompressed Pixel Data), by whether they are explicit VR.
+NATIVE_SYNTAXES: Final = {
+    "1.2.840.10008.1.2": False,
+    "1.2.840.10008.1.2.1": True,
+    "1.2.840.10008.1.2.2": True,
+}
+MEDIA_DIRECTORY_UID: Final = DICOMDIR_CLASS.encode("ascii")
+PIXEL_DATA: Final = 0x7FE00010
+#: Image Pixel attributes the pixel checks read as one unsigned short each.
+ROWS, COLUMNS, SAMPLES, BITS_ALLOCATED, BITS_STORED = (
+    0x00280010,
+    0x00280011,
+    0x00280002,
+    0x00280100,
+    0x00280101,
+)
+NUMBER_OF_FRAMES: Final = 0x00280008
+PHOTOMETRIC: Final = 0x00280004
+#: Photometric Interpretations whose Pixel Data length is rows x columns x samples x frames x
+#: bytes per sample (PS3.3 C.7.6.3.1.2): no subsampling, no bit packing below a byte.
+PLAIN_PHOTOMETRICS: Final = {b"MONOCHROME1": 1, b"MONOCHROME2": 1, b"RGB": 3}
+WHOLE_BYTE_BITS: Final = frozenset({8, 16, 32, 64})
+
+
+def plainly_admitted(table: ElementTable, size: int, limits: InputLimits = DEFAULT_LIMITS) -> bool:
+    """Whether :func:`admit_reading` admits a file read as ``table`` (``size``: the file's
+    length) on every check, shown from the table alone: True only where each check of the
+    module's list plainly passes, so that nothing (no dataset, no conversion) is needed to say
+    so. False means "ask the checks", never "refused": a file that is in any way unusual (a
+    Command Set, a repeated tag, no meta, deflate, an encapsulated or uncommon pixel
+    description, bytes after the last element, any element the encoding check would look at
+    twice) takes the dataset's checks, which name its defect, if any, in their order.
+
+    Each condition implies its check's pass: a known Transfer Syntax UID stated once, exactly;
+    no media directory class or records; both SOP Class and Instance UIDs; every top-level
+    element in the encoding the syntax says; no trailing bytes (the last element ends the
+    file); no element row with an encoding defect, none set aside (a superset of the encoding
+    check's rows); and for native Pixel Data, a pixel description of single unsigned shorts, a
+    plain Number of Frames and a Pixel Data length that fits it within one frame."""
+    facts = table.facts
+    syntax = facts.transfer_syntax
+    if (
+        syntax is None
+        or syntax not in KNOWN_TRANSFER_SYNTAXES
+        or facts.deflated
+        or facts.preamble is None
+        or not facts.meta_explicit
+        or facts.trailing
+        or len(table.data) != size
+    ):
+        return False
+    rows = table.rows
+    data = table.data
+    meta_end = facts.meta_end
+    stated = 0
+    top: dict[int, int] = {}
+    explicit = NATIVE_SYNTAXES.get(syntax, True)  # every other known syntax is explicit VR LE
+    for index in table.grouped().get(TOP, ()):
+        row = rows[index]
+        if row.kind is not Kind.ELEMENT:
+            return False
+        tag = row.tag
+        if row.header < meta_end:
+            stated += tag == TRANSFER_SYNTAX_UID
+            value = data[row.offset : row.offset + row.length]
+            if not _plain_meta_row(tag, row.encoded_vr, value, syntax):
+                return False
+            continue
+        if tag in top or not tag >> 16 or row.explicit != explicit or tag == DIRECTORY_RECORDS:
+            return False
+        if tag == SOP_CLASS and MEDIA_DIRECTORY_UID in data[row.offset : row.offset + row.length]:
+            return False
+        top[tag] = index
+    if stated != 1 or SOP_CLASS not in top or SOP_INSTANCE not in top:
+        return False
+    pixels = any(tag in top for tag in PIXEL_DATA_TAGS)
+    if pixels and (syntax not in NATIVE_SYNTAXES or not _plain_pixels(table, top, limits)):
+        return False
+    return not may_have_encoding_defect(table)
+
+
+def _plain_meta_row(tag: int, vr: str, value: bytes, syntax: str) -> bool:
+    """A File Meta Information element that leaves admission nothing to ask: the Transfer
+    Syntax UID exactly as read (NUL-padded at most), a group length of one UL, and no media
+    directory class."""
+    if tag == TRANSFER_SYNTAX_UID:
+        return value in (syntax.encode("ascii"), syntax.encode("ascii") + b"\0")
+    if tag == GROUP_LENGTH:
+        return len(value) == 4 and vr == "UL"
+    return tag != MEDIA_STORAGE_CLASS or MEDIA_DIRECTORY_UID not in value
+
+
+def _plain_pixels(table: ElementTable, top: dict[int, int], limits: InputLimits) -> bool:
+    """Native Pixel Data (7FE0,0010 only) whose description the pixel limit and the pixel
+    check both plainly accept (see :func:`plainly_admitted`)."""
+    if PIXEL_DATA not in top or len([t for t in PIXEL_DATA_TAGS if t in top]) != 1:
+        return False
+    rows, data = table.rows, table.data
+
+    def short(tag: int) -> int | None:
+        index = top.get(tag)
+        if index is None:
+            return None
+        row = rows[index]
+        if row.vr != "US" or row.encoded_vr not in ("", "US") or row.length != 2:
+            return 0
+        return int.from_bytes(data[row.offset : row.offset + 2], "little" if row.little else "big")
+
+    photometric_row = top.get(PHOTOMETRIC)
+    if photometric_row is None:
+        return False
+    found = rows[photometric_row]
+    photometric = data[found.offset : found.offset + found.length].rstrip(b" ")
+    if found.vr != "CS":
+        return False
+    samples_needed = PLAIN_PHOTOMETRICS.get(photometric)
+    height, width, samples = short(ROWS), short(COLUMNS), short(SAMPLES)
+    bits, stored = short(BITS_ALLOCATED), short(BITS_STORED)
+    if (
+        samples_needed is None
+        or not height
+        or not width
+        or samples != samples_needed
+        or bits not in WHOLE_BYTE_BITS
+        or (stored is not None and not 0 < stored <= bits)
+    ):
+        return False
+    frames = 1
+    if NUMBER_OF_FRAMES in top:
+        frames_row = rows[top[NUMBER_OF_FRAMES]]
+        text = data[frames_row.offset : frames_row.offset + frames_row.length].strip(b" ")
+        if frames_row.vr != "IS" or not text.isdigit() or not 1 <= int(text) <= MAX_FRAMES:
+            return False
+        frames = int(text)
+    expected = height * width * samples * frames * (bits // 8)
+    if expected > limits.max_pixel_bytes:
+        return False
+    pixels = rows[top[PIXEL_DATA]]
+    return (
+        pixels.vr in ("OB", "OW", "OB or OW")
+        and not pixels.undefined_length
+        and expected <= pixels.length < expected + expected // frames
+    )
+
+
 def is_media_directory_reading(reading: FileReading) -> bool:
     """:func:`is_media_directory` of a file read, from its table when it has one (the media
     class in the meta, the SOP Class UID and the Directory Record Sequence at the top level,
@@ -281,9 +433,9 @@ def is_media_directory_reading(reading: FileReading) -> bool:
     if table is None:
         return is_media_directory(reading.dataset)
     classes: dict[int, str] = {}
-    for index, row in enumerate(table.rows):
-        if row.depth or row.kind is not Kind.ELEMENT:
-            continue
+    rows = table.rows
+    for index in table.grouped().get(TOP, ()):  # the top level's rows: no deeper one counts
+        row = rows[index]
         in_meta = table.is_meta(index)
         if row.tag == DIRECTORY_RECORDS and not in_meta:
             return True

@@ -61,6 +61,7 @@ __all__ = [
     "check_table_encoding",
     "diagnose_input",
     "encoding_mismatch",
+    "may_have_encoding_defect",
     "syntax_mismatch",
 ]
 
@@ -367,6 +368,13 @@ def _any_defect(table: ElementTable, already_read: frozenset[int]) -> bool:
             if _ascii_defect(vr, value) is not None:
                 return True
     return False
+
+
+def may_have_encoding_defect(table: ElementTable) -> bool:
+    """Whether :func:`check_table_encoding` may name a defect for ``table``, whatever
+    elements earlier checks have read: False means it names none for any ``already_read``
+    (its first pass with nothing set aside sees every row any call would walk)."""
+    return _any_defect(table, frozenset())
 
 
 def check_table_encoding(

@@ -85,6 +85,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CRASH_DETAIL",
     "EXECUTORS",
+    "FILES_PER_TASK",
     "FORK_UNSAFE_MODULES",
     "IN_FLIGHT_PER_WORKER",
     "PRELOADED",

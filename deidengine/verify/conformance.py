@@ -236,10 +236,13 @@ _Answers = dict[tuple[tuple[int, ...], Scope], dict[tuple[object, ...], _Answer]
 #: Odd groups that are not private (PS3.5 7.1; :func:`is_private_group`, inlined in the walk).
 NOT_PRIVATE_ODD_GROUPS: Final = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})
 #: Per plan (by id, the plan held so that no other can take its id): per (SOP Class, the
-#: condition values its rules read), the answers found so far. Cleared when full.
+#: condition values its rules read), the answers found so far. Each level is cleared when
+#: full: a worker sees a few plans, and files of the same facts mostly one after another (a
+#: series; a plan whose conditions read dates has new facts with every study).
 _ANSWERS: dict[int, tuple[Plan, dict[tuple[object, ...], _Answers]]] = {}
-ANSWERS_LIMIT: Final = 1 << 16
-FACTS_LIMIT: Final = 256
+PLANS_LIMIT: Final = 8
+FACTS_LIMIT: Final = 32
+ANSWERS_LIMIT: Final = 1 << 12
 
 
 def _answers_for(facts: FileFacts) -> _Answers:
@@ -255,7 +258,7 @@ def _answers_for(facts: FileFacts) -> _Answers:
     plan = facts.plan
     held = _ANSWERS.get(id(plan))
     if held is None or held[0] is not plan:
-        if len(_ANSWERS) >= FACTS_LIMIT:
+        if len(_ANSWERS) >= PLANS_LIMIT:
             _ANSWERS.clear()
         held = _ANSWERS[id(plan)] = (plan, {})
     snapshot = facts.snapshot

@@ -183,3 +183,30 @@ def text_state_worker(settings: RunSettings) -> TextStateProcessor:
 
     state = f"lists={loaded(vocabulary._word_lists)} ner={loaded(ner.pipeline)}"
     return TextStateProcessor(settings, state)
+
+
+PROGRAM_PROBE = """
+import sys
+from deidengine.cli import console_main
+sys.argv = ["deid", *sys.argv[1:]]
+try:
+    console_main()
+except SystemExit as end:
+    assert end.code == 0, end.code
+"""
+"""The start of a ``python -c`` script that runs the ``deid`` program (its console entry, with
+the script's arguments) in a process of its own; what follows reports on what it left."""
+
+
+def one_input_run(tmp: Path, key_hex: str) -> tuple[list[str], dict[str, str]]:
+    """A one-worker ``deid run`` of pydicom's ``CT_small.dcm`` alone (copied to ``tmp/in``) into
+    ``tmp/out``: its command line and environment, as :func:`deid_run_process` gives them."""
+    import shutil
+
+    from tests.pydicom_files import bundled_test_files
+
+    source = tmp / "in"
+    source.mkdir()
+    (found,) = bundled_test_files("CT_small.dcm")
+    shutil.copy(found, source / "CT_small.dcm")
+    return deid_run_process(secret_file(tmp, key_hex), source, tmp / "out", workers=1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from deidengine.core.table import ElementTable
 from deidengine.dicom.reading import FileReading, read_file
 from deidengine.run.admission import (
     InputRefused,
@@ -22,6 +23,7 @@ from deidengine.run.admission import (
     admit_reading,
     is_media_directory,
     is_media_directory_reading,
+    plainly_admitted,
 )
 from deidengine.run.outcome import Reason
 from tests.core.mutants import SEEDS, mutants, seed_from
@@ -153,3 +155,59 @@ def test_mutants_get_the_same_verdict_from_their_table(tmp_path: Path) -> None:
         Reason.INVALID_VR.value: 1,
     }
     assert all(verdicts[verdict] >= count for verdict, count in least.items()), verdicts
+
+
+def _checked(path: Path) -> Verdict | None:
+    """The verdict of admission's checks on ``path``'s table, the plain admission left out
+    (None: no table)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            reading = read_file(path)
+        except Exception:
+            return None
+        if reading.table is None:
+            return None
+        return _verdict(path, reading)
+
+
+@pytest.mark.parametrize("name", ("CT_small.dcm", "MR_small.dcm", "test-SR.dcm", "rtplan.dcm"))
+def test_the_common_files_are_plainly_admitted(name: str) -> None:
+    """The benchmark corpora's files take the plain admission: no dataset is built for them."""
+    path = DATA / "test_files" / name
+    reading = read_file(path)
+    assert reading.table is not None
+    assert plainly_admitted(reading.table, path.stat().st_size)
+
+
+def test_a_plain_admission_is_what_the_checks_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file (bundled, and 3,000 mutants) the plain admission admits, admission's checks
+    on its table admit too: it is a short cut, never a second opinion."""
+    from deidengine.run import admission
+
+    seeds = [seed_from(name, (DATA / name).read_bytes()) for name in SEEDS]
+    candidates = [Path(name) for name in bundled_test_files()]
+    for number, (_, data) in enumerate(mutants(seeds, 3_000)):
+        path = tmp_path / f"{number}.dcm"
+        path.write_bytes(data)
+        candidates.append(path)
+    plain = []
+    for path in candidates:
+        table = _table(path)
+        if table is not None and plainly_admitted(table, path.stat().st_size):
+            plain.append(path)
+    assert len(plain) > 150
+    monkeypatch.setattr(admission, "plainly_admitted", lambda *arguments: False)
+    for path in plain:
+        assert _checked(path) == ("admitted", None), path
+
+
+def _table(path: Path) -> ElementTable | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return read_file(path).table
+        except Exception:
+            return None

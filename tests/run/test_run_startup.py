@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from run_fakes import deid_run_process, secret_file
+from run_fakes import PROGRAM_PROBE, deid_run_process, one_input_run, secret_file
 
 from deidengine.text import vocabulary
 from deidengine.text.word_cache import entry_path, fingerprint
@@ -49,25 +49,16 @@ def test_cached_word_lists_and_forked_workers_write_the_same_outputs(tmp_path: P
     assert uncached == filled == cached == forked
 
 
-_ONE_WORKER_PROBE = """
-import sys
-from deidengine.cli import console_main
-sys.argv = ["deid", *sys.argv[1:]]
-try:
-    console_main()
-except SystemExit as end:
-    assert end.code == 0, end.code
+_ONE_WORKER_PROBE = (
+    PROGRAM_PROBE
+    + """
 print(sorted(m for m in ("multiprocessing", "concurrent.futures") if m in sys.modules))
 """
+)
 
 
 def test_a_one_worker_run_never_imports_the_pool_machinery(tmp_path: Path) -> None:
-    source = tmp_path / "in"
-    source.mkdir()
-    (found,) = bundled_test_files("CT_small.dcm")
-    shutil.copy(found, source / "CT_small.dcm")
-    key = secret_file(tmp_path, "cd" * 32)
-    command, environment = deid_run_process(key, source, tmp_path / "out", workers=1)
+    command, environment = one_input_run(tmp_path, "cd" * 32)
     probe = [sys.executable, "-c", _ONE_WORKER_PROBE, *command[3:]]
     done = subprocess.run(probe, env=environment, capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "[]"

@@ -9,6 +9,7 @@ on its own, as the tree verifier passes them) it must find exactly the same.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,13 +18,23 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidengine.dicom.conditions import ConditionSnapshot
+from deidengine.dicom.decision import FileFacts
 from deidengine.policy import load_plan
-from deidengine.verify.conformance import FindingCode, check_conformance, plan_decisions
+from deidengine.verify.conformance import (
+    _ANSWERS,
+    FACTS_LIMIT,
+    PLANS_LIMIT,
+    FindingCode,
+    _answers_for,
+    check_conformance,
+    plan_decisions,
+)
 from deidengine.verify.table_view import TableView, table_of_dataset
 from tests.phi_corpus import JANE
 from tests.verify.conftest import SECRET, EngineRun
 
 POLICIES = ("annex-e/basic", "hipaa-safe-harbor", "research-longitudinal")
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 
 
 def _item(*elements: tuple[int, str, object]) -> Dataset:
@@ -105,3 +116,17 @@ def test_answers_follow_the_condition_values(
         findings = check_conformance(view, plan, snapshot=snapshot)
         found.append(removed in {(f.location, f.code) for f in findings})
     assert found == [False, True, False, True]
+
+
+def test_the_answers_kept_are_bounded() -> None:
+    """Files of ever new facts (a plan whose conditions read dates: every study) never grow
+    the answers kept past their bounds."""
+    plan = load_plan("hipaa-safe-harbor")
+    for day in range(3 * FACTS_LIMIT):
+        date = datetime.date(2020, 1, 1) + datetime.timedelta(days=day)
+        snapshot = ConditionSnapshot.of_values({0x00080020: (date.strftime("%Y%m%d"),)})
+        _answers_for(FileFacts.of(plan, snapshot, CT_IMAGE))
+    held = _ANSWERS[id(plan)]
+    assert held[0] is plan
+    assert 0 < len(held[1]) <= FACTS_LIMIT
+    assert len(_ANSWERS) <= PLANS_LIMIT
