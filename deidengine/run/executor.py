@@ -119,8 +119,12 @@ the fork server instead. (numpy's OpenBLAS pool is fork-safe: it stops and resta
 around a fork.)"""
 
 
-SHORT_FILE_SECONDS: Final = 0.02
-"""Files that take a worker less than this (a moving average) travel two to a pool task."""
+SHORT_FILE_SECONDS: Final = 0.1
+"""Files that take a worker less than this (a moving average of wall time) travel two to a pool
+task. Wall time on a shared machine is often several times the CPU time (the mixed corpus: 5 to
+8 ms of CPU, a median of 20 ms of wall measured on a loaded 2-core machine), so the bound is
+set by what it guards against (a worker left idle at the end of a run of slow, OCR'd files)
+rather than close to the files that gain."""
 
 FILES_PER_TASK: Final = max(1, IN_FLIGHT_PER_WORKER // 2)
 """The most files in one task: with ``IN_FLIGHT_PER_WORKER`` files in flight per worker, each

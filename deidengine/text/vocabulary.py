@@ -140,10 +140,16 @@ class NameEntry:
 def names() -> dict[str, NameEntry]:
     """The name lexicon: lower-case name → whether it is a given and/or a family name."""
     text = (files("deidengine.text") / "data" / "names.txt").read_text(encoding="utf-8")
+    # One entry per distinct kinds column, shared: building 42,000 frozen instances was most
+    # of the lexicon's load time, paid by every run before its first file.
+    entries: dict[str, NameEntry] = {}
     lexicon: dict[str, NameEntry] = {}
     for line in text.splitlines():
         name, _, kinds = line.partition("\t")
-        lexicon[name] = NameEntry("G" in kinds, "F" in kinds)
+        entry = entries.get(kinds)
+        if entry is None:
+            entry = entries[kinds] = NameEntry("G" in kinds, "F" in kinds)
+        lexicon[name] = entry
     return lexicon
 
 
