@@ -87,6 +87,8 @@ ITEM: Final = 0xFFFEE000
 ITEM_DELIMITER: Final = 0xFFFEE00D
 SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
 ELEMENT: Final = Kind.ELEMENT
+#: Values longer than this are written from a view of the table's bytes, not a copy.
+VIEWED_LENGTH: Final = 1 << 12
 #: Element headers by byte order (little endian: True): implicit VR, explicit VR with a 4-byte
 #: length, explicit VR with a 2-byte length.
 _IMPLICIT_HEADER: Final = {True: struct.Struct("<HHL").pack, False: struct.Struct(">HHL").pack}
@@ -178,6 +180,14 @@ class _Writer:
         """The encoded elements of a walked data set, in tag order. ``convert``: the data set
         was read in another encoding (an implicit VR item in an explicit VR file), so pydicom
         writes every element with its dictionary VR and walks every sequence in it."""
+        return b"".join(self.parts(parent, explicit, little, top=top, convert=convert))
+
+    def parts(
+        self, parent: int, explicit: bool, little: bool, *, top: bool, convert: bool = False
+    ) -> list[bytes | memoryview]:
+        """:meth:`dataset`'s bytes in pieces (an element's header apart from its value), for
+        the caller to join once: a large value (Pixel Data) is then copied once, not again
+        with its header and again with its data set."""
         table, rows = self.table, self.rows
         latest: dict[int, int | Value] = {}
         meta_end = table.facts.meta_end if top else -1
@@ -195,7 +205,7 @@ class _Writer:
             if top and tag >> 16 == 2:
                 continue  # a File Meta Information element: written in the meta (_meta)
             latest[tag] = value
-        parts = []
+        parts: list[bytes | memoryview] = []
         for tag in sorted(latest):
             if tag & 0xFFFF == 0 and tag >> 16 > 6:
                 continue  # retired group lengths are not written (PS3.5 7.2)
@@ -205,8 +215,8 @@ class _Writer:
             if isinstance(entry, Value):
                 parts.append(self.value(tag, entry, explicit, little))
             else:
-                parts.append(self.element(entry, explicit, little, top=top, convert=convert))
-        return b"".join(parts)
+                parts.extend(self.element(entry, explicit, little, top=top, convert=convert))
+        return parts
 
     def value(self, tag: int, value: Value, explicit: bool, little: bool) -> bytes:
         """A new element: its bytes, or a new sequence's items (see :class:`Value`)."""
@@ -228,16 +238,23 @@ class _Writer:
 
     def element(
         self, index: int, explicit: bool, little: bool, *, top: bool, convert: bool = False
-    ) -> bytes:
+    ) -> tuple[bytes | memoryview, ...]:
+        """Element row ``index`` as written: its pieces, in order (see :meth:`parts`)."""
         row = self.rows[index]
         tag = row.tag
         replaced = self.edits.replace.get(index)
         if replaced is not None:
             data = _padded(replaced.vr, replaced.data)
-            return self.header(tag, replaced.vr, len(data), explicit, little) + data
+            return self.header(tag, replaced.vr, len(data), explicit, little), data
         if row.vr == "SQ" and (row.undefined_length or index in self.touched or convert):
-            return self.sequence(index, explicit, little)
-        value = self.table.value(index)
+            return (self.sequence(index, explicit, little),)
+        # A large value (Pixel Data) is not copied out of the table: the output's one join
+        # copies it.
+        value: bytes | memoryview = (
+            memoryview(self.table.data)[row.offset : row.offset + row.length]
+            if row.length > VIEWED_LENGTH
+            else self.table.value(index)
+        )
         # pydicom writes a raw element with the VR it was read with, a converted one with
         # the VR it resolved.
         vr = row.vr if convert or not row.encoded_vr else row.encoded_vr
@@ -251,19 +268,19 @@ class _Writer:
             value = _uid_bytes("\\".join(values.strings(self.table, index)))
         elif top and tag == PIXEL_DATA and self.pixel_undefined is not None:
             undefined = self.pixel_undefined
-            if vr == "OB":
-                value = _padded("OB", value)
+            if vr == "OB" and len(value) % 2:
+                value = _padded("OB", bytes(value))
         if undefined:
-            if tag == PIXEL_DATA and not value.startswith(
-                struct.pack("<HH" if little else ">HH", ITEM >> 16, ITEM & 0xFFFF)
+            if tag == PIXEL_DATA and bytes(value[:4]) != struct.pack(
+                "<HH" if little else ">HH", ITEM >> 16, ITEM & 0xFFFF
             ):
                 raise EncodingError("compressed Pixel Data is not encapsulated")
             return (
-                self.header(tag, vr, UNDEFINED_LENGTH, explicit, little)
-                + value
-                + self.header(SEQUENCE_DELIMITER, "", 0, False, little)
+                self.header(tag, vr, UNDEFINED_LENGTH, explicit, little),
+                value,
+                self.header(SEQUENCE_DELIMITER, "", 0, False, little),
             )
-        return self.header(tag, vr, len(value), explicit, little) + value
+        return self.header(tag, vr, len(value), explicit, little), value
 
     def sequence(self, index: int, explicit: bool, little: bool) -> bytes:
         parts = [
@@ -374,8 +391,8 @@ def encode(
     if uid.is_transfer_syntax and not uid.is_private:
         writer.pixel_undefined = uid.is_compressed
     meta = _meta(table, writer, syntax)
-    body = writer.dataset(TOP, facts.explicit, facts.little, top=True)
+    body = writer.parts(TOP, facts.explicit, facts.little, top=True)
     if syntax == DEFLATED:
         compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
-        body = _padded("OB", compressor.compress(body) + compressor.flush())
-    return preamble + b"DICM" + meta + body
+        body = [_padded("OB", compressor.compress(b"".join(body)) + compressor.flush())]
+    return b"".join((preamble, b"DICM", meta, *body))

@@ -37,12 +37,14 @@ from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFLATED_EXPLICIT_VR",
+    "HEAD_BYTES",
     "InputLimits",
     "LimitExceeded",
     "PixelDescriptionError",
     "check_declared_pixels",
     "check_inflated_size",
     "declared_pixel_bytes",
+    "may_be_deflated",
 ]
 
 MIB: Final = 1 << 20
@@ -93,12 +95,7 @@ def _is_deflated(path: str) -> int | None:
     """The offset of the data set when ``path`` is a Part 10 file in Deflated Explicit VR
     Little Endian, else None. The meta is parsed only when its head names that syntax."""
     with open(path, "rb") as handle:
-        head = handle.read(HEAD_BYTES)
-        if head[128:132] != b"DICM":
-            return None
-        # The syntax is in the meta, which is at the head, unless the meta is longer.
-        named = DEFLATED_EXPLICIT_VR.encode("ascii") in head
-        if not named and (len(head) < HEAD_BYTES or not _meta_may_exceed(head)):
+        if not may_be_deflated(handle.read(HEAD_BYTES)):
             return None
         handle.seek(0)
         try:
@@ -108,6 +105,17 @@ def _is_deflated(path: str) -> int | None:
             return None  # the reader reports an unreadable meta itself
         syntax = str(meta.get("TransferSyntaxUID", "")).strip(" \x00")
         return handle.tell() if syntax == DEFLATED_EXPLICIT_VR else None
+
+
+def may_be_deflated(head: bytes) -> bool:
+    """Whether a file whose first :data:`HEAD_BYTES` bytes (or all, when shorter) are
+    ``head`` may be in Deflated Explicit VR Little Endian: False is certain, True asks
+    :func:`check_inflated_size` to parse its meta."""
+    if head[128:132] != b"DICM":
+        return False
+    # The syntax is in the meta, which is at the head, unless the meta is longer.
+    named = DEFLATED_EXPLICIT_VR.encode("ascii") in head
+    return named or (len(head) >= HEAD_BYTES and _meta_may_exceed(head))
 
 
 def _meta_may_exceed(head: bytes) -> bool:

@@ -34,7 +34,7 @@ from deidengine.core.dataset_view import dataset_of
 from deidengine.core.errors import CoreError
 from deidengine.core.reader import DEFAULT_MAX_INFLATED, read
 from deidengine.core.table import ElementTable
-from deidengine.dicom.limits import InputLimits, check_inflated_size
+from deidengine.dicom.limits import HEAD_BYTES, InputLimits, check_inflated_size, may_be_deflated
 
 __all__ = ["WHOLE_READ_LIMIT", "FileReading", "dataset_from_bytes", "read_dataset", "read_file"]
 
@@ -125,15 +125,19 @@ def read_file(
     as :func:`read_dataset`; the same exceptions, except that a dataset built from a table
     raises only when first asked for."""
     name = os.fspath(path)
-    if limits is not None:
-        check_inflated_size(name, limits.max_inflated_bytes)
     if stop_before_pixels or defer_size is not None or os.path.getsize(name) > WHOLE_READ_LIMIT:
+        if limits is not None:
+            check_inflated_size(name, limits.max_inflated_bytes)
         read_by_pydicom = pydicom.dcmread(
             name, force=force, stop_before_pixels=stop_before_pixels, defer_size=defer_size
         )
         return FileReading(read_by_pydicom, None, name)
     with open(name, "rb") as handle:
         data = handle.read()
+    # A file read whole shows at once whether it may be deflated: only such a file is opened
+    # again for the bounded inflation (before anything inflates it whole).
+    if limits is not None and may_be_deflated(data[:HEAD_BYTES]):
+        check_inflated_size(name, limits.max_inflated_bytes)
     max_inflated = limits.max_inflated_bytes if limits is not None else DEFAULT_MAX_INFLATED
     table = _table(data, force=force, max_inflated=max_inflated)
     if table is not None:

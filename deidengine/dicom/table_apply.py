@@ -246,6 +246,8 @@ class _Builder:
                 and index not in self.remove
             ):
                 self.replace[index] = Value(vr, table.value(index))
+        if not creators:
+            return  # most data sets hold no private block
         by_tag = {rows[i].tag: i for i in creators}
 
         def tags_left() -> Iterable[int]:

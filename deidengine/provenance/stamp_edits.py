@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
+from functools import lru_cache
 
 from pydicom.charset import encode_string
 
@@ -88,6 +89,22 @@ def _top_encodings(table: ElementTable) -> list[str]:
     return values.encodings(table, own)
 
 
+@lru_cache(maxsize=256)
+def _stamped(
+    ran: WhatRan, is_image: bool, encodings: tuple[str, ...], little: bool
+) -> tuple[frozenset[int], tuple[tuple[int, Value], ...], tuple[NewItem, ...]]:
+    """The stamp of ``ran`` as writer values: the tags it removes, its elements, the new
+    item of Contributing Equipment Sequence. A run stamps the same few ``ran`` (a policy, a
+    date treatment, the kept blocks) on file after file; the values are immutable."""
+    stamp = provenance_stamp(ran, is_image=is_image)
+    written = list(encodings)
+    elements = tuple(
+        (element.tag, stamp_value(element, written, little)) for element in stamp.elements
+    )
+    equipment = StampElement(EQUIPMENT, "SQ", (stamp.equipment_item,))
+    return stamp.removed, elements, stamp_value(equipment, written, little).items
+
+
 def provenance_edits(table: ElementTable, ran: WhatRan, edits: Edits | None = None) -> Edits:
     """``edits`` (the header stage's, or none) with the provenance stamp of ``ran`` added:
     ``encode(table, provenance_edits(table, ran, edits))`` writes what stamping the dataset
@@ -98,19 +115,15 @@ def provenance_edits(table: ElementTable, ran: WhatRan, edits: Edits | None = No
     is_image = any(
         (tag in top and top[tag] not in edits.remove) or tag in added for tag in PIXEL_DATA_TAGS
     )
-    stamp = provenance_stamp(ran, is_image=is_image)
-    encodings = _top_encodings(table)
-    little = table.facts.little
+    removed, stamped, new_item = _stamped(
+        ran, is_image, tuple(_top_encodings(table)), table.facts.little
+    )
     remove = set(edits.remove)
-    for tag in stamp.removed:
+    for tag in removed:
         if tag in top:
             remove.add(top[tag])
-    additions = [(tag, value) for tag, value in edits.add.get(TOP, ()) if tag not in stamp.removed]
-    additions.extend(
-        (element.tag, stamp_value(element, encodings, little)) for element in stamp.elements
-    )
-    equipment = StampElement(EQUIPMENT, "SQ", (stamp.equipment_item,))
-    new_item = stamp_value(equipment, encodings, little).items
+    additions = [(tag, value) for tag, value in edits.add.get(TOP, ()) if tag not in removed]
+    additions.extend(stamped)
     additions.append(
         (EQUIPMENT, Value("SQ", b"", (*_equipment_items(table, edits, top), *new_item)))
     )

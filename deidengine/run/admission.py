@@ -309,9 +309,9 @@ def plainly_admitted(table: ElementTable, size: int, limits: InputLimits = DEFAU
     length) on every check, shown from the table alone: True only where each check of the
     module's list plainly passes, so that nothing (no dataset, no conversion) is needed to say
     so. False means "ask the checks", never "refused": a file that is in any way unusual (a
-    Command Set, a repeated tag, no meta, deflate, an encapsulated or uncommon pixel
-    description, bytes after the last element, any element the encoding check would look at
-    twice) takes the dataset's checks, which name its defect, if any, in their order.
+    Command Set, a repeated top-level tag, no meta, deflate, an encapsulated or uncommon pixel
+    description, bytes after the last element, an element in another encoding than the
+    syntax's) takes the checks, which name its defect, if any, in their order.
 
     Each condition implies its check's pass: a known Transfer Syntax UID stated once, exactly;
     no media directory class or records; both SOP Class and Instance UIDs; every top-level

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from deidengine.core.table import TOP, ElementTable, Kind
+from deidengine.core.table import TOP, ElementTable
 from deidengine.core.writer import (
     IMPLEMENTATION_CLASS,
     IMPLEMENTATION_VERSION,
@@ -120,20 +120,12 @@ class _Output:
         self.table = table
         self.edits = edits
         rows = table.rows
-        dead = [False] * len(rows)
-        for index, row in enumerate(rows):
-            parent = row.parent
-            dead[index] = index in edits.remove or (
-                parent != TOP and (dead[parent] or parent in edits.replace)
-            )
-        self.dead = dead
+        meta_end = table.facts.meta_end
+        # Nothing encloses a top-level element: it survives unless removed itself.
         self.top = {
             rows[i].tag: i
-            for i in range(len(rows))
-            if rows[i].parent == TOP
-            and rows[i].kind is Kind.ELEMENT
-            and not dead[i]
-            and not table.is_meta(i)
+            for i in table.grouped().get(TOP, ())
+            if i not in edits.remove and rows[i].header >= meta_end
         }
 
     def uid(self, tag: int) -> str | None:
