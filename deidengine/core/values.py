@@ -38,6 +38,7 @@ __all__ = [
     "strings",
     "tags",
     "text",
+    "unresolvable_by_pydicom",
 ]
 
 #: Text VRs holding one value, in which a backslash is an ordinary character.
@@ -157,10 +158,11 @@ def _first_number(table: ElementTable, dataset: int, tag: int, fmt: str) -> int 
     return int(struct.unpack_from(("<" if row.little else ">") + fmt, table.data, row.offset)[0])
 
 
-def _pixel_representation(table: ElementTable, dataset: int) -> int:
+def _pixel_representation(table: ElementTable, dataset: int) -> int | None:
     """The Pixel Representation pydicom resolves 'US or SS' by: the data set's own, else the
     nearest enclosing data set's (pydicom hands it down into the items of the defined-length
-    sequences it parses), else 0 unless the data set holds Pixel Data."""
+    sequences it parses), else 0 unless the data set holds Pixel Data; None when it does
+    (pydicom then asks the data set for the missing attribute, and fails)."""
     rows = table.rows
     holder = dataset
     while True:
@@ -173,7 +175,18 @@ def _pixel_representation(table: ElementTable, dataset: int) -> int:
         if rows[sequence].undefined_length:
             break  # pydicom read it in place and handed nothing down
         holder = rows[sequence].parent
-    return 0 if _own(table, dataset, PIXEL_DATA) is None else 1
+    return 0 if _own(table, dataset, PIXEL_DATA) is None else None
+
+
+def unresolvable_by_pydicom(table: ElementTable, index: int) -> bool:
+    """Whether the row is a 'US or SS' element (read in implicit VR) that pydicom cannot hand
+    out: no Pixel Representation in its data set or above, and Pixel Data beside it."""
+    row = table.rows[index]
+    return (
+        row.vr == "US or SS"
+        and row.tag in US_OR_SS_TAGS
+        and _pixel_representation(table, row.parent) is None
+    )
 
 
 def resolved_vr(table: ElementTable, index: int) -> str:
@@ -187,7 +200,7 @@ def resolved_vr(table: ElementTable, index: int) -> str:
     implicit = not (table.rows[dataset].explicit if dataset != TOP else table.facts.explicit)
     tag = row.tag
     if tag in US_OR_SS_TAGS:
-        return "US" if _pixel_representation(table, dataset) == 0 else "SS"
+        return "US" if _pixel_representation(table, dataset) == 0 else "SS"  # None: as writers do
     bits_tag = {PIXEL_DATA: BITS_ALLOCATED}.get(tag, WAVEFORM_BITS_ALLOCATED)
     if tag == PIXEL_DATA or tag in WAVEFORM_TAGS:
         if tag == PIXEL_DATA and row.undefined_length:

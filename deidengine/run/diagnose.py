@@ -46,7 +46,9 @@ from pydicom.tag import Tag
 from pydicom.uid import UID
 from pydicom.values import converters
 
+from deidengine.core.errors import Code, ReadError
 from deidengine.core.table import TOP, ElementTable, Kind
+from deidengine.core.values import unresolvable_by_pydicom
 from deidengine.dicom.elements import ElementPath, element_location, known_raw_vr, walk_tree
 from deidengine.dicom.reading import read_dataset
 from deidengine.dicom.vr import MAXIMUM_LENGTH
@@ -326,6 +328,10 @@ def _row_defect(
     tag = row.tag
     if row.vr == "SQ" or (row.parent == TOP and (tag in already_read or tag == CHARSET)):
         return None
+    if unresolvable_by_pydicom(table, index):
+        # check_encoding's walk fails converting it, and admission then diagnoses the file
+        # from pydicom's reading: fail the same way, so that the verdict is the same.
+        raise ReadError(Code.INVALID_VR, "'US or SS' without a Pixel Representation", row.header)
     raw_vr = row.encoded_vr if row.encoded_vr and row.explicit else None
     vr = known_raw_vr(tag, raw_vr)
     if vr is None:
@@ -351,12 +357,14 @@ def _any_defect(table: ElementTable, already_read: frozenset[int]) -> bool:
     verdict per row, the look-ups per (tag, stated VR) made once: see :func:`_stated`.)"""
     meta_end = table.facts.meta_end
     data = table.data
-    for row in table.rows:
+    for table_index, row in enumerate(table.rows):
         if row.kind is not Kind.ELEMENT or row.vr == "SQ":
             continue
         tag = row.tag
         if row.parent == TOP and (row.header < meta_end or tag in already_read or tag == CHARSET):
             continue
+        if row.vr == "US or SS" and unresolvable_by_pydicom(table, table_index):
+            return True
         encoded = row.encoded_vr
         vr, mismatch = _stated(tag, encoded if encoded and row.explicit else None)
         if vr is None:

@@ -211,3 +211,20 @@ def _table(path: Path) -> ElementTable | None:
             return read_file(path).table
         except Exception:
             return None
+
+
+def test_a_pixel_value_without_its_pixel_representation_is_refused_both_ways(
+    tmp_path: Path,
+) -> None:
+    """In implicit VR, Smallest Image Pixel Value is 'US or SS' by Pixel Representation;
+    without one beside Pixel Data pydicom cannot hand it out, and the table must not admit
+    what the dataset refuses (found among mutants 6,000 to 20,000: a flipped tag byte)."""
+    data = (DATA / "test_files" / "MR_small_implicit.dcm").read_bytes()
+    tag = bytes.fromhex("28000301")  # (0028,0103) Pixel Representation, little endian
+    assert data.count(tag) == 1
+    target = tmp_path / "no-pixel-representation.dcm"
+    target.write_bytes(data.replace(tag, bytes.fromhex("28000300")))  # now (0028,0003)
+    found = both_ways(target)
+    assert found is not None
+    on_table, on_dataset = found
+    assert on_table == on_dataset == ("invalid-value", "(0028,0106) cannot be read as its VR")
