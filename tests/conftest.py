@@ -33,3 +33,11 @@ def _plan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DEID_CACHE_DIR", str(tmp_path_factory.mktemp("plan-cache")))
         yield
+
+
+@pytest.fixture(scope="session")
+def bench_corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[bytes]]:
+    """The per-step benchmarks' corpora (:mod:`tests.bench_corpora`), written once a session."""
+    from tests.bench_corpora import write_bench_corpora
+
+    return write_bench_corpora(tmp_path_factory.mktemp("bench-corpora"))

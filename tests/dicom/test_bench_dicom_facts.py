@@ -29,7 +29,7 @@ from deidengine.dicom.facts import InputFacts, TableFacts, input_facts, table_fa
 from deidengine.dicom.identifiers import collect_identifying_values
 from deidengine.dicom.reading import FileReading
 from deidengine.provenance.stamp import private_block_inventory
-from tests.bench_corpora import CORPORA, write_bench_corpora
+from tests.bench_corpora import CORPORA
 
 FILES = ("CT_small.dcm", "rtplan.dcm", "test-SR.dcm")
 PATIENT_NAME, MODALITY = 0x00100010, 0x00080060
@@ -71,11 +71,6 @@ def test_bench_input_walks(benchmark: Any, name: str, walks: Any) -> None:
 # ------------------------------------------------------------------ the table walk (issue #16)
 
 
-@pytest.fixture(scope="module")
-def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[bytes]]:
-    return write_bench_corpora(tmp_path_factory.mktemp("facts-corpora"))
-
-
 def _as_read(corpus: list[bytes]) -> tuple[tuple[list[FileReading]], dict[str, Any]]:
     """Each file as the pipeline holds it: its table and the fresh dataset built from it."""
     readings: list[FileReading] = []
@@ -113,13 +108,13 @@ def _walk(walk: str, readings: list[FileReading]) -> list[tuple[object, ...]]:
 @pytest.mark.parametrize("corpus", CORPORA)
 @pytest.mark.parametrize("walk", WALKS)
 def test_bench_facts_from_the_table(
-    benchmark: Any, corpora: dict[str, list[bytes]], corpus: str, walk: str
+    benchmark: Any, bench_corpora: dict[str, list[bytes]], corpus: str, walk: str
 ) -> None:
     """One round: every file of the corpus (divide by its count for a file's time)."""
-    benchmark.group = f"facts {corpus} ({len(corpora[corpus])} files)"
+    benchmark.group = f"facts {corpus} ({len(bench_corpora[corpus])} files)"
     found = benchmark.pedantic(
         lambda readings: _walk(walk, readings),
-        setup=lambda: _as_read(corpora[corpus]),
+        setup=lambda: _as_read(bench_corpora[corpus]),
         rounds=20,
     )
-    assert found == _walk("dataset", _as_read(corpora[corpus])[0][0])
+    assert found == _walk("dataset", _as_read(bench_corpora[corpus])[0][0])

@@ -27,16 +27,11 @@ from deidengine.dicom.private_blocks import PrivateInventory
 from deidengine.provenance.stamp import WhatRan, kept_private_blocks, stamp_provenance
 from deidengine.provenance.stamp_edits import kept_private_blocks_of_table, provenance_edits
 from deidengine.run.pipeline import _new_file_meta
-from tests.bench_corpora import CORPORA, write_bench_corpora
+from tests.bench_corpora import CORPORA
 from tests.provenance.test_provenance_stamp_edits import _known_safe, _meta_edits, _ran
 
 #: (table, the dataset built from it, the input's private blocks) for each file.
 File = tuple[ElementTable, Any, PrivateInventory]
-
-
-@pytest.fixture(scope="module")
-def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[bytes]]:
-    return write_bench_corpora(tmp_path_factory.mktemp("stamp-corpora"))
 
 
 def _as_read(corpus: list[bytes]) -> tuple[tuple[list[File]], dict[str, Any]]:
@@ -70,14 +65,14 @@ PATHS: dict[str, Callable[[File], bytes]] = {"dataset": _dataset_path, "table": 
 @pytest.mark.parametrize("corpus", CORPORA)
 @pytest.mark.parametrize("path", PATHS)
 def test_bench_stamp_and_encode(
-    benchmark: Any, corpora: dict[str, list[bytes]], corpus: str, path: str
+    benchmark: Any, bench_corpora: dict[str, list[bytes]], corpus: str, path: str
 ) -> None:
-    benchmark.group = f"stamp and encode {corpus} ({len(corpora[corpus])} files)"
+    benchmark.group = f"stamp and encode {corpus} ({len(bench_corpora[corpus])} files)"
     written = benchmark.pedantic(
         lambda files: [PATHS[path](file) for file in files],
-        setup=lambda: _as_read(corpora[corpus]),
+        setup=lambda: _as_read(bench_corpora[corpus]),
         rounds=20,
     )
     # The same bytes either way (these corpora hold no element the blocks' walk would convert
     # into another VR; tests/provenance/test_provenance_stamp_edits.py says when it would).
-    assert written == [_table_path(file) for file in _as_read(corpora[corpus])[0][0]]
+    assert written == [_table_path(file) for file in _as_read(bench_corpora[corpus])[0][0]]
