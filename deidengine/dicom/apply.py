@@ -64,8 +64,8 @@ from deidengine.dicom.scrub import ScrubCategory
 from deidengine.dicom.uids import remap_uid
 from deidengine.dicom.vr import maximum_length
 from deidengine.policy import ast
-from deidengine.policy.plan import Plan, PlannedRule, is_private_group
-from deidengine.standard.dictionary import attribute_info
+from deidengine.policy.plan import Plan, PlannedRule
+from deidengine.standard.dictionary import attribute_info, is_private_group
 from deidengine.standard.iod import attribute_type
 from deidengine.standard.sr import sr_concept_actions
 from deidengine.standard.vr_classes import DATE_TIME_VRS, PIXEL_DATA_TAGS

@@ -18,7 +18,7 @@ from deidengine.core.values import resolved_vr
 from deidengine.core.writer import Edits, Value
 from deidengine.dicom.elements import AnyElement, value_text
 from deidengine.dicom.table_values import BINARY_VRS, converted_texts, hidden_rows
-from deidengine.policy.plan import is_private_group
+from deidengine.standard.dictionary import is_private_group
 
 __all__ = [
     "PrivateBlockTally",

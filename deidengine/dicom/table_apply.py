@@ -76,7 +76,7 @@ from deidengine.dicom.decision import TOP as TOP_SCOPE
 from deidengine.dicom.decision import FileFacts, Scope, decide
 from deidengine.dicom.elements import ASCII_TEXT_VRS, BINARY_VRS, RAW_ASCII_VRS
 from deidengine.dicom.identifiers import IdentifyingValues
-from deidengine.policy.plan import is_private_group
+from deidengine.standard.dictionary import is_private_group
 from deidengine.standard.sr import sr_concept_actions
 from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
 

@@ -18,17 +18,15 @@ from pydicom.valuerep import VR
 
 from deidengine.policy import ast
 from deidengine.policy.diagnostics import Diagnostic, ErrorCode, Span
-from deidengine.policy.plan import (
-    PathItem,
-    SelectorKind,
-    Target,
-    format_mask,
-    format_tag,
-    is_private_group,
-)
+from deidengine.policy.plan import PathItem, SelectorKind, Target, format_mask, format_tag
 from deidengine.policy.resolve import Composition, Layer
 from deidengine.standard import cid7050
-from deidengine.standard.dictionary import attribute_info, closest_keywords, tag_for_keyword
+from deidengine.standard.dictionary import (
+    attribute_info,
+    closest_keywords,
+    is_private_group,
+    tag_for_keyword,
+)
 from deidengine.standard.vr_classes import DATE_TIME_VRS, KEYED_TEXT_VRS, UNSTRUCTURED_TEXT_VRS
 
 #: The two-letter VRs of PS3.5 6.2, from pydicom's enumeration (not retyped here).

@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from deidengine.policy import ast
 from deidengine.policy.diagnostics import Span
+from deidengine.standard.dictionary import is_private_group
 
 
 class SelectorKind(enum.IntEnum):
@@ -50,11 +51,6 @@ def format_mask(mask: int, value: int) -> str:
     bits = f"{mask:08X}"
     shown = "".join("x" if b == "0" else d for b, d in zip(bits, digits, strict=True))
     return f"({shown[:4]},{shown[4:]})"
-
-
-def is_private_group(group: int) -> bool:
-    """PS3.5 7.1: odd groups other than 0001, 0003, 0005, 0007 and FFFF are private."""
-    return bool(group & 1) and group not in (0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF)
 
 
 def repeating_group_matches(tag: int, mask: int, value: int) -> bool:

@@ -48,7 +48,7 @@ from deidengine import ENGINE_NAME, __version__
 from deidengine.dicom.elements import AnyElement, walk_private
 from deidengine.dicom.private_blocks import PrivateBlockTally, PrivateInventory
 from deidengine.policy import ast
-from deidengine.policy.plan import Plan, is_private_group
+from deidengine.policy.plan import Plan
 from deidengine.provenance.vocabulary import (
     DE_IDENTIFYING_EQUIPMENT,
     BlockIdentifyingInformationStatus,
@@ -60,6 +60,7 @@ from deidengine.provenance.vocabulary import (
     Tag,
 )
 from deidengine.standard.cid7050 import cid_7050
+from deidengine.standard.dictionary import is_private_group
 from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
 
 __all__ = [

@@ -48,7 +48,7 @@ from deidengine.dicom.limits import (
 )
 from deidengine.dicom.reading import FileReading, read_file
 from deidengine.errors import DeidError
-from deidengine.pixels.consistency import MAX_FRAMES, PixelDataFault, check_pixel_data
+from deidengine.pixels.consistency import MAX_FRAMES, PIXEL_DATA, PixelDataFault, check_pixel_data
 from deidengine.run.diagnose import (
     check_encoding,
     check_table_encoding,
@@ -287,7 +287,6 @@ NATIVE_SYNTAXES: Final = {
     "1.2.840.10008.1.2.2": True,
 }
 MEDIA_DIRECTORY_UID: Final = DICOMDIR_CLASS.encode("ascii")
-PIXEL_DATA: Final = 0x7FE00010
 #: Image Pixel attributes the pixel checks read as one unsigned short each.
 ROWS, COLUMNS, SAMPLES, BITS_ALLOCATED, BITS_STORED = (
     0x00280010,

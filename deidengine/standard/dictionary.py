@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import cache
+from typing import Final
 
 from pydicom import datadict
 from pydicom._dicom_dict import DicomDictionary, RepeatersDictionary
@@ -17,6 +18,7 @@ from pydicom._dicom_dict import DicomDictionary, RepeatersDictionary
 from deidengine.standard._data import load
 
 __all__ = [
+    "NOT_PRIVATE_ODD_GROUPS",
     "AttributeInfo",
     "all_keywords",
     "attribute_info",
@@ -27,7 +29,8 @@ __all__ = [
     "vr_of",
 ]
 
-_NOT_PRIVATE_ODD_GROUPS = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})
+#: Odd groups that are not private (PS3.5 7.1).
+NOT_PRIVATE_ODD_GROUPS: Final = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def closest_keywords(word: str, n: int = 3) -> list[str]:
 
 def is_private_group(group: int) -> bool:
     """True for a private group: odd, and not 0001, 0003, 0005, 0007 or FFFF (PS3.5 7.1)."""
-    return group % 2 == 1 and group not in _NOT_PRIVATE_ODD_GROUPS
+    return group % 2 == 1 and group not in NOT_PRIVATE_ODD_GROUPS
 
 
 #: Groups outside the default removal of unknown elements: the File Meta Information (0002) is

@@ -42,8 +42,12 @@ from deidengine.dicom.pseudonyms import keyed_hash, pseudonym
 from deidengine.dicom.uids import UUID_DERIVED_ROOT, is_registry_uid, remap_uid
 from deidengine.dicom.vr import maximum_length
 from deidengine.policy.ast import ActionKind
-from deidengine.policy.plan import Plan, PlannedRule, is_private_group
-from deidengine.standard.dictionary import is_unknown_public
+from deidengine.policy.plan import Plan, PlannedRule
+from deidengine.standard.dictionary import (
+    NOT_PRIVATE_ODD_GROUPS,
+    is_private_group,
+    is_unknown_public,
+)
 from deidengine.standard.vr_classes import DATE_TIME_VRS, DATE_VRS, PIXEL_DATA_TAGS
 from deidengine.verify.table_view import (
     META,
@@ -233,8 +237,6 @@ _Answer = tuple[PlannedRule | None, ActionKind, bool, Scope | None, tuple["Check
 #: The answers of a plan for one file's facts: by the tag chain and scope of the data sets
 #: they are in, by (tag, VR, private key).
 _Answers = dict[tuple[tuple[int, ...], Scope], dict[tuple[object, ...], _Answer]]
-#: Odd groups that are not private (PS3.5 7.1; :func:`is_private_group`, inlined in the walk).
-NOT_PRIVATE_ODD_GROUPS: Final = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})
 #: Per plan (by id, the plan held so that no other can take its id): per (SOP Class, the
 #: condition values its rules read), the answers found so far. Each level is cleared when
 #: full: a worker sees a few plans, and files of the same facts mostly one after another (a
@@ -315,6 +317,7 @@ def _walk(
         if vr in AMBIGUOUS:
             vr = view.vr(index)
         group = tag >> 16
+        # is_private_group, inlined: the walk asks it of every element.
         private = group & 1 == 1 and group not in NOT_PRIVATE_ODD_GROUPS
         if private and 0x0010 <= number <= 0x00FF:
             decisions.append(
@@ -387,11 +390,22 @@ def plan_decisions(
     """
     output = view_of(output)
     source = view_of(conditions_from, lazy=True) if conditions_from is not None else None
-    facts = _facts(output, plan, source, snapshot)
+    return _walked(output, plan, source, snapshot, None)
+
+
+def _walked(
+    output: TableView,
+    plan: Plan,
+    conditions_from: TableView | None,
+    snapshot: ConditionSnapshot | None,
+    creators_at: dict[ElementPath, set[int]] | None,
+) -> list[Decision]:
+    """The File Meta Information's decisions, then the data set's (see :func:`_walk`)."""
+    facts = _facts(output, plan, conditions_from, snapshot)
     answers = _answers_for(facts)
     decisions: list[Decision] = []
-    _walk(output, META, facts, (), (), TOP_SCOPE, decisions, answers)
-    _walk(output, TOP, facts, (), (), TOP_SCOPE, decisions, answers)
+    _walk(output, META, facts, (), (), TOP_SCOPE, decisions, answers, creators_at)
+    _walk(output, TOP, facts, (), (), TOP_SCOPE, decisions, answers, creators_at)
     return decisions
 
 
@@ -404,12 +418,8 @@ def _checked_decisions(
     """:func:`plan_decisions`, only those some check reads (the others would pass every check
     at once), in the same order; and the element tags of each data set that holds a private
     creator, by path (what :func:`_siblings` finds there from every decision)."""
-    facts = _facts(output, plan, conditions_from, snapshot)
-    answers = _answers_for(facts)
-    decisions: list[Decision] = []
     creators_at: dict[ElementPath, set[int]] = {}
-    _walk(output, META, facts, (), (), TOP_SCOPE, decisions, answers, creators_at)
-    _walk(output, TOP, facts, (), (), TOP_SCOPE, decisions, answers, creators_at)
+    decisions = _walked(output, plan, conditions_from, snapshot, creators_at)
     siblings: dict[ElementPath, frozenset[int]] = {}
     for path, held in creators_at.items():
         # An item is the one data set at its path; the top level's path is the File Meta

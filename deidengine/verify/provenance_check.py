@@ -26,7 +26,7 @@ from pydicom.multival import MultiValue
 
 from deidengine.dicom.dummies import dummy_value
 from deidengine.dicom.elements import element_location
-from deidengine.policy.plan import Plan, is_private_group
+from deidengine.policy.plan import Plan
 from deidengine.provenance.stamp import PIXEL_OPTION_CODES, method_policy_value
 from deidengine.provenance.vocabulary import (
     BurnedInAnnotation,
@@ -35,6 +35,7 @@ from deidengine.provenance.vocabulary import (
     Tag,
 )
 from deidengine.standard.cid7050 import cid_7050
+from deidengine.standard.dictionary import is_private_group
 from deidengine.standard.vr_classes import DATE_VRS
 from deidengine.verify.conformance import Finding, FindingCode, finding
 from deidengine.verify.table_view import META, TOP, TableView, Verifiable, view_of
