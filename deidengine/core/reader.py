@@ -119,6 +119,8 @@ class _Walk:
         self.size = len(data)
         self.rows: list[Row] = []
         self.charsets: dict[int, int] = {}
+        #: Whether every data set read lists its tags in strictly ascending order.
+        self.ordered = True
         self.max_depth = max_depth
         self.trailing = 0
 
@@ -185,6 +187,7 @@ class _Walk:
         ul = _L[little].unpack_from
         creators: dict[int, str] = {}
         top = parent == TOP and not delimited
+        previous = -1
         while True:
             remaining = end - pos
             if remaining < 8:
@@ -215,6 +218,9 @@ class _Walk:
                         "item or delimiter where an element must stand",
                         pos,
                     )
+            if tag <= previous:
+                self.ordered = False
+            previous = tag
             header = pos
             encoded = ""
             element_explicit = explicit
@@ -482,4 +488,10 @@ def read(
     walk.dataset(pos, len(data), explicit, little, 0, TOP)
     encoding = (explicit, little, deflated, meta_explicit, walk.trailing)
     facts = FileFacts(preamble, meta_end, syntax, *encoding)
-    return ElementTable(data=data, rows=tuple(walk.rows), facts=facts, charsets=walk.charsets)
+    return ElementTable(
+        data=data,
+        rows=tuple(walk.rows),
+        facts=facts,
+        charsets=walk.charsets,
+        _ordered=walk.ordered,
+    )

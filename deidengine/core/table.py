@@ -121,6 +121,11 @@ class ElementTable:
     _groups: dict[int, list[int]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    #: :meth:`ordered`, made when first asked for, or given by the reader, which notes it
+    #: while it reads the tags.
+    _ordered: bool | None = field(default=None, kw_only=True, repr=False, compare=False)
+    #: :meth:`top_level`, made when first asked for.
+    _top: dict[int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -142,6 +147,32 @@ class ElementTable:
             object.__setattr__(self, "_groups", groups)
         return groups
 
+    def top_level(self) -> Mapping[int, int]:
+        """The top-level data set's element rows by tag (the File Meta Information's left
+        out; the last of a repeated tag, as pydicom keeps it), made once: the header stage, the
+        stamp, the new File Meta Information and the writer each look top-level elements up by
+        tag."""
+        top = self._top
+        if top is None:
+            rows = self.rows
+            meta_end = self.facts.meta_end
+            top = {
+                rows[index].tag: index
+                for index in self.grouped().get(TOP, ())
+                if rows[index].header >= meta_end
+            }
+            object.__setattr__(self, "_top", top)
+        return top
+
+    def ordered(self) -> bool:
+        """Whether each data set (the File Meta Information, the top level, each item) lists
+        its element tags in strictly ascending order: then no data set states a tag twice."""
+        ordered = self._ordered
+        if ordered is None:
+            ordered = _ordered(self)
+            object.__setattr__(self, "_ordered", ordered)
+        return ordered
+
     def value(self, index: int) -> bytes:
         """The value bytes of row ``index``, exactly as in the data set."""
         row = self.rows[index]
@@ -160,3 +191,24 @@ class ElementTable:
     def is_meta(self, index: int) -> bool:
         """Whether row ``index`` belongs to the File Meta Information."""
         return self.rows[index].header < self.facts.meta_end and self.rows[index].depth == 0
+
+
+def _ordered(table: ElementTable) -> bool:
+    """:meth:`ElementTable.ordered`, from the rows."""
+    meta_end = table.facts.meta_end
+    last = [-1]  # by depth: the last tag of the data set being read at that depth
+    in_meta = True
+    for tag, _, _, header, _, _, _, depth, _, _, kind, _, _ in table.rows:
+        if in_meta and header >= meta_end:
+            in_meta = False
+            last[0] = -1  # the top-level data set starts after the meta
+        if kind is not Kind.ELEMENT:
+            if kind is Kind.ITEM:
+                if depth >= len(last):
+                    last.extend([-1] * (depth + 1 - len(last)))
+                last[depth] = -1
+            continue
+        if tag <= last[depth]:
+            return False
+        last[depth] = tag
+    return True

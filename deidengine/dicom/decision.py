@@ -378,8 +378,9 @@ def decide(
     ``tag``): the IOD's Type of the attribute there resolves a compound code. ``scope`` is the
     scope its dataset is walked in (:data:`TOP` at the top level; a sequence's items in its
     decision's :attr:`Decision.items`). ``private`` says the tag's group is private
-    (:func:`~deidengine.standard.dictionary.is_private_group`); ``private_key`` is then the element's
-    (creator, group, element byte), ``None`` when it has no creator. Not for private creators.
+    (:func:`~deidengine.standard.dictionary.is_private_group`); ``private_key`` is then the
+    element's (creator, group, element byte), ``None`` when it has no creator. Not for private
+    creators.
     """
     rules = facts.plan.candidates(tag, vr, private_key, path)
     rule = first_applicable(rules, facts.snapshot) if rules else None

@@ -54,7 +54,6 @@ from deidengine.dicom.table_values import hidden_rows
 __all__ = ["InputFacts", "TableFacts", "input_facts", "table_facts"]
 
 _ELEMENT: Final = Kind.ELEMENT
-_ITEM: Final = Kind.ITEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,39 +169,26 @@ def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None
     private: list[int] = []  # private rows outside the File Meta Information
     top: dict[int, int] = {}  # top-level tag -> row, the last one winning
     # The File Meta Information's rows come first: the deny-list reads them, nothing else does.
-    # Tags ascend within each data set of a well-formed file; a data set that repeats a tag
-    # (or lists tags out of order) sends the loop's results through hidden_rows.
-    ordered = True
     first = 0
-    previous = -1
     while first < len(rows) and rows[first].header < meta_end:
         row = rows[first]
-        if row.kind is _ELEMENT:
-            if row.parent == TOP:
-                ordered = ordered and row.tag > previous
-                previous = row.tag
-            if collects(row.tag, row.vr):
-                collected.append(first)
+        if row.kind is _ELEMENT and collects(row.tag, row.vr):
+            collected.append(first)
         first += 1
-    last = [-1]  # by depth: the last tag seen in the data set being read at that depth
     for index in range(first, len(rows)):
-        tag, vr, _, _, _, _, _, depth, parent, _, kind, _, _ = rows[index]
+        tag, vr, _, _, _, _, _, _, parent, _, kind, _, _ = rows[index]
         if kind is not _ELEMENT:
-            if kind is _ITEM:  # a new data set at this depth
-                if depth >= len(last):
-                    last.extend([-1] * (depth + 1 - len(last)))
-                last[depth] = -1
             continue
-        if tag <= last[depth]:
-            ordered = False
-        last[depth] = tag
         if parent == TOP:
             top[tag] = index
         if (tag >> 16) & 1:
             private.append(index)
         elif collects(tag, vr):
             collected.append(index)
-    if not ordered:
+    # Tags ascend within each data set of a well-formed file (the reader notes whether they
+    # do); a data set that repeats a tag (or lists tags out of order) sends the loop's
+    # results through hidden_rows.
+    if not table.ordered():
         hidden = hidden_rows(table)
         collected = [index for index in collected if index not in hidden]
         private = [index for index in private if index not in hidden]

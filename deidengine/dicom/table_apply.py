@@ -43,6 +43,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
+from operator import itemgetter
 
 from pydicom.charset import default_encoding
 from pydicom.dataelem import DataElement
@@ -52,7 +54,7 @@ from pydicom.sequence import Sequence
 
 from deidengine.core import values
 from deidengine.core.errors import CoreError
-from deidengine.core.table import TOP, ElementTable, Kind
+from deidengine.core.table import TOP, ElementTable, Kind, Row
 from deidengine.core.writer import Edits, Value
 from deidengine.dicom.apply import (
     COMMON_INSTANCE_REFERENCES,
@@ -148,6 +150,7 @@ class _Builder:
         self.walked: set[int] = set()
         self.children = table.grouped()
         self.meta_end = table.facts.meta_end
+        self.ordered = table.ordered()
 
     # ------------------------------------------------------------------ values
     def text(self, index: int, vr: str) -> str:
@@ -204,48 +207,45 @@ class _Builder:
     ) -> None:
         table, rows, state = self.table, self.rows, self.state
         facts = state.facts
+        replace, remove = self.replace, self.remove
         creators: list[int] = []
-        seen: set[int] = set()
+        # A data set that states a tag twice lists its tags out of order: only then are the
+        # tags tracked (the reader says whether any data set does).
+        seen: set[int] | None = None if self.ordered else set()
         top = parent == TOP
         # A walk decides the data set's elements, the File Meta Information's left out.
         meta_end = self.meta_end if top else -1
         for index in self.children.get(parent, ()):
-            row = rows[index]
-            if row.kind is not ELEMENT or row.header < meta_end:
+            tag, vr, encoded_vr, header, _, _, _, _, _, creator, kind, _, _ = rows[index]
+            if kind is not ELEMENT or header < meta_end:
                 continue
-            tag = row.tag
-            if tag in seen:
-                raise LeanUnsupported("a data set holds a tag twice")
-            seen.add(tag)
+            if seen is not None:
+                if tag in seen:
+                    raise LeanUnsupported("a data set holds a tag twice")
+                seen.add(tag)
             if top and tag in PIXEL_DATA_TAGS:
                 continue
             group, number = tag >> 16, tag & 0xFFFF
             private = bool(group & 1) and is_private_group(group)
             if number == 0x0000:
-                self.remove.add(index)  # group lengths go stale once anything changes
+                remove.add(index)  # group lengths go stale once anything changes
                 continue
             if private and 0x0010 <= number <= 0x00FF:
                 creators.append(index)
                 continue
-            vr = row.vr
-            if (row.encoded_vr and row.encoded_vr != vr) or " or " in vr:
+            if (encoded_vr and encoded_vr != vr) or " or " in vr:
                 vr = self._vr(index)
             own_path = (*tag_path, tag)
             key = None
-            if private and number >= 0x1000 and row.creator:
-                key = (row.creator.strip(" \x00"), group, number & 0xFF)
+            if private and number >= 0x1000 and creator:
+                key = (creator.strip(" \x00"), group, number & 0xFF)
             decision = decide(facts, tag, vr, path, own_path, scope, private, key)
             rule = decision.rule
             act(TableElement(tag, vr, path, own_path, private, rule, decision, self, index), state)
             # pydicom converts an element read as UN to look at its VR, and writes it
             # converted: with its own VR (a value pydicom re-encodes to the same bytes).
-            if (
-                row.encoded_vr == "UN"
-                and vr != "UN"
-                and index not in self.replace
-                and index not in self.remove
-            ):
-                self.replace[index] = Value(vr, table.value(index))
+            if encoded_vr == "UN" and vr != "UN" and index not in replace and index not in remove:
+                replace[index] = Value(vr, table.value(index))
         if not creators:
             return  # most data sets hold no private block
         by_tag = {rows[i].tag: i for i in creators}
@@ -323,33 +323,29 @@ class _Builder:
             dead[index] = index in remove or (parent != TOP and (dead[parent] or parent in replace))
         return dead
 
-    def drop_orphaned_overlay_planes(self) -> list[bool]:
-        """Drop them; return :meth:`dead` as it stands after."""
-        dead = self.dead()
-        dropped = False
-        top = [
-            i
-            for i in self.children.get(TOP, ())
-            if not dead[i] and not self.table.is_meta(i) and self.rows[i].kind is Kind.ELEMENT
-        ]
-        groups = {self.rows[i].tag >> 16 for i in top}
-        for group in sorted(g for g in groups if 0x6000 <= g <= 0x601E and not g & 1):
-            if any(self.rows[i].tag == (group << 16) | 0x3000 for i in top):
-                continue
-            self.remove.update(i for i in top if self.rows[i].tag >> 16 == group)
-            self.state.counts["overlay-plane-removed"] += 1
-            dropped = True
-        return self.dead() if dropped else dead
+    def _top_left(self) -> list[int]:
+        """The top-level data set's element rows still in it (nothing encloses a top-level
+        row: it is gone only when removed itself)."""
+        remove = self.remove
+        return [i for i in self.table.top_level().values() if i not in remove]
 
-    def drop_orphaned_instance_references(self, dead: list[bool]) -> None:
-        """Drop them (``dead``: :meth:`dead` as it stands)."""
+    def drop_orphaned_overlay_planes(self) -> None:
+        """Drop them."""
         rows = self.rows
-        present = [
-            i
-            for i in self.children.get(TOP, ())
-            if not dead[i] and rows[i].tag in COMMON_INSTANCE_REFERENCES
-        ]
-        if not present or self._references_elsewhere(dead):
+        top = self._top_left()
+        groups = {rows[i].tag >> 16 for i in top}
+        for group in sorted(g for g in groups if 0x6000 <= g <= 0x601E and not g & 1):
+            if any(rows[i].tag == (group << 16) | 0x3000 for i in top):
+                continue
+            self.remove.update(i for i in top if rows[i].tag >> 16 == group)
+            self.state.counts["overlay-plane-removed"] += 1
+
+    def drop_orphaned_instance_references(self) -> None:
+        """Drop them: the walk over every row that looks for a reference runs only for a file
+        that holds one of the index's sequences."""
+        rows = self.rows
+        present = [i for i in self._top_left() if rows[i].tag in COMMON_INSTANCE_REFERENCES]
+        if not present or self._references_elsewhere(self.dead()):
             return
         self.remove.update(present)
         self.state.counts["instance-reference-index-removed"] += 1
@@ -373,7 +369,7 @@ class _Builder:
         return Edits(replace=dict(self.replace), remove=frozenset(self.remove), add=add)
 
     def top_text(self, tag: int) -> str:
-        index = self._own(TOP, tag)
+        index = self.table.top_level().get(tag)
         return "" if index is None else self._plain_text(index).strip()
 
 
@@ -418,6 +414,27 @@ class TableElement(ElementHandle):
         self.builder.descend(self)
 
 
+_EXPLICIT = itemgetter(Row._fields.index("explicit"))
+
+
+def _mixed_encoding(table: ElementTable) -> bool:
+    """Whether a row of the data set (fragments aside: they have no encoding of their own) is
+    encoded otherwise than the file. One look at the column of encodings answers for most
+    files; an implicit VR file's fragments, or a mixed file, take the row-by-row test."""
+    rows = table.rows
+    meta_end = table.facts.meta_end
+    explicit = table.facts.explicit
+    first = 0
+    while first < len(rows) and rows[first].header < meta_end:
+        first += 1  # the File Meta Information's rows stand first
+    if set(map(_EXPLICIT, islice(rows, first, None))) <= {explicit}:
+        return False
+    return any(
+        row.explicit != explicit and row.kind is not FRAGMENT and row.header >= meta_end
+        for row in rows
+    )
+
+
 def apply_plan_to_table(
     table: ElementTable,
     context: EngineContext,
@@ -432,11 +449,8 @@ def apply_plan_to_table(
     :class:`~deidengine.dicom.apply.RejectedError`, :class:`~deidengine.dicom.apply.ActionError`)
     and :class:`LeanUnsupported` for a file only the Dataset path can treat (see the module).
     """
-    meta_end = table.facts.meta_end
-    explicit = table.facts.explicit
-    for row in table.rows:
-        if row.explicit != explicit and row.kind is not FRAGMENT and row.header >= meta_end:
-            raise LeanUnsupported("an item encoded otherwise than its file")
+    if _mixed_encoding(table):
+        raise LeanUnsupported("an item encoded otherwise than its file")
     columns = tuple(SR_OPTION_COLUMNS[c] for c in context.plan.codes if c in SR_OPTION_COLUMNS)
     state = _FileState(
         context=context,
@@ -454,5 +468,6 @@ def apply_plan_to_table(
     state.facts = FileFacts.of(context.plan, snapshot, sop_class)
     state.patient_key = patient_key_of(builder.top_text)
     builder.walk(TOP, (), (), TOP_SCOPE)
-    builder.drop_orphaned_instance_references(builder.drop_orphaned_overlay_planes())
+    builder.drop_orphaned_overlay_planes()
+    builder.drop_orphaned_instance_references()
     return TableHeader(builder.edits(), header_outcome(state))

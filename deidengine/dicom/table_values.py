@@ -121,7 +121,7 @@ def hidden_rows(table: ElementTable) -> set[int]:
     """The rows no dataset built from ``table`` holds: an element whose tag its data set
     states again later (pydicom keeps the last), and every row nested in one. Empty, after
     one cheap look, for a file whose data sets list their tags in ascending order."""
-    if _ordered(table):
+    if table.ordered():
         return set()
     rows = table.rows
     meta_end = table.facts.meta_end
@@ -139,25 +139,3 @@ def hidden_rows(table: ElementTable) -> set[int]:
             if last[(_META if meta else row.parent, row.tag)] != index:
                 hidden.add(index)
     return hidden
-
-
-def _ordered(table: ElementTable) -> bool:
-    """Whether each data set of ``table`` (the File Meta Information, the top level, each
-    item) lists its tags in strictly ascending order: then no tag repeats."""
-    meta_end = table.facts.meta_end
-    last = [-1]  # by depth: the last tag of the data set being read at that depth
-    in_meta = True
-    for tag, _, _, header, _, _, _, depth, _, _, kind, _, _ in table.rows:
-        if in_meta and header >= meta_end:
-            in_meta = False
-            last[0] = -1  # the top-level data set starts after the meta
-        if kind is not Kind.ELEMENT:
-            if kind is Kind.ITEM:
-                if depth >= len(last):
-                    last.extend([-1] * (depth + 1 - len(last)))
-                last[depth] = -1
-            continue
-        if tag <= last[depth]:
-            return False
-        last[depth] = tag
-    return True

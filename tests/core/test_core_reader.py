@@ -16,7 +16,8 @@ from deidengine.core import values
 from deidengine.core.errors import Code, CoreError, ReadError, TooLargeError, TruncatedError
 from deidengine.core.reader import read
 from deidengine.core.table import TOP, ElementTable, Kind
-from tests.pydicom_files import DATA
+from tests.core.mutants import SEEDS, mutants, seed_from
+from tests.pydicom_files import DATA, bundled_charset_files, bundled_test_files
 
 
 def _table(name: str) -> ElementTable:
@@ -170,3 +171,40 @@ def test_arbitrary_bytes_give_a_table_or_one_clean_error(prefix: bytes, body: by
         return
     for row in table.rows:
         assert 0 <= row.header <= row.offset <= row.offset + row.length <= len(table.data)
+
+
+def _noted_and_derived(table: ElementTable) -> tuple[bool, bool]:
+    """Whether the tags are in order as the reader noted it, and as the rows alone say."""
+    return table.ordered(), ElementTable(table.data, table.rows, table.facts, {}).ordered()
+
+
+def test_tag_order_noted_while_reading_as_the_rows_give_it() -> None:
+    """On every bundled file the reader accepts (encapsulated pixels, undefined lengths,
+    nested and private sequences, big endian, deflate, a meta followed by a command set)."""
+    read_count = 0
+    for path in bundled_test_files() + bundled_charset_files("*"):
+        try:
+            table = read(Path(path).read_bytes())
+        except CoreError:
+            continue
+        noted, derived = _noted_and_derived(table)
+        assert noted == derived, path
+        read_count += 1
+    assert read_count > 80
+
+
+def test_tag_order_noted_on_mutants_as_the_rows_give_it() -> None:
+    """Every mutant the reader accepts (repeated tags, items out of place, ...)."""
+    seeds = [seed_from(name, (DATA / name).read_bytes()) for name in SEEDS]
+    read_count = unordered = 0
+    for _name, data in mutants(seeds, 1500):
+        try:
+            table = read(data)
+        except CoreError:
+            continue
+        noted, derived = _noted_and_derived(table)
+        assert noted == derived
+        read_count += 1
+        unordered += not noted
+    assert read_count > 300
+    assert unordered > 0
