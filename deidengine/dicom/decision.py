@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
@@ -232,10 +232,32 @@ class FileFacts:
     sop_class: str | None
     #: :func:`remaps_unlisted_uids` of the plan.
     remap_unlisted_uids: bool
+    #: The plan's whole answers, shared by every file of the plan (see :func:`decide`), when no
+    #: rule of the plan has a condition; None when one has (the answers then depend on each
+    #: file's values).
+    answers: dict[tuple[object, ...], Decision] | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, plan: Plan, snapshot: ConditionSnapshot, sop_class: str | None) -> FileFacts:
-        return cls(plan, snapshot, sop_class, remaps_unlisted_uids(plan))
+        remap, answers = _plan_traits(plan)
+        return cls(plan, snapshot, sop_class, remap, answers)
+
+
+#: Per plan (by id, the plan kept so that no other plan can take its id while the entry
+#: lives): :func:`remaps_unlisted_uids`, and the memo of its answers when it has no
+#: conditional rule. Cleared when full (a long-lived process may see many plans).
+_PLANS: dict[int, tuple[Plan, bool, dict[tuple[object, ...], Decision] | None]] = {}
+PLAN_LIMIT: Final = 64
+
+
+def _plan_traits(plan: Plan) -> tuple[bool, dict[tuple[object, ...], Decision] | None]:
+    found = _PLANS.get(id(plan))
+    if found is None or found[0] is not plan:
+        if len(_PLANS) >= PLAN_LIMIT:
+            _PLANS.clear()
+        unconditional = all(rule.condition is None for rule in plan.rules)
+        found = _PLANS[id(plan)] = (plan, remaps_unlisted_uids(plan), {} if unconditional else None)
+    return found[1], found[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +403,36 @@ def decide(
     (:func:`~deidengine.standard.dictionary.is_private_group`); ``private_key`` is then the
     element's (creator, group, element byte), ``None`` when it has no creator. Not for private
     creators.
+
+    When no rule of the plan has a condition, the answer depends on nothing of the file but
+    its SOP Class: it is made once per (tag chain, VR, scope, privateness, private key, SOP
+    Class) for every file of the plan (``path`` joins the key for a tag a path rule names).
     """
+    answers = facts.answers
+    if answers is None:
+        return _answer(facts, tag, vr, path, tag_path, scope, private, private_key)
+    key: tuple[object, ...] = (tag_path, vr, scope, private, private_key, facts.sop_class)
+    if tag in facts.plan.by_path_tag:
+        key = (*key, path)
+    found = answers.get(key)
+    if found is None:
+        if len(answers) >= CACHE_LIMIT:
+            answers.clear()
+        found = answers[key] = _answer(facts, tag, vr, path, tag_path, scope, private, private_key)
+    return found
+
+
+def _answer(
+    facts: FileFacts,
+    tag: int,
+    vr: str,
+    path: tuple[tuple[int, int], ...],
+    tag_path: tuple[int, ...],
+    scope: Scope,
+    private: bool,
+    private_key: PrivateKey | None,
+) -> Decision:
+    """:func:`decide`, made."""
     rules = facts.plan.candidates(tag, vr, private_key, path)
     rule = first_applicable(rules, facts.snapshot) if rules else None
     if rule is not None:

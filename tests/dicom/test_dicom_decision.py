@@ -7,6 +7,7 @@ from the standard's tables); and the engine and the verifier reading the same an
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 from typing import NamedTuple
@@ -427,3 +428,47 @@ def test_the_engine_and_the_verifier_read_the_same_answer(plans: dict[str, Plan]
         "(0040,A730)[0].(0020,0052)": (ActionKind.REMAP_UID, False),
         "(0040,A730)[0].(0032,4000)": (ActionKind.SCRUB, False),
     }
+
+
+# ---------------------------------------------------------------------------- shared answers
+REQUESTED_PROCEDURE_DESCRIPTION = 0x00321060
+REQUEST_ATTRIBUTES = 0x00400275
+
+
+def test_a_plan_without_conditions_shares_its_answers_across_files(
+    plans: dict[str, Plan], tmp_path: Path
+) -> None:
+    """One memo per plan, for every file; none for a plan whose answers read a file's values."""
+    plain = plans["plain"]
+    assert _facts(plain).answers is _facts(plain, None).answers is not None
+    assert _facts(plain).answers is not _facts(plans["remapping"]).answers
+    conditional = _plan(tmp_path, "conditional", RULES + "StudyComments when Modality == CT -> X\n")
+    assert _facts(conditional).answers is None
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_shared_answer_is_the_answer_made_for_the_file(name: str, plans: dict[str, Plan]) -> None:
+    """Asked twice (the second from the memo), each case answers as the cascade makes it."""
+    case = CASES[name]
+    facts = _facts(plans[case.plan])
+    unshared = dataclasses.replace(facts, answers=None)
+    private = bool((case.tag >> 16) & 1)
+    key = ("ACME", case.tag >> 16, case.tag & 0xFF) if private else None
+    args = (case.tag, case.vr, (), (case.tag,), case.scope, private, key)
+    made = decide(unshared, *args)
+    assert decide(facts, *args) == made
+    assert decide(facts, *args) == made
+
+
+def test_a_path_rule_keys_the_shared_answer_by_the_path(tmp_path: Path) -> None:
+    """A tag a path rule names answers by where it stands: the same tag chain in another item
+    is another question."""
+    plan = _plan(tmp_path, "paths", RULES + "(0040,0275)[1].(0032,1060) -> X\n")
+    facts = _facts(plan)
+    chain = (REQUEST_ATTRIBUTES, REQUESTED_PROCEDURE_DESCRIPTION)
+
+    def kind(item: int) -> ActionKind:
+        path = ((REQUEST_ATTRIBUTES, item),)
+        return decide(facts, chain[-1], "LO", path, chain, TOP, False).kind
+
+    assert [kind(0), kind(1), kind(0), kind(1)] == [K, X, K, X]
