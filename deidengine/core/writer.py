@@ -48,7 +48,7 @@ from typing import Final, NamedTuple
 
 from pydicom import __version_info__
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
 
 from deidengine.core import values
 from deidengine.core.dictionary import implicit_vr
@@ -94,6 +94,10 @@ VIEWED_LENGTH: Final = 1 << 12
 _IMPLICIT_HEADER: Final = {True: struct.Struct("<HHL").pack, False: struct.Struct(">HHL").pack}
 _LONG_HEADER: Final = {True: struct.Struct("<HH2sHL").pack, False: struct.Struct(">HH2sHL").pack}
 _SHORT_HEADER: Final = {True: struct.Struct("<HH2sH").pack, False: struct.Struct(">HH2sH").pack}
+#: Each two-letter VR's header bytes, and whether its length takes 4 bytes.
+_VR_FORMS: Final = {
+    str(vr): (str(vr).encode("ascii"), str(vr) in LONG_VRS) for vr in VR if len(str(vr)) == 2
+}
 
 
 #: A new sequence's item: an item row of the table (written as the writer writes a walked
@@ -150,6 +154,7 @@ class _Writer:
         #: Pixel Data's length policy: undefined exactly for a compressed transfer syntax
         #: (None: a syntax pydicom does not know, the length stays as read).
         self.pixel_undefined: bool | None = None
+        self.ordered = table.ordered()
 
     def _touched(self) -> set[int]:
         """Rows with an edit somewhere below them: a sequence among them must be walked."""
@@ -166,13 +171,17 @@ class _Writer:
         group, element = tag >> 16, tag & 0xFFFF
         if not explicit:
             return _IMPLICIT_HEADER[little](group, element, length)
-        if len(vr) != 2:
-            raise EncodingError("an element has no single VR to write")
-        if vr in LONG_VRS:
-            return _LONG_HEADER[little](group, element, vr.encode("ascii"), 0, length)
+        form = _VR_FORMS.get(vr)
+        if form is None:
+            if len(vr) != 2:
+                raise EncodingError("an element has no single VR to write")
+            form = (vr.encode("ascii"), vr in LONG_VRS)
+        vr_bytes, long = form
+        if long:
+            return _LONG_HEADER[little](group, element, vr_bytes, 0, length)
         if length > 0xFFFF:
             raise EncodingError("a value is too long for its VR's 2-byte length field")
-        return _SHORT_HEADER[little](group, element, vr.encode("ascii"), length)
+        return _SHORT_HEADER[little](group, element, vr_bytes, length)
 
     def dataset(
         self, parent: int, explicit: bool, little: bool, *, top: bool, convert: bool = False
@@ -189,8 +198,12 @@ class _Writer:
         the caller to join once: a large value (Pixel Data) is then copied once, not again
         with its header and again with its data set."""
         table, rows = self.table, self.rows
-        latest: dict[int, int | Value] = {}
         meta_end = table.facts.meta_end if top else -1
+        added = self.edits.add.get(parent, ())
+        if self.ordered and not added:
+            # File order is tag order and nothing joins the data set: its rows as they stand.
+            return self._ordered_parts(parent, explicit, little, top, convert, meta_end)
+        latest: dict[int, int | Value] = {}
         for index in table.grouped().get(parent, ()):
             row = rows[index]
             if row.kind is not ELEMENT or row.header < meta_end:  # meta_end: is_meta at the top
@@ -201,7 +214,7 @@ class _Writer:
         for index in self.removed.get(parent, ()):
             if latest.get(rows[index].tag) == index:
                 del latest[rows[index].tag]
-        for tag, value in self.edits.add.get(parent, ()):
+        for tag, value in added:
             if top and tag >> 16 == 2:
                 continue  # a File Meta Information element: written in the meta (_meta)
             latest[tag] = value
@@ -216,6 +229,30 @@ class _Writer:
                 parts.append(self.value(tag, entry, explicit, little))
             else:
                 parts.extend(self.element(entry, explicit, little, top=top, convert=convert))
+        return parts
+
+    def _ordered_parts(
+        self, parent: int, explicit: bool, little: bool, top: bool, convert: bool, meta_end: int
+    ) -> list[bytes | memoryview]:
+        """:meth:`parts` of a data set whose rows stand in tag order, none repeated (the
+        table is :meth:`~deidengine.core.table.ElementTable.ordered`), with no element added:
+        the same checks and pieces, without sorting."""
+        rows, remove = self.rows, self.edits.remove
+        parts: list[bytes | memoryview] = []
+        for index in self.table.grouped().get(parent, ()):
+            row = rows[index]
+            if row.kind is not ELEMENT or row.header < meta_end:
+                continue
+            if row.explicit != explicit and not convert:
+                raise EncodingError("an element is in another encoding than its data set")
+            if index in remove:
+                continue
+            tag = row.tag
+            if tag & 0xFFFF == 0 and tag >> 16 > 6:
+                continue  # retired group lengths are not written (PS3.5 7.2)
+            if top and tag >> 16 in (0, 2):
+                raise EncodingError("command or file meta elements stand in the data set")
+            parts.extend(self.element(index, explicit, little, top=top, convert=convert))
         return parts
 
     def value(self, tag: int, value: Value, explicit: bool, little: bool) -> bytes:
@@ -248,6 +285,24 @@ class _Writer:
             return self.header(tag, replaced.vr, len(data), explicit, little), data
         if row.vr == "SQ" and (row.undefined_length or index in self.touched or convert):
             return (self.sequence(index, explicit, little),)
+        start, end = row.header, row.offset + row.length
+        if (
+            row.length
+            and not (convert or row.undefined_length)
+            and tag not in CONVERTED
+            and not (top and tag in TOP_CONVERTED)
+            and (
+                not explicit
+                or row.offset - start == 8
+                or self.table.data[start + 6 : start + 8] == b"\0\0"
+            )
+        ):
+            # Written as read: the header the writer would make is the one read (the VR as
+            # read, the value's length, zeros where a 4-byte length's header reserves two
+            # bytes), so the element is one slice of the input, header and value.
+            if row.length > VIEWED_LENGTH:
+                return (memoryview(self.table.data)[start:end],)
+            return (self.table.data[start:end],)
         # A large value (Pixel Data) is not copied out of the table: the output's one join
         # copies it.
         value: bytes | memoryview = (

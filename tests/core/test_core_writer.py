@@ -180,3 +180,22 @@ def test_removing_an_item_encodes_as_pydicom_deletes_it() -> None:
         del dataset.ContentSequence[1]
 
     assert encode(table, edits) == _edited_with_pydicom(path, change)
+
+
+@pytest.mark.parametrize("name", ["test_files/CT_small.dcm", "test_files/test-SR.dcm"])
+def test_reserved_bytes_of_a_long_header_are_written_as_zeros(name: str) -> None:
+    """An element written as read is one slice of the input only where its header would be
+    written the same: the two bytes a 4-byte length's explicit VR header reserves are zeros
+    in the output (as ``dcmwrite`` writes them), whatever the input held there."""
+    data = bytearray((DATA / name).read_bytes())
+    table = read(bytes(data))
+    long_headers = [
+        row
+        for row in table.rows
+        if row.explicit and row.offset - row.header == 12 and row.length and row.tag >> 16 > 2
+    ]
+    assert long_headers
+    for row in long_headers:
+        data[row.header + 6 : row.header + 8] = b"\x01\x02"
+    # (A sequence copied whole, as pydicom copies one it never parsed, keeps its items' bytes.)
+    assert encode(read(bytes(data))) == dcmwrite_bytes(bytes(data))
