@@ -255,6 +255,13 @@ VR_KINDS: Final = {
 }
 
 
+#: The longest value of each ASCII VR :func:`_ascii_defect` takes at once (a UID's length is
+#: not checked: see there).
+ASCII_LIMITS: Final = {
+    vr: (1 << 62) if vr == "UI" else LEGACY_LENGTH.get(vr, MAXIMUM_LENGTH[vr]) for vr in ASCII_VRS
+}
+
+
 def _ascii_defect(vr: str, value: bytes) -> str | None:
     limit = LEGACY_LENGTH.get(vr, MAXIMUM_LENGTH[vr])
     body = value.rstrip(b" \x00")
@@ -340,7 +347,12 @@ def _row_defect(
     return _encoding_defect(path, tag, raw_vr, vr, value)
 
 
-@lru_cache(maxsize=8192)
+#: :func:`_stated`'s answers, by (tag, stated VR): tags and VRs are few (a plain dict: the
+#: loop over every row asks it once per row).
+_STATED: dict[tuple[int, str | None], tuple[str | None, bool]] = {}
+STATED_LIMIT: Final = 8192
+
+
 def _stated(tag: int, raw_vr: str | None) -> tuple[str | None, bool]:
     """For an element at ``tag`` stating ``raw_vr``: the VR :func:`_row_defect` checks it as
     (None: it does not), and whether the stated VR is of another kind than the dictionary's
@@ -354,26 +366,41 @@ def _any_defect(table: ElementTable, already_read: frozenset[int]) -> bool:
     would name: a superset of the rows it walks (it also sees rows pydicom drops as repeated
     tags), so False means that walk finds none, and only a file with a defect pays for
     the walk in pydicom's order that says which defect comes first. (:func:`_row_defect`'s
-    verdict per row, the look-ups per (tag, stated VR) made once: see :func:`_stated`.)"""
+    verdict per row, the look-ups per (tag, stated VR) made once: see :func:`_stated`; an
+    ASCII value asks :func:`_ascii_defect` only when it is not plainly printable within its
+    limit.)"""
     meta_end = table.facts.meta_end
     data = table.data
+    element = Kind.ELEMENT
+    stated = _STATED
     for table_index, row in enumerate(table.rows):
-        if row.kind is not Kind.ELEMENT or row.vr == "SQ":
+        tag, row_vr, encoded, header, offset, length, _, _, parent, _, kind, explicit, _ = row
+        if kind is not element or row_vr == "SQ":
             continue
-        tag = row.tag
-        if row.parent == TOP and (row.header < meta_end or tag in already_read or tag == CHARSET):
+        if parent == TOP and (header < meta_end or tag in already_read or tag == CHARSET):
             continue
-        if row.vr == "US or SS" and unresolvable_by_pydicom(table, table_index):
+        if row_vr == "US or SS" and unresolvable_by_pydicom(table, table_index):
             return True
-        encoded = row.encoded_vr
-        vr, mismatch = _stated(tag, encoded if encoded and row.explicit else None)
+        key = (tag, encoded if encoded and explicit else None)
+        found = stated.get(key)
+        if found is None:
+            if len(stated) >= STATED_LIMIT:
+                stated.clear()  # bounded: a long-lived process reads many files' private tags
+            found = stated[key] = _stated(*key)
+        vr, mismatch = found
         if vr is None:
             continue
         if mismatch:
             return True
-        if row.length and vr in ASCII_VRS:
-            value = data[row.offset : row.offset + row.length]
-            if _ascii_defect(vr, value) is not None:
+        if length:
+            limit = ASCII_LIMITS.get(vr)
+            if limit is None:
+                continue  # not an ASCII VR
+            value = data[offset : offset + length]
+            body = value.rstrip(b" \x00")
+            if (body.translate(None, PRINTABLE) or len(body) > limit) and _ascii_defect(
+                vr, value
+            ) is not None:
                 return True
     return False
 
