@@ -161,7 +161,9 @@ class _Writer:
         touched: set[int] = set()
         rows = self.rows
         for start in (*self.edits.replace, *self.edits.remove, *self.edits.add):
-            index = start
+            # Only a sequence is asked whether it is touched, and an edited row is written
+            # from its edit (or not at all): the walk up starts at its parent.
+            index = rows[start].parent if start != TOP else TOP
             while index != TOP and index not in touched:
                 touched.add(index)
                 index = rows[index].parent
@@ -371,18 +373,23 @@ def _text(table: ElementTable, writer: _Writer, index: int) -> str:
     return "\\".join(values.strings(table, index))
 
 
+#: The data set's elements the meta's Media Storage SOP Class and Instance UIDs follow.
+_MEDIA_SOURCES: Final = {SOP_CLASS: MEDIA_CLASS, SOP_INSTANCE: MEDIA_INSTANCE}
+
+
 def _meta(table: ElementTable, writer: _Writer, syntax: str) -> bytes:
     """The File Meta Information as ``dcmwrite(..., enforce_file_format=True)`` writes it."""
     if not table.facts.meta_explicit:
         raise EncodingError("the File Meta Information was read in implicit VR")
     rows = table.rows
+    meta_end = table.facts.meta_end
     meta: dict[int, tuple[str, bytes]] = {}
-    top: dict[int, int] = {}
+    top: dict[int, int] = {}  # the data set's SOP Class and Instance UIDs, by tag
     for index in table.children(TOP):
-        if table.is_meta(index):
+        row = rows[index]
+        if row.header < meta_end:  # is_meta: a top-level row before the meta's end
             if index in writer.edits.remove:
                 continue
-            row = rows[index]
             replaced = writer.edits.replace.get(index)
             vr = row.encoded_vr or implicit_vr(row.tag, None)
             if row.tag in META_UIDS:
@@ -393,13 +400,13 @@ def _meta(table: ElementTable, writer: _Writer, syntax: str) -> bytes:
                 meta[row.tag] = (vr, _padded("OB", table.value(index)))
             else:
                 meta[row.tag] = (vr, table.value(index))
-        elif index not in writer.edits.remove:
-            top[rows[index].tag] = index
+        elif row.tag in _MEDIA_SOURCES and index not in writer.edits.remove:
+            top[row.tag] = index
     for tag, value in writer.edits.add.get(TOP, ()):
         if tag >> 16 == 2:
             meta[tag] = (value.vr, _padded(value.vr, value.data))
     meta[TRANSFER_SYNTAX] = ("UI", _uid_bytes(syntax))
-    for meta_tag, tag in ((MEDIA_CLASS, SOP_CLASS), (MEDIA_INSTANCE, SOP_INSTANCE)):
+    for tag, meta_tag in _MEDIA_SOURCES.items():
         own = _text(table, writer, top[tag]) if tag in top else None
         current = meta.get(meta_tag)
         current_text = current[1].decode("latin-1").rstrip("\0 ") if current else None

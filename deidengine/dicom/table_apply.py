@@ -111,14 +111,23 @@ class TableHeader:
     outcome: HeaderOutcome
 
 
+#: The containers a multi-valued text comes in (one tuple, not a union made per call).
+_MULTIPLE = (list, tuple)
+
+
 def plain_ascii(vr: str, value: object) -> bytes | None:
     """``value``'s bytes when it is plain ASCII text of a VR pydicom writes such text as it is
     in every character set (``None``: ask :func:`encoded_value`)."""
     if value is None:
         return b""
     if vr in RAW_ASCII_VRS:
-        text = "\\".join(value) if isinstance(value, list | tuple) else value
-        if isinstance(text, str) and text.isascii():
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, _MULTIPLE):
+            text = "\\".join(value)
+        else:
+            return None
+        if text.isascii():
             return text.encode("ascii")
     return None
 

@@ -71,17 +71,6 @@ def stamp_value(element: StampElement, encodings: list[str], little: bool) -> Va
     return Value(element.vr, text.encode("latin-1"))
 
 
-def _top_rows(table: ElementTable) -> dict[int, int]:
-    """The data set's top-level rows by tag (the last of a repeated tag, as pydicom keeps)."""
-    found: dict[int, int] = {}
-    meta_end = table.facts.meta_end
-    rows = table.rows
-    for index in table.grouped().get(TOP, ()):
-        if rows[index].header >= meta_end:
-            found[rows[index].tag] = index
-    return found
-
-
 def _top_encodings(table: ElementTable) -> list[str]:
     own = table.charsets.get(TOP)
     if own is None:
@@ -110,7 +99,7 @@ def provenance_edits(table: ElementTable, ran: WhatRan, edits: Edits | None = No
     ``encode(table, provenance_edits(table, ran, edits))`` writes what stamping the dataset
     the edits describe writes (see the module)."""
     edits = edits or Edits()
-    top = _top_rows(table)
+    top = table.top_level()  # the last of a repeated tag, as pydicom keeps
     added = dict(edits.add.get(TOP, ()))
     is_image = any(
         (tag in top and top[tag] not in edits.remove) or tag in added for tag in PIXEL_DATA_TAGS

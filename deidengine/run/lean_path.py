@@ -119,17 +119,23 @@ class _Output:
     def __init__(self, table: ElementTable, edits: Edits) -> None:
         self.table = table
         self.edits = edits
-        rows = table.rows
-        meta_end = table.facts.meta_end
-        # Nothing encloses a top-level element: it survives unless removed itself.
-        self.top = {
-            rows[i].tag: i
-            for i in table.grouped().get(TOP, ())
-            if i not in edits.remove and rows[i].header >= meta_end
-        }
+
+    def _surviving(self, tag: int) -> int | None:
+        """The data set's top-level row of ``tag`` that survives (nothing encloses a top-level
+        element: it survives unless removed itself), the last of a repeated tag."""
+        table, remove = self.table, self.edits.remove
+        if table.ordered():  # no tag repeats: the one row of the tag, if any
+            index = table.top_level().get(tag)
+            return None if index is None or index in remove else index
+        rows, meta_end = table.rows, table.facts.meta_end
+        found = None
+        for index in table.grouped().get(TOP, ()):
+            if rows[index].tag == tag and rows[index].header >= meta_end and index not in remove:
+                found = index
+        return found
 
     def uid(self, tag: int) -> str | None:
-        index = self.top.get(tag)
+        index = self._surviving(tag)
         if index is None:
             return None
         replaced = self.edits.replace.get(index)
@@ -158,7 +164,11 @@ def lean_output(
         raise ActionError(REMOVED_IDENTITY)
     stamped = provenance_edits(table, ran, edits)
     remove = set(stamped.remove)
-    remove.update(i for i in table.children(TOP) if table.is_meta(i))
+    meta_end = table.facts.meta_end
+    for index in table.children(TOP):  # the File Meta Information's rows stand first
+        if table.rows[index].header >= meta_end:
+            break
+        remove.add(index)
     implementation_uid, implementation_version = implementation
     meta = (
         (MEDIA_CLASS, Value("UI", sop_class.encode("latin-1"))),
