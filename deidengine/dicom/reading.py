@@ -54,7 +54,7 @@ class FileReading:
     failure to build it is raised there. Where there is no table, pydicom read the file and
     the dataset is there from the start."""
 
-    __slots__ = ("_dataset", "_name", "table")
+    __slots__ = ("_dataset", "_name", "plainly_admitted", "table")
 
     def __init__(self, dataset: Dataset | None, table: ElementTable | None, name: str) -> None:
         if dataset is None and table is None:
@@ -62,6 +62,10 @@ class FileReading:
         self.table = table
         self._dataset = dataset
         self._name = name
+        #: Set by admission (:func:`deidengine.run.admission.admit_reading`) when the table
+        #: alone showed that every admission check passes: later questions those checks
+        #: already answered (is it a media directory?) need not look again.
+        self.plainly_admitted = False
 
     @property
     def dataset(self) -> Dataset:

@@ -190,6 +190,7 @@ def admit_reading(
         InputRefused: the first defect found, with its quarantine reason.
     """
     if reading.table is not None and plainly_admitted(reading.table, size, limits):
+        reading.plainly_admitted = True
         return reading  # every check below would pass: no dataset is built to ask them
     try:
         # Read from the table, only what the checks below read: the full dataset is built
@@ -427,7 +428,11 @@ def _plain_pixels(table: ElementTable, top: dict[int, int], limits: InputLimits)
 def is_media_directory_reading(reading: FileReading) -> bool:
     """:func:`is_media_directory` of a file read, from its table when it has one (the media
     class in the meta, the SOP Class UID and the Directory Record Sequence at the top level,
-    the last of a repeated tag counting, as in pydicom's dataset)."""
+    the last of a repeated tag counting, as in pydicom's dataset). A reading admitted
+    plainly (:func:`plainly_admitted`) is none: that admission saw no Directory Record
+    Sequence and no media directory class in the meta or the data set."""
+    if reading.plainly_admitted:
+        return False
     table = reading.table
     if table is None:
         return is_media_directory(reading.dataset)

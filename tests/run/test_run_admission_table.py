@@ -96,6 +96,9 @@ def test_the_bundled_media_directories_are_told_from_their_tables() -> None:
     assert len(names) >= 3
     readings = [read_file(name) for name in names]
     assert all(is_media_directory_reading(reading) for reading in readings)
+    admitted = [admit_file(name) for name in names]
+    assert all(is_media_directory_reading(reading) for reading in admitted)
+    assert not any(reading.plainly_admitted for reading in admitted)
     assert sum(reading.table is not None for reading in readings) >= 3
 
 
@@ -178,6 +181,8 @@ def test_the_common_files_are_plainly_admitted(name: str) -> None:
     reading = read_file(path)
     assert reading.table is not None
     assert plainly_admitted(reading.table, path.stat().st_size)
+    admitted = admit_file(str(path))
+    assert admitted.plainly_admitted and not is_media_directory_reading(admitted)
 
 
 def test_a_plain_admission_is_what_the_checks_say(
@@ -202,6 +207,9 @@ def test_a_plain_admission_is_what_the_checks_say(
     monkeypatch.setattr(admission, "plainly_admitted", lambda *arguments: False)
     for path in plain:
         assert _checked(path) == ("admitted", None), path
+        # Nor is it a media directory, which the pipeline then need not ask the table.
+        reading = read_file(path)
+        assert not reading.plainly_admitted and not is_media_directory_reading(reading), path
 
 
 def _table(path: Path) -> ElementTable | None:
