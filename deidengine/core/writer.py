@@ -155,6 +155,10 @@ class _Writer:
         #: (None: a syntax pydicom does not know, the length stays as read).
         self.pixel_undefined: bool | None = None
         self.ordered = table.ordered()
+        #: The output's pieces, in order, joined once: each structure puts a placeholder for
+        #: its header where it starts and fills it once its content's length is known, so no
+        #: content is copied into its enclosing item or sequence on the way up.
+        self.out: list[bytes | memoryview] = []
 
     def _touched(self) -> set[int]:
         """Rows with an edit somewhere below them: a sequence among them must be walked."""
@@ -187,24 +191,17 @@ class _Writer:
 
     def dataset(
         self, parent: int, explicit: bool, little: bool, *, top: bool, convert: bool = False
-    ) -> bytes:
-        """The encoded elements of a walked data set, in tag order. ``convert``: the data set
-        was read in another encoding (an implicit VR item in an explicit VR file), so pydicom
-        writes every element with its dictionary VR and walks every sequence in it."""
-        return b"".join(self.parts(parent, explicit, little, top=top, convert=convert))
-
-    def parts(
-        self, parent: int, explicit: bool, little: bool, *, top: bool, convert: bool = False
-    ) -> list[bytes | memoryview]:
-        """:meth:`dataset`'s bytes in pieces (an element's header apart from its value), for
-        the caller to join once: a large value (Pixel Data) is then copied once, not again
-        with its header and again with its data set."""
+    ) -> int:
+        """Write the elements of a walked data set, in tag order; return how many bytes.
+        ``convert``: the data set was read in another encoding (an implicit VR item in an
+        explicit VR file), so pydicom writes every element with its dictionary VR and walks
+        every sequence in it."""
         table, rows = self.table, self.rows
         meta_end = table.facts.meta_end if top else -1
         added = self.edits.add.get(parent, ())
         if self.ordered and not added:
             # File order is tag order and nothing joins the data set: its rows as they stand.
-            return self._ordered_parts(parent, explicit, little, top, convert, meta_end)
+            return self._ordered_dataset(parent, explicit, little, top, convert, meta_end)
         latest: dict[int, int | Value] = {}
         for index in table.grouped().get(parent, ()):
             row = rows[index]
@@ -220,7 +217,7 @@ class _Writer:
             if top and tag >> 16 == 2:
                 continue  # a File Meta Information element: written in the meta (_meta)
             latest[tag] = value
-        parts: list[bytes | memoryview] = []
+        size = 0
         for tag in sorted(latest):
             if tag & 0xFFFF == 0 and tag >> 16 > 6:
                 continue  # retired group lengths are not written (PS3.5 7.2)
@@ -228,19 +225,19 @@ class _Writer:
                 raise EncodingError("command or file meta elements stand in the data set")
             entry = latest[tag]
             if isinstance(entry, Value):
-                parts.append(self.value(tag, entry, explicit, little))
+                size += self.value(tag, entry, explicit, little)
             else:
-                parts.extend(self.element(entry, explicit, little, top=top, convert=convert))
-        return parts
+                size += self.element(entry, explicit, little, top=top, convert=convert)
+        return size
 
-    def _ordered_parts(
+    def _ordered_dataset(
         self, parent: int, explicit: bool, little: bool, top: bool, convert: bool, meta_end: int
-    ) -> list[bytes | memoryview]:
-        """:meth:`parts` of a data set whose rows stand in tag order, none repeated (the
+    ) -> int:
+        """:meth:`dataset` of a data set whose rows stand in tag order, none repeated (the
         table is :meth:`~deidengine.core.table.ElementTable.ordered`), with no element added:
-        the same checks and pieces, without sorting."""
+        the same checks and bytes, without sorting."""
         rows, remove = self.rows, self.edits.remove
-        parts: list[bytes | memoryview] = []
+        size = 0
         for index in self.table.grouped().get(parent, ()):
             row = rows[index]
             if row.kind is not ELEMENT or row.header < meta_end:
@@ -254,39 +251,51 @@ class _Writer:
                 continue  # retired group lengths are not written (PS3.5 7.2)
             if top and tag >> 16 in (0, 2):
                 raise EncodingError("command or file meta elements stand in the data set")
-            parts.extend(self.element(index, explicit, little, top=top, convert=convert))
-        return parts
+            size += self.element(index, explicit, little, top=top, convert=convert)
+        return size
 
-    def value(self, tag: int, value: Value, explicit: bool, little: bool) -> bytes:
-        """A new element: its bytes, or a new sequence's items (see :class:`Value`)."""
+    def _pair(self, header: bytes, value: bytes | memoryview) -> int:
+        out = self.out
+        out.append(header)
+        out.append(value)
+        return len(header) + len(value)
+
+    def value(self, tag: int, value: Value, explicit: bool, little: bool) -> int:
+        """Write a new element, or a new sequence with its items (see :class:`Value`);
+        return how many bytes."""
         if not value.items:
             data = _padded(value.vr, value.data)
-            return self.header(tag, value.vr, len(data), explicit, little) + data
-        parts = []
+            return self._pair(self.header(tag, value.vr, len(data), explicit, little), data)
+        out = self.out
+        slot = len(out)
+        out.append(b"")  # the sequence's header, once its length is known
+        body = 0
         for item in value.items:
             if isinstance(item, int):
-                parts.append(self.item(item, explicit, little))
+                body += self.item(item, explicit, little)
                 continue
-            content = b"".join(
-                self.value(element_tag, element, explicit, little)
-                for element_tag, element in sorted(item, key=lambda pair: pair[0])
-            )
-            parts.append(self.header(ITEM, "", len(content), False, little) + content)
-        body = b"".join(parts)
-        return self.header(tag, "SQ", len(body), explicit, little) + body
+            item_slot = len(out)
+            out.append(b"")
+            content = 0
+            for element_tag, element in sorted(item, key=lambda pair: pair[0]):
+                content += self.value(element_tag, element, explicit, little)
+            out[item_slot] = self.header(ITEM, "", content, False, little)
+            body += len(out[item_slot]) + content
+        out[slot] = self.header(tag, "SQ", body, explicit, little)
+        return len(out[slot]) + body
 
     def element(
         self, index: int, explicit: bool, little: bool, *, top: bool, convert: bool = False
-    ) -> tuple[bytes | memoryview, ...]:
-        """Element row ``index`` as written: its pieces, in order (see :meth:`parts`)."""
+    ) -> int:
+        """Write element row ``index``; return how many bytes."""
         row = self.rows[index]
         tag = row.tag
         replaced = self.edits.replace.get(index)
         if replaced is not None:
             data = _padded(replaced.vr, replaced.data)
-            return self.header(tag, replaced.vr, len(data), explicit, little), data
+            return self._pair(self.header(tag, replaced.vr, len(data), explicit, little), data)
         if row.vr == "SQ" and (row.undefined_length or index in self.touched or convert):
-            return (self.sequence(index, explicit, little),)
+            return self.sequence(index, explicit, little)
         start, end = row.header, row.offset + row.length
         if (
             row.length
@@ -302,9 +311,12 @@ class _Writer:
             # Written as read: the header the writer would make is the one read (the VR as
             # read, the value's length, zeros where a 4-byte length's header reserves two
             # bytes), so the element is one slice of the input, header and value.
-            if row.length > VIEWED_LENGTH:
-                return (memoryview(self.table.data)[start:end],)
-            return (self.table.data[start:end],)
+            self.out.append(
+                memoryview(self.table.data)[start:end]
+                if row.length > VIEWED_LENGTH
+                else self.table.data[start:end]
+            )
+            return end - start
         # A large value (Pixel Data) is not copied out of the table: the output's one join
         # copies it.
         value: bytes | memoryview = (
@@ -332,38 +344,43 @@ class _Writer:
                 "<HH" if little else ">HH", ITEM >> 16, ITEM & 0xFFFF
             ):
                 raise EncodingError("compressed Pixel Data is not encapsulated")
-            return (
-                self.header(tag, vr, UNDEFINED_LENGTH, explicit, little),
-                value,
-                self.header(SEQUENCE_DELIMITER, "", 0, False, little),
-            )
-        return self.header(tag, vr, len(value), explicit, little), value
+            size = self._pair(self.header(tag, vr, UNDEFINED_LENGTH, explicit, little), value)
+            self.out.append(self.header(SEQUENCE_DELIMITER, "", 0, False, little))
+            return size + 8
+        return self._pair(self.header(tag, vr, len(value), explicit, little), value)
 
-    def sequence(self, index: int, explicit: bool, little: bool) -> bytes:
-        parts = [
-            self.item(item, explicit, little)
-            for item in self.table.children(index)
-            if item not in self.edits.remove
-        ]
-        body = b"".join(parts)
-        if self.rows[index].undefined_length:
-            delimiter = self.header(SEQUENCE_DELIMITER, "", 0, False, little)
-            return self.header(self.rows[index].tag, "SQ", UNDEFINED_LENGTH, explicit, little) + (
-                body + delimiter
-            )
-        return self.header(self.rows[index].tag, "SQ", len(body), explicit, little) + body
+    def sequence(self, index: int, explicit: bool, little: bool) -> int:
+        """Write the sequence at row ``index`` with its items, walked; return how many
+        bytes."""
+        row = self.rows[index]
+        out, remove = self.out, self.edits.remove
+        slot = len(out)
+        out.append(b"")  # the sequence's header, once its length is known
+        body = 0
+        for item in self.table.children(index):
+            if item not in remove:
+                body += self.item(item, explicit, little)
+        if row.undefined_length:
+            out[slot] = self.header(row.tag, "SQ", UNDEFINED_LENGTH, explicit, little)
+            out.append(self.header(SEQUENCE_DELIMITER, "", 0, False, little))
+            return len(out[slot]) + body + 8
+        out[slot] = self.header(row.tag, "SQ", body, explicit, little)
+        return len(out[slot]) + body
 
-    def item(self, item: int, explicit: bool, little: bool) -> bytes:
-        """Item row ``item`` with its data set, walked (edits inside it applied)."""
-        convert = self.rows[item].explicit != explicit
-        content = self.dataset(item, explicit, little, top=False, convert=convert)
-        if self.rows[item].undefined_length:
-            return (
-                self.header(ITEM, "", UNDEFINED_LENGTH, False, little)
-                + content
-                + self.header(ITEM_DELIMITER, "", 0, False, little)
-            )
-        return self.header(ITEM, "", len(content), False, little) + content
+    def item(self, item: int, explicit: bool, little: bool) -> int:
+        """Write item row ``item`` with its data set, walked (edits inside it applied);
+        return how many bytes."""
+        row = self.rows[item]
+        out = self.out
+        slot = len(out)
+        out.append(b"")  # the item's header, once its length is known
+        content = self.dataset(item, explicit, little, top=False, convert=row.explicit != explicit)
+        if row.undefined_length:
+            out[slot] = self.header(ITEM, "", UNDEFINED_LENGTH, False, little)
+            out.append(self.header(ITEM_DELIMITER, "", 0, False, little))
+            return 16 + content
+        out[slot] = self.header(ITEM, "", content, False, little)
+        return 8 + content
 
 
 def _text(table: ElementTable, writer: _Writer, index: int) -> str:
@@ -453,8 +470,13 @@ def encode(
     if uid.is_transfer_syntax and not uid.is_private:
         writer.pixel_undefined = uid.is_compressed
     meta = _meta(table, writer, syntax)
-    body = writer.parts(TOP, facts.explicit, facts.little, top=True)
+    out = writer.out
+    out.extend((preamble, b"DICM", meta))
+    start = len(out)
+    writer.dataset(TOP, facts.explicit, facts.little, top=True)
     if syntax == DEFLATED:
         compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
-        body = [_padded("OB", compressor.compress(b"".join(body)) + compressor.flush())]
-    return b"".join((preamble, b"DICM", meta, *body))
+        body = b"".join(out[start:])
+        del out[start:]
+        out.append(_padded("OB", compressor.compress(body) + compressor.flush()))
+    return b"".join(out)
