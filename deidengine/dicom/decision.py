@@ -236,28 +236,34 @@ class FileFacts:
     #: rule of the plan has a condition; None when one has (the answers then depend on each
     #: file's values).
     answers: dict[tuple[object, ...], Decision] | None = field(default=None, compare=False)
+    #: The tags a path rule of the plan names (their answers depend on the path too).
+    path_tags: frozenset[int] = field(default=frozenset(), compare=False)
 
     @classmethod
     def of(cls, plan: Plan, snapshot: ConditionSnapshot, sop_class: str | None) -> FileFacts:
-        remap, answers = _plan_traits(plan)
-        return cls(plan, snapshot, sop_class, remap, answers)
+        remap, answers, path_tags = _plan_traits(plan)
+        return cls(plan, snapshot, sop_class, remap, answers, path_tags)
 
 
 #: Per plan (by id, the plan kept so that no other plan can take its id while the entry
 #: lives): :func:`remaps_unlisted_uids`, and the memo of its answers when it has no
 #: conditional rule. Cleared when full (a long-lived process may see many plans).
-_PLANS: dict[int, tuple[Plan, bool, dict[tuple[object, ...], Decision] | None]] = {}
+_PLANS: dict[int, tuple[Plan, bool, dict[tuple[object, ...], Decision] | None, frozenset[int]]] = {}
 PLAN_LIMIT: Final = 64
 
 
-def _plan_traits(plan: Plan) -> tuple[bool, dict[tuple[object, ...], Decision] | None]:
+def _plan_traits(
+    plan: Plan,
+) -> tuple[bool, dict[tuple[object, ...], Decision] | None, frozenset[int]]:
     found = _PLANS.get(id(plan))
     if found is None or found[0] is not plan:
         if len(_PLANS) >= PLAN_LIMIT:
             _PLANS.clear()
         unconditional = all(rule.condition is None for rule in plan.rules)
-        found = _PLANS[id(plan)] = (plan, remaps_unlisted_uids(plan), {} if unconditional else None)
-    return found[1], found[2]
+        answers: dict[tuple[object, ...], Decision] | None = {} if unconditional else None
+        path_tags = frozenset(plan.by_path_tag)
+        found = _PLANS[id(plan)] = (plan, remaps_unlisted_uids(plan), answers, path_tags)
+    return found[1], found[2], found[3]
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,7 +418,7 @@ def decide(
     if answers is None:
         return _answer(facts, tag, vr, path, tag_path, scope, private, private_key)
     key: tuple[object, ...] = (tag_path, vr, scope, private, private_key, facts.sop_class)
-    if tag in facts.plan.by_path_tag:
+    if tag in facts.path_tags:
         key = (*key, path)
     found = answers.get(key)
     if found is None:

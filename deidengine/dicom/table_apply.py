@@ -78,7 +78,7 @@ from deidengine.dicom.decision import TOP as TOP_SCOPE
 from deidengine.dicom.decision import FileFacts, Scope, decide
 from deidengine.dicom.elements import ASCII_TEXT_VRS, BINARY_VRS, RAW_ASCII_VRS
 from deidengine.dicom.identifiers import IdentifyingValues
-from deidengine.standard.dictionary import is_private_group
+from deidengine.standard.dictionary import NOT_PRIVATE_ODD_GROUPS
 from deidengine.standard.sr import sr_concept_actions
 from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
 
@@ -235,7 +235,8 @@ class _Builder:
             if top and tag in PIXEL_DATA_TAGS:
                 continue
             group, number = tag >> 16, tag & 0xFFFF
-            private = bool(group & 1) and is_private_group(group)
+            # is_private_group, inlined: the walk asks it of every element.
+            private = group & 1 == 1 and group not in NOT_PRIVATE_ODD_GROUPS
             if number == 0x0000:
                 remove.add(index)  # group lengths go stale once anything changes
                 continue
