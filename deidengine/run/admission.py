@@ -29,6 +29,7 @@ is quarantined for the first.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Final
 
 from pydicom.dataelem import RawDataElement
@@ -309,9 +310,10 @@ def plainly_admitted(table: ElementTable, size: int, limits: InputLimits = DEFAU
     length) on every check, shown from the table alone: True only where each check of the
     module's list plainly passes, so that nothing (no dataset, no conversion) is needed to say
     so. False means "ask the checks", never "refused": a file that is in any way unusual (a
-    Command Set, a repeated top-level tag, no meta, deflate, an encapsulated or uncommon pixel
-    description, bytes after the last element, an element in another encoding than the
-    syntax's) takes the checks, which name its defect, if any, in their order.
+    Command Set, a data set listing its tags out of order or twice, no meta, deflate, an
+    encapsulated or uncommon pixel description, bytes after the last element, an element in
+    another encoding than the syntax's) takes the checks, which name its defect, if any, in
+    their order.
 
     Each condition implies its check's pass: a known Transfer Syntax UID stated once, exactly;
     no media directory class or records; both SOP Class and Instance UIDs; every top-level
@@ -331,28 +333,28 @@ def plainly_admitted(table: ElementTable, size: int, limits: InputLimits = DEFAU
         or len(table.data) != size
     ):
         return False
+    if not table.ordered():
+        return False  # a tag may repeat: the checks say what pydicom's dataset holds
     rows = table.rows
     data = table.data
     meta_end = facts.meta_end
     stated = 0
-    top: dict[int, int] = {}
     explicit = NATIVE_SYNTAXES.get(syntax, True)  # every other known syntax is explicit VR LE
+    element = Kind.ELEMENT
     for index in table.grouped().get(TOP, ()):
-        row = rows[index]
-        if row.kind is not Kind.ELEMENT:
+        tag, _, encoded_vr, header, offset, length, _, _, _, _, kind, row_explicit, _ = rows[index]
+        if kind is not element:
             return False
-        tag = row.tag
-        if row.header < meta_end:
+        if header < meta_end:
             stated += tag == TRANSFER_SYNTAX_UID
-            value = data[row.offset : row.offset + row.length]
-            if not _plain_meta_row(tag, row.encoded_vr, value, syntax):
+            if not _plain_meta_row(tag, encoded_vr, data[offset : offset + length], syntax):
                 return False
             continue
-        if tag in top or not tag >> 16 or row.explicit != explicit or tag == DIRECTORY_RECORDS:
+        if not tag >> 16 or row_explicit != explicit or tag == DIRECTORY_RECORDS:
             return False
-        if tag == SOP_CLASS and MEDIA_DIRECTORY_UID in data[row.offset : row.offset + row.length]:
+        if tag == SOP_CLASS and MEDIA_DIRECTORY_UID in data[offset : offset + length]:
             return False
-        top[tag] = index
+    top = table.top_level()  # no tag repeats in an ordered table
     if stated != 1 or SOP_CLASS not in top or SOP_INSTANCE not in top:
         return False
     pixels = any(tag in top for tag in PIXEL_DATA_TAGS)
@@ -372,7 +374,7 @@ def _plain_meta_row(tag: int, vr: str, value: bytes, syntax: str) -> bool:
     return tag != MEDIA_STORAGE_CLASS or MEDIA_DIRECTORY_UID not in value
 
 
-def _plain_pixels(table: ElementTable, top: dict[int, int], limits: InputLimits) -> bool:
+def _plain_pixels(table: ElementTable, top: Mapping[int, int], limits: InputLimits) -> bool:
     """Native Pixel Data (7FE0,0010 only) whose description the pixel limit and the pixel
     check both plainly accept (see :func:`plainly_admitted`)."""
     if PIXEL_DATA not in top or len([t for t in PIXEL_DATA_TAGS if t in top]) != 1:
