@@ -38,7 +38,7 @@ from typing import Final
 
 from pydicom.dataset import Dataset
 
-from deidengine.core.table import TOP, ElementTable, Kind
+from deidengine.core.table import ElementTable, Kind
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.elements import (
     AnyElement,
@@ -167,7 +167,6 @@ def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None
     meta_end = table.facts.meta_end
     collected: list[int] = []  # rows whose values the deny-list reads
     private: list[int] = []  # private rows outside the File Meta Information
-    top: dict[int, int] = {}  # top-level tag -> row, the last one winning
     # The File Meta Information's rows come first: the deny-list reads them, nothing else does.
     first = 0
     while first < len(rows) and rows[first].header < meta_end:
@@ -176,11 +175,9 @@ def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None
             collected.append(first)
         first += 1
     for index in range(first, len(rows)):
-        tag, vr, _, _, _, _, _, _, parent, _, kind, _, _ = rows[index]
+        tag, vr, _, _, _, _, _, _, _, _, kind, _, _ = rows[index]
         if kind is not _ELEMENT:
             continue
-        if parent == TOP:
-            top[tag] = index
         if (tag >> 16) & 1:
             private.append(index)
         elif collects(tag, vr):
@@ -204,6 +201,7 @@ def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None
         tally.add_elements(item, creator_reader(table, item))
     return TableFacts(
         identifying=collector.result(),
-        snapshot=ConditionSnapshot.of_table(table, condition_tags, top),
+        # top-level tag -> row, the last one winning
+        snapshot=ConditionSnapshot.of_table(table, condition_tags, table.top_level()),
         private_blocks=tally.result(),
     )
