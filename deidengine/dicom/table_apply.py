@@ -167,8 +167,10 @@ class _Builder:
         if vr in BINARY_VRS:
             return self.table.value(index).decode("latin-1")
         if vr in ASCII_TEXT_VRS:
-            parts = self.table.value(index).decode("latin-1").split("\\")
-            return "\\".join(part.rstrip(" \x00") for part in parts)
+            text = self.table.value(index).decode("latin-1")
+            if "\\" not in text:  # one value (a UID, mostly): no split and join
+                return text.rstrip(" \x00")
+            return "\\".join(part.rstrip(" \x00") for part in text.split("\\"))
         if vr in CHARACTER_SET_VRS:
             return "\\".join(self.strings(index, vr))
         if vr in NUMBER_VRS:
