@@ -87,6 +87,11 @@ KNOWN_TRANSFER_SYNTAXES: Final = frozenset(
 _HHL = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
 _HH2SH = {True: struct.Struct("<HH2sH"), False: struct.Struct(">HH2sH")}
 _L = {True: struct.Struct("<L"), False: struct.Struct(">L")}
+#: The three header readers of each byte order, looked up once per data set read.
+_UNPACKERS = {
+    little: (_HHL[little].unpack_from, _HH2SH[little].unpack_from, _L[little].unpack_from)
+    for little in (True, False)
+}
 _TAG_BYTES = {
     little: {
         tag: struct.pack("<HH" if little else ">HH", tag >> 16, tag & 0xFFFF)
@@ -182,9 +187,7 @@ class _Walk:
         data = self.data
         rows = self.rows
         append = rows.append
-        hhl = _HHL[little].unpack_from
-        hh2sh = _HH2SH[little].unpack_from
-        ul = _L[little].unpack_from
+        hhl, hh2sh, ul = _UNPACKERS[little]
         creators: dict[int, str] = {}
         top = parent == TOP and not delimited
         previous = -1
@@ -319,9 +322,10 @@ class _Walk:
         if depth >= self.max_depth:
             raise self.fail(Code.TOO_DEEP, "sequences nest too deep", pos)
         data = self.data
+        size = self.size
         rows = self.rows
         hhl = _HHL[little].unpack_from
-        limit = end if end is not None else bound if bound is not None else self.size
+        limit = end if end is not None else bound if bound is not None else size
         while end is None or pos < end:
             if limit - pos < 8:
                 if end is None:
@@ -341,8 +345,14 @@ class _Walk:
                 raise self.fail(Code.INVALID_ITEM, "a sequence holds something not an item", pos)
             header = pos
             pos += 8
-            # PS3.5 6.2.2: an item may be implicit VR inside an explicit VR data set.
-            item_explicit = explicit and _is_letters(data[pos + 4 : pos + 6])
+            # PS3.5 6.2.2: an item may be implicit VR inside an explicit VR data set
+            # (_is_letters of its first element's VR, inlined: the reader asks every item).
+            item_explicit = (
+                explicit
+                and pos + 6 <= size
+                and 0x40 < data[pos + 4] < 0x5B
+                and 0x40 < data[pos + 5] < 0x5B
+            )
             item = len(rows)
             undefined = length == UNDEFINED_LENGTH
             if undefined:
