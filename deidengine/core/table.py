@@ -25,11 +25,17 @@ How the engine uses it (issue #16; the lean path, :mod:`deidengine.run.lean_path
    checks what will be written (leaks, conformance, provenance), never the engine's own state.
 
 The walks, and why no fewer (README's "Walks per file" measures each): the read (headers
-only) and admission's check of every element's raw bytes; one loop over the rows collecting
-the deny-list's values (free text can only be cleaned once every identifying value of the
-header is known, and a value may stand after the text that repeats it); one walk deciding and
-acting on each row, recording edits; the writer's pass; and the verifier's re-read of the
-output, kept separate on purpose so that it shares no state with the engine.
+only; it also notes whether every data set lists its tags in order, :meth:`ElementTable.ordered`,
+which spares later walks tracking tags) and one grouping of the rows by parent
+(:meth:`ElementTable.grouped`, read by every later step; :meth:`ElementTable.top_level` maps the
+top level's tags once); admission's check of every element's raw bytes (before anything
+converts a value, and before the file is let in); one loop over the rows collecting the
+deny-list's values (free text can only be cleaned once every identifying value of the header
+is known, and a value may stand after the text that repeats it); one walk deciding and acting
+on the rows of the data sets it enters, recording edits (the clean-ups after it read the top
+level only, and walk the rows again only for a file holding a Common Instance Reference
+sequence); the writer's pass; and the verifier's re-read of the output, kept separate on
+purpose so that it shares no state with the engine.
 """
 
 from __future__ import annotations

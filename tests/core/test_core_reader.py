@@ -174,7 +174,14 @@ def test_arbitrary_bytes_give_a_table_or_one_clean_error(prefix: bytes, body: by
 
 
 def _noted_and_derived(table: ElementTable) -> tuple[bool, bool]:
-    """Whether the tags are in order as the reader noted it, and as the rows alone say."""
+    """Whether the tags are in order as the reader noted it, and as the rows alone say; and
+    the top level's map of tags holds the data set's last row of each tag, the meta apart."""
+    expected_top = {
+        row.tag: index
+        for index, row in enumerate(table.rows)
+        if row.parent == TOP and not table.is_meta(index)
+    }
+    assert table.top_level() == expected_top
     return table.ordered(), ElementTable(table.data, table.rows, table.facts, {}).ordered()
 
 
