@@ -347,10 +347,27 @@ def _row_defect(
     return _encoding_defect(path, tag, raw_vr, vr, value)
 
 
-#: :func:`_stated`'s answers, by (tag, stated VR): tags and VRs are few (a plain dict: the
+#: :func:`_verdict`'s answers, by (tag, stated VR): tags and VRs are few (a plain dict: the
 #: loop over every row asks it once per row).
-_STATED: dict[tuple[int, str | None], tuple[str | None, bool]] = {}
+_STATED: dict[tuple[int, str | None], int] = {}
 STATED_LIMIT: Final = 8192
+#: :func:`_verdict`: nothing to check (no VR checked, or not an ASCII VR), or a stated VR of
+#: another kind than the dictionary's; else the ASCII VR's length limit (positive).
+_NOT_ASCII: Final = 0
+_MISMATCH: Final = -1
+
+
+def _verdict(tag: int, raw_vr: str | None) -> int:
+    """:func:`_stated` for one (tag, stated VR), as :func:`_any_defect` acts on it."""
+    vr, mismatch = _stated(tag, raw_vr)
+    if vr is None:
+        return _NOT_ASCII
+    if mismatch:
+        return _MISMATCH
+    limit = ASCII_LIMITS.get(vr)
+    if limit is None:
+        return _NOT_ASCII
+    return limit
 
 
 def _stated(tag: int, raw_vr: str | None) -> tuple[str | None, bool]:
@@ -366,7 +383,7 @@ def _any_defect(table: ElementTable, already_read: frozenset[int]) -> bool:
     would name: a superset of the rows it walks (it also sees rows pydicom drops as repeated
     tags), so False means that walk finds none, and only a file with a defect pays for
     the walk in pydicom's order that says which defect comes first. (:func:`_row_defect`'s
-    verdict per row, the look-ups per (tag, stated VR) made once: see :func:`_stated`; an
+    verdict per row, the look-ups per (tag, stated VR) made once: see :func:`_verdict`; an
     ASCII value asks :func:`_ascii_defect` only when it is not plainly printable within its
     limit.)"""
     meta_end = table.facts.meta_end
@@ -382,24 +399,21 @@ def _any_defect(table: ElementTable, already_read: frozenset[int]) -> bool:
         if row_vr == "US or SS" and unresolvable_by_pydicom(table, table_index):
             return True
         key = (tag, encoded if encoded and explicit else None)
-        found = stated.get(key)
-        if found is None:
+        verdict = stated.get(key)
+        if verdict is None:
             if len(stated) >= STATED_LIMIT:
                 stated.clear()  # bounded: a long-lived process reads many files' private tags
-            found = stated[key] = _stated(*key)
-        vr, mismatch = found
-        if vr is None:
+            verdict = stated[key] = _verdict(*key)
+        if verdict == _NOT_ASCII:
             continue
-        if mismatch:
+        if verdict == _MISMATCH:
             return True
         if length:
-            limit = ASCII_LIMITS.get(vr)
-            if limit is None:
-                continue  # not an ASCII VR
             value = data[offset : offset + length]
             body = value.rstrip(b" \x00")
-            if (body.translate(None, PRINTABLE) or len(body) > limit) and _ascii_defect(
-                vr, value
+            # Not plainly printable within the limit: the VR's own test (rare) says.
+            if (body.translate(None, PRINTABLE) or len(body) > verdict) and _ascii_defect(
+                str(_stated(*key)[0]), value
             ) is not None:
                 return True
     return False
