@@ -94,6 +94,7 @@ NUMBER_VRS = frozenset(values.NUMBER_FORMATS)
 
 
 ELEMENT, FRAGMENT = Kind.ELEMENT, Kind.FRAGMENT
+_new_value = tuple.__new__
 
 
 class LeanUnsupported(Exception):
@@ -196,7 +197,8 @@ class _Builder:
         # Plain text first: the common case, and never a Sequence (whose test is an ABC's).
         plain = plain_ascii(vr, value)
         if plain is not None:  # no character set to look up
-            return Value(vr, plain)
+            # The named tuple made without its Python-level constructor (most edits are these).
+            return _new_value(Value, (vr, plain, ()))
         if isinstance(value, Sequence):
             if len(value):
                 raise LeanUnsupported("a sequence replaced by items")
