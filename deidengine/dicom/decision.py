@@ -329,8 +329,17 @@ def _ruled(
     scope: Scope,
     sop: str | None,
 ) -> Decision:
+    """Step 1's answer, made once per (rule, VR, privateness, scope[, SOP Class and place for
+    a compound])."""
     action = rule.action
     chosen = action.kind
+    if chosen is ActionKind.COMPOUND:
+        ruled: tuple[object, ...] = (id(rule), vr, private, scope, sop, tag_path)
+    else:
+        ruled = (id(rule), vr, private, scope)
+    found = _RULED.get(ruled)
+    if found is not None and found.rule is rule:
+        return found
     kind = chosen
     code = None
     if kind is ActionKind.COMPOUND:
@@ -343,9 +352,12 @@ def _ruled(
     # A strict rule cleans its own text strictly, and a sequence's items when it cleans one.
     strict = scope.strict or (chosen in ast.TEXT_CLEANING_ACTIONS and action.strict)
     items = _items(kind, vr, scope, strict)
-    return Decision(
+    if len(_RULED) >= CACHE_LIMIT:
+        _RULED.clear()
+    found = _RULED[ruled] = Decision(
         kind, Reason.RULE, chosen, rule, code, cleaning, strict, items, False, action.label
     )
+    return found
 
 
 #: What each step after the rule chooses, by VR: (the action, how ``C`` cleans when it is C).
@@ -415,44 +427,29 @@ def decide(
     Class) for every file of the plan (``path`` joins the key for a tag a path rule names).
     """
     answers = facts.answers
-    if answers is None:
-        return _answer(facts, tag, vr, path, tag_path, scope, private, private_key)
-    key: tuple[object, ...] = (tag_path, vr, scope, private, private_key, facts.sop_class)
-    if tag in facts.path_tags:
-        key = (*key, path)
-    found = answers.get(key)
-    if found is None:
-        if len(answers) >= CACHE_LIMIT:
-            answers.clear()
-        found = answers[key] = _answer(facts, tag, vr, path, tag_path, scope, private, private_key)
-    return found
-
-
-def _answer(
-    facts: FileFacts,
-    tag: int,
-    vr: str,
-    path: tuple[tuple[int, int], ...],
-    tag_path: tuple[int, ...],
-    scope: Scope,
-    private: bool,
-    private_key: PrivateKey | None,
-) -> Decision:
-    """:func:`decide`, made."""
+    key: tuple[object, ...] = ()
+    if answers is not None:
+        key = (tag_path, vr, scope, private, private_key, facts.sop_class)
+        if tag in facts.path_tags:
+            key = (*key, path)
+        found = answers.get(key)
+        if found is not None:
+            return found
     rules = facts.plan.candidates(tag, vr, private_key, path)
     rule = first_applicable(rules, facts.snapshot) if rules else None
     if rule is not None:
-        sop = facts.sop_class
-        if rule.action.kind is ActionKind.COMPOUND:
-            ruled: tuple[object, ...] = (id(rule), vr, private, scope, sop, tag_path)
-        else:
-            ruled = (id(rule), vr, private, scope)
-        found = _RULED.get(ruled)
-        if found is None or found.rule is not rule:
-            if len(_RULED) >= CACHE_LIMIT:
-                _RULED.clear()
-            found = _RULED[ruled] = _ruled(rule, vr, private, tag_path, scope, sop)
-        return found
+        found = _ruled(rule, vr, private, tag_path, scope, facts.sop_class)
+    else:
+        found = _unselected_step(facts, tag, vr, private, scope)
+    if answers is not None:
+        if len(answers) >= CACHE_LIMIT:
+            answers.clear()
+        answers[key] = found
+    return found
+
+
+def _unselected_step(facts: FileFacts, tag: int, vr: str, private: bool, scope: Scope) -> Decision:
+    """Steps 2 to 7: the answer for an element no rule selects."""
     if vr == "UI" and scope.remap:
         reason = Reason.REMAP_SCOPE
     elif vr == "UI" and facts.remap_unlisted_uids:
