@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
+from pydicom import config
 from pydicom.charset import decode_bytes
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -87,6 +88,16 @@ ENCODING_SYNTAXES: Final = {
 #: What :meth:`TableView.value` has not converted yet (``None`` is a value).
 _UNCONVERTED: Final = object()
 
+#: The VRs whose value pydicom converts from the bytes, the character sets and the reading
+#: validation mode alone (no other setting of pydicom's, not the byte order), to a ``str``.
+MEMO_VRS: Final = frozenset({"AE", "CS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT"})
+#: Values of those VRs converted in this process, by what their conversion reads: the
+#: provenance, the SOP Class and the transfer syntax a check reads are the same bytes file
+#: after file. A text only (immutable); short values only; cleared when full.
+_CONVERTED: dict[tuple[str, bytes, tuple[str, ...], int], str] = {}
+MEMO_BYTES: Final = 256
+MEMO_LIMIT: Final = 4096
+
 #: One element as :meth:`TableView.walk` visits it: ``(path, dataset, index, tag, vr)``.
 Visit = tuple[ElementPath, int, int, int, str]
 
@@ -100,7 +111,7 @@ class TableView:
     datasets: dict[int, dict[int, int]]
     #: Per sequence row: its items' row indexes, in order.
     items: dict[int, list[int]]
-    #: Laid out as asked (:meth:`lazy_of`): the top level first, the items in one pass.
+    #: Laid out as asked (:meth:`lazy_of`): each data set and sequence when first read.
     lazy: bool = False
     _vrs: dict[int, str] = field(default_factory=dict, repr=False)
     _walks: dict[tuple[int, ElementPath], list[Visit]] = field(default_factory=dict, repr=False)
@@ -115,9 +126,9 @@ class TableView:
 
     @classmethod
     def lazy_of(cls, table: ElementTable) -> TableView:
-        """A view of ``table`` that lays out its top level (and File Meta Information) when
-        first asked, and the rest in one pass when an item is: for an input, of which the
-        checks often read only a few top-level elements."""
+        """A view of ``table`` that lays out each data set (the top level, the File Meta
+        Information, an item) when first asked, from the table's rows by parent: for an
+        input, of which the checks read only a few elements."""
         return cls(table, {}, {}, lazy=True)
 
     # ------------------------------------------------------------------ structure
@@ -134,16 +145,19 @@ class TableView:
         """One data set's elements, as :meth:`of` groups them."""
         table = self.table
         rows = table.rows
+        # The table's rows by parent (made once per table: the pipeline's admission of an
+        # input has made them already), so a data set is laid out from its own rows alone.
+        children = table.grouped()
         if dataset in (META, TOP):
             in_meta = dataset == META
             meta_end = table.facts.meta_end
             candidates = [
                 index
-                for index, row in enumerate(rows)
-                if row[8] == TOP and (row.header < meta_end) is in_meta
+                for index in children.get(TOP, ())
+                if (rows[index].header < meta_end) is in_meta
             ]
         elif 0 <= dataset < len(rows) and rows[dataset].kind is Kind.ITEM:
-            return self._lay_out_all().get(dataset, {})
+            candidates = list(children.get(dataset, ()))  # an item holds elements only
         else:
             return {}
         grouped = {rows[index].tag: index for index in candidates}  # the last one stands
@@ -158,18 +172,12 @@ class TableView:
         if self.vr(index) != "SQ":
             return []
         if self.lazy:
-            self._lay_out_all()
+            found = self.items.get(index)
+            if found is None:
+                # A sequence's rows are its items.
+                found = self.items[index] = list(self.table.grouped().get(index, ()))
+            return found
         return self.items.get(index) or []
-
-    def _lay_out_all(self) -> dict[int, dict[int, int]]:
-        """Lay the whole table out, once: past the top level a file's items are found in one
-        pass more cheaply than one by one."""
-        if self.lazy:
-            grouped, items = _grouped(self.table)
-            self.datasets.update(grouped)
-            self.items.update(items)
-            object.__setattr__(self, "lazy", False)
-        return self.datasets
 
     def vr(self, index: int) -> str:
         """The VR pydicom gives row ``index``'s element."""
@@ -251,19 +259,26 @@ class TableView:
             return found
         vr = self.vr(index)
         if vr == "SQ":
-            return self.items.get(index, [])
+            return self.sequence_items(index)
         table = self.table
         row = table.rows[index]
+        stored = table.value(index)
+        codecs = encodings(table, index)
+        key = None
+        if vr in MEMO_VRS and 0 < len(stored) <= MEMO_BYTES:
+            key = (vr, stored, tuple(codecs), config.settings.reading_validation_mode)
+            remembered = _CONVERTED.get(key)
+            if remembered is not None:
+                self._values[index] = remembered
+                return remembered
         raw = RawDataElement(
-            BaseTag(row.tag),
-            vr,
-            row.length,
-            table.value(index),
-            row.offset,
-            not row.explicit,
-            row.little,
+            BaseTag(row.tag), vr, row.length, stored, row.offset, not row.explicit, row.little
         )
-        converted = convert_value(vr, raw, encodings(table, index))
+        converted = convert_value(vr, raw, codecs)
+        if key is not None and isinstance(converted, str):
+            if len(_CONVERTED) >= MEMO_LIMIT:
+                _CONVERTED.clear()
+            _CONVERTED[key] = converted
         if isinstance(converted, str | bytes | int | float):
             self._values[index] = converted
         return converted
