@@ -165,6 +165,21 @@ class TableView:
 
     def get(self, dataset: int, tag: int) -> int | None:
         """The row of ``tag`` in ``dataset``, if it has one."""
+        found = self.datasets.get(dataset)
+        if found is not None:
+            return found.get(tag)
+        if self.lazy and dataset >= 0:
+            # An item of a lazy view, not laid out: its few rows are searched (an input's
+            # item is mostly looked in once or twice, for a UID or a date at its place).
+            table = self.table
+            rows = table.rows
+            if dataset >= len(rows) or rows[dataset].kind is not Kind.ITEM:
+                return None
+            last = None
+            for index in table.grouped().get(dataset, ()):
+                if rows[index][0] == tag:
+                    last = index  # the last one stands
+            return last
         return self.elements(dataset).get(tag)
 
     def sequence_items(self, index: int) -> list[int]:
