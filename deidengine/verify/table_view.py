@@ -30,7 +30,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from pydicom import config
 from pydicom.charset import decode_bytes
@@ -121,8 +121,16 @@ class TableView:
     @classmethod
     def of(cls, table: ElementTable) -> TableView:
         """Lay ``table`` out (one pass over its rows; a data set's elements are sorted by tag
-        only where the file did not write them in order)."""
-        return cls(table, *_grouped(table))
+        only where the file did not write them in order).
+
+        Where every data set's tags ascend in the file (the engine's writer writes them so),
+        file order is :meth:`walk`'s order: the same pass then finds the walks of the top level
+        and of the File Meta Information, which the leak scan and the provenance check read."""
+        laid = _laid_out(table)
+        if laid is None:
+            return cls(table, *_grouped(table))
+        datasets, items, vrs, walks = laid
+        return cls(table, datasets, items, _vrs=vrs, _walks=walks)
 
     @classmethod
     def lazy_of(cls, table: ElementTable) -> TableView:
@@ -331,6 +339,75 @@ class TableView:
         if index is None:
             return ""
         return element_text(self.value(index)).strip(strip)
+
+
+def _laid_out(
+    table: ElementTable,
+) -> (
+    tuple[
+        dict[int, dict[int, int]],
+        dict[int, list[int]],
+        dict[int, str],
+        dict[tuple[int, ElementPath], list[Visit]],
+    ]
+    | None
+):
+    """:func:`_grouped`, the resolved VRs of the ambiguous elements and the visits of
+    ``walk(TOP)`` and ``walk(META)``, in one pass over the rows; ``None`` where a data set's
+    tags do not strictly ascend in the file (a disordered or a repeated tag: file order is not
+    the walk's then, and :func:`_grouped` and :meth:`TableView._visits` lay the table out)."""
+    rows = table.rows
+    meta_end = table.facts.meta_end
+    top: list[Visit] = []
+    meta: list[Visit] = []
+    grouped: dict[int, dict[int, int]] = {META: {}, TOP: {}}
+    items: dict[int, list[int]] = {}
+    vrs: dict[int, str] = {}
+    # Per data set: its path, the visits of the walk that reaches it, its last tag so far.
+    state: dict[int, list[Any]] = {TOP: [(), top, -1], META: [(), meta, -1]}
+    element_kind, item_kind = Kind.ELEMENT, Kind.ITEM
+    # A data set's elements stand in runs of rows (broken only by a sequence's items): the run's
+    # data set and what is read of it are held while it lasts.
+    current: int | None = None
+    run: dict[int, int] = {}
+    visits: list[Visit] = top
+    path: ElementPath = ()
+    last = -1
+    for index, (tag, vr, _, header, _, _, _, _, parent, _, kind, _, _) in enumerate(rows):
+        if kind is element_kind:
+            if parent == TOP and header < meta_end:
+                parent = META
+            if parent != current:
+                if current is not None:
+                    state[current][2] = last
+                current = parent
+                path, visits, last = state[parent]
+                run = grouped[parent]
+            if tag <= last:
+                return None
+            last = tag
+            run[tag] = index
+            if vr in AMBIGUOUS:
+                try:
+                    vr = vrs[index] = resolved_vr(table, index)
+                except Exception:
+                    return None  # raised where a check first reads this VR, as before
+            visits.append((path, parent, index, tag, vr))
+        elif kind is item_kind:
+            sequence = parent
+            found = items.get(sequence)
+            if found is None:
+                found = items[sequence] = []
+            number = len(found)
+            found.append(index)
+            holder_row = rows[sequence]
+            holder = holder_row[8]
+            if holder == TOP and holder_row[3] < meta_end:
+                holder = META
+            held = state[holder]
+            state[index] = [(*held[0], (holder_row[0], number)), held[1], -1]
+            grouped[index] = {}
+    return grouped, items, vrs, {(TOP, ()): top, (META, ()): meta}
 
 
 def _grouped(table: ElementTable) -> tuple[dict[int, dict[int, int]], dict[int, list[int]]]:
