@@ -509,10 +509,18 @@ class _Context:
     file: str
     secret: ProjectSecret | None
     original: TableView | None
-    patient: str | None
     siblings: Mapping[ElementPath, frozenset[int]]
     #: The original's data sets by path, as :meth:`TableView.item_at` finds them (a cache).
     items: dict[ElementPath, int | None] = field(default_factory=dict)
+    #: The patient key, once read (a cache: only a shifted date's check reads it).
+    _patient: list[str | None] = field(default_factory=list)
+
+    @property
+    def patient(self) -> str | None:
+        """The original's patient identity for keyed date offsets (:func:`patient_key`)."""
+        if not self._patient:
+            self._patient.append(patient_key(self.original) if self.original is not None else None)
+        return self._patient[0]
 
 
 Check = Callable[[Decision, "_Context"], Iterator[Finding]]
@@ -783,7 +791,6 @@ def check_conformance(
         file=file,
         secret=secret,
         original=original_view,
-        patient=patient_key(original_view) if original_view is not None else None,
         siblings=siblings,
     )
     return tuple(
