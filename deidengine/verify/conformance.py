@@ -191,6 +191,9 @@ class Decision(NamedTuple):
     creator: bool
     vr: str
     view: TableView
+    #: The checks that can find something here (:func:`_checks_for` of the decision), as
+    #: the walk found them; ``None``: found by :func:`check_conformance` when it reads it.
+    checks: tuple[Check, ...] | None = None
 
     @property
     def location(self) -> str:
@@ -341,7 +344,18 @@ def _walk(
         private = group & 1 == 1 and group not in NOT_PRIVATE_ODD_GROUPS
         if private and 0x0010 <= number <= 0x00FF:
             decisions.append(
-                Decision(path, tag, index, None, ActionKind.KEEP, False, True, vr, view)
+                Decision(
+                    path,
+                    tag,
+                    index,
+                    None,
+                    ActionKind.KEEP,
+                    False,
+                    True,
+                    vr,
+                    view,
+                    _checks_for(ActionKind.KEEP, vr == "UI", True),
+                )
             )
             if creators_at is not None:
                 creators_at.setdefault(path, set()).add(dataset)
@@ -365,7 +379,9 @@ def _walk(
                 here[asked] = answer
         rule, kind, defaulted, inner, checks = answer
         if every or checks:
-            decisions.append(Decision(path, tag, index, rule, kind, defaulted, False, vr, view))
+            decisions.append(
+                Decision(path, tag, index, rule, kind, defaulted, False, vr, view, checks)
+            )
         if inner is not None:
             inner_items = items.get(index)
             if inner_items:
@@ -796,8 +812,12 @@ def check_conformance(
     return tuple(
         found
         for decision in decisions
-        for check in _checks_for(
-            decision.kind, decision.vr == "UI", is_private_group(decision.tag >> 16)
+        for check in (
+            decision.checks
+            if decision.checks is not None
+            else _checks_for(
+                decision.kind, decision.vr == "UI", is_private_group(decision.tag >> 16)
+            )
         )
         for found in check(decision, context)
     )
