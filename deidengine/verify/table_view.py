@@ -28,8 +28,10 @@ whatever a check is given.
 from __future__ import annotations
 
 import io
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Final
 
 from pydicom import config
@@ -87,6 +89,8 @@ ENCODING_SYNTAXES: Final = {
 
 #: What :meth:`TableView.value` has not converted yet (``None`` is a value).
 _UNCONVERTED: Final = object()
+
+_TAG: Final = itemgetter(0)
 
 #: The VRs whose value pydicom converts from the bytes, the character sets and the reading
 #: validation mode alone (no other setting of pydicom's, not the byte order), to a ``str``.
@@ -157,18 +161,19 @@ class TableView:
         # input has made them already), so a data set is laid out from its own rows alone.
         children = table.grouped()
         if dataset in (META, TOP):
-            in_meta = dataset == META
-            meta_end = table.facts.meta_end
-            candidates = [
-                index
-                for index in children.get(TOP, ())
-                if (rows[index].header < meta_end) is in_meta
-            ]
+            top = children.get(TOP, ())
+            # The top level's rows stand in file order, the File Meta Information's first.
+            split = bisect_left(top, table.facts.meta_end, key=lambda index: rows[index][3])
+            candidates = top[:split] if dataset == META else top[split:]
         elif 0 <= dataset < len(rows) and rows[dataset].kind is Kind.ITEM:
-            candidates = list(children.get(dataset, ()))  # an item holds elements only
+            candidates = children.get(dataset, ())  # an item holds elements only
         else:
             return {}
-        grouped = {rows[index].tag: index for index in candidates}  # the last one stands
+        # tag -> row, the last one of a tag standing; built in C (a look-up made once per file).
+        grouped = dict(zip(map(_TAG, map(rows.__getitem__, candidates)), candidates, strict=True))
+        tags = list(grouped)
+        if len(tags) == len(candidates) and tags == sorted(tags):
+            return grouped  # written in tag order, as the engine writes
         return dict(sorted(grouped.items()))
 
     def get(self, dataset: int, tag: int) -> int | None:
