@@ -91,6 +91,8 @@ ENCODING_SYNTAXES: Final = {
 _UNCONVERTED: Final = object()
 
 _TAG: Final = itemgetter(0)
+#: The text delimiters, as decode_bytes takes them.
+_DELIMITERS: Final = set(TEXT_DELIMITERS)
 
 #: The VRs whose value pydicom converts from the bytes, the character sets and the reading
 #: validation mode alone (no other setting of pydicom's, not the byte order), to a ``str``.
@@ -316,17 +318,23 @@ class TableView:
         trailing padding dropped: :func:`~deidengine.dicom.elements.value_text` of the
         element. ``charset_raw`` decodes a text of one character set from its bytes (the leak
         scan's reading), else such a text is converted as pydicom converts it."""
-        vr = self.vr(index)
         table = self.table
+        # vr() and table.value(), inlined: every check reads texts, the leak scan most.
+        row = table.rows[index]
+        vr = row[1]
+        if vr in AMBIGUOUS:
+            vr = self.vr(index)
+        offset = row[4]
+        stored = table.data[offset : offset + row[5]]
         if vr in BINARY_VRS:
-            return table.value(index).decode("latin-1")
+            return stored.decode("latin-1")
         if vr in ASCII_TEXT_VRS:
-            text = table.value(index).decode("latin-1")
+            text = stored.decode("latin-1")
         elif vr in CHARACTER_SET_VRS and charset_raw:
             codecs = encodings(table, index)
             if len(codecs) != 1:
                 return element_text(self.value(index))
-            text = decode_bytes(table.value(index), codecs, set(TEXT_DELIMITERS))
+            text = decode_bytes(stored, codecs, _DELIMITERS)
         else:
             return element_text(self.value(index))
         if "\\" not in text:  # one value (most): the same as the parts below, without a list
