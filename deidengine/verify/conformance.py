@@ -30,7 +30,6 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
-from deidengine.core.dictionary import AMBIGUOUS
 from deidengine.dicom.apply import DEFAULT_SHIFT
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
@@ -192,6 +191,9 @@ class Decision(NamedTuple):
     creator: bool
     vr: str
     view: TableView
+    #: The checks that can find something here (:func:`_checks_for` of the decision), as
+    #: the walk found them; ``None``: found by :func:`check_conformance` when it reads it.
+    checks: tuple[Check, ...] | None = None
 
     @property
     def location(self) -> str:
@@ -237,6 +239,15 @@ _Answer = tuple[PlannedRule | None, ActionKind, bool, Scope | None, tuple["Check
 #: The answers of a plan for one file's facts: by the tag chain and scope of the data sets
 #: they are in, by (tag, VR, private key).
 _Answers = dict[tuple[tuple[int, ...], Scope], dict[tuple[object, ...], _Answer]]
+#: What the walk holds of a data set it decides in (see :func:`_walk`).
+_DataSetContext = tuple[
+    tuple[int, ...],
+    Scope,
+    dict[tuple[object, ...], _Answer],
+    Mapping[int, object],
+    frozenset[int],
+    dict[int, str | None],
+]
 #: Per plan (by id, the plan held so that no other can take its id): per (SOP Class, the
 #: condition values its rules read), the answers found so far. Each level is cleared when
 #: full: a worker sees a few plans, and files of the same facts mostly one after another (a
@@ -282,46 +293,69 @@ def _answers_for(facts: FileFacts) -> _Answers:
 
 def _walk(
     view: TableView,
-    dataset: int,
+    root: int,
     facts: FileFacts,
-    path: ElementPath,
-    tag_path: tuple[int, ...],
-    scope: Scope,
     decisions: list[Decision],
     answers: _Answers,
     creators_at: dict[ElementPath, set[int]] | None = None,
 ) -> None:
-    """Append the decision of every element of ``dataset`` (and of the items it descends
-    into) to ``decisions``, depth first. A list, not a generator: a decision deep in an SR
-    content tree would otherwise pass up through a generator per level.
+    """Append the decision of every element of ``root`` (the top level or the File Meta
+    Information) and of the items it descends into to ``decisions``, depth first: one loop
+    over the view's walk (:meth:`TableView.walk`, the list the leak scan reads too), the
+    elements of an item no decision descends into passed over.
 
     With ``creators_at`` only the decisions some check reads are appended (those of elements
     every check passes at once are not made), and the paths of the data sets holding a private
     creator are put in ``creators_at`` with those data sets (its check reads their other
     elements)."""
-    skipped = UNVERIFIED_TOP_LEVEL_TAGS if not path else WRITER_META_TAGS
-    by_path = facts.plan.by_path_tag if path else {}
     every = creators_at is None
+    by_path_tag = facts.plan.by_path_tag
+    items = view.items
+    top_here = answers.get(((), TOP_SCOPE))
+    if top_here is None:
+        top_here = answers[((), TOP_SCOPE)] = {}
+    # Per data set walked: its tag chain, scope, the answers of its elements (shared by the
+    # data sets reached by the same sequence tags in the same scope), the tags a path rule
+    # names there, the tags not held to the plan there, the private creators read in it.
+    contexts: dict[int, _DataSetContext] = {
+        root: ((), TOP_SCOPE, top_here, {}, UNVERIFIED_TOP_LEVEL_TAGS, {})
+    }
+    current: int | None = None
+    context: _DataSetContext | None = None
+    tag_path: tuple[int, ...] = ()
+    scope = TOP_SCOPE
+    here = top_here
+    by_path: Mapping[int, object] = {}
+    skipped: frozenset[int] = UNVERIFIED_TOP_LEVEL_TAGS
     creators: dict[int, str | None] = {}
-    rows = view.table.rows
-    # The answers of the elements of data sets reached by the same sequence tags, in the same
-    # scope: an element's own tag chain is this one and its tag.
-    here = answers.get((tag_path, scope))
-    if here is None:
-        here = answers[(tag_path, scope)] = {}
-    for tag, index in view.elements(dataset).items():
+    for path, dataset, index, tag, vr in view.walk(root):
+        if dataset != current:
+            current = dataset
+            context = contexts.get(dataset)
+            if context is not None:
+                tag_path, scope, here, by_path, skipped, creators = context
+        if context is None:
+            continue  # an item of a sequence no decision descends into
         number = tag & 0xFFFF
         if number == 0x0000 or tag in skipped:
             continue
-        vr = rows[index].vr
-        if vr in AMBIGUOUS:
-            vr = view.vr(index)
         group = tag >> 16
         # is_private_group, inlined: the walk asks it of every element.
         private = group & 1 == 1 and group not in NOT_PRIVATE_ODD_GROUPS
         if private and 0x0010 <= number <= 0x00FF:
             decisions.append(
-                Decision(path, tag, index, None, ActionKind.KEEP, False, True, vr, view)
+                Decision(
+                    path,
+                    tag,
+                    index,
+                    None,
+                    ActionKind.KEEP,
+                    False,
+                    True,
+                    vr,
+                    view,
+                    _checks_for(ActionKind.KEEP, vr == "UI", True),
+                )
             )
             if creators_at is not None:
                 creators_at.setdefault(path, set()).add(dataset)
@@ -345,21 +379,25 @@ def _walk(
                 here[asked] = answer
         rule, kind, defaulted, inner, checks = answer
         if every or checks:
-            decisions.append(Decision(path, tag, index, rule, kind, defaulted, False, vr, view))
+            decisions.append(
+                Decision(path, tag, index, rule, kind, defaulted, False, vr, view, checks)
+            )
         if inner is not None:
-            own_path = (*tag_path, tag)
-            for number_, item in enumerate(view.items.get(index, ())):
-                _walk(
-                    view,
-                    item,
-                    facts,
-                    (*path, (tag, number_)),
-                    own_path,
-                    inner,
-                    decisions,
-                    answers,
-                    creators_at,
-                )
+            inner_items = items.get(index)
+            if inner_items:
+                own_path = (*tag_path, tag)
+                inner_here = answers.get((own_path, inner))
+                if inner_here is None:
+                    inner_here = answers[(own_path, inner)] = {}
+                for item in inner_items:
+                    contexts[item] = (
+                        own_path,
+                        inner,
+                        inner_here,
+                        by_path_tag,
+                        WRITER_META_TAGS,
+                        {},
+                    )
 
 
 def _facts(
@@ -404,8 +442,8 @@ def _walked(
     facts = _facts(output, plan, conditions_from, snapshot)
     answers = _answers_for(facts)
     decisions: list[Decision] = []
-    _walk(output, META, facts, (), (), TOP_SCOPE, decisions, answers, creators_at)
-    _walk(output, TOP, facts, (), (), TOP_SCOPE, decisions, answers, creators_at)
+    _walk(output, META, facts, decisions, answers, creators_at)
+    _walk(output, TOP, facts, decisions, answers, creators_at)
     return decisions
 
 
@@ -487,10 +525,18 @@ class _Context:
     file: str
     secret: ProjectSecret | None
     original: TableView | None
-    patient: str | None
     siblings: Mapping[ElementPath, frozenset[int]]
     #: The original's data sets by path, as :meth:`TableView.item_at` finds them (a cache).
     items: dict[ElementPath, int | None] = field(default_factory=dict)
+    #: The patient key, once read (a cache: only a shifted date's check reads it).
+    _patient: list[str | None] = field(default_factory=list)
+
+    @property
+    def patient(self) -> str | None:
+        """The original's patient identity for keyed date offsets (:func:`patient_key`)."""
+        if not self._patient:
+            self._patient.append(patient_key(self.original) if self.original is not None else None)
+        return self._patient[0]
 
 
 Check = Callable[[Decision, "_Context"], Iterator[Finding]]
@@ -761,14 +807,17 @@ def check_conformance(
         file=file,
         secret=secret,
         original=original_view,
-        patient=patient_key(original_view) if original_view is not None else None,
         siblings=siblings,
     )
     return tuple(
         found
         for decision in decisions
-        for check in _checks_for(
-            decision.kind, decision.vr == "UI", is_private_group(decision.tag >> 16)
+        for check in (
+            decision.checks
+            if decision.checks is not None
+            else _checks_for(
+                decision.kind, decision.vr == "UI", is_private_group(decision.tag >> 16)
+            )
         )
         for found in check(decision, context)
     )

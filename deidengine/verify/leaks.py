@@ -151,18 +151,42 @@ def _scan(
             yield LeakFinding(element_location(path, tag))
 
 
+#: The kinds :func:`_free_text_kinds` found in a short text, by (text, untouched): kept free
+#: text (a description, a code meaning, a device's name) repeats file after file, and what the
+#: text stage finds in it depends on the text alone (its own cache holds the same). Bounded;
+#: cleared when full.
+_FREE_TEXT_KINDS: dict[tuple[str, bool], tuple[str, ...]] = {}
+FREE_TEXT_MEMO_LIMIT: Final = 4096
+FREE_TEXT_MEMO_CHARACTERS: Final = 256
+
+
+def _free_text_kinds(text: str, untouched: bool) -> tuple[str, ...]:
+    """The categories of the names the text stage finds in ``text``, with its verification
+    setting (in an element no rule selected, only names a cue or a name shape supports)."""
+    key = (text, untouched)
+    kinds = _FREE_TEXT_KINDS.get(key)
+    if kinds is not None:
+        return kinds
+    findings = find_identifiers(
+        text,
+        strictness=Strictness.VERIFY,
+        categories=VERIFIED_CATEGORIES,
+        sources=UNTOUCHED_SOURCES if untouched else None,
+    )
+    kinds = tuple(sorted({span.category.value for span in findings.spans}))
+    if len(text) <= FREE_TEXT_MEMO_CHARACTERS:
+        if len(_FREE_TEXT_KINDS) >= FREE_TEXT_MEMO_LIMIT:
+            _FREE_TEXT_KINDS.clear()
+        _FREE_TEXT_KINDS[key] = kinds
+    return kinds
+
+
 def _scan_free_text(texts: list[tuple[ElementPath, int, str, bool, str]]) -> Iterator[LeakFinding]:
     """Names the text stage finds, with its verification setting, in kept free text."""
     for path, tag, text, untouched, vr in texts:
         if vr not in CHARACTER_SET_VRS:
             continue
-        findings = find_identifiers(
-            text,
-            strictness=Strictness.VERIFY,
-            categories=VERIFIED_CATEGORIES,
-            sources=UNTOUCHED_SOURCES if untouched else None,
-        )
-        for kind in sorted({span.category.value for span in findings.spans}):
+        for kind in _free_text_kinds(text, untouched):
             yield LeakFinding(element_location(path, tag), kind)
 
 

@@ -20,12 +20,13 @@ that does not match the object is as bad as no claim:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from typing import Final
 
 from pydicom.multival import MultiValue
 
 from deidengine.dicom.dummies import dummy_value
-from deidengine.dicom.elements import element_location
+from deidengine.dicom.elements import element_location, element_text
 from deidengine.policy.plan import Plan
 from deidengine.provenance.stamp import PIXEL_OPTION_CODES, method_policy_value
 from deidengine.provenance.vocabulary import (
@@ -62,7 +63,19 @@ NOT_PATIENT_DATES: Final = frozenset({0x00080106, 0x00080107})
 CODING_SCHEME_DESIGNATOR: Final = int(Tag.CodingSchemeDesignator)
 CODE_VALUE: Final = int(Tag.CodeValue)
 
-Check = Callable[[TableView, Plan, str], Iterator[Finding]]
+Check = Callable[["_Output", Plan, str], Iterator[Finding]]
+
+
+class _Output:
+    """The output's view, with what more than one check reads of it read once."""
+
+    def __init__(self, view: TableView) -> None:
+        self.view = view
+
+    @cached_property
+    def claimed_codes(self) -> tuple[tuple[int, str, str], ...]:
+        """:func:`_claimed_codes` of the view (read by the codes and Burned In checks)."""
+        return _claimed_codes(self.view)
 
 
 def _text(output: TableView, tag: int) -> str:
@@ -90,8 +103,8 @@ def _claimed_codes(output: TableView) -> tuple[tuple[int, str, str], ...]:
     )
 
 
-def _identity_removed(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
-    value = _text(output, PATIENT_IDENTITY_REMOVED)
+def _identity_removed(read: _Output, plan: Plan, file: str) -> Iterator[Finding]:
+    value = _text(read.view, PATIENT_IDENTITY_REMOVED)
     where = element_location((), PATIENT_IDENTITY_REMOVED)
     if plan.identity_removed and value != PatientIdentityRemoved.YES.value:
         yield finding(
@@ -110,8 +123,12 @@ def _identity_removed(output: TableView, plan: Plan, file: str) -> Iterator[Find
         )
 
 
-def _method(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
-    if not _text(output, DEIDENTIFICATION_METHOD):
+def _method(read: _Output, plan: Plan, file: str) -> Iterator[Finding]:
+    output = read.view
+    index = output.get(TOP, DEIDENTIFICATION_METHOD)
+    # Converted once: a method of several values is a multi-value, converted anew per read.
+    values = output.value(index) if index is not None else None
+    if index is None or not element_text(values).strip(" \x00"):  # as _text reads it
         yield finding(
             FindingCode.METHOD_MISSING,
             file,
@@ -119,7 +136,6 @@ def _method(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
             "De-identification Method is absent or empty",
         )
         return
-    values = output.value(output.get(TOP, DEIDENTIFICATION_METHOD))  # type: ignore[arg-type]
     named = {
         str(value).strip()
         for value in (values if isinstance(values, (list, tuple, MultiValue)) else [values])
@@ -141,9 +157,10 @@ def _is_cid_7050(scheme: str, value: str) -> bool:
         return False
 
 
-def _codes(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
+def _codes(read: _Output, plan: Plan, file: str) -> Iterator[Finding]:
+    output = read.view
     claimed: set[str] = set()
-    for index, scheme, value in _claimed_codes(output):
+    for index, scheme, value in read.claimed_codes:
         if _is_cid_7050(scheme, value):
             claimed.add(value)
             continue
@@ -173,7 +190,8 @@ def _codes(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
         yield finding(FindingCode.CODE_UNEXPECTED, file, where, f"claims {code}, but {reason}")
 
 
-def _temporal(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
+def _temporal(read: _Output, plan: Plan, file: str) -> Iterator[Finding]:
+    output = read.view
     value = _text(output, LONGITUDINAL_TEMPORAL)
     if value not in TEMPORAL_VALUES:
         yield finding(
@@ -200,9 +218,9 @@ def _temporal(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
             )
 
 
-def _burned_in(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
-    claims_clean_pixels = any(v == CLEAN_PIXEL_DATA_CODE for _, _, v in _claimed_codes(output))
-    if claims_clean_pixels and not _text(output, BURNED_IN_ANNOTATION):
+def _burned_in(read: _Output, plan: Plan, file: str) -> Iterator[Finding]:
+    claims_clean_pixels = any(v == CLEAN_PIXEL_DATA_CODE for _, _, v in read.claimed_codes)
+    if claims_clean_pixels and not _text(read.view, BURNED_IN_ANNOTATION):
         yield finding(
             FindingCode.BURNED_IN_MISSING,
             file,
@@ -223,7 +241,8 @@ def _holds_private_element(output: TableView) -> bool:
     return False
 
 
-def _private_characteristics(output: TableView, plan: Plan, file: str) -> Iterator[Finding]:
+def _private_characteristics(read: _Output, plan: Plan, file: str) -> Iterator[Finding]:
+    output = read.view
     if output.get(TOP, PRIVATE_CHARACTERISTICS) is not None:
         return
     if _holds_private_element(output):
@@ -250,5 +269,5 @@ def check_provenance(output: Verifiable, plan: Plan, *, file: str = "") -> tuple
     """Every missing or incoherent de-identification attribute of ``output`` (the output
     file's element table); empty when the provenance is complete and agrees with ``plan`` and
     with the object itself."""
-    view = view_of(output)
-    return tuple(found for check in CHECKS for found in check(view, plan, file))
+    read = _Output(view_of(output))
+    return tuple(found for check in CHECKS for found in check(read, plan, file))

@@ -28,10 +28,13 @@ whatever a check is given.
 from __future__ import annotations
 
 import io
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from operator import itemgetter
+from typing import Any, Final
 
+from pydicom import config
 from pydicom.charset import decode_bytes
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -87,6 +90,20 @@ ENCODING_SYNTAXES: Final = {
 #: What :meth:`TableView.value` has not converted yet (``None`` is a value).
 _UNCONVERTED: Final = object()
 
+_TAG: Final = itemgetter(0)
+#: The text delimiters, as decode_bytes takes them.
+_DELIMITERS: Final = set(TEXT_DELIMITERS)
+
+#: The VRs whose value pydicom converts from the bytes, the character sets and the reading
+#: validation mode alone (no other setting of pydicom's, not the byte order), to a ``str``.
+MEMO_VRS: Final = frozenset({"AE", "CS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT"})
+#: Values of those VRs converted in this process, by what their conversion reads: the
+#: provenance, the SOP Class and the transfer syntax a check reads are the same bytes file
+#: after file. A text only (immutable); short values only; cleared when full.
+_CONVERTED: dict[tuple[str, bytes, tuple[str, ...], int], str] = {}
+MEMO_BYTES: Final = 256
+MEMO_LIMIT: Final = 4096
+
 #: One element as :meth:`TableView.walk` visits it: ``(path, dataset, index, tag, vr)``.
 Visit = tuple[ElementPath, int, int, int, str]
 
@@ -100,7 +117,7 @@ class TableView:
     datasets: dict[int, dict[int, int]]
     #: Per sequence row: its items' row indexes, in order.
     items: dict[int, list[int]]
-    #: Laid out as asked (:meth:`lazy_of`): the top level first, the items in one pass.
+    #: Laid out as asked (:meth:`lazy_of`): each data set and sequence when first read.
     lazy: bool = False
     _vrs: dict[int, str] = field(default_factory=dict, repr=False)
     _walks: dict[tuple[int, ElementPath], list[Visit]] = field(default_factory=dict, repr=False)
@@ -110,14 +127,22 @@ class TableView:
     @classmethod
     def of(cls, table: ElementTable) -> TableView:
         """Lay ``table`` out (one pass over its rows; a data set's elements are sorted by tag
-        only where the file did not write them in order)."""
-        return cls(table, *_grouped(table))
+        only where the file did not write them in order).
+
+        Where every data set's tags ascend in the file (the engine's writer writes them so),
+        file order is :meth:`walk`'s order: the same pass then finds the walks of the top level
+        and of the File Meta Information, which the leak scan and the provenance check read."""
+        laid = _laid_out(table)
+        if laid is None:
+            return cls(table, *_grouped(table))
+        datasets, items, vrs, walks = laid
+        return cls(table, datasets, items, _vrs=vrs, _walks=walks)
 
     @classmethod
     def lazy_of(cls, table: ElementTable) -> TableView:
-        """A view of ``table`` that lays out its top level (and File Meta Information) when
-        first asked, and the rest in one pass when an item is: for an input, of which the
-        checks often read only a few top-level elements."""
+        """A view of ``table`` that lays out each data set (the top level, the File Meta
+        Information, an item) when first asked, from the table's rows by parent: for an
+        input, of which the checks read only a few elements."""
         return cls(table, {}, {}, lazy=True)
 
     # ------------------------------------------------------------------ structure
@@ -134,23 +159,42 @@ class TableView:
         """One data set's elements, as :meth:`of` groups them."""
         table = self.table
         rows = table.rows
+        # The table's rows by parent (made once per table: the pipeline's admission of an
+        # input has made them already), so a data set is laid out from its own rows alone.
+        children = table.grouped()
         if dataset in (META, TOP):
-            in_meta = dataset == META
-            meta_end = table.facts.meta_end
-            candidates = [
-                index
-                for index, row in enumerate(rows)
-                if row[8] == TOP and (row.header < meta_end) is in_meta
-            ]
+            top = children.get(TOP, ())
+            # The top level's rows stand in file order, the File Meta Information's first.
+            split = bisect_left(top, table.facts.meta_end, key=lambda index: rows[index][3])
+            candidates = top[:split] if dataset == META else top[split:]
         elif 0 <= dataset < len(rows) and rows[dataset].kind is Kind.ITEM:
-            return self._lay_out_all().get(dataset, {})
+            candidates = children.get(dataset, ())  # an item holds elements only
         else:
             return {}
-        grouped = {rows[index].tag: index for index in candidates}  # the last one stands
+        # tag -> row, the last one of a tag standing; built in C (a look-up made once per file).
+        grouped = dict(zip(map(_TAG, map(rows.__getitem__, candidates)), candidates, strict=True))
+        tags = list(grouped)
+        if len(tags) == len(candidates) and tags == sorted(tags):
+            return grouped  # written in tag order, as the engine writes
         return dict(sorted(grouped.items()))
 
     def get(self, dataset: int, tag: int) -> int | None:
         """The row of ``tag`` in ``dataset``, if it has one."""
+        found = self.datasets.get(dataset)
+        if found is not None:
+            return found.get(tag)
+        if self.lazy and dataset >= 0:
+            # An item of a lazy view, not laid out: its few rows are searched (an input's
+            # item is mostly looked in once or twice, for a UID or a date at its place).
+            table = self.table
+            rows = table.rows
+            if dataset >= len(rows) or rows[dataset].kind is not Kind.ITEM:
+                return None
+            last = None
+            for index in table.grouped().get(dataset, ()):
+                if rows[index][0] == tag:
+                    last = index  # the last one stands
+            return last
         return self.elements(dataset).get(tag)
 
     def sequence_items(self, index: int) -> list[int]:
@@ -158,18 +202,12 @@ class TableView:
         if self.vr(index) != "SQ":
             return []
         if self.lazy:
-            self._lay_out_all()
+            found = self.items.get(index)
+            if found is None:
+                # A sequence's rows are its items.
+                found = self.items[index] = list(self.table.grouped().get(index, ()))
+            return found
         return self.items.get(index) or []
-
-    def _lay_out_all(self) -> dict[int, dict[int, int]]:
-        """Lay the whole table out, once: past the top level a file's items are found in one
-        pass more cheaply than one by one."""
-        if self.lazy:
-            grouped, items = _grouped(self.table)
-            self.datasets.update(grouped)
-            self.items.update(items)
-            object.__setattr__(self, "lazy", False)
-        return self.datasets
 
     def vr(self, index: int) -> str:
         """The VR pydicom gives row ``index``'s element."""
@@ -251,19 +289,26 @@ class TableView:
             return found
         vr = self.vr(index)
         if vr == "SQ":
-            return self.items.get(index, [])
+            return self.sequence_items(index)
         table = self.table
         row = table.rows[index]
+        stored = table.value(index)
+        codecs = encodings(table, index)
+        key = None
+        if vr in MEMO_VRS and 0 < len(stored) <= MEMO_BYTES:
+            key = (vr, stored, tuple(codecs), config.settings.reading_validation_mode)
+            remembered = _CONVERTED.get(key)
+            if remembered is not None:
+                self._values[index] = remembered
+                return remembered
         raw = RawDataElement(
-            BaseTag(row.tag),
-            vr,
-            row.length,
-            table.value(index),
-            row.offset,
-            not row.explicit,
-            row.little,
+            BaseTag(row.tag), vr, row.length, stored, row.offset, not row.explicit, row.little
         )
-        converted = convert_value(vr, raw, encodings(table, index))
+        converted = convert_value(vr, raw, codecs)
+        if key is not None and isinstance(converted, str):
+            if len(_CONVERTED) >= MEMO_LIMIT:
+                _CONVERTED.clear()
+            _CONVERTED[key] = converted
         if isinstance(converted, str | bytes | int | float):
             self._values[index] = converted
         return converted
@@ -273,17 +318,23 @@ class TableView:
         trailing padding dropped: :func:`~deidengine.dicom.elements.value_text` of the
         element. ``charset_raw`` decodes a text of one character set from its bytes (the leak
         scan's reading), else such a text is converted as pydicom converts it."""
-        vr = self.vr(index)
         table = self.table
+        # vr() and table.value(), inlined: every check reads texts, the leak scan most.
+        row = table.rows[index]
+        vr = row[1]
+        if vr in AMBIGUOUS:
+            vr = self.vr(index)
+        offset = row[4]
+        stored = table.data[offset : offset + row[5]]
         if vr in BINARY_VRS:
-            return table.value(index).decode("latin-1")
+            return stored.decode("latin-1")
         if vr in ASCII_TEXT_VRS:
-            text = table.value(index).decode("latin-1")
+            text = stored.decode("latin-1")
         elif vr in CHARACTER_SET_VRS and charset_raw:
             codecs = encodings(table, index)
             if len(codecs) != 1:
                 return element_text(self.value(index))
-            text = decode_bytes(table.value(index), codecs, set(TEXT_DELIMITERS))
+            text = decode_bytes(stored, codecs, _DELIMITERS)
         else:
             return element_text(self.value(index))
         if "\\" not in text:  # one value (most): the same as the parts below, without a list
@@ -301,6 +352,75 @@ class TableView:
         if index is None:
             return ""
         return element_text(self.value(index)).strip(strip)
+
+
+def _laid_out(
+    table: ElementTable,
+) -> (
+    tuple[
+        dict[int, dict[int, int]],
+        dict[int, list[int]],
+        dict[int, str],
+        dict[tuple[int, ElementPath], list[Visit]],
+    ]
+    | None
+):
+    """:func:`_grouped`, the resolved VRs of the ambiguous elements and the visits of
+    ``walk(TOP)`` and ``walk(META)``, in one pass over the rows; ``None`` where a data set's
+    tags do not strictly ascend in the file (a disordered or a repeated tag: file order is not
+    the walk's then, and :func:`_grouped` and :meth:`TableView._visits` lay the table out)."""
+    rows = table.rows
+    meta_end = table.facts.meta_end
+    top: list[Visit] = []
+    meta: list[Visit] = []
+    grouped: dict[int, dict[int, int]] = {META: {}, TOP: {}}
+    items: dict[int, list[int]] = {}
+    vrs: dict[int, str] = {}
+    # Per data set: its path, the visits of the walk that reaches it, its last tag so far.
+    state: dict[int, list[Any]] = {TOP: [(), top, -1], META: [(), meta, -1]}
+    element_kind, item_kind = Kind.ELEMENT, Kind.ITEM
+    # A data set's elements stand in runs of rows (broken only by a sequence's items): the run's
+    # data set and what is read of it are held while it lasts.
+    current: int | None = None
+    run: dict[int, int] = {}
+    visits: list[Visit] = top
+    path: ElementPath = ()
+    last = -1
+    for index, (tag, vr, _, header, _, _, _, _, parent, _, kind, _, _) in enumerate(rows):
+        if kind is element_kind:
+            if parent == TOP and header < meta_end:
+                parent = META
+            if parent != current:
+                if current is not None:
+                    state[current][2] = last
+                current = parent
+                path, visits, last = state[parent]
+                run = grouped[parent]
+            if tag <= last:
+                return None
+            last = tag
+            run[tag] = index
+            if vr in AMBIGUOUS:
+                try:
+                    vr = vrs[index] = resolved_vr(table, index)
+                except Exception:
+                    return None  # raised where a check first reads this VR, as before
+            visits.append((path, parent, index, tag, vr))
+        elif kind is item_kind:
+            sequence = parent
+            found = items.get(sequence)
+            if found is None:
+                found = items[sequence] = []
+            number = len(found)
+            found.append(index)
+            holder_row = rows[sequence]
+            holder = holder_row[8]
+            if holder == TOP and holder_row[3] < meta_end:
+                holder = META
+            held = state[holder]
+            state[index] = [(*held[0], (holder_row[0], number)), held[1], -1]
+            grouped[index] = {}
+    return grouped, items, vrs, {(TOP, ()): top, (META, ()): meta}
 
 
 def _grouped(table: ElementTable) -> tuple[dict[int, dict[int, int]], dict[int, list[int]]]:
