@@ -76,7 +76,7 @@ __all__ = [
 MANIFEST_FORMAT: Final = 1
 TEMPORARY_PREFIX: Final = ".deid-"
 TEMPORARY_SUFFIX: Final = ".tmp"
-"""The pipeline writes each output as ``.deid-*.tmp`` beside it, then links it into place."""
+"""The pipeline writes each output as ``.deid-*.tmp`` beside it, then moves it into place."""
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
