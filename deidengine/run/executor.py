@@ -15,9 +15,9 @@ and they are *forked from this process* when that is safe (:func:`fork_is_safe`)
 with no other Python thread alive and no native library loaded whose thread pool does not
 survive a fork (OpenCV, ONNX Runtime). Then a worker starts in about a millisecond holding
 everything this process has already done: the engine imported, the plan compiled (the plan
-cache keeps it in memory, so the worker's own processor is built from it at once) and the text
-stage's word lists loaded (:func:`~deidengine.text.warmup.warm_text_stage`, called just before
-the fork: otherwise every worker loads them again at its first file with text). This keeps
+cache keeps it in memory, so the worker's own processor is built from it at once), the text
+stage's word lists and the standard's tables loaded (:func:`~deidengine.run.warmup.warm_engine`,
+called just before the fork: otherwise every worker loads them again at its first file). This keeps
 the fork's one hazard away: a lock held by another thread at the moment of the fork stays held
 in the child forever, and here there is no other thread. Nor does a forked worker hold the
 manifest's lock, opened only later.
@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.run.outcome import Outcome
 from deidengine.run.signals import ignore_interrupts, terminate_processes
+from deidengine.run.warmup import warm_engine
 from deidengine.run.worker_protocol import (
     CRASH_DETAIL,
     IN_FLIGHT_PER_WORKER,
@@ -70,7 +71,6 @@ from deidengine.run.worker_protocol import (
     failure_outcome,
     raised_detail,
 )
-from deidengine.text.warmup import warm_text_stage
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -107,10 +107,11 @@ __all__ = [
 PRELOADED: Final = (
     "deidengine.run.pipeline",
     "deidengine.run.executor",
-    "deidengine.text.preloaded",
+    "deidengine.run.preloaded",
 )
 """Modules the fork server imports once, for every worker it forks (the last one loads the text
-stage's word lists, as :func:`~deidengine.text.warmup.warm_text_stage` does before a fork)."""
+stage's word lists and the standard's tables, as :func:`~deidengine.run.warmup.warm_engine`
+does before a fork)."""
 
 FORK_UNSAFE_MODULES: Final = ("cv2", "onnxruntime")
 """Native libraries (the pixel stage's) whose thread pools do not survive a fork: once one is
@@ -298,7 +299,7 @@ class LocalExecutor:
         # Asked again: building the processor may have loaded a native pool or started a thread.
         forking = forking and fork_is_safe()
         if forking:
-            warm_text_stage()  # loaded once here, shared by every forked worker
+            warm_engine()  # loaded once here, shared by every forked worker
         context = multiprocessing.get_context("fork") if forking else _server_context()
         pool = self._new_pool(context, settings, worker_factory)
         # With fork, the first submission forks every process: do it now, while this thread
