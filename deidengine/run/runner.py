@@ -251,8 +251,9 @@ def run_tree(
         settings: what every worker needs; its output and quarantine roots are the run's.
             ``record_mappings`` must be true exactly when ``mappings_dir`` is given.
         input: a file or a directory (walked lazily, sorted, no directory symlinks followed).
-        workers: processes for the executor; default ``os.cpu_count()`` (1 for a file input).
-            1 runs in-process.
+        workers: processes for the executor; default ``os.cpu_count()``. 1 runs in-process,
+            as does the local executor for one input whatever was asked (a file, or a folder
+            holding one regular file and nothing else: :func:`_one_input`).
         executor: a name registered in :data:`deidengine.run.executor.EXECUTORS`.
         scheduler: the Dask scheduler's address, for ``executor="dask"`` only (without one,
             that executor starts a local cluster of ``workers`` processes).
