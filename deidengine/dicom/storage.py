@@ -84,9 +84,17 @@ _CREATE_FLAGS: Final = (
 _TEMPORARY_ATTEMPTS: Final = 100
 _AT_FDCWD: Final = -100
 _RENAME_NOREPLACE: Final = 1
-# What renameat2 answers where the kernel, the C library or the filesystem lacks the flag.
+# What renameat2 answers where the kernel, the C library or the filesystem lacks the flag, or
+# a container's system-call filter refuses the call (EPERM: where that is a real refusal, the
+# link that is tried instead fails the same way, and says so).
 _NO_RENAME_NOREPLACE: Final = frozenset(
-    {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
+    {
+        errno.EINVAL,
+        errno.ENOSYS,
+        errno.EOPNOTSUPP,
+        getattr(errno, "ENOTSUP", errno.EOPNOTSUPP),
+        errno.EPERM,
+    }
 )
 
 # The folders this process made or found: their mkdir is skipped. A folder removed behind the

@@ -102,7 +102,7 @@ def test_the_data_are_durable_before_the_final_name_exists(
     assert [p.name for p in target.parent.iterdir()] == ["x.dcm"]
 
 
-@pytest.mark.parametrize("error", [errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP])
+@pytest.mark.parametrize("error", [errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM])
 def test_without_renameat2_the_temporary_is_linked_then_unlinked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int
 ) -> None:
