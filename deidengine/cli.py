@@ -197,7 +197,10 @@ def _lookup_option(
     help="The project secret (else $DEID_SECRET); make one with `deid keygen`.",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: CPU count)."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes (default: CPU count); one input file runs in one, whatever is asked.",
 )
 @click.option(
     "--quarantine",
