@@ -27,12 +27,14 @@ so a change is measured against what it changes in the same rounds. Each checkou
 of its own (``$DEID_CACHE_DIR`` under ``--work``: two checkouts sharing one would evict each
 other's plan), warmed by a first untimed run of each deid tool.
 
-With ``--leader``, each deid tool then runs ``--rounds`` more times on one file and on ``N``
+With ``--leader``, each deid tool then runs ``--rounds`` more times on ``N/3`` and on ``N``
 files with the run's own process (the leader: discovery, the pool's threads, the manifest,
 the audit, progress) reporting its CPU time at exit, and the leader's CPU per file is printed:
-the median of ``(leader(N) - leader(1)) / (N - 1)``. With ``--syscalls``, each deid tool runs
-once more on ``N`` files under ``strace -f -c`` (all its processes), and the system calls per
-output are printed: those of the durable write and the total.
+the median of ``(leader(N) - leader(N/3)) / (N - N/3)`` (not from one file: a run of one input
+has no pool, its leader processes the file). With ``--syscalls``, each deid tool runs once more
+on ``N/3`` and on ``N`` files under ``strace -f -c`` (all its processes), and the system calls
+per output are printed, the same marginal way (start-up left out): those of the durable write
+and the total.
 
 Nothing here is a test, and no timing is asserted anywhere.
 """
@@ -188,10 +190,11 @@ WRITE_SYSCALLS = (
 )  # fmt: skip
 
 
-def leader_cpu(tool: Tool, folders: dict[int, Path], work: Path, rounds: int) -> float:
-    """The median over ``rounds`` of the leader's CPU seconds per file, from one-file and
-    ``N``-file runs (see the module doc)."""
-    large = max(folders)
+def leader_cpu(
+    tool: Tool, folders: dict[int, Path], work: Path, rounds: int, small: int, large: int
+) -> float:
+    """The median over ``rounds`` of the leader's CPU seconds per file, from ``small``-file and
+    ``large``-file runs (see the module doc)."""
     probe = Tool(
         tool.name,
         [sys.executable, "-c", LEADER_PROBE, *tool.command[3:]],
@@ -201,28 +204,37 @@ def leader_cpu(tool: Tool, folders: dict[int, Path], work: Path, rounds: int) ->
     per_file = []
     for _ in range(rounds):
         seconds = {}
-        for count in (1, large):
+        for count in (small, large):
             time_once(probe, folders[count], work / "out", count)
             seconds[count] = float((work / "leader-cpu").read_text())
-        per_file.append((seconds[large] - seconds[1]) / (large - 1))
+        per_file.append((seconds[large] - seconds[small]) / (large - small))
     return statistics.median(per_file)
 
 
-def syscalls_per_output(tool: Tool, folder: Path, work: Path, count: int) -> dict[str, float]:
-    """The system calls of one run of ``count`` files, all processes, per output (strace)."""
+def _syscalls(tool: Tool, folder: Path, work: Path, count: int) -> dict[str, int]:
+    """The system calls of one run of ``count`` files, all processes (strace -f -c)."""
     trace = work / "strace.txt"
-    traced = Tool(
-        tool.name, ["strace", "-f", "-c", "-o", str(trace), *tool.command], tool.pythonpath
-    )
-    traced.environment = tool.environment
+    command = ["strace", "-f", "-c", "-o", str(trace), *tool.command]
+    traced = Tool(tool.name, command, tool.pythonpath, environment=tool.environment)
     time_once(traced, folder, work / "out", count)
-    calls: dict[str, float] = {}
+    calls: dict[str, int] = {}
     for line in trace.read_text().splitlines():
         fields = line.split()
         # "% time  seconds  usecs/call  calls  [errors]  syscall"; the total line says "total".
         if len(fields) >= 5 and fields[3].isdigit():
-            calls[fields[-1]] = int(fields[3]) / count
+            calls[fields[-1]] = int(fields[3])
     return calls
+
+
+def syscalls_per_output(
+    tool: Tool, folders: dict[int, Path], work: Path, small: int, large: int
+) -> dict[str, float]:
+    """The system calls per output, marginal: from runs of ``small`` and ``large`` files."""
+    few, many = (_syscalls(tool, folders[count], work, count) for count in (small, large))
+    return {
+        name: (many.get(name, 0) - few.get(name, 0)) / (large - small)
+        for name in sorted(set(few) | set(many))
+    }
 
 
 def main() -> None:
@@ -290,16 +302,16 @@ def main() -> None:
     if arguments.leader:
         print()
         for tool in deid_tools:
-            per_file = leader_cpu(tool, folders, work, arguments.rounds)
+            per_file = leader_cpu(tool, folders, work, arguments.rounds, small, large)
             print(f"{tool.name}: leader CPU {per_file * 1000:.3f} ms per file (median)")
     if arguments.syscalls:
         print()
         for tool in deid_tools:
-            calls = syscalls_per_output(tool, folders[large], work, large)
+            calls = syscalls_per_output(tool, folders, work, small, large)
             written = ", ".join(
                 f"{name} {calls[name]:.2f}" for name in WRITE_SYSCALLS if name in calls
             )
-            print(f"{tool.name}: system calls per output, all processes: {written}; "
+            print(f"{tool.name}: system calls per output (marginal), all processes: {written}; "
                   f"total {calls.get('total', 0.0):.1f}")  # fmt: skip
 
 
