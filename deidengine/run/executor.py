@@ -25,10 +25,11 @@ manifest's lock, opened only later.
 Where a fork is not safe (another thread is running, a native pool is loaded, a pool must be
 replaced after a crash while the manifest's lock is open, or on macOS), the processes come from
 a fork server: a fresh single-threaded process that has imported the engine and loaded the
-word lists once (:data:`PRELOADED`) and whose children load the compiled plan from the plan
-cache on disk; where there is no fork server (Windows) they are spawned (and load the lists at
-their first file with text, from the lists' own disk cache). At most ``8 * workers`` files are in
-flight, so memory stays flat whatever the number of inputs.
+word lists and the standard's tables once (:data:`PRELOADED`) and whose children load the
+compiled plan from the plan cache on disk; where there is no fork server (Windows) they are
+spawned (and load the lists at their first file with text, from the lists' own disk cache).
+At most ``8 * workers`` files are in flight, so memory stays flat whatever the number of
+inputs.
 
 A pool task carries one file or, once files are seen to end within :data:`SHORT_FILE_SECONDS`,
 four (:data:`FILES_PER_TASK`): each task costs this process a submission, wake-ups of the
