@@ -1,7 +1,7 @@
 """A run's fixed cost (start-up and shut-down) against the pydicom floor's, in one run.
 
     python benchmarks/startup.py [-n 300] [--rounds 5] [--corpus mixed|images]
-                                 [--workers 1,2] [--baseline PATH]
+                                 [--workers 1,2] [--baseline PATH] [--leader] [--syscalls]
 
 A run's wall time is about ``fixed + N x per-file``; :mod:`benchmarks.compare_peers` reports
 the rate, which on a few hundred files a fixed cost of a second or more weighs down. This
@@ -26,6 +26,15 @@ The tools: the floor, and ``deid run --policy annex-e/basic --workers W`` for ea
 so a change is measured against what it changes in the same rounds. Each checkout has a cache
 of its own (``$DEID_CACHE_DIR`` under ``--work``: two checkouts sharing one would evict each
 other's plan), warmed by a first untimed run of each deid tool.
+
+With ``--leader``, each deid tool then runs ``--rounds`` more times on ``N/3`` and on ``N``
+files with the run's own process (the leader: discovery, the pool's threads, the manifest,
+the audit, progress) reporting its CPU time at exit, and the leader's CPU per file is printed:
+the median of ``(leader(N) - leader(N/3)) / (N - N/3)`` (not from one file: a run of one input
+has no pool, its leader processes the file). With ``--syscalls``, each deid tool runs once more
+on ``N/3`` and on ``N`` files under ``strace -f -c`` (all its processes), and the system calls
+per output are printed, the same marginal way (start-up left out): those of the durable write
+and the total.
 
 Nothing here is a test, and no timing is asserted anywhere.
 """
@@ -160,6 +169,74 @@ def report(tools: list[Tool], small: int, large: int) -> str:
     return "\n".join(rows)
 
 
+# Runs the ``deid`` program (as ``python -m deidengine.cli``) and, at its exit, writes the CPU
+# time of its own process (every thread; not its workers) to $DEID_LEADER_CPU_FILE. Forked
+# workers inherit the exit hook but leave by os._exit, which runs none.
+LEADER_PROBE = """
+import atexit, os, resource, runpy, sys
+def _report():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open(os.environ["DEID_LEADER_CPU_FILE"], "w") as report:
+        report.write(repr(usage.ru_utime + usage.ru_stime))
+atexit.register(_report)
+sys.argv = ["deid", *sys.argv[1:]]
+runpy.run_module("deidengine.cli", run_name="__main__", alter_sys=True)
+"""
+
+#: The system calls of the durable write (dicom/storage.py), reported per output.
+WRITE_SYSCALLS = (
+    "mkdir", "openat", "write", "fdatasync", "close", "renameat2", "link", "unlink",
+    "getcwd", "newfstatat", "ioctl", "lseek", "getpid",
+)  # fmt: skip
+
+
+def leader_cpu(
+    tool: Tool, folders: dict[int, Path], work: Path, rounds: int, small: int, large: int
+) -> float:
+    """The median over ``rounds`` of the leader's CPU seconds per file, from ``small``-file and
+    ``large``-file runs (see the module doc)."""
+    probe = Tool(
+        tool.name,
+        [sys.executable, "-c", LEADER_PROBE, *tool.command[3:]],
+        tool.pythonpath,
+        environment={**tool.environment, "DEID_LEADER_CPU_FILE": str(work / "leader-cpu")},
+    )
+    per_file = []
+    for _ in range(rounds):
+        seconds = {}
+        for count in (small, large):
+            time_once(probe, folders[count], work / "out", count)
+            seconds[count] = float((work / "leader-cpu").read_text())
+        per_file.append((seconds[large] - seconds[small]) / (large - small))
+    return statistics.median(per_file)
+
+
+def _syscalls(tool: Tool, folder: Path, work: Path, count: int) -> dict[str, int]:
+    """The system calls of one run of ``count`` files, all processes (strace -f -c)."""
+    trace = work / "strace.txt"
+    command = ["strace", "-f", "-c", "-o", str(trace), *tool.command]
+    traced = Tool(tool.name, command, tool.pythonpath, environment=tool.environment)
+    time_once(traced, folder, work / "out", count)
+    calls: dict[str, int] = {}
+    for line in trace.read_text().splitlines():
+        fields = line.split()
+        # "% time  seconds  usecs/call  calls  [errors]  syscall"; the total line says "total".
+        if len(fields) >= 5 and fields[3].isdigit():
+            calls[fields[-1]] = int(fields[3])
+    return calls
+
+
+def syscalls_per_output(
+    tool: Tool, folders: dict[int, Path], work: Path, small: int, large: int
+) -> dict[str, float]:
+    """The system calls per output, marginal: from runs of ``small`` and ``large`` files."""
+    few, many = (_syscalls(tool, folders[count], work, count) for count in (small, large))
+    return {
+        name: (many.get(name, 0) - few.get(name, 0)) / (large - small)
+        for name in sorted(set(few) | set(many))
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--files", type=int, default=300, help="the large size (300)")
@@ -168,6 +245,8 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="deid's worker counts (1,2)")
     parser.add_argument("--baseline", type=Path, help="another checkout of deidengine")
     parser.add_argument("--work", type=Path, default=Path("/tmp/deid-startup"))
+    parser.add_argument("--leader", action="store_true", help="the leader's CPU per file")
+    parser.add_argument("--syscalls", action="store_true", help="system calls per output")
     arguments = parser.parse_args()
     large, small = arguments.files, max(2, arguments.files // 3)
     work = arguments.work
@@ -219,6 +298,21 @@ def main() -> None:
                       f"{seconds:6.2f} s wall {cpu:6.2f} s CPU", flush=True)  # fmt: skip
     print()
     print(report(tools, small, large))
+    deid_tools = tools[1:]
+    if arguments.leader:
+        print()
+        for tool in deid_tools:
+            per_file = leader_cpu(tool, folders, work, arguments.rounds, small, large)
+            print(f"{tool.name}: leader CPU {per_file * 1000:.3f} ms per file (median)")
+    if arguments.syscalls:
+        print()
+        for tool in deid_tools:
+            calls = syscalls_per_output(tool, folders, work, small, large)
+            written = ", ".join(
+                f"{name} {calls[name]:.2f}" for name in WRITE_SYSCALLS if name in calls
+            )
+            print(f"{tool.name}: system calls per output (marginal), all processes: {written}; "
+                  f"total {calls.get('total', 0.0):.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,67 +1,137 @@
 """Write a file atomically and durably: a temporary file in the target's folder, synced, then
-linked under its final name.
+moved under its final name, never over an existing file.
 
 The order, and why each step is there:
 
-1. The folder is made if missing.
+1. The folder is made if missing (each process remembers the folders it made or found, so a
+   series of many files costs one ``mkdir``, and a new study folder two, not one per parent up
+   the tree).
 2. A temporary file is created beside the target (``O_EXCL``, mode 0600; its name holds the
    target's name, so a run sweeps only its own leftovers: see
    :func:`deidengine.run.manifest.remove_stale_temporaries`), and the bytes are written to it.
 3. Its data are made durable (``fdatasync``: the data and the size that reads them back, which
    is all a new file needs; ``fsync`` where there is no ``fdatasync``).
-4. It is linked under the final name. Linking (not renaming) never replaces an existing file:
-   two inputs that map to one output, or a resumed run, find the file there and decide what
-   that means (``same``).
-5. The temporary name is removed.
+4. It is moved under the final name with ``renameat2(RENAME_NOREPLACE)``, which never replaces
+   an existing file: two inputs that map to one output, or a resumed run, find the file there
+   and decide what that means (``same``). Where the kernel or the filesystem does not offer
+   that flag, the temporary is linked under the final name (a link never replaces a file
+   either) and its own name removed: the same guarantees in two directory operations instead
+   of one.
 
 What a crash leaves:
 
 - A process killed anywhere: at most a temporary file (swept by the next run); the final name
-  exists only once its bytes were all written (the link comes after the write).
-- A power cut or kernel crash: the final name, if the link survived, holds the whole file, since
-  its data were durable before the link was made (step 3 before 4). Without that step a link
-  can survive a crash while the data it names do not: ext4 and others allocate a file's blocks
-  only at write-back, so the file comes back empty under its final name, which the next run
-  would take for a different file (a conflict). The link itself is not synced: one lost in a
-  crash only means the output is missing, and the run manifest, which records an output as
-  written only after this function has returned, checks that the output is still in place
-  before it skips its input (:meth:`deidengine.run.manifest.RunManifest.done`). So the manifest
-  never claims a file whose bytes can be lost, and never needs a folder sync.
+  exists only once its bytes were all written (the move comes after the write).
+- A power cut or kernel crash: the final name, if the move survived, holds the whole file,
+  since its data were durable before the move was made (step 3 before 4). Without that step a
+  name can survive a crash while the data it names do not: ext4 and others allocate a file's
+  blocks only at write-back, so the file comes back empty under its final name, which the next
+  run would take for a different file (a conflict). The move itself is not synced: one lost in
+  a crash only means the output is missing (its temporary is swept), and the run manifest,
+  which records an output as written only after this function has returned, checks that the
+  output is still in place before it skips its input
+  (:meth:`deidengine.run.manifest.RunManifest.done`). So the manifest never claims a file whose
+  bytes can be lost, and never needs a folder sync.
 
-Why not cheaper: the data sync is most of this function's cost (measured on ext4: about 0.1 ms
-per file for everything else, 0.3 ms to several ms for the sync, depending on what else the disk
-is writing; the rest is the kernel's: a remembered folder instead of ``mkdir``, an unnamed
-``O_TMPFILE`` instead of a named temporary, saved nothing measurable). Deferring the sync, to
-sync a whole batch with one ``syncfs`` before the manifest records the batch, keeps the manifest
-honest but loses step 3's guarantee (an empty file under a final name after a power cut);
-keeping both needs the batch's temporaries synced *before* their links, so the per-file
-function would have to hand its output back unlinked, which it does not. Nor is the sync
-overlapped with verification by writing the temporary first: only verified bytes may reach the
-disk (a crash would leave unverified ones in the output tree).
+Why not cheaper: the data sync is most of this function's cost (measured on ext4: 0.3 ms to
+several ms, depending on what else the disk is writing, against about 0.1 ms for everything
+else). Deferring the sync, to sync a whole batch with one ``syncfs`` before the manifest
+records the batch, keeps the manifest honest but loses step 3's guarantee (an empty file under
+a final name after a power cut); keeping both needs the batch's temporaries synced *before*
+their moves, so the per-file function would have to hand its output back unmoved, which it
+does not. Nor is the sync overlapped with verification by writing the temporary first: only
+verified bytes may reach the disk (a crash would leave unverified ones in the output tree).
+An unnamed ``O_TMPFILE`` instead of a named temporary saved nothing measurable.
 
 The bytes are :func:`~deidengine.dicom.encode.write_file`'s (what pydicom's ``dcmwrite``
 writes, faster for elements still raw), streamed to the file, or given whole
-(:func:`store_bytes_atomically`: the pipeline writes exactly the bytes it verified).
+(:func:`store_bytes_atomically`: the pipeline writes exactly the bytes it verified, with one
+``write`` on the descriptor: no buffered stream, whose set-up costs three system calls).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import errno
+import itertools
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from pydicom.dataset import Dataset
 
 from deidengine.dicom.encode import write_file
+
+__all__ = ["StoreResult", "store_atomically", "store_bytes_atomically"]
 
 
 class StoreResult(enum.Enum):
     WRITTEN = "written"
     ALREADY_THERE = "already-there"  # an equal file exists (``same`` said so)
     CONFLICT = "conflict"  # a different file exists; it was left alone
+
+
+_CREATE_FLAGS: Final = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_TEMPORARY_ATTEMPTS: Final = 100
+_AT_FDCWD: Final = -100
+_RENAME_NOREPLACE: Final = 1
+# What renameat2 answers where the kernel, the C library or the filesystem lacks the flag, or
+# a container's system-call filter refuses the call (EPERM: where that is a real refusal, the
+# link that is tried instead fails the same way, and says so).
+_NO_RENAME_NOREPLACE: Final = frozenset(
+    {
+        errno.EINVAL,
+        errno.ENOSYS,
+        errno.EOPNOTSUPP,
+        getattr(errno, "ENOTSUP", errno.EOPNOTSUPP),
+        errno.EPERM,
+    }
+)
+
+# The folders this process made or found: their mkdir is skipped. A folder removed behind the
+# process's back is made again (see _open_temporary).
+_folders: set[str] = set()
+# Temporary names: this process's id and a count, made unique on the disk by O_EXCL. The id
+# is kept (getpid is a system call) and taken again in a forked child.
+_sequence = itertools.count()
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+def _renameat2() -> Callable[..., int] | None:
+    """glibc's ``renameat2``, or None (another platform, an older C library)."""
+    if not hasattr(os, "fdatasync"):  # not Linux: renameat2 is Linux's
+        return None
+    try:
+        import ctypes
+
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p)
+    function.argtypes += (ctypes.c_uint,)
+    function.restype = ctypes.c_int
+    return function
+
+
+_rename_noreplace: Callable[..., int] | None = _renameat2()
 
 
 def _identical(mine: Path, theirs: Path) -> bool:
@@ -76,34 +146,102 @@ def _make_durable(descriptor: int) -> None:
     sync(descriptor)
 
 
+def _make_folder(folder: Path) -> None:
+    """``folder.mkdir(parents=True, exist_ok=True)``, skipping the folders already made or
+    found by this process."""
+    name = str(folder)
+    if name in _folders:
+        return
+    parent = folder.parent
+    if parent != folder and str(parent) not in _folders:
+        _make_folder(parent)
+    try:
+        os.mkdir(name)
+    except FileExistsError:
+        if not os.path.isdir(name):
+            raise
+    _folders.add(name)
+
+
+def _open_temporary(target: Path, prefix: str) -> tuple[int, str]:
+    """A new temporary file beside ``target`` (made with its folder if missing): its
+    descriptor and path."""
+    folder = target.parent
+    _make_folder(folder)
+    stem = os.path.join(str(folder), f"{prefix}{target.name}.{_pid}-")
+    for attempt in range(_TEMPORARY_ATTEMPTS):
+        temporary = f"{stem}{next(_sequence)}.tmp"
+        try:
+            return os.open(temporary, _CREATE_FLAGS, 0o600), temporary
+        except FileExistsError:
+            continue  # a leftover of an earlier process with this id
+        except FileNotFoundError:
+            if attempt:
+                raise
+            # A remembered folder was removed: forget them all and make it again.
+            _folders.clear()
+            _make_folder(folder)
+    raise FileExistsError(errno.EEXIST, "no free temporary name", stem)
+
+
+def _move_without_replacing(temporary: str, target: Path) -> None:
+    """Give ``temporary``'s file the name ``target`` and take its own name away; raises
+    FileExistsError, changing nothing, if ``target`` exists."""
+    global _rename_noreplace
+    rename = _rename_noreplace
+    if rename is not None:
+        source, destination = os.fsencode(temporary), os.fsencode(target)
+        if rename(_AT_FDCWD, source, _AT_FDCWD, destination, _RENAME_NOREPLACE) == 0:
+            return
+        import ctypes
+
+        number = ctypes.get_errno()
+        if number not in _NO_RENAME_NOREPLACE:
+            raise OSError(number, os.strerror(number), str(target))
+        _rename_noreplace = None  # not here: link and unlink from now on
+    os.link(temporary, target)
+    os.unlink(temporary)
+
+
+def _store_with(
+    fill: Callable[[int], None],
+    target: Path,
+    same: Callable[[str], bool],
+    prefix: str,
+) -> StoreResult:
+    descriptor, temporary = _open_temporary(target, prefix)
+    moved = False
+    try:
+        try:
+            fill(descriptor)
+            _make_durable(descriptor)  # before the move: see the module doc
+        finally:
+            os.close(descriptor)
+        try:
+            _move_without_replacing(temporary, target)
+        except FileExistsError:
+            return StoreResult.ALREADY_THERE if same(temporary) else StoreResult.CONFLICT
+        moved = True
+        return StoreResult.WRITTEN
+    finally:
+        if not moved:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+
+
 def _store(
     write: Callable[[BinaryIO], None],
     target: Path,
     same: Callable[[Path, Path], bool],
     prefix: str,
 ) -> StoreResult:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # The target's name in the temporary's: a run that writes one file into a shared folder
-    # sweeps only its own leftovers there (deidengine.run.manifest.remove_stale_temporaries).
-    handle, temporary = tempfile.mkstemp(
-        prefix=f"{prefix}{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
+    """Store what ``write`` writes to a stream."""
+
+    def fill(descriptor: int) -> None:
+        with open(descriptor, "wb", closefd=False) as stream:
             write(stream)
-            stream.flush()
-            _make_durable(stream.fileno())  # before the link: see the module doc
-        try:
-            os.link(temporary, target)
-        except FileExistsError:
-            return (
-                StoreResult.ALREADY_THERE
-                if same(Path(temporary), target)
-                else (StoreResult.CONFLICT)
-            )
-        return StoreResult.WRITTEN
-    finally:
-        os.unlink(temporary)
+
+    return _store_with(fill, target, lambda temporary: same(Path(temporary), target), prefix)
 
 
 def store_atomically(
@@ -127,7 +265,9 @@ def store_bytes_atomically(
     """Write ``data`` (a whole file, already encoded) to ``target`` as :func:`store_atomically`
     does; ``same(data, target)`` says whether an existing file counts as this one."""
 
-    def write(stream: BinaryIO) -> None:
-        stream.write(data)
+    def fill(descriptor: int) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
 
-    return _store(write, target, lambda _, theirs: same(data, theirs), prefix)
+    return _store_with(fill, target, lambda _: same(data, target), prefix)

@@ -15,9 +15,9 @@ and they are *forked from this process* when that is safe (:func:`fork_is_safe`)
 with no other Python thread alive and no native library loaded whose thread pool does not
 survive a fork (OpenCV, ONNX Runtime). Then a worker starts in about a millisecond holding
 everything this process has already done: the engine imported, the plan compiled (the plan
-cache keeps it in memory, so the worker's own processor is built from it at once) and the text
-stage's word lists loaded (:func:`~deidengine.text.warmup.warm_text_stage`, called just before
-the fork: otherwise every worker loads them again at its first file with text). This keeps
+cache keeps it in memory, so the worker's own processor is built from it at once), the text
+stage's word lists and the standard's tables loaded (:func:`~deidengine.run.warmup.warm_engine`,
+called just before the fork: otherwise every worker loads them again at its first file). This keeps
 the fork's one hazard away: a lock held by another thread at the moment of the fork stays held
 in the child forever, and here there is no other thread. Nor does a forked worker hold the
 manifest's lock, opened only later.
@@ -25,15 +25,19 @@ manifest's lock, opened only later.
 Where a fork is not safe (another thread is running, a native pool is loaded, a pool must be
 replaced after a crash while the manifest's lock is open, or on macOS), the processes come from
 a fork server: a fresh single-threaded process that has imported the engine and loaded the
-word lists once (:data:`PRELOADED`) and whose children load the compiled plan from the plan
-cache on disk; where there is no fork server (Windows) they are spawned (and load the lists at
-their first file with text, from the lists' own disk cache). At most ``4 * workers`` files are in
-flight, so memory stays flat whatever the number of inputs.
+word lists and the standard's tables once (:data:`PRELOADED`) and whose children load the
+compiled plan from the plan cache on disk; where there is no fork server (Windows) they are
+spawned (and load the lists at their first file with text, from the lists' own disk cache).
+At most ``8 * workers`` files are in flight, so memory stays flat whatever the number of
+inputs.
 
 A pool task carries one file or, once files are seen to end within :data:`SHORT_FILE_SECONDS`,
-two: each task costs this process a submission, a wake-up of the pool's thread, a result to
-decode and a wait (about 0.1-0.2 ms, measured), which for files of a few milliseconds is a
-share of the machine the workers could use. Slower files go one by one, so the run's last tasks
+four (:data:`FILES_PER_TASK`): each task costs this process a submission, wake-ups of the
+pool's threads, a result to decode and a wait (about 0.1-0.2 ms, measured, and more on a busy
+machine), which for files of a few milliseconds is a share of the machine the workers could
+use. Four rather than two (measured, 300 files, 2 workers, alternating runs: the leader's CPU
+time 8-12% lower on both benchmark corpora, its voluntary context switches 40% fewer, the wall
+time no worse). Slower files go one by one, so the run's last tasks
 never leave a worker idle for long. Outcomes are the same either way, and a task that dies with
 its process has each of its files retried alone, as any file lost with a pool is.
 
@@ -60,6 +64,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.run.outcome import Outcome
 from deidengine.run.signals import ignore_interrupts, terminate_processes
+from deidengine.run.warmup import warm_engine
 from deidengine.run.worker_protocol import (
     CRASH_DETAIL,
     IN_FLIGHT_PER_WORKER,
@@ -70,7 +75,6 @@ from deidengine.run.worker_protocol import (
     failure_outcome,
     raised_detail,
 )
-from deidengine.text.warmup import warm_text_stage
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -107,10 +111,11 @@ __all__ = [
 PRELOADED: Final = (
     "deidengine.run.pipeline",
     "deidengine.run.executor",
-    "deidengine.text.preloaded",
+    "deidengine.run.preloaded",
 )
 """Modules the fork server imports once, for every worker it forks (the last one loads the text
-stage's word lists, as :func:`~deidengine.text.warmup.warm_text_stage` does before a fork)."""
+stage's word lists and the standard's tables, as :func:`~deidengine.run.warmup.warm_engine`
+does before a fork)."""
 
 FORK_UNSAFE_MODULES: Final = ("cv2", "onnxruntime")
 """Native libraries (the pixel stage's) whose thread pools do not survive a fork: once one is
@@ -120,11 +125,11 @@ around a fork.)"""
 
 
 SHORT_FILE_SECONDS: Final = 0.1
-"""Files that take a worker less than this (a moving average of wall time) travel two to a pool
-task. Wall time on a shared machine is often several times the CPU time (the mixed corpus: 5 to
-8 ms of CPU, a median of 20 ms of wall measured on a loaded 2-core machine), so the bound is
-set by what it guards against (a worker left idle at the end of a run of slow, OCR'd files)
-rather than close to the files that gain."""
+"""Files that take a worker less than this (a moving average of wall time) travel
+:data:`FILES_PER_TASK` to a pool task. Wall time on a shared machine is often several times
+the CPU time (the mixed corpus: 5 to 8 ms of CPU, a median of 20 ms of wall measured on a
+loaded 2-core machine), so the bound is set by what it guards against (a worker left idle at
+the end of a run of slow, OCR'd files) rather than close to the files that gain."""
 
 FILES_PER_TASK: Final = max(1, IN_FLIGHT_PER_WORKER // 2)
 """The most files in one task: with ``IN_FLIGHT_PER_WORKER`` files in flight per worker, each
@@ -298,7 +303,7 @@ class LocalExecutor:
         # Asked again: building the processor may have loaded a native pool or started a thread.
         forking = forking and fork_is_safe()
         if forking:
-            warm_text_stage()  # loaded once here, shared by every forked worker
+            warm_engine()  # loaded once here, shared by every forked worker
         context = multiprocessing.get_context("fork") if forking else _server_context()
         pool = self._new_pool(context, settings, worker_factory)
         # With fork, the first submission forks every process: do it now, while this thread

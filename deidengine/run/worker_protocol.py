@@ -31,8 +31,9 @@ __all__ = [
     "raised_detail",
 ]
 
-IN_FLIGHT_PER_WORKER: Final = 4
-"""Files submitted ahead per worker: enough to keep every process busy, few enough to stay flat."""
+IN_FLIGHT_PER_WORKER: Final = 8
+"""Files submitted ahead per worker: enough to keep every process busy with a task queued behind
+the one it runs (the local pool's tasks carry up to half of them), few enough to stay flat."""
 
 CRASH_DETAIL: Final = (
     "the worker process died processing this file alone (a crash in native code, or out of "

@@ -165,15 +165,15 @@ def clinical_words() -> frozenset[str]:
     A code-meaning word that is also a name ("Brown", "Young", "Rose") is left out: next to a
     cue it is read as the name.
     """
-    lexicon = names()
-    return RADIOLOGY_TERMS | frozenset(w for w in concept_words() if w not in lexicon)
+    # A set difference (a loop in C), not a comprehension: a third of the time, paid at every
+    # start of a run that forks its workers (deidengine.run.warmup).
+    return RADIOLOGY_TERMS | concept_words().difference(names())
 
 
 @cache
 def plain_words() -> frozenset[str]:
     """Common English words that are not names: never part of a name."""
-    lexicon = names()
-    return frozenset(w for w in common_words() if w not in lexicon) | RADIOLOGY_TERMS
+    return common_words().difference(names()) | RADIOLOGY_TERMS
 
 
 #: Word endings of medical terms (procedures, findings, conditions): an unknown word that ends

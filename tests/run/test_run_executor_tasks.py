@@ -1,5 +1,5 @@
-"""Pool tasks of two files: taken once files are seen to be short, never more files in flight
-than before, and a file that kills its process inside a task is still the only one lost."""
+"""Pool tasks of several files: taken once files are seen to be short, never more files in
+flight than before, and a file that kills its process inside a task is still the only one lost."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_files_travel_alone_until_they_are_seen_to_be_short() -> None:
     sizing = executor_module._TaskSizing()
     assert sizing.files == 1
     sizing.observe(2, 2 * SHORT_FILE_SECONDS / 4)
-    assert sizing.files == FILES_PER_TASK == 2
+    assert sizing.files == FILES_PER_TASK == 4
     for _ in range(3):  # slow files move the average past the bound
         sizing.observe(1, 10 * SHORT_FILE_SECONDS)
     assert sizing.files == 1
@@ -51,7 +51,7 @@ def test_a_task_ends_each_of_its_files_as_a_task_of_one_would(
     assert outcomes[0].detail == raised_detail(ValueError())  # the type only, never the path
 
 
-def test_a_crash_inside_a_task_of_two_costs_only_its_own_file(
+def test_a_crash_inside_a_task_of_several_costs_only_its_own_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tasks: list[tuple[str, ...]] = []
@@ -73,11 +73,12 @@ def test_a_crash_inside_a_task_of_two_costs_only_its_own_file(
     outcomes = list(LocalExecutor(workers).execute(paths, settings_for(tmp_path), fake_worker))
 
     assert [len(task) for task in tasks[:first]] == [1] * first
-    together = (str(paths[first]), str(paths[first + 1]))
-    assert tasks[first] == together  # the next two files in one task, which the crash kills
+    together = tuple(str(path) for path in paths[first : first + FILES_PER_TASK])
+    assert str(paths[first + 1]).endswith("crash")
+    assert tasks[first] == together  # the next files in one task, which the crash kills
     later = tasks[first + 1 :]
-    assert together[:1] in later and together[1:] in later  # then each retried alone
-    assert max(len(task) for task in later) == FILES_PER_TASK  # and pairs again after
+    assert all((path,) in later for path in together)  # then each retried alone
+    assert max(len(task) for task in later) == FILES_PER_TASK  # and full tasks again after
 
     by_ref = {o.input_ref: o for o in outcomes}
     assert len(outcomes) == len(by_ref) == len(paths)

@@ -72,3 +72,46 @@ def test_every_outcome_recorded_before_a_crash_is_found_by_the_next_run(tmp_path
     assert {name: (o and o.reason, o and o.output) for name, o in found.items()} == {
         name: (Reason.ALREADY_DONE, f"{name}.dcm") for name in names
     }
+
+
+def _manifest(root: Path, run_id: str) -> RunManifest:
+    return RunManifest(
+        root / "out.manifest.sqlite",
+        secret=SECRET,
+        output_root=root / "out",
+        policy_digest="p" * 64,
+        configuration=configuration_digest("p" * 64, settings_for(root)),
+        run_id=run_id,
+    )
+
+
+def test_one_b_tree_per_table_and_a_manifest_made_before_still_works(tmp_path: Path) -> None:
+    import sqlite3
+
+    from deidengine.run.outcome import Outcome, Status, input_reference
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    with _manifest(tmp_path, "new"):
+        pass
+    database = sqlite3.connect(tmp_path / "out.manifest.sqlite")
+    (schema,) = database.execute("SELECT sql FROM sqlite_master WHERE name = 'inputs'").fetchone()
+    database.close()
+    assert schema.rstrip().endswith("WITHOUT ROWID")  # the rows in the key's b-tree alone
+
+    # A manifest whose inputs table has a rowid (made before): used as it is.
+    old = tmp_path / "old"
+    (old / "in").mkdir(parents=True)
+    (old / "out").mkdir()
+    database = sqlite3.connect(old / "out.manifest.sqlite")
+    database.executescript(schema.rstrip().removesuffix("WITHOUT ROWID") + ";")
+    database.close()
+    path = old / "in" / "a"
+    path.write_bytes(b"a")
+    (old / "out" / "a.dcm").write_bytes(b"x")
+    with _manifest(old, "first") as manifest:
+        assert manifest.done(path) is None
+        manifest.record(Outcome(input_reference(SECRET, path), Status.WRITTEN, output="a.dcm"))
+    with _manifest(old, "second") as manifest:
+        found = manifest.done(path)
+    assert found is not None and found.output == "a.dcm"
