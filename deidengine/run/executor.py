@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from deidengine.dicom.keys import ProjectSecret
 from deidengine.run.outcome import Outcome
-from deidengine.run.signals import ignore_interrupts, terminate_processes
+from deidengine.run.signals import ignore_interrupts, signals_blocked, terminate_processes
 from deidengine.run.warmup import warm_engine
 from deidengine.run.worker_protocol import (
     CRASH_DETAIL,
@@ -308,7 +308,8 @@ class LocalExecutor:
         pool = self._new_pool(context, settings, worker_factory)
         # With fork, the first submission forks every process: do it now, while this thread
         # is still the only one (the caller may start a progress display before iterating).
-        pool.submit(_ready)
+        with signals_blocked():  # until each worker has its own handlers (run/signals.py)
+            pool.submit(_ready)
         outcomes = self._in_pool(paths, pool, settings, worker_factory, secret)
         # A caller that never iterates (it failed before its loop) must not leave the pool
         # running; once iterated, the loop shuts it down itself (shutting down twice is fine).

@@ -6,8 +6,13 @@ process of the terminal's group, workers included, each printing its own traceba
 
 How a stop goes instead:
 
-- the pool's workers ignore SIGINT (:func:`ignore_interrupts`, their initializer calls it): a
-  Ctrl-C reaches the whole foreground group, and only the leader decides what it means;
+- the pool's workers ignore SIGINT and take SIGTERM's default action (:func:`ignore_interrupts`,
+  their initializer calls it): a Ctrl-C reaches the whole foreground group, and only the leader
+  decides what it means; a SIGTERM from the leader ends a worker at once. A forked worker starts
+  with the leader's handlers, which would raise :class:`RunInterrupted` in the worker (a
+  traceback on the terminal), so the leader forks with both signals blocked
+  (:func:`signals_blocked`) and the worker unblocks them only once its own dispositions are set;
+  a signal that arrives in between waits, in the leader, until the fork is done;
 - in the leader, :func:`stop_on_signals` turns the first SIGTERM or SIGINT into
   :class:`RunInterrupted` (later ones are ignored while the run stops: a stop must not be cut
   short half-way);
@@ -36,6 +41,7 @@ __all__ = [
     "STOP_SIGNALS",
     "RunInterrupted",
     "ignore_interrupts",
+    "signals_blocked",
     "stop_on_signals",
     "terminate_processes",
 ]
@@ -93,8 +99,24 @@ def stop_on_signals(signals: Iterable[int] = STOP_SIGNALS) -> Iterator[None]:
 
 def ignore_interrupts() -> None:
     """For a pool's worker process: SIGINT (a terminal's Ctrl-C, sent to the whole group) is
-    the leader's to handle; SIGTERM keeps its default action, so the leader can end a worker."""
+    the leader's to handle; SIGTERM takes its default action, so the leader can end a worker
+    (not the leader's handler, which a forked worker inherits). Then both are unblocked (see
+    :func:`signals_blocked`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextmanager
+def signals_blocked(signals: Iterable[int] = STOP_SIGNALS) -> Iterator[None]:
+    """Within the block, ``signals`` are held pending in this thread (not lost: they arrive
+    when the block ends). Processes forked inside start with them blocked, so none reaches a
+    worker before :func:`ignore_interrupts` has set its own dispositions."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def terminate_processes(processes: Iterable[BaseProcess]) -> None:

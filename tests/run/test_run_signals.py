@@ -21,6 +21,7 @@ from run_fakes import deid_run_process, fake_inputs, secret_file, settings_for
 
 from benchmarks.corpus import write_corpus
 from deidengine.dicom.keys import ProjectSecret
+from deidengine.run.executor import LocalExecutor
 from deidengine.run.outcome import Outcome, Status, input_reference
 from deidengine.run.pipeline import RunSettings
 from deidengine.run.runner import run_tree
@@ -183,3 +184,42 @@ def test_an_in_process_stop_sweeps_the_temporary_it_cut_short(
         )
         assert (summary.stopped, summary.exit_code, summary.written) == ("SIGTERM", 143, 1)
     assert sorted(tmp_path.rglob(".deid-*.tmp")) == []
+
+
+def _signal_state() -> str:
+    """This process's SIGINT and SIGTERM dispositions and whether either is blocked."""
+    names = {signal.SIG_IGN: "ignored", signal.SIG_DFL: "default"}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    return " ".join(
+        f"{signal.Signals(number).name}="
+        f"{names.get(signal.getsignal(number), 'handler')}"  # type: ignore[call-overload]
+        f"{'+blocked' if number in blocked else ''}"
+        for number in (signal.SIGINT, signal.SIGTERM)
+    )
+
+
+@dataclass(frozen=True)
+class _SignalStateProcessor:
+    """Writes every input, reporting in ``detail`` the worker's signal state."""
+
+    settings: RunSettings
+
+    def process(self, path: str) -> Outcome:
+        reference = input_reference(ProjectSecret(self.settings.secret_key), path)
+        return Outcome(reference, Status.WRITTEN, output="x.dcm", detail=_signal_state())
+
+
+def test_a_forked_worker_has_its_own_signal_dispositions_not_the_leaders(
+    tmp_path: Path,
+) -> None:
+    # The leader's stop handler, inherited by a fork, would raise RunInterrupted in a worker
+    # that the leader ends with SIGTERM: a traceback on the terminal (seen 1 run in 20).
+    paths = fake_inputs(tmp_path, ["a", "b", "c", "d"])
+    with stop_on_signals():
+        leader = _signal_state()
+        outcomes = list(
+            LocalExecutor(2).execute(paths, settings_for(tmp_path), _SignalStateProcessor)
+        )
+        assert _signal_state() == leader  # the leader's mask is back as it was
+    assert leader == "SIGINT=handler SIGTERM=handler"
+    assert {outcome.detail for outcome in outcomes} == {"SIGINT=ignored SIGTERM=default"}
