@@ -26,6 +26,7 @@ from pydicom.values import convert_string
 from deidengine.core.dictionary import AMBIGUOUS
 from deidengine.core.errors import Code, ReadError
 from deidengine.core.table import TOP, ElementTable, Kind
+from deidengine.standard.dictionary import PIXEL_DATA
 from deidengine.standard.vr_classes import CHARACTER_SET_VRS
 
 __all__ = [
@@ -55,7 +56,6 @@ NUMBER_FORMATS: Final = {
     "UV": "Q",
 }
 SPECIFIC_CHARACTER_SET: Final = 0x00080005
-PIXEL_DATA: Final = 0x7FE00010
 BITS_ALLOCATED: Final = 0x00280100
 PIXEL_REPRESENTATION: Final = 0x00280103
 WAVEFORM_BITS_ALLOCATED: Final = 0x54001004

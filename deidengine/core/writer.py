@@ -54,6 +54,7 @@ from deidengine.core import values
 from deidengine.core.dictionary import implicit_vr
 from deidengine.core.errors import EncodingError
 from deidengine.core.table import TOP, UNDEFINED_LENGTH, ElementTable, Kind
+from deidengine.standard.dictionary import PIXEL_DATA
 
 __all__ = ["Edits", "NewItem", "Value", "encode"]
 
@@ -78,7 +79,6 @@ META_UIDS: Final = frozenset({MEDIA_CLASS, MEDIA_INSTANCE, TRANSFER_SYNTAX, IMPL
 SOP_CLASS: Final = 0x00080016
 SOP_INSTANCE: Final = 0x00080018
 SPECIFIC_CHARACTER_SET: Final = 0x00080005
-PIXEL_DATA: Final = 0x7FE00010
 #: Elements ``dcmwrite`` reads before writing (so writes as converted): in every data set it
 #: walks, and at the top level only.
 CONVERTED: Final = frozenset({SPECIFIC_CHARACTER_SET})

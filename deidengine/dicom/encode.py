@@ -29,6 +29,7 @@ from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
 from deidengine.dicom.elements import walk_elements
+from deidengine.standard.dictionary import PIXEL_DATA
 
 __all__ = ["encode_file", "write_file"]
 
@@ -40,7 +41,6 @@ MEDIA_STORAGE_UIDS: Final = (
     ("MediaStorageSOPClassUID", "SOPClassUID"),
     ("MediaStorageSOPInstanceUID", "SOPInstanceUID"),
 )
-PIXEL_DATA: Final = 0x7FE00010
 #: File Meta elements :func:`_meta_bytes` encodes itself: tag → (VR, padding byte). Any other
 #: element, or a value that is not one plain string, sends the meta to pydicom's writer.
 META_TEXT: Final = {

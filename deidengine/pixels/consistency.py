@@ -24,6 +24,8 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import parse_fragments
 from pydicom.pixels.utils import get_expected_length
 
+from deidengine.standard.dictionary import PIXEL_DATA
+
 __all__ = [
     "PHOTOMETRIC_SAMPLES",
     "PixelDataFault",
@@ -32,7 +34,6 @@ __all__ = [
     "expected_native_length",
 ]
 
-PIXEL_DATA: Final = 0x7FE00010
 
 #: Photometric Interpretations of PS3.3 C.7.6.3.1.2 (current and retired) and the Samples per
 #: Pixel each requires. Anything else is refused: the engine does not guess at a colour model.

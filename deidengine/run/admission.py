@@ -49,7 +49,7 @@ from deidengine.dicom.limits import (
 )
 from deidengine.dicom.reading import FileReading, read_file
 from deidengine.errors import DeidError
-from deidengine.pixels.consistency import MAX_FRAMES, PIXEL_DATA, PixelDataFault, check_pixel_data
+from deidengine.pixels.consistency import MAX_FRAMES, PixelDataFault, check_pixel_data
 from deidengine.run.diagnose import (
     check_encoding,
     check_table_encoding,
@@ -58,6 +58,7 @@ from deidengine.run.diagnose import (
     may_have_encoding_defect,
 )
 from deidengine.run.outcome import Reason
+from deidengine.standard.dictionary import PIXEL_DATA
 from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
 
 __all__ = [

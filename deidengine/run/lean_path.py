@@ -36,7 +36,6 @@ from deidengine.core.writer import (
     IMPLEMENTATION_VERSION,
     MEDIA_CLASS,
     MEDIA_INSTANCE,
-    PIXEL_DATA,
     SOP_CLASS,
     SOP_INSTANCE,
     TRANSFER_SYNTAX,
@@ -51,6 +50,7 @@ from deidengine.policy import ast
 from deidengine.policy.plan import Plan
 from deidengine.provenance import WhatRan
 from deidengine.provenance.stamp_edits import provenance_edits
+from deidengine.standard.dictionary import PIXEL_DATA
 
 __all__ = [
     "REMOVED_IDENTITY",

@@ -17,11 +17,10 @@ from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.policy import ast
 from deidengine.policy.plan import Plan, PlannedRule
+from deidengine.standard.dictionary import PIXEL_DATA
 
 if TYPE_CHECKING:
     from deidengine.pixels.redact import PixelOutcome
-
-PIXEL_DATA = 0x7FE00010
 
 
 def _opencv_on_one_thread() -> None:

@@ -19,6 +19,7 @@ from deidengine.standard._data import load
 
 __all__ = [
     "NOT_PRIVATE_ODD_GROUPS",
+    "PIXEL_DATA",
     "AttributeInfo",
     "all_keywords",
     "attribute_info",
@@ -28,6 +29,10 @@ __all__ = [
     "tag_for_keyword",
     "vr_of",
 ]
+
+#: (7FE0,0010) Pixel Data: the one tag that reader, writer, admission and the pixel stage each
+#: treat apart (its VR is OB or OW by the transfer syntax and Bits Allocated).
+PIXEL_DATA: Final = 0x7FE00010
 
 #: Odd groups that are not private (PS3.5 7.1).
 NOT_PRIVATE_ODD_GROUPS: Final = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})

@@ -19,10 +19,10 @@ from deidengine.dicom.dummies import (
     minimum_multiplicity,
 )
 from deidengine.dicom.vr import CODE_STRING_CHARACTERS, MAXIMUM_LENGTH
+from deidengine.standard.dictionary import PIXEL_DATA
 
 AMBIGUOUS_VRS = {VR.US_SS_OW, VR.US_SS, VR.US_OW, VR.OB_OW}
 SPECIFIC_CHARACTER_SET = 0x00080005
-PIXEL_DATA = 0x7FE00010
 CONCRETE_VRS = [vr.value for vr in VR if vr not in AMBIGUOUS_VRS and vr is not VR.SQ]
 
 

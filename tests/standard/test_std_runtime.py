@@ -26,6 +26,7 @@ from deidengine.standard import (
     tag_key,
     vr_of,
 )
+from deidengine.standard.dictionary import PIXEL_DATA
 from deidengine.standard.generate import default_standard_dir
 from tests.standard.standard_tables import needs_standard, read_csv, read_json
 
@@ -41,6 +42,12 @@ def rows() -> list[dict[str, str]]:
 
 
 # ----------------------------------------------------------------------------- dictionary
+
+
+def test_the_pixel_data_tag_that_the_engine_names_is_the_dictionarys() -> None:
+    assert tag_for_keyword("PixelData") == PIXEL_DATA
+    info = attribute_info(PIXEL_DATA)
+    assert info is not None and info.vr == "OB or OW"
 
 
 def test_every_table_keyword_resolves_to_its_tag(rows: list[dict[str, str]]) -> None:
