@@ -116,13 +116,15 @@ def mark_worker(settings: RunSettings) -> MarkProcessor:
 
 @dataclass(frozen=True)
 class FrozenHeapProcessor:
-    """Writes every input, reporting in ``detail`` whether its process's heap is frozen."""
+    """Writes every input, reporting in ``detail`` whether its process's heap is frozen and
+    its first-generation collection threshold."""
 
     settings: RunSettings
 
     def process(self, path: str) -> Outcome:
         frozen = "frozen" if gc.get_freeze_count() else "collected"
-        return Outcome(reference(path), Status.WRITTEN, output="x.dcm", detail=frozen)
+        detail = f"{frozen} {gc.get_threshold()[0]}"
+        return Outcome(reference(path), Status.WRITTEN, output="x.dcm", detail=detail)
 
 
 def frozen_heap_worker(settings: RunSettings) -> FrozenHeapProcessor:

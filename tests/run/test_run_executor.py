@@ -34,6 +34,7 @@ from deidengine.run.executor import (
     EXECUTORS,
     FORK_UNSAFE_MODULES,
     IN_FLIGHT_PER_WORKER,
+    WORKER_COLLECTION_THRESHOLD,
     ExecutorOptions,
     LocalExecutor,
     WorkerStartError,
@@ -197,15 +198,20 @@ def test_pool_workers_from_the_fork_server_start_afresh(
     assert {o.detail for o in outcomes} == {"unset"}
 
 
+@pytest.mark.parametrize("forking", [False, True], ids=["fork-server", "fork"])
 def test_pool_workers_freeze_the_heap_they_start_with(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forking: bool
 ) -> None:
     """A fork-server worker starts as a fresh interpreter: what it holds once its processor is
-    built is frozen by the initializer, so full collections skip it for the rest of the run."""
-    monkeypatch.setattr(executor_module, "fork_is_safe", lambda: False)
+    built is frozen by the initializer, so full collections skip it for the rest of the run;
+    and a worker, forked or not, collects its first generation only every
+    WORKER_COLLECTION_THRESHOLD objects."""
+    if not forking:
+        monkeypatch.setattr(executor_module, "fork_is_safe", lambda: False)
     paths = fake_inputs(tmp_path, [f"f{index}" for index in range(4)])
     outcomes = list(LocalExecutor(2).execute(paths, settings_for(tmp_path), frozen_heap_worker))
-    assert [o.detail for o in outcomes] == ["frozen"] * 4
+    assert [o.detail for o in outcomes] == [f"frozen {WORKER_COLLECTION_THRESHOLD}"] * 4
+    assert gc.get_threshold()[0] != WORKER_COLLECTION_THRESHOLD  # the leader's is its own
 
 
 def test_a_pool_never_iterated_is_shut_down(tmp_path: Path) -> None:
