@@ -360,7 +360,6 @@ class LocalExecutor:
         pending = iter(paths)
         sizing = _TaskSizing()
         in_flight: dict[Future[_TaskResult], tuple[Path, ...]] = {}
-        flying = 0  # files in the tasks of in_flight
         suspects: deque[Path] = deque()  # lost with a dying pool; each is retried alone
         alone: Future[_TaskResult] | None = None  # the suspect now running by itself
         exhausted = False
@@ -372,11 +371,10 @@ class LocalExecutor:
                         if not in_flight:
                             alone = pool.submit(_process_in_worker, (str(suspects[0]),))
                             in_flight[alone] = (suspects.popleft(),)
-                            flying = 1
                     else:
                         # A task waits for room for all its files: filling a single free
                         # place with a single file would keep every task at one.
-                        while not exhausted and flying + sizing.files <= limit:
+                        while not exhausted and _files_in(in_flight) + sizing.files <= limit:
                             wanted = sizing.files
                             task = tuple(islice(pending, wanted))
                             exhausted = len(task) < wanted
@@ -384,7 +382,6 @@ class LocalExecutor:
                                 break
                             suspects.extend(task)  # until the pool has accepted them
                             in_flight[pool.submit(_process_in_worker, _names(task))] = task
-                            flying += len(task)
                             for _ in task:
                                 suspects.pop()
                 except BrokenProcessPool:
@@ -394,7 +391,6 @@ class LocalExecutor:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     task = in_flight.pop(future)
-                    flying -= len(task)
                     error = future.exception()
                     if error is None:
                         outcomes, seconds = future.result()
@@ -416,7 +412,6 @@ class LocalExecutor:
                 if broken:
                     suspects.extend(path for task in in_flight.values() for path in task)
                     in_flight.clear()
-                    flying = 0
                     alone = None
                     pool.shutdown(wait=True, cancel_futures=True)
                     pool = self._new_pool(_server_context(), settings, worker_factory)
@@ -440,6 +435,11 @@ class LocalExecutor:
             initializer=_initialize_worker,
             initargs=(settings, worker_factory),
         )
+
+
+def _files_in(in_flight: dict[Future[_TaskResult], tuple[Path, ...]]) -> int:
+    """How many files the tasks in flight carry."""
+    return sum(map(len, in_flight.values()))
 
 
 def _names(task: tuple[Path, ...]) -> tuple[str, ...]:
