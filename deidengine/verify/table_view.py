@@ -32,7 +32,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Final
+from typing import Final
 
 from pydicom import config
 from pydicom.charset import decode_bytes
@@ -369,6 +369,8 @@ def _laid_out(
     ``walk(TOP)`` and ``walk(META)``, in one pass over the rows; ``None`` where a data set's
     tags do not strictly ascend in the file (a disordered or a repeated tag: file order is not
     the walk's then, and :func:`_grouped` and :meth:`TableView._visits` lay the table out)."""
+    if not table.ordered():  # noted by the reader of the output's bytes
+        return None
     rows = table.rows
     meta_end = table.facts.meta_end
     top: list[Visit] = []
@@ -376,8 +378,8 @@ def _laid_out(
     grouped: dict[int, dict[int, int]] = {META: {}, TOP: {}}
     items: dict[int, list[int]] = {}
     vrs: dict[int, str] = {}
-    # Per data set: its path, the visits of the walk that reaches it, its last tag so far.
-    state: dict[int, list[Any]] = {TOP: [(), top, -1], META: [(), meta, -1]}
+    # Per data set: its path and the visits of the walk that reaches it.
+    state: dict[int, tuple[ElementPath, list[Visit]]] = {TOP: ((), top), META: ((), meta)}
     element_kind, item_kind = Kind.ELEMENT, Kind.ITEM
     # A data set's elements stand in runs of rows (broken only by a sequence's items): the run's
     # data set and what is read of it are held while it lasts.
@@ -385,20 +387,14 @@ def _laid_out(
     run: dict[int, int] = {}
     visits: list[Visit] = top
     path: ElementPath = ()
-    last = -1
     for index, (tag, vr, _, header, _, _, _, _, parent, _, kind, _, _) in enumerate(rows):
         if kind is element_kind:
             if parent == TOP and header < meta_end:
                 parent = META
             if parent != current:
-                if current is not None:
-                    state[current][2] = last
                 current = parent
-                path, visits, last = state[parent]
+                path, visits = state[parent]
                 run = grouped[parent]
-            if tag <= last:
-                return None
-            last = tag
             run[tag] = index
             if vr in AMBIGUOUS:
                 try:
@@ -418,7 +414,7 @@ def _laid_out(
             if holder == TOP and holder_row[3] < meta_end:
                 holder = META
             held = state[holder]
-            state[index] = [(*held[0], (holder_row[0], number)), held[1], -1]
+            state[index] = ((*held[0], (holder_row[0], number)), held[1])
             grouped[index] = {}
     return grouped, items, vrs, {(TOP, ()): top, (META, ()): meta}
 
