@@ -311,11 +311,18 @@ def _dummy(item: ElementHandle, state: _FileState) -> None:
             # Otherwise a dummy sequence is an empty one: no item can carry identifying content.
             item.replace(Sequence())
         return
-    info = attribute_info(item.tag)
+    item.replace(dummy_replacement(item.tag, item.vr))
+
+
+def dummy_replacement(tag: int, vr: str) -> object:
+    """What ``D`` gives an element of ``vr`` at ``tag`` that is not a sequence: the VR's dummy
+    with the least multiplicity the attribute's VM allows, or ``None`` (emptied) where the VR
+    has none. The same for every element of the tag: the table stage keeps its encoding."""
+    info = attribute_info(tag)
     try:
-        item.replace(dummy_value(item.vr, info.vm if info else "1"))
+        return dummy_value(vr, info.vm if info else "1")
     except NoDummyValueError:
-        item.replace(None)
+        return None
 
 
 def _keep(item: ElementHandle, state: _FileState) -> None:

@@ -45,6 +45,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
+from typing import Final
 
 from pydicom.charset import default_encoding
 from pydicom.dataelem import DataElement
@@ -70,17 +71,19 @@ from deidengine.dicom.apply import (
     _sr_item_dropped,
     act,
     creators_to_remove,
+    dummy_replacement,
     header_outcome,
     patient_key_of,
 )
 from deidengine.dicom.conditions import ConditionSnapshot
+from deidengine.dicom.decision import REPLACING_ACTIONS, FileFacts, Scope, decide
 from deidengine.dicom.decision import TOP as TOP_SCOPE
-from deidengine.dicom.decision import FileFacts, Scope, decide
 from deidengine.dicom.elements import ASCII_TEXT_VRS, BINARY_VRS, RAW_ASCII_VRS
 from deidengine.dicom.identifiers import IdentifyingValues
+from deidengine.policy.ast import ActionKind
 from deidengine.standard.dictionary import NOT_PRIVATE_ODD_GROUPS
 from deidengine.standard.sr import sr_concept_actions
-from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
+from deidengine.standard.vr_classes import CHARACTER_SET_VRS, DATE_TIME_VRS, PIXEL_DATA_TAGS
 
 __all__ = ["LeanUnsupported", "TableElement", "TableHeader", "apply_plan_to_table", "encoded_value"]
 
@@ -94,6 +97,7 @@ NUMBER_VRS = frozenset(values.NUMBER_FORMATS)
 
 
 ELEMENT, FRAGMENT = Kind.ELEMENT, Kind.FRAGMENT
+KEEP, DUMMY, REMOVE = ActionKind.KEEP, ActionKind.DUMMY, ActionKind.REMOVE
 _new_value = tuple.__new__
 
 
@@ -144,6 +148,26 @@ def encoded_value(tag: int, vr: str, value: object, encodings: list[str], little
     buffer.is_implicit_VR = True  # a fixed 8-byte header to cut off
     write_data_element(buffer, DataElement(tag, vr, value), encodings or [default_encoding])
     return buffer.getvalue()[8:]
+
+
+#: :func:`_plain_dummy`'s answer for a dummy that is not plain ASCII text.
+NOT_PLAIN: Final = Value("", b"", ())
+#: D's value of a tag's element, encoded (:func:`_plain_dummy`), by (tag, VR): a dummied
+#: content tree asks for the same few many times over. Bounded by the tags and VRs there are.
+_DUMMIES: dict[tuple[int, str], Value] = {}
+
+
+def _plain_dummy(tag: int, vr: str) -> Value:
+    """D's value of an element of ``vr`` at ``tag`` (:func:`dummy_replacement`) as the writer's
+    edit, when it is plain ASCII text (the same bytes in every character set); else
+    :data:`NOT_PLAIN` (the element goes through :func:`act`, which encodes it for its row)."""
+    if len(_DUMMIES) >= DUMMY_LIMIT:
+        _DUMMIES.clear()
+    plain = plain_ascii(vr, dummy_replacement(tag, vr))
+    return NOT_PLAIN if plain is None else Value(vr, plain)
+
+
+DUMMY_LIMIT: Final = 1 << 14
 
 
 class _Builder:
@@ -221,6 +245,12 @@ class _Builder:
         table, rows, state = self.table, self.rows, self.state
         facts = state.facts
         replace, remove = self.replace, self.remove
+        counts, default_kept, explicitly_kept = (
+            state.counts,
+            state.default_kept,
+            state.explicitly_kept,
+        )
+        dummies = _DUMMIES
         creators: list[int] = []
         # A data set that states a tag twice lists its tags out of order: only then are the
         # tags tracked (the reader says whether any data set does).
@@ -255,6 +285,39 @@ class _Builder:
                 key = (creator.strip(" \x00"), group, number & 0xFF)
             decision = decide(facts, tag, vr, path, own_path, scope, private, key)
             rule = decision.rule
+            if vr != "SQ" and decision.cleaning is None:
+                # The actions whose effect on a value is the same for every element of a tag
+                # (a value's default keep, D's dummy, a removal): done here without an
+                # element handle. act's bookkeeping and the actions' effects, as they are in
+                # apply.py; anything else (a value read, a sequence walked) goes through act.
+                action = decision.kind
+                if action is KEEP and rule is None:
+                    if vr not in DATE_TIME_VRS:  # _keep reads whether a date holds a value
+                        counts[decision.label] += 1
+                        default_kept.add((path, tag))
+                        if encoded_vr == "UN" and vr != "UN":
+                            replace[index] = Value(vr, table.value(index))
+                        continue
+                elif action is DUMMY:
+                    value = dummies.get((tag, vr))
+                    if value is None:
+                        value = dummies[(tag, vr)] = _plain_dummy(tag, vr)
+                    if value is not NOT_PLAIN:
+                        counts[decision.label] += 1
+                        if decision.code is not None and rule is not None:
+                            counts[f"{rule.action.code}→{decision.code}"] += 1
+                        replace[index] = value
+                        if decision.chosen in REPLACING_ACTIONS:
+                            explicitly_kept.add((path, tag))
+                        continue
+                elif action is REMOVE:
+                    counts[decision.label] += 1
+                    if decision.code is not None and rule is not None:
+                        counts[f"{rule.action.code}→{decision.code}"] += 1
+                    remove.add(index)
+                    if decision.chosen in REPLACING_ACTIONS:
+                        explicitly_kept.add((path, tag))
+                    continue
             act(TableElement(tag, vr, path, own_path, private, rule, decision, self, index), state)
             # pydicom converts an element read as UN to look at its VR, and writes it
             # converted: with its own VR (a value pydicom re-encodes to the same bytes).
