@@ -344,15 +344,22 @@ def _remap_uid(item: ElementHandle, state: _FileState) -> None:
         return
     if item.vr != "UI":
         raise ActionError(f"remap-uid on VR {item.vr} at {element_location(item.path, item.tag)}")
-    old = item.text()
+    new = remapped_uids(item.text(), state)
+    if new is not None:
+        item.replace(new)
+
+
+def remapped_uids(old: str, state: _FileState) -> str | None:
+    """What ``U`` makes of the text of a UI value (each UID remapped, the mapping recorded
+    when the run records them), or ``None`` for an empty value, which stays as it is."""
     if not old:
-        return
+        return None
     new = "\\".join(remap_uid(state.context.secret, uid) for uid in old.split("\\"))
     if state.context.record_mappings:
         for before, after in zip(old.split("\\"), new.split("\\"), strict=True):
             if before != after:
                 state.uid_map[before.strip(" \x00")] = after
-    item.replace(new)
+    return new
 
 
 def _date_offset(state: _FileState, numbers: tuple[int, ...]) -> int:

@@ -74,6 +74,7 @@ from deidengine.dicom.apply import (
     dummy_replacement,
     header_outcome,
     patient_key_of,
+    remapped_uids,
 )
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.decision import REPLACING_ACTIONS, FileFacts, Scope, decide
@@ -98,6 +99,7 @@ NUMBER_VRS = frozenset(values.NUMBER_FORMATS)
 
 ELEMENT, FRAGMENT = Kind.ELEMENT, Kind.FRAGMENT
 KEEP, DUMMY, REMOVE = ActionKind.KEEP, ActionKind.DUMMY, ActionKind.REMOVE
+REMAP_UID = ActionKind.REMAP_UID
 _new_value = tuple.__new__
 
 
@@ -286,10 +288,11 @@ class _Builder:
             decision = decide(facts, tag, vr, path, own_path, scope, private, key)
             rule = decision.rule
             if vr != "SQ" and decision.cleaning is None:
-                # The actions whose effect on a value is the same for every element of a tag
-                # (a value's default keep, D's dummy, a removal): done here without an
-                # element handle. act's bookkeeping and the actions' effects, as they are in
-                # apply.py; anything else (a value read, a sequence walked) goes through act.
+                # The actions of a value that need no element handle (a value's default keep,
+                # D's dummy, which is the same for every element of a tag, a UID's remap, a
+                # removal): done here, act's bookkeeping and the actions' effects as they are
+                # in apply.py; anything else (a text cleaned, a sequence walked) goes through
+                # act.
                 action = decision.kind
                 if action is KEEP and rule is None:
                     if vr not in DATE_TIME_VRS:  # _keep reads whether a date holds a value
@@ -310,6 +313,18 @@ class _Builder:
                         if decision.chosen in REPLACING_ACTIONS:
                             explicitly_kept.add((path, tag))
                         continue
+                elif action is REMAP_UID and vr == "UI":
+                    counts[decision.label] += 1
+                    if decision.code is not None and rule is not None:
+                        counts[f"{rule.action.code}→{decision.code}"] += 1
+                    new = remapped_uids(self.text(index, vr), state)
+                    if new is not None:
+                        replace[index] = self.encode(index, vr, new)
+                    elif encoded_vr == "UN":
+                        replace[index] = Value(vr, table.value(index))
+                    if decision.chosen in REPLACING_ACTIONS:
+                        explicitly_kept.add((path, tag))
+                    continue
                 elif action is REMOVE:
                     counts[decision.label] += 1
                     if decision.code is not None and rule is not None:
