@@ -225,7 +225,6 @@ class _Walk:
                 self.ordered = False
             previous = tag
             header = pos
-            encoded = ""
             element_explicit = explicit
             if explicit:
                 encoded = VR_NAMES.get(vr_bytes, "")
@@ -243,12 +242,12 @@ class _Walk:
                 else:
                     pos += 8
             else:
+                encoded = ""
                 pos += 8
-            creator = None
-            if group & 1 and element >= 0x1000:
-                creator = creators.get(group << 8 | element >> 8)
-            undefined = length == UNDEFINED_LENGTH
-            if not undefined:
+            creator = (
+                creators.get(group << 8 | element >> 8) if group & 1 and element >= 0x1000 else None
+            )
+            if length != UNDEFINED_LENGTH:  # most elements: read on at once
                 if pos + length > end:
                     raise self._short(end, "a value", header, pos + length)
                 if not encoded:
@@ -257,8 +256,36 @@ class _Walk:
                     vr = explicit_un_vr(tag, creator, length)
                 else:
                     vr = encoded
+                append(
+                    _new_row(
+                        Row,
+                        (
+                            tag,
+                            vr,
+                            encoded,
+                            header,
+                            pos,
+                            length,
+                            False,
+                            depth,
+                            parent,
+                            creator,
+                            ELEMENT,
+                            element_explicit,
+                            little,
+                        ),
+                    )
+                )
+                if vr == "SQ":
+                    self.sequence(pos, pos + length, element_explicit, little, depth, len(rows) - 1)
+                elif group & 1 and 0x10 <= element <= 0xFF:
+                    creators[group << 8 | element] = _creator_text(data[pos : pos + length])
+                elif tag == SPECIFIC_CHARACTER_SET:
+                    self.charsets[parent] = len(rows) - 1
+                pos += length
+                continue
             # Undefined length: a sequence, or a value that runs to a Sequence Delimitation Item.
-            elif encoded:
+            if encoded:
                 vr = "SQ" if encoded == "UN" else encoded
             elif is_sequence_tag(tag) or (
                 # pydicom looks ahead for an Item when the dictionary does not know the tag
@@ -268,35 +295,8 @@ class _Walk:
             else:
                 vr = implicit_vr(tag, creator)
             index = len(rows)
-            append(
-                _new_row(
-                    Row,
-                    (
-                        tag,
-                        vr,
-                        encoded,
-                        header,
-                        pos,
-                        0 if undefined else length,
-                        undefined,
-                        depth,
-                        parent,
-                        creator,
-                        ELEMENT,
-                        element_explicit,
-                        little,
-                    ),
-                )
-            )
-            if not undefined:
-                if vr == "SQ":
-                    self.sequence(pos, pos + length, element_explicit, little, depth, index)
-                elif group & 1 and 0x10 <= element <= 0xFF:
-                    creators[group << 8 | element] = _creator_text(data[pos : pos + length])
-                elif tag == SPECIFIC_CHARACTER_SET:
-                    self.charsets[parent] = index
-                pos += length
-                continue
+            row = (tag, vr, encoded, header, pos, 0, True, depth, parent, creator)
+            append(_new_row(Row, (*row, ELEMENT, element_explicit, little)))
             if vr == "SQ":
                 content_end, pos = self.sequence(
                     pos, None, element_explicit, little, depth, index, bound=end
