@@ -99,7 +99,7 @@ NUMBER_VRS = frozenset(values.NUMBER_FORMATS)
 
 ELEMENT, FRAGMENT = Kind.ELEMENT, Kind.FRAGMENT
 KEEP, DUMMY, REMOVE = ActionKind.KEEP, ActionKind.DUMMY, ActionKind.REMOVE
-REMAP_UID = ActionKind.REMAP_UID
+REMAP_UID, EMPTY = ActionKind.REMAP_UID, ActionKind.EMPTY
 _new_value = tuple.__new__
 
 
@@ -152,8 +152,12 @@ def encoded_value(tag: int, vr: str, value: object, encodings: list[str], little
     return buffer.getvalue()[8:]
 
 
-#: :func:`_plain_dummy`'s answer for a dummy that is not plain ASCII text.
+#: The walk's own edits of a value (see _Builder.walk): none of them a value written. The
+#: element goes through act (a dummy that is not plain ASCII text: :func:`_plain_dummy`), is
+#: removed, or keeps its value (an empty UID remapped).
 NOT_PLAIN: Final = Value("", b"", ())
+REMOVED: Final = Value("", b"", ())
+UNCHANGED: Final = Value("", b"", ())
 #: D's value of a tag's element, encoded (:func:`_plain_dummy`), by (tag, VR): a dummied
 #: content tree asks for the same few many times over. Bounded by the tags and VRs there are.
 _DUMMIES: dict[tuple[int, str], Value] = {}
@@ -288,51 +292,47 @@ class _Builder:
             decision = decide(facts, tag, vr, path, own_path, scope, private, key)
             rule = decision.rule
             if vr != "SQ" and decision.cleaning is None:
-                # The actions of a value that need no element handle (a value's default keep,
-                # D's dummy, which is the same for every element of a tag, a UID's remap, a
-                # removal): done here, act's bookkeeping and the actions' effects as they are
-                # in apply.py; anything else (a text cleaned, a sequence walked) goes through
-                # act.
+                # The actions on a value that need no element handle (a value's default keep;
+                # D's dummy, the same for every element of a tag; a UID's remap; emptying;
+                # removal): done here, with act's bookkeeping and the actions' effects as they
+                # are in apply.py. Anything else (a text cleaned, a sequence walked, a date)
+                # goes through act.
                 action = decision.kind
-                if action is KEEP and rule is None:
-                    if vr not in DATE_TIME_VRS:  # _keep reads whether a date holds a value
+                if action is KEEP:
+                    # _keep reads whether a date holds a value; a rule's keep records more.
+                    if rule is None and vr not in DATE_TIME_VRS:
                         counts[decision.label] += 1
                         default_kept.add((path, tag))
                         if encoded_vr == "UN" and vr != "UN":
                             replace[index] = Value(vr, table.value(index))
                         continue
-                elif action is DUMMY:
-                    value = dummies.get((tag, vr))
-                    if value is None:
-                        value = dummies[(tag, vr)] = _plain_dummy(tag, vr)
-                    if value is not NOT_PLAIN:
+                else:
+                    if action is DUMMY:
+                        edit = dummies.get((tag, vr))
+                        if edit is None:
+                            edit = dummies[(tag, vr)] = _plain_dummy(tag, vr)
+                    elif action is REMAP_UID and vr == "UI":
+                        new = remapped_uids(self.text(index, vr), state)
+                        edit = UNCHANGED if new is None else self.encode(index, vr, new)
+                    elif action is EMPTY:
+                        edit = self.encode(index, vr, None)
+                    elif action is REMOVE:
+                        edit = REMOVED
+                    else:
+                        edit = NOT_PLAIN
+                    if edit is not NOT_PLAIN:
                         counts[decision.label] += 1
                         if decision.code is not None and rule is not None:
                             counts[f"{rule.action.code}→{decision.code}"] += 1
-                        replace[index] = value
+                        if edit is REMOVED:
+                            remove.add(index)
+                        elif edit is not UNCHANGED:
+                            replace[index] = edit
+                        elif encoded_vr == "UN":
+                            replace[index] = Value(vr, table.value(index))
                         if decision.chosen in REPLACING_ACTIONS:
                             explicitly_kept.add((path, tag))
                         continue
-                elif action is REMAP_UID and vr == "UI":
-                    counts[decision.label] += 1
-                    if decision.code is not None and rule is not None:
-                        counts[f"{rule.action.code}→{decision.code}"] += 1
-                    new = remapped_uids(self.text(index, vr), state)
-                    if new is not None:
-                        replace[index] = self.encode(index, vr, new)
-                    elif encoded_vr == "UN":
-                        replace[index] = Value(vr, table.value(index))
-                    if decision.chosen in REPLACING_ACTIONS:
-                        explicitly_kept.add((path, tag))
-                    continue
-                elif action is REMOVE:
-                    counts[decision.label] += 1
-                    if decision.code is not None and rule is not None:
-                        counts[f"{rule.action.code}→{decision.code}"] += 1
-                    remove.add(index)
-                    if decision.chosen in REPLACING_ACTIONS:
-                        explicitly_kept.add((path, tag))
-                    continue
             act(TableElement(tag, vr, path, own_path, private, rule, decision, self, index), state)
             # pydicom converts an element read as UN to look at its VR, and writes it
             # converted: with its own VR (a value pydicom re-encodes to the same bytes).
