@@ -93,10 +93,10 @@ def records(policy: str, inputs: list[tuple[str, Path]], work: Path) -> dict[str
             "status": str(outcome.status),
             "reason": str(outcome.reason),
             "detail": outcome.detail,
-            "actions": dict(sorted(outcome.actions.items())),
+            "actions": list(outcome.actions.items()),  # in the order the stage counted
             "output": outcome.output,
-            "uid_map": dict(sorted(outcome.uid_map.items())),
-            "id_map": dict(sorted(outcome.id_map.items())),
+            "uid_map": list(outcome.uid_map.items()),
+            "id_map": list(outcome.id_map.items()),
             "sha256": written,
         }
     return found
