@@ -373,8 +373,8 @@ class _Builder:
         if scope is None:
             return
         state = self.state
-        items = [i for i in self.children.get(item.index, ()) if self.rows[i].kind is Kind.ITEM]
-        for number, child in enumerate(items):
+        # A sequence's rows are its items (the reader files nothing else under a sequence).
+        for number, child in enumerate(self.children.get(item.index, ())):
             if item.tag == CONTENT_SEQUENCE and scope.clean and self._drop_sr_item(child):
                 state.counts["sr-content-item-removed"] += 1
                 self.remove.add(child)
