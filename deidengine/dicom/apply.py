@@ -299,10 +299,7 @@ def _empty(item: ElementHandle, state: _FileState) -> None:
 
 def _dummy(item: ElementHandle, state: _FileState) -> None:
     if item.vr == "SQ":
-        required = attribute_type(state.sop_class, item.tag_path)
-        # Inside items the IOD tables often say nothing (SR content trees nest freely): a
-        # sequence there is kept like its parent, rather than left empty and invalid.
-        if required in MANDATORY_TYPES or (required is None and item.path):
+        if dummy_keeps_items(state.sop_class, item.path, item.tag_path):
             # The IOD needs items here (e.g. Verifying Observer Sequence of a verified SR):
             # they stay, and everything in them without a rule of its own gets a dummy value
             # (coded strings and numbers stay, so the structure stays valid).
@@ -312,6 +309,18 @@ def _dummy(item: ElementHandle, state: _FileState) -> None:
             item.replace(Sequence())
         return
     item.replace(dummy_replacement(item.tag, item.vr))
+
+
+def dummy_keeps_items(
+    sop_class: str | None, path: tuple[tuple[int, int], ...], tag_path: tuple[int, ...]
+) -> bool:
+    """Whether ``D`` keeps the items of the sequence at ``tag_path`` (at ``path``, in a file
+    of ``sop_class``), their values dummied, rather than emptying it: the IOD requires it
+    (Type 1 or 1C), or it stands inside an item, where the IOD tables often say nothing (SR
+    content trees nest freely) and a sequence is kept like its parent rather than left empty
+    and invalid."""
+    required = attribute_type(sop_class, tag_path)
+    return required in MANDATORY_TYPES or (required is None and bool(path))
 
 
 def dummy_replacement(tag: int, vr: str) -> object:

@@ -71,6 +71,7 @@ from deidengine.dicom.apply import (
     _sr_item_dropped,
     act,
     creators_to_remove,
+    dummy_keeps_items,
     dummy_replacement,
     header_outcome,
     patient_key_of,
@@ -152,6 +153,8 @@ def encoded_value(tag: int, vr: str, value: object, encodings: list[str], little
     return buffer.getvalue()[8:]
 
 
+#: A sequence's new value without items (a dummied sequence the IOD does not need).
+EMPTY_SEQUENCE: Final = Value("SQ", b"")
 #: The walk's own edits of a value (see _Builder.walk): none of them a value written. The
 #: element goes through act (a dummy that is not plain ASCII text: :func:`_plain_dummy`), is
 #: removed, or keeps its value (an empty UID remapped).
@@ -291,7 +294,27 @@ class _Builder:
                 key = (creator.strip(" \x00"), group, number & 0xFF)
             decision = decide(facts, tag, vr, path, own_path, scope, private, key)
             rule = decision.rule
-            if vr != "SQ" and decision.cleaning is None:
+            if vr == "SQ":
+                if decision.cleaning is None and (
+                    decision.kind is DUMMY or (decision.kind is KEEP and rule is None)
+                ):
+                    # D on a sequence, or a sequence kept by default: done here as _dummy and
+                    # _keep do it (dummy_keeps_items), with act's bookkeeping as below.
+                    counts[decision.label] += 1
+                    if decision.code is not None and rule is not None:
+                        counts[f"{rule.action.code}→{decision.code}"] += 1
+                    own_path = (*tag_path, tag)
+                    if decision.kind is KEEP:
+                        default_kept.add((path, tag))
+                        self.descend_items(index, tag, path, own_path, decision.items)
+                    elif dummy_keeps_items(state.sop_class, path, own_path):
+                        self.descend_items(index, tag, path, own_path, decision.items)
+                    else:
+                        replace[index] = EMPTY_SEQUENCE
+                    if decision.chosen in REPLACING_ACTIONS:
+                        explicitly_kept.add((path, tag))
+                    continue
+            elif decision.cleaning is None:
                 # The actions on a value that need no element handle (a value's default keep;
                 # D's dummy, the same for every element of a tag; a UID's remap; emptying;
                 # removal): done here, with act's bookkeeping and the actions' effects as they
@@ -369,18 +392,28 @@ class _Builder:
             raise LeanUnsupported("an ambiguous VR") from error
 
     def descend(self, item: TableElement) -> None:
-        scope = item.decision.items
+        self.descend_items(item.index, item.tag, item.path, item.tag_path, item.decision.items)
+
+    def descend_items(
+        self,
+        index: int,
+        tag: int,
+        path: tuple[tuple[int, int], ...],
+        tag_path: tuple[int, ...],
+        scope: Scope | None,
+    ) -> None:
+        """Walk the items of the sequence at row ``index`` in ``scope`` (None: not at all)."""
         if scope is None:
             return
         state = self.state
         # A sequence's rows are its items (the reader files nothing else under a sequence).
-        for number, child in enumerate(self.children.get(item.index, ())):
-            if item.tag == CONTENT_SEQUENCE and scope.clean and self._drop_sr_item(child):
+        for number, child in enumerate(self.children.get(index, ())):
+            if tag == CONTENT_SEQUENCE and scope.clean and self._drop_sr_item(child):
                 state.counts["sr-content-item-removed"] += 1
                 self.remove.add(child)
                 continue
             self.walked.add(child)
-            self.walk(child, (*item.path, (item.tag, number)), item.tag_path, scope)
+            self.walk(child, (*path, (tag, number)), tag_path, scope)
 
     def _own(self, dataset: int, tag: int) -> int | None:
         found = None
