@@ -40,6 +40,7 @@ The pixel stage, the honest broker's envelope and review sheets are the caller's
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -153,6 +154,9 @@ def encoded_value(tag: int, vr: str, value: object, encodings: list[str], little
     return buffer.getvalue()[8:]
 
 
+#: The top-level tags of the Overlay Plane groups (60xx, xx even, from 6000 to 601E).
+OVERLAY_FIRST: Final = 0x60000000
+OVERLAY_END: Final = 0x601F0000
 #: A sequence's new value without items (a dummied sequence the IOD does not need).
 EMPTY_SEQUENCE: Final = Value("SQ", b"")
 #: The walk's own edits of a value (see _Builder.walk): none of them a value written. The
@@ -448,31 +452,30 @@ class _Builder:
             dead[index] = index in remove or (parent != TOP and (dead[parent] or parent in replace))
         return dead
 
-    def _top_left(self) -> list[int]:
-        """The top-level data set's element rows still in it (nothing encloses a top-level
-        row: it is gone only when removed itself)."""
-        remove = self.remove
-        return [i for i in self.table.top_level().values() if i not in remove]
-
     def drop_orphaned_overlay_planes(self) -> None:
-        """Drop them."""
-        rows = self.rows
-        top = self._top_left()
-        groups = {rows[i].tag >> 16 for i in top}
-        for group in sorted(g for g in groups if 0x6000 <= g <= 0x601E and not g & 1):
-            if any(rows[i].tag == (group << 16) | 0x3000 for i in top):
+        """Drop them. The top level's tags in the overlay groups are one slice of its sorted
+        tags (nothing encloses a top-level row: it is gone only when removed itself)."""
+        top, remove = self.table.top_level(), self.remove
+        tags = sorted(top)
+        overlay = tags[bisect_left(tags, OVERLAY_FIRST) : bisect_left(tags, OVERLAY_END)]
+        if not overlay:
+            return  # most files hold none
+        left = {tag for tag in overlay if top[tag] not in remove}
+        for group in sorted({tag >> 16 for tag in left if not (tag >> 16) & 1}):
+            if (group << 16) | 0x3000 in left:
                 continue
-            self.remove.update(i for i in top if rows[i].tag >> 16 == group)
+            remove.update(top[tag] for tag in left if tag >> 16 == group)
             self.state.counts["overlay-plane-removed"] += 1
 
     def drop_orphaned_instance_references(self) -> None:
         """Drop them: the walk over every row that looks for a reference runs only for a file
         that holds one of the index's sequences."""
-        rows = self.rows
-        present = [i for i in self._top_left() if rows[i].tag in COMMON_INSTANCE_REFERENCES]
+        top, remove = self.table.top_level(), self.remove
+        present = [top[tag] for tag in COMMON_INSTANCE_REFERENCES if tag in top]
+        present = [index for index in present if index not in remove]
         if not present or self._references_elsewhere(self.dead()):
             return
-        self.remove.update(present)
+        remove.update(present)
         self.state.counts["instance-reference-index-removed"] += 1
 
     def _references_elsewhere(self, dead: list[bool]) -> bool:
