@@ -12,7 +12,9 @@ The actions are written once, against :class:`ElementHandle`; this module's :cla
 is its Dataset backend, :class:`deidengine.dicom.table_apply.TableElement` its element table
 backend (:func:`~deidengine.dicom.table_apply.apply_plan_to_table`, which records writer edits
 instead of editing objects). What both walks share is here: :func:`act` (count, dispatch, mark
-a replaced value), :func:`creators_to_remove`, :func:`header_outcome`, :func:`patient_key_of`.
+a replaced value), :func:`creators_to_remove`, :func:`header_outcome`, :func:`patient_key_of`,
+and what the actions the table walk does itself make of a value (:func:`dummy_replacement`,
+:func:`dummy_keeps_items`, :func:`remapped_uids`).
 """
 
 from __future__ import annotations

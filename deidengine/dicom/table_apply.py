@@ -4,7 +4,10 @@
 :class:`~deidengine.core.table.ElementTable`, with no pydicom Dataset built: every element row,
 at every depth, gets what :func:`~deidengine.dicom.decision.decide` answers, and the action runs
 through the same :data:`~deidengine.dicom.apply.ACTIONS` and
-:data:`~deidengine.dicom.apply.CLEANERS`. Those actions are written once, against
+:data:`~deidengine.dicom.apply.CLEANERS` (the walk does the few that need no element handle
+itself, a value kept by default, a dummy, a UID remapped, a value emptied or removed, a sequence
+dummied or kept by default, with the functions those actions use for the value: see
+``_Builder.walk``). Those actions are written once, against
 :class:`~deidengine.dicom.apply.ElementHandle`; this module is the handle's second backend
 (:class:`TableElement`): where the Dataset backend edits pydicom objects in place, a table
 handle records a :class:`~deidengine.core.writer.Edits` entry (a row's new value, a row
@@ -307,7 +310,6 @@ class _Builder:
                     counts[decision.label] += 1
                     if decision.code is not None and rule is not None:
                         counts[f"{rule.action.code}→{decision.code}"] += 1
-                    own_path = (*tag_path, tag)
                     if decision.kind is KEEP:
                         default_kept.add((path, tag))
                         self.descend_items(index, tag, path, own_path, decision.items)
