@@ -37,10 +37,19 @@ Why not cheaper: the data sync is most of this function's cost (measured on ext4
 several ms, depending on what else the disk is writing, against about 0.1 ms for everything
 else). Deferring the sync, to sync a whole batch with one ``syncfs`` before the manifest
 records the batch, keeps the manifest honest but loses step 3's guarantee (an empty file under
-a final name after a power cut); keeping both needs the batch's temporaries synced *before*
-their moves, so the per-file function would have to hand its output back unmoved, which it
-does not. Nor is the sync overlapped with verification by writing the temporary first: only
-verified bytes may reach the disk (a crash would leave unverified ones in the output tree).
+a final name after a power cut), and ``syncfs`` waits for every other writer on the
+filesystem too. Nor is the sync overlapped with verification by writing the temporary first:
+only verified bytes may reach the disk (a crash would leave unverified ones in the output
+tree).
+
+What is done instead: the wait is moved off the caller's path, not removed.
+:class:`BackgroundMover` takes steps 3 and 4 to a thread of its own (the sync releases the
+interpreter's lock while the disk works), in the order the stores were made, while the caller
+reads and de-identifies its next file; the caller waits for a store's :class:`PendingStore`
+before it reports that file. Each file is still synced before its final name exists and never
+moved over another file, by the very same function (:func:`_settle`) as a direct store; only
+the moment the caller learns the outcome moves (measured: 300 files of the mixed corpus, two
+workers, the wall time down by about a third where a sync waits 1-2 ms).
 An unnamed ``O_TMPFILE`` instead of a named temporary saved nothing measurable.
 
 The bytes are :func:`~deidengine.dicom.encode.write_file`'s (what pydicom's ``dcmwrite``
@@ -51,11 +60,14 @@ writes, faster for elements still raw), streamed to the file, or given whole
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import enum
 import errno
 import itertools
 import os
+import queue
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -64,7 +76,14 @@ from pydicom.dataset import Dataset
 
 from deidengine.dicom.encode import write_file
 
-__all__ = ["StoreResult", "store_atomically", "store_bytes_atomically"]
+__all__ = [
+    "BackgroundMover",
+    "PendingStore",
+    "StoreCancelledError",
+    "StoreResult",
+    "store_atomically",
+    "store_bytes_atomically",
+]
 
 
 class StoreResult(enum.Enum):
@@ -203,17 +222,28 @@ def _move_without_replacing(temporary: str, target: Path) -> None:
     os.unlink(temporary)
 
 
-def _store_with(
-    fill: Callable[[int], None],
-    target: Path,
-    same: Callable[[str], bool],
-    prefix: str,
-) -> StoreResult:
+def _write_temporary(fill: Callable[[int], None], target: Path, prefix: str) -> tuple[int, str]:
+    """Steps 1 and 2: a temporary beside ``target``, filled; its descriptor (open) and path.
+    A failure leaves no temporary."""
     descriptor, temporary = _open_temporary(target, prefix)
+    try:
+        fill(descriptor)
+    except BaseException:
+        os.close(descriptor)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return descriptor, temporary
+
+
+def _settle(
+    descriptor: int, temporary: str, target: Path, same: Callable[[str], bool]
+) -> StoreResult:
+    """Steps 3 and 4 for a filled temporary: synced, closed, moved under ``target``; removed
+    wherever it is not moved."""
     moved = False
     try:
         try:
-            fill(descriptor)
             _make_durable(descriptor)  # before the move: see the module doc
         finally:
             os.close(descriptor)
@@ -227,6 +257,22 @@ def _store_with(
         if not moved:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+def _store_with(
+    fill: Callable[[int], None],
+    target: Path,
+    same: Callable[[str], bool],
+    prefix: str,
+) -> StoreResult:
+    descriptor, temporary = _write_temporary(fill, target, prefix)
+    return _settle(descriptor, temporary, target, same)
 
 
 def _store(
@@ -266,8 +312,119 @@ def store_bytes_atomically(
     does; ``same(data, target)`` says whether an existing file counts as this one."""
 
     def fill(descriptor: int) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view) :]
+        _write_all(descriptor, data)
 
     return _store_with(fill, target, lambda _: same(data, target), prefix)
+
+
+class PendingStore:
+    """A store whose bytes are in their temporary and whose sync and move a
+    :class:`BackgroundMover` makes; :meth:`result` waits for them."""
+
+    __slots__ = ("_descriptor", "_done", "_error", "_result", "_same", "_target", "_temporary")
+
+    def __init__(
+        self, descriptor: int, temporary: str, target: Path, same: Callable[[str], bool]
+    ) -> None:
+        self._descriptor, self._temporary, self._target, self._same = (
+            descriptor,
+            temporary,
+            target,
+            same,
+        )
+        self._result: StoreResult | None = None
+        self._error: BaseException | None = None
+        # Held until the store has ended: a bare lock is the cheapest wait there is.
+        self._done = _thread.allocate_lock()
+        self._done.acquire()
+
+    def _settle(self) -> None:
+        try:
+            self._result = _settle(self._descriptor, self._temporary, self._target, self._same)
+        except BaseException as error:  # handed to the waiter, whatever it is
+            self._error = error
+        finally:
+            self._done.release()
+
+    def _cancel(self) -> None:
+        """Never moved: the temporary is closed and removed (the mover is closing)."""
+        try:
+            os.close(self._descriptor)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._temporary)
+        except OSError as error:
+            self._error = error
+        else:
+            self._error = StoreCancelledError(errno.ECANCELED, "the store was cancelled")
+        finally:
+            self._done.release()
+
+    def result(self) -> StoreResult:
+        """What :func:`store_bytes_atomically` would have returned (or raised)."""
+        with self._done:
+            pass
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+class StoreCancelledError(OSError):
+    """The mover closed before this store's sync and move began; nothing was moved."""
+
+
+class BackgroundMover:
+    """Makes stores' syncs and moves on a thread of its own, in the order given, while the
+    caller goes on (the sync waits for the disk with the interpreter's lock released).
+
+    :meth:`store_bytes` writes the temporary now (a failure to write raises now, as
+    :func:`store_bytes_atomically` would) and returns a :class:`PendingStore`; the final name
+    exists only once the data are durable, and never replaces a file, exactly as there. The
+    thread starts with the first store; :meth:`close` cancels the stores not yet begun (their
+    temporaries removed) and waits for the one under way. A process must not fork while the
+    thread runs (see :func:`deidengine.run.executor.fork_is_safe`): a pool's worker, which
+    never forks, keeps one for its life; the leader closes its own when its files end.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[PendingStore | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    def store_bytes(
+        self,
+        data: bytes,
+        target: Path,
+        *,
+        same: Callable[[bytes, Path], bool],
+        prefix: str = ".deid-",
+    ) -> PendingStore:
+        """:func:`store_bytes_atomically`, its sync and move left to the thread."""
+
+        def fill(descriptor: int) -> None:
+            _write_all(descriptor, data)
+
+        descriptor, temporary = _write_temporary(fill, target, prefix)
+        pending = PendingStore(descriptor, temporary, target, lambda _: same(data, target))
+        if self._thread is None:
+            self._closing = False
+            self._thread = threading.Thread(target=self._run, name="deid-mover", daemon=True)
+            self._thread.start()
+        self._queue.put(pending)
+        return pending
+
+    def _run(self) -> None:
+        while (pending := self._queue.get()) is not None:
+            if self._closing:
+                pending._cancel()
+            else:
+                pending._settle()
+
+    def close(self) -> None:
+        """Cancel the stores not begun, wait for the one under way, stop the thread."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._closing = True
+        self._queue.put(None)
+        thread.join()
