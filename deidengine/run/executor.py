@@ -41,11 +41,12 @@ time no worse). Slower files go one by one, so the run's last tasks
 never leave a worker idle for long. Outcomes are the same either way, and a task that dies with
 its process has each of its files retried alone, as any file lost with a pool is.
 
-A processor that can leave its write's sync and move to a
+A processor that can leave its durable write to a
 :class:`~deidengine.dicom.storage.BackgroundMover` (:class:`WriteDeferring`: the pipeline's
-``FileProcessor.start``) has them made on a thread of the worker while the worker goes on to
-the task's next file; a task's result waits for all its files' moves, so the leader never
-hears of a file before it is in place. Each pool worker keeps one mover for its life (it never
+``FileProcessor.start``) has it made on a thread of the worker while the worker goes on to the
+task's next file (the write's waits for the disk, its sync above all, no longer idle the
+worker); a task's result waits for all its files' writes, so the leader never hears of a file
+before it is in place. Each pool worker keeps one mover for its life (it never
 forks); one worker in this process keeps one for the loop, one file ahead, and stops it when
 the loop ends. Other processors (tests' fakes, the Dask executor's) process each file whole.
 
@@ -263,8 +264,8 @@ def _process_in_worker(paths: tuple[str, ...]) -> _TaskResult:
     if mover is None or not isinstance(processor, WriteDeferring):
         outcomes = tuple(_process_one(processor, secret, path) for path in paths)
     else:
-        # Each file's sync and move run while the next file is processed; the task's result
-        # waits for all of them, so the leader hears of a file only once it is in place.
+        # Each file's write runs while the next file is processed; the task's result waits
+        # for all of them, so the leader hears of a file only once it is in place.
         ends = [_start_one(processor, mover, secret, path) for path in paths]
         outcomes = tuple(
             _finish_one(end, secret, path) for end, path in zip(ends, paths, strict=True)
@@ -484,7 +485,7 @@ class LocalExecutor:
 def _deferring_in_process(
     paths: Iterable[Path], processor: WriteDeferring, secret: ProjectSecret
 ) -> Iterator[Outcome]:
-    """One worker in this process, each file's sync and move made while the next file is
+    """One worker in this process, each file's write made while the next file is
     processed; each Outcome is yielded once its file is in place. The mover's thread ends
     with the loop, whichever way it ends (a stop cancels the one write not yet begun)."""
     mover = BackgroundMover()

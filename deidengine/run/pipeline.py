@@ -252,14 +252,11 @@ def _write_atomically(data: bytes, root: Path, name: str) -> Status:
 
 
 def _write_later(mover: BackgroundMover, data: bytes, root: Path, name: str) -> PendingStore:
-    """:func:`_write_atomically`'s start: the name checked and the temporary written now (a
-    failure raises as there), the sync and move left to ``mover``."""
+    """:func:`_write_atomically`'s start: the name checked now, the store made by ``mover``
+    (:meth:`FileProcessor._finish` reads how it ended)."""
     if name != SINGLE_OUTPUT and not is_inside(root, name):
         raise _Quarantine(Reason.INVALID_UID, "the output name leaves the output tree")
-    try:
-        return mover.store_bytes(data, root / name, same=_same_output)
-    except Exception as error:
-        raise _Quarantine(Reason.WRITE_FAILED, type(error).__name__) from error
+    return mover.store_bytes(data, root / name, same=_same_output)
 
 
 def _written(reference: str, name: str, header: HeaderOutcome) -> Outcome:
@@ -312,7 +309,7 @@ class FileProcessor:
         self.certificate = Path(settings.encrypt_to).read_bytes() if settings.encrypt_to else None
         self.output_root = Path(settings.output_root)
         self.quarantine_root = Path(settings.quarantine_root)
-        # Set by start() for one file: its write's sync and move go to the mover.
+        # Set by start() for one file: its write goes to the mover.
         self._mover: BackgroundMover | None = None
         self._pending: PendingStore | None = None
 
@@ -465,7 +462,8 @@ class FileProcessor:
         self._verify_before_write(output, original_table, snapshot)
         name = SINGLE_OUTPUT if self.settings.output_is_file else output_name(output)
         if self._mover is not None and self.settings.review_dir is None:
-            # start(): written now, synced and moved by the mover; _finish says how it ended.
+            # start(): stored by the mover while the next file is processed; _finish says how
+            # the store ended.
             self._pending = _write_later(self._mover, data, self.output_root, name)
             return _written(reference, name, header)
         try:
@@ -488,10 +486,10 @@ class FileProcessor:
         return _written(reference, name, header)
 
     def start(self, path: str, mover: BackgroundMover) -> Callable[[], Outcome]:
-        """:meth:`process` up to the durable write, whose sync and move ``mover`` makes while
-        the caller starts the next file; the callable returned waits for them and returns
-        what :meth:`process` would have (written, already done, a duplicate output
-        quarantined, a full disk, a failed write). It never raises."""
+        """:meth:`process` up to the durable write, which ``mover`` makes while the caller
+        starts the next file; the callable returned waits for it and returns what
+        :meth:`process` would have (written, already done, a duplicate output quarantined, a
+        full disk, a failed write). It never raises."""
         self._mover, self._pending = mover, None
         try:
             outcome = self.process(path)

@@ -65,10 +65,10 @@ class FileProcessing(Protocol):
 
 @runtime_checkable
 class WriteDeferring(Protocol):
-    """A processor that can leave its write's sync and move to a
+    """A processor that can leave its durable write to a
     :class:`~deidengine.dicom.storage.BackgroundMover` (the pipeline's
     :meth:`~deidengine.run.pipeline.FileProcessor.start`): ``start`` returns a callable that
-    waits for them and returns the file's Outcome; neither raises."""
+    waits for it and returns the file's Outcome; neither raises."""
 
     def start(self, path: str, mover: BackgroundMover) -> Callable[[], Outcome]: ...
 

@@ -233,27 +233,14 @@ def test_the_mover_syncs_before_it_moves_and_decides_as_the_direct_store(
     assert [p.name for p in target.parent.iterdir()] == ["x.dcm"]
 
 
-def test_the_mover_raises_a_failed_write_at_once_and_leaves_no_temporary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("failing", ["write", "fdatasync"])
+def test_the_mover_hands_a_failed_write_to_the_waiter_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    def full(descriptor: int, data: object) -> int:
+    def full(*arguments: object) -> None:
         raise OSError(errno.ENOSPC, "no space left")
 
-    monkeypatch.setattr(os, "write", full)
-    mover = storage.BackgroundMover()
-    with pytest.raises(OSError, match="no space"):
-        mover.store_bytes(b"abc", tmp_path / "x.dcm", same=_equal)
-    mover.close()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_the_mover_hands_a_failed_sync_to_the_waiter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def full(descriptor: int) -> None:
-        raise OSError(errno.ENOSPC, "no space left")
-
-    monkeypatch.setattr(os, "fdatasync", full)
+    monkeypatch.setattr(os, failing, full)
     mover = storage.BackgroundMover()
     pending = mover.store_bytes(b"abc", tmp_path / "x.dcm", same=_equal)
     with pytest.raises(OSError, match="no space"):
