@@ -77,7 +77,6 @@ from deidengine.dicom.encode import write_file
 __all__ = [
     "BackgroundMover",
     "PendingStore",
-    "StoreCancelledError",
     "StoreResult",
     "store_atomically",
     "store_bytes_atomically",
@@ -321,7 +320,7 @@ class PendingStore:
     def _cancel(self) -> None:
         """Never begun, so nothing was created (the mover is closing)."""
         self._data = None
-        self._error = StoreCancelledError(errno.ECANCELED, "the store was cancelled")
+        self._error = _StoreCancelled(errno.ECANCELED, "the store was cancelled")
         self._done.release()
 
     def result(self) -> StoreResult:
@@ -334,7 +333,7 @@ class PendingStore:
         return self._result
 
 
-class StoreCancelledError(OSError):
+class _StoreCancelled(OSError):
     """The mover closed before this store began; nothing was created."""
 
 

@@ -272,7 +272,7 @@ def test_closing_the_mover_cancels_what_it_has_not_begun(
     release.set()
     closing.join(10)
     assert begun.result() is StoreResult.WRITTEN
-    with pytest.raises(storage.StoreCancelledError):
+    with pytest.raises(storage._StoreCancelled):
         waiting.result()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dcm"]
     assert not any(thread.name == "deid-mover" for thread in threading.enumerate())
