@@ -123,3 +123,34 @@ def test_one_worker_stopped_early_leaves_no_temporary_and_no_thread(tmp_path: Pa
     outcomes.close()  # type: ignore[attr-defined]  # a generator: what the runner does on a stop
     assert _mover_threads() == []
     assert list((tmp_path / "executor").rglob("*.tmp")) == []
+
+
+def test_an_honest_broker_rerun_is_already_done_as_in_process(tmp_path: Path) -> None:
+    # Each run's envelope is random: the mover finds the bytes differ, and the worker's own
+    # thread compares the data sets (their warnings silenced there) as process() does.
+    from tests.provenance.recipients import make_recipient
+
+    certificate = tmp_path / "broker.pem"
+    certificate.write_bytes(make_recipient("honest broker").cert_pem)
+    (path, *_) = _inputs(tmp_path)
+    settings = RunSettings(
+        "annex-e/basic",
+        KEY,
+        str(tmp_path / "out"),
+        str(tmp_path / "out.quarantine"),
+        encrypt_to=str(certificate),
+    )
+    processor = FileProcessor(settings)
+    mover = BackgroundMover()
+    try:
+        first = processor.start(str(path), mover)()
+        again = processor.start(str(path), mover)()
+    finally:
+        mover.close()
+    assert first.status is Status.WRITTEN
+    assert (again.status, again.reason, again.output) == (
+        Status.SKIPPED,
+        Reason.ALREADY_DONE,
+        first.output,
+    )
+    assert not (tmp_path / "out.quarantine").exists()
