@@ -23,8 +23,8 @@ import csv
 import hashlib
 import json
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,7 +52,12 @@ from deidengine.dicom.limits import (
     InputLimits,
 )
 from deidengine.dicom.reading import FileReading, dataset_from_bytes
-from deidengine.dicom.storage import StoreResult, store_bytes_atomically
+from deidengine.dicom.storage import (
+    BackgroundMover,
+    PendingStore,
+    StoreResult,
+    store_bytes_atomically,
+)
 from deidengine.dicom.table_apply import LeanUnsupported, apply_plan_to_table
 from deidengine.dicom.uids import is_valid_uid
 from deidengine.errors import DeidError
@@ -246,6 +251,33 @@ def _write_atomically(data: bytes, root: Path, name: str) -> Status:
     return STORE_STATUS[result]
 
 
+def _write_later(mover: BackgroundMover, data: bytes, root: Path, name: str) -> PendingStore:
+    """:func:`_write_atomically`'s start: the name checked now, the store made by ``mover``
+    (:meth:`FileProcessor._finish` reads how it ended)."""
+    if name != SINGLE_OUTPUT and not is_inside(root, name):
+        raise _Quarantine(Reason.INVALID_UID, "the output name leaves the output tree")
+    return mover.store_bytes(data, root / name, same=_identical_output)
+
+
+def _identical_output(mine: bytes, theirs: Path) -> bool:
+    """The mover's half of :func:`_same_output`: byte for byte. The other half reads the
+    files as data sets, whose warnings quote values and are silenced only on the worker's
+    own thread (``warnings.catch_warnings`` is per process, not per thread): the worker asks
+    it when this half says no (:meth:`FileProcessor._finish`)."""
+    return mine == theirs.read_bytes()
+
+
+def _written(reference: str, name: str, header: HeaderOutcome) -> Outcome:
+    return Outcome(
+        reference,
+        Status.WRITTEN,
+        output=name,
+        actions=header.actions,
+        uid_map=header.uid_map,
+        id_map=header.id_map,
+    )
+
+
 def _same_output(mine: bytes, theirs: Path) -> bool:
     """Byte-identical, or equal but for the Encrypted Attributes Sequence (its CMS envelope
     is random every time, so an honest-broker re-run never repeats its bytes)."""
@@ -285,6 +317,9 @@ class FileProcessor:
         self.certificate = Path(settings.encrypt_to).read_bytes() if settings.encrypt_to else None
         self.output_root = Path(settings.output_root)
         self.quarantine_root = Path(settings.quarantine_root)
+        # Set by start() for one file: its write goes to the mover.
+        self._mover: BackgroundMover | None = None
+        self._pending: tuple[PendingStore, bytes, Path] | None = None
 
     def input_reference(self, path: str) -> str:
         """A keyed reference to the input: stable per secret, meaningless without it."""
@@ -434,6 +469,12 @@ class FileProcessor:
             raise _Quarantine(Reason.LEAK_DETECTED, f"at {where}")
         self._verify_before_write(output, original_table, snapshot)
         name = SINGLE_OUTPUT if self.settings.output_is_file else output_name(output)
+        if self._mover is not None and self.settings.review_dir is None:
+            # start(): stored by the mover while the next file is processed; _finish says how
+            # the store ended.
+            pending = _write_later(self._mover, data, self.output_root, name)
+            self._pending = (pending, data, self.output_root / name)
+            return _written(reference, name, header)
         try:
             status = _write_atomically(data, self.output_root, name)
         except _Quarantine:
@@ -451,14 +492,45 @@ class FileProcessor:
                 uid_map=header.uid_map,
                 id_map=header.id_map,
             )
-        return Outcome(
-            reference,
-            Status.WRITTEN,
-            output=name,
-            actions=header.actions,
-            uid_map=header.uid_map,
-            id_map=header.id_map,
-        )
+        return _written(reference, name, header)
+
+    def start(self, path: str, mover: BackgroundMover) -> Callable[[], Outcome]:
+        """:meth:`process` up to the durable write, which ``mover`` makes while the caller
+        starts the next file; the callable returned waits for it and returns what
+        :meth:`process` would have (written, already done, a duplicate output quarantined, a
+        full disk, a failed write). It never raises."""
+        self._mover, self._pending = mover, None
+        try:
+            outcome = self.process(path)
+            pending = self._pending
+        finally:
+            self._mover, self._pending = None, None
+        if pending is None:
+            return lambda: outcome
+        return lambda: self._finish(path, outcome, *pending)
+
+    def _finish(
+        self, path: str, written: Outcome, pending: PendingStore, data: bytes, target: Path
+    ) -> Outcome:
+        """The outcome of a write started by :meth:`start`, as :meth:`process` decides it."""
+        reference = written.input_ref
+        try:
+            result = pending.result()
+            if result is StoreResult.CONFLICT:
+                with warnings.catch_warnings():  # see _identical_output
+                    warnings.simplefilter("ignore")
+                    if _same_output(data, target):
+                        result = StoreResult.ALREADY_THERE
+        except Exception as error:
+            if is_disk_full(error):
+                return _disk_full(reference)
+            return self._quarantine(path, reference, Reason.WRITE_FAILED, type(error).__name__)
+        if result is StoreResult.CONFLICT:
+            return self._quarantine(path, reference, Reason.DUPLICATE_OUTPUT, None)
+        if result is StoreResult.ALREADY_THERE:
+            done = Reason.ALREADY_DONE
+            return replace(written, status=Status.SKIPPED, reason=done, detail=REASON_TEXT[done])
+        return written
 
     def _lean_output(
         self, reading: FileReading, facts: TableFacts

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.storage import BackgroundMover
 from deidengine.errors import DeidError, EngineCode
 from deidengine.run.outcome import Outcome, Reason, Status, input_reference
 
@@ -27,6 +28,7 @@ __all__ = [
     "WorkerFactory",
     "WorkerNotReadyError",
     "WorkerStartError",
+    "WriteDeferring",
     "failure_outcome",
     "raised_detail",
 ]
@@ -59,6 +61,16 @@ class FileProcessing(Protocol):
     """What a worker holds: the per-file function, which returns an Outcome and never raises."""
 
     def process(self, path: str) -> Outcome: ...
+
+
+@runtime_checkable
+class WriteDeferring(Protocol):
+    """A processor that can leave its durable write to a
+    :class:`~deidengine.dicom.storage.BackgroundMover` (the pipeline's
+    :meth:`~deidengine.run.pipeline.FileProcessor.start`): ``start`` returns a callable that
+    waits for it and returns the file's Outcome; neither raises."""
+
+    def start(self, path: str, mover: BackgroundMover) -> Callable[[], Outcome]: ...
 
 
 WorkerFactory = Callable[["RunSettings"], FileProcessing]

@@ -7,6 +7,8 @@ import ctypes
 import errno
 import os
 import shutil
+import threading
+import time
 from copy import copy
 from pathlib import Path
 
@@ -203,3 +205,74 @@ def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(tmp_path: Path) 
     with pytest.raises(OSError, match="no space"):
         storage._store(failing, tmp_path / "x.dcm", storage._identical, ".deid-")
     assert list(tmp_path.iterdir()) == []
+
+
+# The background mover: the same stores, their syncs and moves on a thread of their own.
+
+
+@pytest.mark.skipif(storage._rename_noreplace is None, reason="no renameat2 here")
+def test_the_mover_syncs_before_it_moves_and_decides_as_the_direct_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = _RecordingOs(monkeypatch)
+    target = tmp_path / "study" / "x.dcm"
+    mover = storage.BackgroundMover()
+    try:
+        first = mover.store_bytes(b"0123456789", target, same=_equal)
+        again = mover.store_bytes(b"0123456789", target, same=_equal)
+        other = mover.store_bytes(b"other", target, same=_equal)
+        results = [first.result(), again.result(), other.result()]
+    finally:
+        mover.close()
+    assert results == [StoreResult.WRITTEN, StoreResult.ALREADY_THERE, StoreResult.CONFLICT]
+    sync, move = recorder.calls[:2]
+    assert sync == ("sync", "10")
+    assert move == ("move", move[1], str(target))
+    assert [call[0] for call in recorder.calls[2:]] == ["sync", "move", "unlink"] * 2
+    assert target.read_bytes() == b"0123456789"
+    assert [p.name for p in target.parent.iterdir()] == ["x.dcm"]
+
+
+@pytest.mark.parametrize("failing", ["write", "fdatasync"])
+def test_the_mover_hands_a_failed_write_to_the_waiter_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    def full(*arguments: object) -> None:
+        raise OSError(errno.ENOSPC, "no space left")
+
+    monkeypatch.setattr(os, failing, full)
+    mover = storage.BackgroundMover()
+    pending = mover.store_bytes(b"abc", tmp_path / "x.dcm", same=_equal)
+    with pytest.raises(OSError, match="no space"):
+        pending.result()
+    mover.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_closing_the_mover_cancels_what_it_has_not_begun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    syncing, release = threading.Event(), threading.Event()
+    real = os.fdatasync
+
+    def slow(descriptor: int) -> None:
+        syncing.set()
+        assert release.wait(10)
+        real(descriptor)
+
+    monkeypatch.setattr(os, "fdatasync", slow)
+    mover = storage.BackgroundMover()
+    begun = mover.store_bytes(b"a", tmp_path / "a.dcm", same=_equal)
+    assert syncing.wait(10)
+    waiting = mover.store_bytes(b"b", tmp_path / "b.dcm", same=_equal)
+    closing = threading.Thread(target=mover.close)
+    closing.start()
+    while not mover._closing:  # close() has asked; the thread is still in the first sync
+        time.sleep(0.001)
+    release.set()
+    closing.join(10)
+    assert begun.result() is StoreResult.WRITTEN
+    with pytest.raises(storage._StoreCancelled):
+        waiting.result()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dcm"]
+    assert not any(thread.name == "deid-mover" for thread in threading.enumerate())
