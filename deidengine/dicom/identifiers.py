@@ -75,6 +75,7 @@ __all__ = [
     "ValueKind",
     "collect_identifying_values",
     "collects",
+    "contains_in_within",
     "date_forms",
     "normalise",
 ]
@@ -759,3 +760,25 @@ def collect_identifying_values(ds: Dataset) -> IdentifyingValues:
         collector.walk(file_meta)
     collector.walk(ds)
     return collector.result()
+
+
+def contains_in_within(values: IdentifyingValues, text: str, within: IdentifyingValues) -> bool:
+    """``values.contains_in(text)``, the same answer, for ``values`` whose every value is one of
+    ``within``'s (the caller knows it: :func:`deidengine.verify.leaks.find_leaks` checks it once
+    per file); an ASCII text's candidates are found by ``within``'s guard.
+
+    A value's candidacy depends on the value alone (its most selective token, or its being
+    undecided), so ``within``'s candidates that are ``values``'s are exactly the candidates of
+    ``values``'s own guard; a scan that searched ``within`` first has built that guard already,
+    and a guard is built from every value of a new patient.
+    """
+    if not text or not values:
+        return False
+    view = _ascii_view(text)
+    candidates = values.values if view is None else _guard(within.values).candidates(*view)
+    if view is not None:
+        candidates = candidates & values.values
+    if not candidates:
+        return False
+    pattern = _compiled(candidates)
+    return pattern is not None and pattern.search(text) is not None
