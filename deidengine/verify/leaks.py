@@ -145,11 +145,12 @@ def _searches(
     their search finds its candidates with the guard the first search built
     (:func:`~deidengine.dicom.identifiers.contains_in_within`, the same answer), instead of
     building a guard of every value of a new patient a second time."""
-    if untouched_values is identifying or not untouched_values.values <= identifying.values:
-        return identifying.contains_in, untouched_values.contains_in
-    return identifying.contains_in, partial(
-        contains_in_within, untouched_values, within=identifying
-    )
+    own = partial(contains_in_within, identifying, within=identifying)
+    if untouched_values is identifying:
+        return own, own
+    if not untouched_values.values <= identifying.values:
+        return own, partial(contains_in_within, untouched_values, within=untouched_values)
+    return own, partial(contains_in_within, untouched_values, within=identifying)
 
 
 def _scan(

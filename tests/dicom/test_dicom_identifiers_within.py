@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 from pydicom.dataset import Dataset
 
@@ -56,3 +59,34 @@ def test_the_answers_differ_where_the_part_lacks_a_value() -> None:
     assert not contains_in_within(part, "ref MRN-4471902", whole)
     assert contains_in_within(part, "Heloise, born 13 May 1973", whole)
     assert not contains_in_within(IdentifyingValues(), "Heloise", whole)
+
+
+def _texts_near(values: frozenset[str], count: int, seed: int) -> list[str]:
+    """Texts made of the values' own tokens, joined and cut in ways that match and ways that
+    nearly match (a token missing, digits run on, a letter glued on, another case)."""
+    rng = random.Random(seed)
+    pool = sorted(values)
+    pieces = ["", " ", "-", "/", ".", ",", "  ", "x", "7", "0", "th", "§", "\u0130", "\u0131"]
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 3)):
+            tokens = re.findall(r"\d+|[^\W\d_]+", rng.choice(pool))
+            if len(tokens) > 1 and rng.random() < 0.4:
+                tokens.pop(rng.randrange(len(tokens)))
+            parts.append("".join(token + rng.choice(pieces) for token in tokens))
+        text = rng.choice(pieces).join(parts)
+        texts.append(text.upper() if rng.random() < 0.3 else text)
+    return texts
+
+
+def test_the_answer_is_contains_in_on_texts_made_of_the_values() -> None:
+    whole = _identifying()
+    parts = (whole, patient_borne_values(whole), IdentifyingValues(dates=whole.dates))
+    found = 0
+    for text in _texts_near(whole.values, 1500, seed=16):
+        for part in parts:
+            expected = part.contains_in(text)
+            found += expected
+            assert contains_in_within(part, text, whole) == expected, text
+    assert found > 200  # the texts exercise both answers
