@@ -500,13 +500,18 @@ def _original_text(context: _Context, path: ElementPath, tag: int) -> str | None
     return original.text(index).strip(" \x00")
 
 
+#: Not looked up yet (``None`` is an answer: no such data set).
+_UNKNOWN: Final = -3
+
+
 def _original_item(context: _Context, path: ElementPath) -> int | None:
     """The original's data set at ``path``, as :meth:`TableView.item_at` finds it, from its
     parent's (found once per path: the items of an SR's content tree share their ancestors)."""
     items = context.items
-    if path in items:
-        return items[path]
-    found: int | None = TOP
+    found = items.get(path, _UNKNOWN)
+    if found != _UNKNOWN:
+        return found
+    found = TOP
     if path:
         original = context.original
         parent = _original_item(context, path[:-1])
@@ -610,44 +615,43 @@ def _private(decision: Decision, context: _Context) -> Iterator[Finding]:
 
 
 def _uid(decision: Decision, context: _Context) -> Iterator[Finding]:
+    problem = _uid_problem(decision, context)
+    if problem is not None:
+        yield finding(problem[0], context.file, decision.location, problem[1])
+
+
+#: What a UID check found: its code and message.
+_Problem = tuple[FindingCode, str]
+UID_KEPT: Final = "the original UID is still here"
+UID_MISMATCH: Final = "not the keyed replacement of the original UID (another secret or tool?)"
+UID_FORM: Final = "a UID neither under 2.25 nor a registry UID, and the plan does not keep it"
+
+
+def _uid_problem(decision: Decision, context: _Context) -> _Problem | None:
+    """What :func:`_uid` finds, as a value: the check the walk hands most decisions (every UID
+    of an SR's content tree), so :func:`check_conformance` calls it without a generator."""
     if decision.vr != "UI" or not (decision.kind is ActionKind.REMAP_UID or decision.defaulted):
-        return
-    value = decision.text()
+        return None
+    value = decision.view.text(decision.row).strip(" \x00")  # decision.text()
     if not value:
-        return
+        return None
     # The File Meta Information is rebuilt, not carried over (PS3.15 E.1): its Media Storage
     # SOP Instance UID follows the dataset's, and the transfer syntax may change with the
     # pixels. So group 0002 is checked by form only.
-    in_file_meta = decision.tag >> 16 == 0x0002
-    before = (
-        _original_text(context, decision.path, decision.tag)
-        if context.original is not None and context.secret is not None and not in_file_meta
-        else None
-    )
-    if before is not None and context.secret is not None:
-        expected = remap_uid(context.secret, before)
-        if value == expected:
-            return
-        unchanged = value == before
-        yield finding(
-            FindingCode.UID_NOT_REMAPPED if unchanged else FindingCode.UID_REMAP_MISMATCH,
-            context.file,
-            decision.location,
-            "the original UID is still here"
-            if unchanged
-            else "not the keyed replacement of the original UID (another secret or tool?)",
-        )
-        return
+    secret = context.secret
+    if context.original is not None and secret is not None and decision.tag >> 16 != 0x0002:
+        before = _original_text(context, decision.path, decision.tag)
+        if before is not None:
+            if value == remap_uid(secret, before):
+                return None
+            if value == before:
+                return FindingCode.UID_NOT_REMAPPED, UID_KEPT
+            return FindingCode.UID_REMAP_MISMATCH, UID_MISMATCH
     for part in value.split("\\"):
         bare = part.strip(" \x00")
         if bare and not bare.startswith(UUID_DERIVED_ROOT) and not is_registry_uid(bare):
-            yield finding(
-                FindingCode.UID_NOT_REMAPPED,
-                context.file,
-                decision.location,
-                "a UID neither under 2.25 nor a registry UID, and the plan does not keep it",
-            )
-            return
+            return FindingCode.UID_NOT_REMAPPED, UID_FORM
+    return None
 
 
 def _keep_year(decision: Decision, context: _Context) -> Iterator[Finding]:
@@ -757,6 +761,10 @@ KIND_CHECKS: Final[Mapping[ActionKind, frozenset[Check]]] = MappingProxyType(
 )
 
 
+#: The checks of a UID no other check reads (see :func:`_uid_problem`).
+UID_CHECKS: Final[tuple[Check, ...]] = (_uid,)
+
+
 @lru_cache(maxsize=256)
 def _checks_for(kind: ActionKind, uid: bool, private: bool) -> tuple[Check, ...]:
     wanted = set(KIND_CHECKS.get(kind, ()))
@@ -809,15 +817,18 @@ def check_conformance(
         original=original_view,
         siblings=siblings,
     )
-    return tuple(
-        found
-        for decision in decisions
-        for check in (
-            decision.checks
-            if decision.checks is not None
-            else _checks_for(
+    found: list[Finding] = []
+    for decision in decisions:
+        checks = decision.checks
+        if checks is None:
+            checks = _checks_for(
                 decision.kind, decision.vr == "UI", is_private_group(decision.tag >> 16)
             )
-        )
-        for found in check(decision, context)
-    )
+        if checks == UID_CHECKS:  # most decisions: _uid's answer without its generator
+            problem = _uid_problem(decision, context)
+            if problem is not None:
+                found.append(finding(problem[0], file, decision.location, problem[1]))
+            continue
+        for check in checks:
+            found.extend(check(decision, context))
+    return tuple(found)

@@ -190,11 +190,12 @@ class TableView:
             rows = table.rows
             if dataset >= len(rows) or rows[dataset].kind is not Kind.ITEM:
                 return None
-            last = None
-            for index in table.grouped().get(dataset, ()):
+            # From the end: the last row of a tag stands, and the sequence an SR's content
+            # item is looked in for (Content Sequence) is its last element.
+            for index in reversed(table.grouped().get(dataset, ())):
                 if rows[index][0] == tag:
-                    last = index  # the last one stands
-            return last
+                    return index
+            return None
         return self.elements(dataset).get(tag)
 
     def sequence_items(self, index: int) -> list[int]:
