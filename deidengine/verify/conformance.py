@@ -53,6 +53,7 @@ from deidengine.verify.table_view import (
     TOP,
     TableView,
     Verifiable,
+    Visit,
     condition_snapshot,
     is_empty_value,
     patient_key,
@@ -215,10 +216,15 @@ class Decision(NamedTuple):
 
 
 def _private_key(
-    view: TableView, dataset: int, tag: int, creators: dict[int, str | None]
+    view: TableView,
+    dataset: int,
+    tag: int,
+    creators: dict[int, str | None],
+    read: list[tuple[int, int, str | None]] | None = None,
 ) -> tuple[str, int, int] | None:
     """The element's (creator, group, element byte), read from its data set's creator
-    element, as the header stage keys private rules; ``creators`` keeps each creator read."""
+    element, as the header stage keys private rules; ``creators`` keeps each creator read,
+    and ``read`` gets ``(data set, creator tag, creator)`` of each."""
     group, element = tag >> 16, tag & 0xFFFF
     if element < 0x1000:
         return None
@@ -226,11 +232,18 @@ def _private_key(
     if creator_tag in creators:
         creator = creators[creator_tag]
     else:
-        index = view.get(dataset, creator_tag)
-        value = view.value(index) if index is not None else None
-        creator = None if value in (None, "") else element_text(value).strip(" \x00")
-        creators[creator_tag] = creator
+        creator = creators[creator_tag] = _creator(view, dataset, creator_tag)
+        if read is not None:
+            read.append((dataset, creator_tag, creator))
     return None if creator is None else (creator, group, element & 0xFF)
+
+
+def _creator(view: TableView, dataset: int, creator_tag: int) -> str | None:
+    """The private creator at ``creator_tag`` of ``dataset``, unpadded; ``None`` when absent
+    or empty."""
+    index = view.get(dataset, creator_tag)
+    value = view.value(index) if index is not None else None
+    return None if value in (None, "") else element_text(value).strip(" \x00")
 
 
 #: One element's answer, as the walk keeps it: (rule, verified kind, defaulted, the scope its
@@ -258,6 +271,17 @@ FACTS_LIMIT: Final = 32
 ANSWERS_LIMIT: Final = 1 << 12
 
 
+def _facts_key(facts: FileFacts) -> tuple[object, ...]:
+    """What the answers read of a file besides its elements and the plan (see
+    :func:`_answers_for`): its SOP Class and the condition values."""
+    snapshot = facts.snapshot
+    conditions = (
+        tuple(snapshot.values.get(tag) for tag in sorted(facts.plan.condition_tags)),
+        tuple(sorted(snapshot.derived.items())),
+    )
+    return (facts.sop_class, conditions)
+
+
 def _answers_for(facts: FileFacts) -> _Answers:
     """The answers already found for files with these facts.
 
@@ -274,13 +298,8 @@ def _answers_for(facts: FileFacts) -> _Answers:
         if len(_ANSWERS) >= PLANS_LIMIT:
             _ANSWERS.clear()
         held = _ANSWERS[id(plan)] = (plan, {})
-    snapshot = facts.snapshot
-    conditions = (
-        tuple(snapshot.values.get(tag) for tag in sorted(plan.condition_tags)),
-        tuple(sorted(snapshot.derived.items())),
-    )
     by_facts = held[1]
-    key = (facts.sop_class, conditions)
+    key = _facts_key(facts)
     answers = by_facts.get(key)
     if answers is None:
         if len(by_facts) >= FACTS_LIMIT:
@@ -298,6 +317,7 @@ def _walk(
     decisions: list[Decision],
     answers: _Answers,
     creators_at: dict[ElementPath, set[int]] | None = None,
+    read: list[tuple[int, int, str | None]] | None = None,
 ) -> None:
     """Append the decision of every element of ``root`` (the top level or the File Meta
     Information) and of the items it descends into to ``decisions``, depth first: one loop
@@ -307,7 +327,7 @@ def _walk(
     With ``creators_at`` only the decisions some check reads are appended (those of elements
     every check passes at once are not made), and the paths of the data sets holding a private
     creator are put in ``creators_at`` with those data sets (its check reads their other
-    elements)."""
+    elements); ``read`` gets each private creator the walk read (:func:`_private_key`)."""
     every = creators_at is None
     by_path_tag = facts.plan.by_path_tag
     items = view.items
@@ -360,7 +380,7 @@ def _walk(
             if creators_at is not None:
                 creators_at.setdefault(path, set()).add(dataset)
             continue
-        key = _private_key(view, dataset, tag, creators) if private else None
+        key = _private_key(view, dataset, tag, creators, read) if private else None
         asked = (tag, vr, key)
         answer = None if tag in by_path else here.get(asked)
         if answer is None:
@@ -437,14 +457,63 @@ def _walked(
     conditions_from: TableView | None,
     snapshot: ConditionSnapshot | None,
     creators_at: dict[ElementPath, set[int]] | None,
+    facts: FileFacts | None = None,
+    read: list[tuple[int, int, str | None]] | None = None,
 ) -> list[Decision]:
     """The File Meta Information's decisions, then the data set's (see :func:`_walk`)."""
-    facts = _facts(output, plan, conditions_from, snapshot)
+    if facts is None:
+        facts = _facts(output, plan, conditions_from, snapshot)
     answers = _answers_for(facts)
     decisions: list[Decision] = []
-    _walk(output, META, facts, decisions, answers, creators_at)
-    _walk(output, TOP, facts, decisions, answers, creators_at)
+    _walk(output, META, facts, decisions, answers, creators_at, read)
+    _walk(output, TOP, facts, decisions, answers, creators_at, read)
     return decisions
+
+
+#: A decision without its view (:class:`Decision`'s other fields, in order).
+_Decided = tuple[
+    ElementPath,
+    int,
+    int,
+    PlannedRule | None,
+    ActionKind,
+    bool,
+    bool,
+    str,
+    "tuple[Check, ...] | None",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What :func:`_checked_decisions` found for one output: its decisions and siblings, and
+    everything they were found from besides the plan and the facts: the walks of the File
+    Meta Information and of the data set (paths, rows, tags, VRs) and the private creators
+    the walk read."""
+
+    plan: Plan
+    visits: tuple[list[Visit], list[Visit]]
+    creators: tuple[tuple[int, int, str | None], ...]
+    decided: tuple[_Decided, ...]
+    siblings: Mapping[ElementPath, frozenset[int]]
+
+    def fits(self, plan: Plan, output: TableView, visits: tuple[list[Visit], list[Visit]]) -> bool:
+        """Whether ``output``'s decisions are these: the same plan, the same walks (compared
+        in C) and the same private creators where the walk read them."""
+        return (
+            self.plan is plan
+            and self.visits == visits
+            and all(
+                _creator(output, dataset, tag) == creator for dataset, tag, creator in self.creators
+            )
+        )
+
+
+#: The last shapes met, by the facts (:func:`_facts_key`), the plan and the lengths of the
+#: walks: the files of a series (and an SR template's reports) are laid out alike file after
+#: file, and their decisions are then one list compare away. Cleared when full.
+_SHAPES: dict[tuple[object, ...], _Shape] = {}
+SHAPES_LIMIT: Final = 64
 
 
 def _checked_decisions(
@@ -456,8 +525,17 @@ def _checked_decisions(
     """:func:`plan_decisions`, only those some check reads (the others would pass every check
     at once), in the same order; and the element tags of each data set that holds a private
     creator, by path (what :func:`_siblings` finds there from every decision)."""
+    facts = _facts(output, plan, conditions_from, snapshot)
+    visits = (output.visits(META), output.visits(TOP))
+    key = (id(plan), _facts_key(facts), len(visits[0]), len(visits[1]))
+    shape = _SHAPES.get(key)
+    if shape is not None and shape.fits(plan, output, visits):
+        return [Decision(*decided[:8], output, decided[8]) for decided in shape.decided], (
+            shape.siblings
+        )
     creators_at: dict[ElementPath, set[int]] = {}
-    decisions = _walked(output, plan, conditions_from, snapshot, creators_at)
+    read: list[tuple[int, int, str | None]] = []
+    decisions = _walked(output, plan, conditions_from, snapshot, creators_at, facts, read)
     siblings: dict[ElementPath, frozenset[int]] = {}
     for path, held in creators_at.items():
         # An item is the one data set at its path; the top level's path is the File Meta
@@ -472,6 +550,15 @@ def _checked_decisions(
             and tag not in skipped
             and not (is_private_group(tag >> 16) and 0x0010 <= tag & 0xFFFF <= 0x00FF)
         )
+    if len(_SHAPES) >= SHAPES_LIMIT:
+        _SHAPES.clear()
+    _SHAPES[key] = _Shape(
+        plan,
+        visits,
+        tuple(read),
+        tuple((*decision[:8], decision.checks) for decision in decisions),
+        MappingProxyType(siblings),
+    )
     return decisions, siblings
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "TOP",
     "TableView",
     "Verifiable",
+    "Visit",
     "condition_snapshot",
     "patient_key",
     "table_of_dataset",
@@ -236,6 +237,15 @@ class TableView:
         if vrs is None:
             return iter(visits)
         return (visit for visit in visits if visit[4] in vrs)
+
+    def visits(self, dataset: int = TOP) -> list[Visit]:
+        """:meth:`walk` of ``dataset`` (the top level or the File Meta Information) as the list
+        the view holds: read it, never change it. Two files laid out alike have equal lists
+        (the same paths, rows, tags and VRs), which a caller compares in C."""
+        visits = self._walks.get((dataset, ()))
+        if visits is None:
+            visits = self._walks[(dataset, ())] = self._visits(dataset, ())
+        return visits
 
     def _visits(self, dataset: int, path: ElementPath) -> list[Visit]:
         found: list[Visit] = []
