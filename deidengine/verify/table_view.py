@@ -132,8 +132,9 @@ class TableView:
 
         Where every data set's tags ascend in the file (the engine's writer writes them so),
         file order is :meth:`walk`'s order: the same pass then finds the walks of the top level
-        and of the File Meta Information, which the leak scan and the provenance check read."""
-        laid = _laid_out(table)
+        and of the File Meta Information, which the leak scan and the provenance check read.
+        A table laid out as one met before takes its layout (:func:`_remembered_layout`)."""
+        laid = _remembered_layout(table)
         if laid is None:
             return cls(table, *_grouped(table))
         datasets, items, vrs, walks = laid
@@ -365,17 +366,18 @@ class TableView:
         return element_text(self.value(index)).strip(strip)
 
 
-def _laid_out(
-    table: ElementTable,
-) -> (
-    tuple[
-        dict[int, dict[int, int]],
-        dict[int, list[int]],
-        dict[int, str],
-        dict[tuple[int, ElementPath], list[Visit]],
-    ]
-    | None
-):
+#: A table's rows as its layout reads them: tag, VR (as read), parent, kind.
+_ROW_SHAPE: Final = itemgetter(0, 1, 8, 10)
+_HEADER: Final = itemgetter(3)
+_Laid = tuple[
+    dict[int, dict[int, int]],
+    dict[int, list[int]],
+    dict[int, str],
+    dict[tuple[int, ElementPath], list[Visit]],
+]
+
+
+def _laid_out(table: ElementTable) -> _Laid | None:
     """:func:`_grouped`, the resolved VRs of the ambiguous elements and the visits of
     ``walk(TOP)`` and ``walk(META)``, in one pass over the rows; ``None`` where a data set's
     tags do not strictly ascend in the file (a disordered or a repeated tag: file order is not
@@ -428,6 +430,61 @@ def _laid_out(
             state[index] = ((*held[0], (holder_row[0], number)), held[1])
             grouped[index] = {}
     return grouped, items, vrs, {(TOP, ()): top, (META, ()): meta}
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """One table's layout (:func:`_laid_out`) and what it was found from besides: the rows'
+    shapes (tag, VR, parent, kind), the rows of the File Meta Information, and the VRs the
+    ambiguous rows were resolved to (read from values: Pixel Representation, say)."""
+
+    shape: list[tuple[int, str, int, Kind]]
+    resolved: tuple[tuple[int, str], ...]
+    laid: _Laid
+
+
+#: The last layouts met, by row count, File Meta Information rows and a few tags: the outputs
+#: of a series (or of an SR template) are laid out alike file after file. Cleared when full.
+_LAYOUTS: dict[tuple[int, ...], _Layout] = {}
+LAYOUTS_LIMIT: Final = 64
+
+
+def _remembered_layout(table: ElementTable) -> _Laid | None:
+    """:func:`_laid_out` of ``table``, taken from a table met before whose rows have the same
+    tags, VRs, parents and kinds (a list compare, in C), the same File Meta Information rows,
+    and whose ambiguous VRs resolve alike in ``table``: a layout reads nothing else. The
+    layout's dictionaries and lists are then shared between the views, which never change
+    them (only a lazy view lays out as it reads); each view has its own VRs and walks."""
+    if not table.ordered():
+        return None  # _laid_out lays out no disordered table
+    rows = table.rows
+    if not rows:
+        return _laid_out(table)
+    meta_rows = bisect_left(rows, table.facts.meta_end, key=_HEADER)  # rows stand in file order
+    key = (len(rows), meta_rows, rows[-1][0], rows[len(rows) // 2][0])
+    shape = list(map(_ROW_SHAPE, rows))
+    known = _LAYOUTS.get(key)
+    if known is not None and known.shape == shape:
+        vrs: dict[int, str] = {}
+        for index, resolved in known.resolved:
+            try:
+                vr = resolved_vr(table, index)
+            except Exception:
+                break  # _laid_out says what then
+            if vr != resolved:
+                break
+            vrs[index] = vr
+        else:
+            datasets, items, _, walks = known.laid
+            return datasets, items, vrs, dict(walks)
+    laid = _laid_out(table)
+    if laid is not None:
+        if len(_LAYOUTS) >= LAYOUTS_LIMIT:
+            _LAYOUTS.clear()
+        # The walks held apart from the view's own (its walk() adds to them).
+        datasets, items, vrs, walks = laid
+        _LAYOUTS[key] = _Layout(shape, tuple(vrs.items()), (datasets, items, {}, dict(walks)))
+    return laid
 
 
 def _grouped(table: ElementTable) -> tuple[dict[int, dict[int, int]], dict[int, list[int]]]:
