@@ -30,6 +30,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
+from deidengine.core.table import ElementTable
 from deidengine.dicom.apply import DEFAULT_SHIFT
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
@@ -871,6 +872,16 @@ def _siblings(decisions: list[Decision]) -> Mapping[ElementPath, frozenset[int]]
     return {path: frozenset(tags) for path, tags in found.items()}
 
 
+#: The nested decisions from which the input is laid out whole for the checks (where inputs
+#: of its shape are met: :meth:`TableView.remembered`), not looked in item by item.
+NESTED_LOOKUPS: Final = 16
+
+
+def _nested(decisions: list[Decision]) -> int:
+    """How many decisions are in an item (their checks look in the input's item there)."""
+    return sum(1 for decision in decisions if decision.path)
+
+
 def check_conformance(
     output: Verifiable,
     plan: Plan,
@@ -898,6 +909,10 @@ def check_conformance(
         decisions, siblings = _checked_decisions(output_view, plan, original_view, snapshot)
     else:
         siblings = _siblings(decisions)
+    if isinstance(original, ElementTable) and _nested(decisions) >= NESTED_LOOKUPS:
+        # The checks look in the input's items at as many places: laid out whole where the
+        # inputs are alike, each item's rows are not searched again at each place.
+        original_view = TableView.remembered(original) or original_view
     context = _Context(
         file=file,
         secret=secret,

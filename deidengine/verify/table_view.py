@@ -141,6 +141,18 @@ class TableView:
         return cls(table, datasets, items, _vrs=vrs, _walks=walks)
 
     @classmethod
+    def remembered(cls, table: ElementTable) -> TableView | None:
+        """``table`` laid out whole (as :meth:`of` lays it out) where a table of its shape has
+        been met before, ``None`` otherwise: for an input whose items the checks look in many
+        times (an SR's content tree), where the inputs of a series are alike and a lazy view
+        would search each item's rows anew for each file (see :func:`_remembered_layout`)."""
+        laid = _remembered_layout(table, at_first_sight=False)
+        if laid is None:
+            return None
+        datasets, items, vrs, walks = laid
+        return cls(table, datasets, items, _vrs=vrs, _walks=walks)
+
+    @classmethod
     def lazy_of(cls, table: ElementTable) -> TableView:
         """A view of ``table`` that lays out each data set (the top level, the File Meta
         Information, an item) when first asked, from the table's rows by parent: for an
@@ -447,14 +459,19 @@ class _Layout:
 #: of a series (or of an SR template) are laid out alike file after file. Cleared when full.
 _LAYOUTS: dict[tuple[int, ...], _Layout] = {}
 LAYOUTS_LIMIT: Final = 64
+#: The shapes of tables met once and not laid out (see :meth:`TableView.remembered`).
+_SEEN: dict[tuple[int, ...], list[tuple[int, str, int, Kind]]] = {}
 
 
-def _remembered_layout(table: ElementTable) -> _Laid | None:
+def _remembered_layout(table: ElementTable, *, at_first_sight: bool = True) -> _Laid | None:
     """:func:`_laid_out` of ``table``, taken from a table met before whose rows have the same
     tags, VRs, parents and kinds (a list compare, in C), the same File Meta Information rows,
     and whose ambiguous VRs resolve alike in ``table``: a layout reads nothing else. The
     layout's dictionaries and lists are then shared between the views, which never change
-    them (only a lazy view lays out as it reads); each view has its own VRs and walks."""
+    them (only a lazy view lays out as it reads); each view has its own VRs and walks.
+
+    Not ``at_first_sight``, a table of a shape not met before is not laid out (``None``), and
+    its shape is noted: the next table of that shape is."""
     if not table.ordered():
         return None  # _laid_out lays out no disordered table
     rows = table.rows
@@ -477,6 +494,11 @@ def _remembered_layout(table: ElementTable) -> _Laid | None:
         else:
             datasets, items, _, walks = known.laid
             return datasets, items, vrs, dict(walks)
+    elif not at_first_sight and _SEEN.get(key) != shape:
+        if len(_SEEN) >= LAYOUTS_LIMIT:
+            _SEEN.clear()
+        _SEEN[key] = shape
+        return None
     laid = _laid_out(table)
     if laid is not None:
         if len(_LAYOUTS) >= LAYOUTS_LIMIT:

@@ -6,17 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian
 
+from deidengine.dicom.keys import ProjectSecret
+from deidengine.dicom.uids import remap_uid
 from deidengine.policy import load_plan
 from deidengine.policy.plan import Plan
-from deidengine.verify import conformance
+from deidengine.verify import conformance, table_view
 from deidengine.verify.conformance import Finding, FindingCode, check_conformance
 from deidengine.verify.table_view import TableView, table_of_dataset
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 ACME = "ACME PRIVATE 1.0"
+SECRET = ProjectSecret(bytes.fromhex("9f" * 32))
 
 
 def _output(name: str, creator: str = ACME, extra: bool = False) -> TableView:
@@ -100,3 +104,54 @@ def test_another_plan_is_decided_anew(tmp_path: Path) -> None:
     assert ("(0031,1010)", FindingCode.PRIVATE_NOT_ALLOWED.value) in [
         (f.location, f.code) for f in check_conformance(output, basic)
     ]
+
+
+def _report(name: str, uid: str, references: int) -> Dataset:
+    """An SR-like data set: ``references`` content items, each referring to an image."""
+    dataset = Dataset()
+    dataset.file_meta = FileMetaDataset()
+    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.33"
+    dataset.SOPInstanceUID = uid
+    dataset.PatientName = name
+    items = []
+    for number in range(references):
+        reference = Dataset()
+        reference.ReferencedSOPClassUID = CT_IMAGE
+        reference.ReferencedSOPInstanceUID = f"{uid}.{number}"
+        item = Dataset()
+        item.RelationshipType = "CONTAINS"
+        item.ValueType = "IMAGE"
+        item.ReferencedSOPSequence = Sequence([reference])
+        items.append(item)
+    dataset.ContentSequence = Sequence(items)
+    return dataset
+
+
+def test_an_input_laid_out_whole_is_checked_as_a_lazy_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = load_plan("annex-e/basic")
+    table_view._LAYOUTS.clear()
+    table_view._SEEN.clear()
+    found = []
+    for number in range(3):
+        uid = f"1.2.826.0.1.{number}"
+        original = table_of_dataset(_report("DOE^JANE", uid, 12))
+        output = _report("", remap_uid(SECRET, uid), 12)
+        # The first two references remapped, the others left as the input had them.
+        for position, item in enumerate(output.ContentSequence):
+            before = f"{uid}.{position}"
+            after = remap_uid(SECRET, before) if position < 2 else before
+            item.ReferencedSOPSequence[0].ReferencedSOPInstanceUID = after
+        view = TableView.of(table_of_dataset(output))
+        found.append(check_conformance(view, plan, secret=SECRET, original=original))
+        with monkeypatch.context() as lazy_only:
+            lazy_only.setattr(conformance, "NESTED_LOOKUPS", 1 << 30)
+            assert found[-1] == check_conformance(view, plan, secret=SECRET, original=original)
+    assert all(
+        [(f.location, f.code) for f in findings]
+        == [
+            (f"(0040,A730)[{n}].(0008,1199)[0].(0008,1155)", FindingCode.UID_NOT_REMAPPED.value)
+            for n in range(2, 12)
+        ]
+        for findings in found
+    )

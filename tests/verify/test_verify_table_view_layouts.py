@@ -75,3 +75,26 @@ def test_views_sharing_a_layout_keep_their_own_walks() -> None:
     second = TableView.of(_table("ROE^RICHARD"))
     assert first.datasets is second.datasets  # shared, never changed by a laid-out view
     assert first._walks is not second._walks and first._vrs is not second._vrs
+
+
+def test_an_input_is_laid_out_whole_from_the_second_of_its_shape() -> None:
+    table_view._LAYOUTS.clear()
+    table_view._SEEN.clear()
+    first, second, third = (_table(name) for name in ("DOE^JANE", "ROE^RICHARD", "POE^EDGAR"))
+    assert TableView.remembered(first) is None  # met once: its shape noted only
+    for table in (second, third):
+        whole = TableView.remembered(table)
+        assert whole is not None and not whole.lazy
+        lazy = TableView.lazy_of(table)
+        assert _laid(whole) == _fresh(table)
+        for tag in (0x00100010, 0x00082218, 0x00080018, 0x00100020):
+            assert whole.get(TOP, tag) == lazy.get(TOP, tag)
+        sequence = whole.get(TOP, 0x00082218)
+        assert sequence is not None
+        items = whole.sequence_items(sequence)
+        assert items == lazy.sequence_items(sequence) and len(items) == 2
+        assert [whole.get(item, 0x00080104) for item in items] == [
+            lazy.get(item, 0x00080104) for item in items
+        ]
+        assert whole.item_at(((0x00082218, 0),)) == lazy.item_at(((0x00082218, 0),))
+        table_view._SEEN.clear()  # the third is taken from the layout the second left
