@@ -50,6 +50,8 @@ from deidengine.standard.dictionary import (
 )
 from deidengine.standard.vr_classes import DATE_TIME_VRS, DATE_VRS, PIXEL_DATA_TAGS
 from deidengine.verify.table_view import (
+    MEMO_ROWS,
+    MEMO_TABLE_ROWS,
     META,
     TOP,
     TableView,
@@ -517,6 +519,11 @@ _SHAPES: dict[tuple[object, ...], _Shape] = {}
 SHAPES_LIMIT: Final = 64
 
 
+def _walked_held() -> int:
+    """The visits the remembered shapes hold (bounded as the layouts' rows are)."""
+    return sum(len(shape.visits[0]) + len(shape.visits[1]) for shape in _SHAPES.values())
+
+
 def _checked_decisions(
     output: TableView,
     plan: Plan,
@@ -551,7 +558,10 @@ def _checked_decisions(
             and tag not in skipped
             and not (is_private_group(tag >> 16) and 0x0010 <= tag & 0xFFFF <= 0x00FF)
         )
-    if len(_SHAPES) >= SHAPES_LIMIT:
+    walked = len(visits[0]) + len(visits[1])
+    if walked > MEMO_TABLE_ROWS:
+        return decisions, siblings  # not remembered (bounded memory, as the layouts)
+    if len(_SHAPES) >= SHAPES_LIMIT or _walked_held() + walked > MEMO_ROWS:
         _SHAPES.clear()
     _SHAPES[key] = _Shape(
         plan,

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import io
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Final
+from typing import Final, TypeVar
 
 from pydicom import config
 from pydicom.charset import decode_bytes
@@ -87,6 +87,8 @@ ENCODING_SYNTAXES: Final = {
     (False, True): "1.2.840.10008.1.2.1",
     (False, False): "1.2.840.10008.1.2.2",
 }
+
+_V = TypeVar("_V")
 
 #: What :meth:`TableView.value` has not converted yet (``None`` is a value).
 _UNCONVERTED: Final = object()
@@ -461,6 +463,22 @@ _LAYOUTS: dict[tuple[int, ...], _Layout] = {}
 LAYOUTS_LIMIT: Final = 64
 #: The shapes of tables met once and not laid out (see :meth:`TableView.remembered`).
 _SEEN: dict[tuple[int, ...], list[tuple[int, str, int, Kind]]] = {}
+#: The rows the remembered layouts may hold in all (and, apart, the noted shapes): a worker's
+#: memory stays bounded whatever tables it meets (a few hundred bytes a row). A table of more
+#: rows than ``MEMO_TABLE_ROWS`` is not remembered at all.
+MEMO_ROWS: Final = 1 << 16
+MEMO_TABLE_ROWS: Final = 1 << 13
+
+
+def _make_room(memo: dict[tuple[int, ...], _V], rows: int, held: Callable[[_V], int]) -> None:
+    """Clear ``memo`` when it holds as many entries as allowed, or when ``rows`` more rows
+    would take the rows it holds (``held`` of each entry) past :data:`MEMO_ROWS`."""
+    if len(memo) >= LAYOUTS_LIMIT or sum(map(held, memo.values())) + rows > MEMO_ROWS:
+        memo.clear()
+
+
+def _layout_rows(layout: _Layout) -> int:
+    return len(layout.shape)
 
 
 def _remembered_layout(table: ElementTable, *, at_first_sight: bool = True) -> _Laid | None:
@@ -475,8 +493,8 @@ def _remembered_layout(table: ElementTable, *, at_first_sight: bool = True) -> _
     if not table.ordered():
         return None  # _laid_out lays out no disordered table
     rows = table.rows
-    if not rows:
-        return _laid_out(table)
+    if not rows or len(rows) > MEMO_TABLE_ROWS:
+        return _laid_out(table) if at_first_sight else None
     meta_rows = bisect_left(rows, table.facts.meta_end, key=_HEADER)  # rows stand in file order
     key = (len(rows), meta_rows, rows[-1][0], rows[len(rows) // 2][0])
     shape = list(map(_ROW_SHAPE, rows))
@@ -495,14 +513,12 @@ def _remembered_layout(table: ElementTable, *, at_first_sight: bool = True) -> _
             datasets, items, _, walks = known.laid
             return datasets, items, vrs, dict(walks)
     elif not at_first_sight and _SEEN.get(key) != shape:
-        if len(_SEEN) >= LAYOUTS_LIMIT:
-            _SEEN.clear()
+        _make_room(_SEEN, len(shape), len)
         _SEEN[key] = shape
         return None
     laid = _laid_out(table)
     if laid is not None:
-        if len(_LAYOUTS) >= LAYOUTS_LIMIT:
-            _LAYOUTS.clear()
+        _make_room(_LAYOUTS, len(shape), _layout_rows)
         # The walks held apart from the view's own (its walk() adds to them).
         datasets, items, vrs, walks = laid
         _LAYOUTS[key] = _Layout(shape, tuple(vrs.items()), (datasets, items, {}, dict(walks)))

@@ -98,3 +98,30 @@ def test_an_input_is_laid_out_whole_from_the_second_of_its_shape() -> None:
         ]
         assert whole.item_at(((0x00082218, 0),)) == lazy.item_at(((0x00082218, 0),))
         table_view._SEEN.clear()  # the third is taken from the layout the second left
+
+
+def _of_rows(count: int) -> ElementTable:
+    """A table of ``count`` private elements (and the SOP identity), a shape for each count."""
+    dataset = Dataset()
+    dataset.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    dataset.SOPInstanceUID = "2.25.1234"
+    block = dataset.private_block(0x0031, "ACME PRIVATE 1.0", create=True)
+    for element in range(count):
+        block.add_new(element, "LO", "x")
+    return table_of_dataset(dataset)
+
+
+def test_the_remembered_layouts_hold_a_bounded_number_of_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(table_view, "MEMO_ROWS", 40)
+    monkeypatch.setattr(table_view, "MEMO_TABLE_ROWS", 30)
+    tables = [_of_rows(count) for count in range(1, 40, 3)]
+    expected = [_fresh(table) for table in tables]
+    table_view._LAYOUTS.clear()
+    for _ in range(2):
+        for table, laid in zip(tables, expected, strict=True):
+            assert _laid(TableView.of(table)) == laid
+            shapes = [len(layout.shape) for layout in table_view._LAYOUTS.values()]
+            assert sum(shapes) <= 40
+            assert (len(table.rows) in shapes) == (len(table.rows) <= 30)
