@@ -521,7 +521,8 @@ SHAPES_LIMIT: Final = 64
 
 def _walked_held() -> int:
     """The visits the remembered shapes hold (bounded as the layouts' rows are)."""
-    return sum(len(shape.visits[0]) + len(shape.visits[1]) for shape in _SHAPES.values())
+    # A snapshot of the entries (made in C): another thread may add to the memo meanwhile.
+    return sum(len(shape.visits[0]) + len(shape.visits[1]) for shape in list(_SHAPES.values()))
 
 
 def _checked_decisions(

@@ -473,7 +473,8 @@ MEMO_TABLE_ROWS: Final = 1 << 13
 def _make_room(memo: dict[tuple[int, ...], _V], rows: int, held: Callable[[_V], int]) -> None:
     """Clear ``memo`` when it holds as many entries as allowed, or when ``rows`` more rows
     would take the rows it holds (``held`` of each entry) past :data:`MEMO_ROWS`."""
-    if len(memo) >= LAYOUTS_LIMIT or sum(map(held, memo.values())) + rows > MEMO_ROWS:
+    # A snapshot of the entries (made in C): another thread may add to the memo meanwhile.
+    if len(memo) >= LAYOUTS_LIMIT or sum(map(held, list(memo.values()))) + rows > MEMO_ROWS:
         memo.clear()
 
 
