@@ -25,10 +25,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import types
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.corpus import BENCH_SECRET, TEMPLATES, write_corpus  # noqa: E402
+from benchmarks.stage_times import _timed  # noqa: E402  (the same stage timer)
 
 BASE = "deidengine_base"
 #: The base modules, each after what it imports.
@@ -93,17 +92,6 @@ def load_base(revision: str) -> dict[str, types.ModuleType]:
 
 def _names(modules: dict[str, types.ModuleType]) -> dict[str, Any]:
     return {attribute: getattr(modules[module], attribute) for module, attribute in PIPELINE_NAMES}
-
-
-def _timed(function: Callable[..., Any], totals: dict[str, float], name: str) -> Callable[..., Any]:
-    def wrapper(*arguments: Any, **keywords: Any) -> Any:
-        started = time.process_time()
-        try:
-            return function(*arguments, **keywords)
-        finally:
-            totals[name] += time.process_time() - started
-
-    return wrapper
 
 
 def run_batch(
