@@ -75,6 +75,7 @@ __all__ = [
     "ValueKind",
     "collect_identifying_values",
     "collects",
+    "contains_in_within",
     "date_forms",
     "normalise",
 ]
@@ -759,3 +760,68 @@ def collect_identifying_values(ds: Dataset) -> IdentifyingValues:
         collector.walk(file_meta)
     collector.walk(ds)
     return collector.result()
+
+
+def contains_in_within(values: IdentifyingValues, text: str, within: IdentifyingValues) -> bool:
+    """``values.contains_in(text)``, the same answer, for ``values`` whose every value is one of
+    ``within``'s (the caller knows it: :func:`deidengine.verify.leaks.find_leaks` checks it once
+    per file; ``within`` may be ``values`` itself), found with less work:
+
+    - an ASCII text's candidates are found by ``within``'s guard: a value's candidacy depends on
+      the value alone (its most selective token, or its being undecided), so ``within``'s
+      candidates that are ``values``'s are exactly the candidates of ``values``'s own guard; a
+      scan that searched ``within`` first has built that guard already, and a guard is built
+      from every value of a new patient;
+    - of those, only the values each of whose tokens the text holds are searched
+      (:func:`_holds_every_token`; undecided values always): a value whose one token is absent
+      matches nowhere, and a set's pattern matches where one of its values' does, so the
+      answer is the same, and a new patient's date (a two-digit year some number of the text
+      repeats) is not compiled for the search.
+    """
+    if not text or not values:
+        return False
+    view = _ascii_view(text)
+    if view is None:
+        candidates = values.values
+    else:
+        candidates = _guard(within.values).candidates(*view) & values.values
+        if candidates:
+            lowered, runs = view
+            candidates = frozenset(
+                value for value in candidates if _holds_every_token(value, lowered, runs)
+            )
+    if not candidates:
+        return False
+    pattern = _compiled(candidates)
+    return pattern is not None and pattern.search(text) is not None
+
+
+@lru_cache(maxsize=16384)
+def _ascii_tokens(value: str) -> tuple[tuple[str, bool], ...] | None:
+    """Each token of ``value`` as an ASCII text holds it (its letters mapped to their ASCII
+    equivalents, as :func:`_value_key` maps them), and whether it is a token of digits; ``None``
+    where a character has several equivalents (an undecided value) or none."""
+    tokens = []
+    for token in _TOKENS.findall(value):
+        if token.isascii():
+            ascii = token.lower()
+        else:
+            mapped = [_ascii_equivalent(character) for character in token]
+            if None in mapped:
+                return None
+            ascii = "".join(c for c in mapped if c is not None)
+            if len(ascii) != len(token):
+                return None
+        tokens.append((ascii, ascii.isdigit()))
+    return tuple(tokens)
+
+
+def _holds_every_token(value: str, lowered: str, runs: frozenset[str]) -> bool:
+    """Whether an ASCII text (``lowered``, its digit ``runs``) may hold ``value``: every token
+    of it is there, a token of digits as a whole run of digits (the pattern allows no digit
+    beside one, :class:`_Guard`), a token of letters within the lower-cased text. True where
+    the tokens cannot be told (``_ascii_tokens`` is ``None``): such a value is searched."""
+    tokens = _ascii_tokens(value)
+    if tokens is None:
+        return True
+    return all((token in runs) if digits else (token in lowered) for token, digits in tokens)

@@ -30,6 +30,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
+from deidengine.core.table import ElementTable
 from deidengine.dicom.apply import DEFAULT_SHIFT
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.dates import UnparseableDateError, keep_year, patient_date_offset, shift_date
@@ -49,10 +50,13 @@ from deidengine.standard.dictionary import (
 )
 from deidengine.standard.vr_classes import DATE_TIME_VRS, DATE_VRS, PIXEL_DATA_TAGS
 from deidengine.verify.table_view import (
+    MEMO_ROWS,
+    MEMO_TABLE_ROWS,
     META,
     TOP,
     TableView,
     Verifiable,
+    Visit,
     condition_snapshot,
     is_empty_value,
     patient_key,
@@ -215,10 +219,15 @@ class Decision(NamedTuple):
 
 
 def _private_key(
-    view: TableView, dataset: int, tag: int, creators: dict[int, str | None]
+    view: TableView,
+    dataset: int,
+    tag: int,
+    creators: dict[int, str | None],
+    read: list[tuple[int, int, str | None]] | None = None,
 ) -> tuple[str, int, int] | None:
     """The element's (creator, group, element byte), read from its data set's creator
-    element, as the header stage keys private rules; ``creators`` keeps each creator read."""
+    element, as the header stage keys private rules; ``creators`` keeps each creator read,
+    and ``read`` gets ``(data set, creator tag, creator)`` of each."""
     group, element = tag >> 16, tag & 0xFFFF
     if element < 0x1000:
         return None
@@ -226,11 +235,18 @@ def _private_key(
     if creator_tag in creators:
         creator = creators[creator_tag]
     else:
-        index = view.get(dataset, creator_tag)
-        value = view.value(index) if index is not None else None
-        creator = None if value in (None, "") else element_text(value).strip(" \x00")
-        creators[creator_tag] = creator
+        creator = creators[creator_tag] = _creator(view, dataset, creator_tag)
+        if read is not None:
+            read.append((dataset, creator_tag, creator))
     return None if creator is None else (creator, group, element & 0xFF)
+
+
+def _creator(view: TableView, dataset: int, creator_tag: int) -> str | None:
+    """The private creator at ``creator_tag`` of ``dataset``, unpadded; ``None`` when absent
+    or empty."""
+    index = view.get(dataset, creator_tag)
+    value = view.value(index) if index is not None else None
+    return None if value in (None, "") else element_text(value).strip(" \x00")
 
 
 #: One element's answer, as the walk keeps it: (rule, verified kind, defaulted, the scope its
@@ -258,6 +274,17 @@ FACTS_LIMIT: Final = 32
 ANSWERS_LIMIT: Final = 1 << 12
 
 
+def _facts_key(facts: FileFacts) -> tuple[object, ...]:
+    """What the answers read of a file besides its elements and the plan (see
+    :func:`_answers_for`): its SOP Class and the condition values."""
+    snapshot = facts.snapshot
+    conditions = (
+        tuple(snapshot.values.get(tag) for tag in sorted(facts.plan.condition_tags)),
+        tuple(sorted(snapshot.derived.items())),
+    )
+    return (facts.sop_class, conditions)
+
+
 def _answers_for(facts: FileFacts) -> _Answers:
     """The answers already found for files with these facts.
 
@@ -274,13 +301,8 @@ def _answers_for(facts: FileFacts) -> _Answers:
         if len(_ANSWERS) >= PLANS_LIMIT:
             _ANSWERS.clear()
         held = _ANSWERS[id(plan)] = (plan, {})
-    snapshot = facts.snapshot
-    conditions = (
-        tuple(snapshot.values.get(tag) for tag in sorted(plan.condition_tags)),
-        tuple(sorted(snapshot.derived.items())),
-    )
     by_facts = held[1]
-    key = (facts.sop_class, conditions)
+    key = _facts_key(facts)
     answers = by_facts.get(key)
     if answers is None:
         if len(by_facts) >= FACTS_LIMIT:
@@ -298,6 +320,7 @@ def _walk(
     decisions: list[Decision],
     answers: _Answers,
     creators_at: dict[ElementPath, set[int]] | None = None,
+    read: list[tuple[int, int, str | None]] | None = None,
 ) -> None:
     """Append the decision of every element of ``root`` (the top level or the File Meta
     Information) and of the items it descends into to ``decisions``, depth first: one loop
@@ -307,7 +330,7 @@ def _walk(
     With ``creators_at`` only the decisions some check reads are appended (those of elements
     every check passes at once are not made), and the paths of the data sets holding a private
     creator are put in ``creators_at`` with those data sets (its check reads their other
-    elements)."""
+    elements); ``read`` gets each private creator the walk read (:func:`_private_key`)."""
     every = creators_at is None
     by_path_tag = facts.plan.by_path_tag
     items = view.items
@@ -360,7 +383,7 @@ def _walk(
             if creators_at is not None:
                 creators_at.setdefault(path, set()).add(dataset)
             continue
-        key = _private_key(view, dataset, tag, creators) if private else None
+        key = _private_key(view, dataset, tag, creators, read) if private else None
         asked = (tag, vr, key)
         answer = None if tag in by_path else here.get(asked)
         if answer is None:
@@ -437,14 +460,69 @@ def _walked(
     conditions_from: TableView | None,
     snapshot: ConditionSnapshot | None,
     creators_at: dict[ElementPath, set[int]] | None,
+    facts: FileFacts | None = None,
+    read: list[tuple[int, int, str | None]] | None = None,
 ) -> list[Decision]:
     """The File Meta Information's decisions, then the data set's (see :func:`_walk`)."""
-    facts = _facts(output, plan, conditions_from, snapshot)
+    if facts is None:
+        facts = _facts(output, plan, conditions_from, snapshot)
     answers = _answers_for(facts)
     decisions: list[Decision] = []
-    _walk(output, META, facts, decisions, answers, creators_at)
-    _walk(output, TOP, facts, decisions, answers, creators_at)
+    _walk(output, META, facts, decisions, answers, creators_at, read)
+    _walk(output, TOP, facts, decisions, answers, creators_at, read)
     return decisions
+
+
+#: A decision without its view (:class:`Decision`'s other fields, in order).
+_Decided = tuple[
+    ElementPath,
+    int,
+    int,
+    PlannedRule | None,
+    ActionKind,
+    bool,
+    bool,
+    str,
+    "tuple[Check, ...] | None",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What :func:`_checked_decisions` found for one output: its decisions and siblings, and
+    everything they were found from besides the plan and the facts: the walks of the File
+    Meta Information and of the data set (paths, rows, tags, VRs) and the private creators
+    the walk read."""
+
+    plan: Plan
+    visits: tuple[list[Visit], list[Visit]]
+    creators: tuple[tuple[int, int, str | None], ...]
+    decided: tuple[_Decided, ...]
+    siblings: Mapping[ElementPath, frozenset[int]]
+
+    def fits(self, plan: Plan, output: TableView, visits: tuple[list[Visit], list[Visit]]) -> bool:
+        """Whether ``output``'s decisions are these: the same plan, the same walks (compared
+        in C) and the same private creators where the walk read them."""
+        return (
+            self.plan is plan
+            and self.visits == visits
+            and all(
+                _creator(output, dataset, tag) == creator for dataset, tag, creator in self.creators
+            )
+        )
+
+
+#: The last shapes met, by the facts (:func:`_facts_key`), the plan and the lengths of the
+#: walks: the files of a series (and an SR template's reports) are laid out alike file after
+#: file, and their decisions are then one list compare away. Cleared when full.
+_SHAPES: dict[tuple[object, ...], _Shape] = {}
+SHAPES_LIMIT: Final = 64
+
+
+def _walked_held() -> int:
+    """The visits the remembered shapes hold (bounded as the layouts' rows are)."""
+    # A snapshot of the entries (made in C): another thread may add to the memo meanwhile.
+    return sum(len(shape.visits[0]) + len(shape.visits[1]) for shape in list(_SHAPES.values()))
 
 
 def _checked_decisions(
@@ -456,8 +534,17 @@ def _checked_decisions(
     """:func:`plan_decisions`, only those some check reads (the others would pass every check
     at once), in the same order; and the element tags of each data set that holds a private
     creator, by path (what :func:`_siblings` finds there from every decision)."""
+    facts = _facts(output, plan, conditions_from, snapshot)
+    visits = (output.visits(META), output.visits(TOP))
+    key = (id(plan), _facts_key(facts), len(visits[0]), len(visits[1]))
+    shape = _SHAPES.get(key)
+    if shape is not None and shape.fits(plan, output, visits):
+        return [Decision(*decided[:8], output, decided[8]) for decided in shape.decided], (
+            shape.siblings
+        )
     creators_at: dict[ElementPath, set[int]] = {}
-    decisions = _walked(output, plan, conditions_from, snapshot, creators_at)
+    read: list[tuple[int, int, str | None]] = []
+    decisions = _walked(output, plan, conditions_from, snapshot, creators_at, facts, read)
     siblings: dict[ElementPath, frozenset[int]] = {}
     for path, held in creators_at.items():
         # An item is the one data set at its path; the top level's path is the File Meta
@@ -472,6 +559,18 @@ def _checked_decisions(
             and tag not in skipped
             and not (is_private_group(tag >> 16) and 0x0010 <= tag & 0xFFFF <= 0x00FF)
         )
+    walked = len(visits[0]) + len(visits[1])
+    if walked > MEMO_TABLE_ROWS:
+        return decisions, siblings  # not remembered (bounded memory, as the layouts)
+    if len(_SHAPES) >= SHAPES_LIMIT or _walked_held() + walked > MEMO_ROWS:
+        _SHAPES.clear()
+    _SHAPES[key] = _Shape(
+        plan,
+        visits,
+        tuple(read),
+        tuple((*decision[:8], decision.checks) for decision in decisions),
+        MappingProxyType(siblings),
+    )
     return decisions, siblings
 
 
@@ -500,13 +599,18 @@ def _original_text(context: _Context, path: ElementPath, tag: int) -> str | None
     return original.text(index).strip(" \x00")
 
 
+#: Not looked up yet (``None`` is an answer: no such data set).
+_UNKNOWN: Final = -3
+
+
 def _original_item(context: _Context, path: ElementPath) -> int | None:
     """The original's data set at ``path``, as :meth:`TableView.item_at` finds it, from its
     parent's (found once per path: the items of an SR's content tree share their ancestors)."""
     items = context.items
-    if path in items:
-        return items[path]
-    found: int | None = TOP
+    found = items.get(path, _UNKNOWN)
+    if found != _UNKNOWN:
+        return found
+    found = TOP
     if path:
         original = context.original
         parent = _original_item(context, path[:-1])
@@ -610,44 +714,43 @@ def _private(decision: Decision, context: _Context) -> Iterator[Finding]:
 
 
 def _uid(decision: Decision, context: _Context) -> Iterator[Finding]:
+    problem = _uid_problem(decision, context)
+    if problem is not None:
+        yield finding(problem[0], context.file, decision.location, problem[1])
+
+
+#: What a UID check found: its code and message.
+_Problem = tuple[FindingCode, str]
+UID_KEPT: Final = "the original UID is still here"
+UID_MISMATCH: Final = "not the keyed replacement of the original UID (another secret or tool?)"
+UID_FORM: Final = "a UID neither under 2.25 nor a registry UID, and the plan does not keep it"
+
+
+def _uid_problem(decision: Decision, context: _Context) -> _Problem | None:
+    """What :func:`_uid` finds, as a value: the check the walk hands most decisions (every UID
+    of an SR's content tree), so :func:`check_conformance` calls it without a generator."""
     if decision.vr != "UI" or not (decision.kind is ActionKind.REMAP_UID or decision.defaulted):
-        return
-    value = decision.text()
+        return None
+    value = decision.view.text(decision.row).strip(" \x00")  # decision.text()
     if not value:
-        return
+        return None
     # The File Meta Information is rebuilt, not carried over (PS3.15 E.1): its Media Storage
     # SOP Instance UID follows the dataset's, and the transfer syntax may change with the
     # pixels. So group 0002 is checked by form only.
-    in_file_meta = decision.tag >> 16 == 0x0002
-    before = (
-        _original_text(context, decision.path, decision.tag)
-        if context.original is not None and context.secret is not None and not in_file_meta
-        else None
-    )
-    if before is not None and context.secret is not None:
-        expected = remap_uid(context.secret, before)
-        if value == expected:
-            return
-        unchanged = value == before
-        yield finding(
-            FindingCode.UID_NOT_REMAPPED if unchanged else FindingCode.UID_REMAP_MISMATCH,
-            context.file,
-            decision.location,
-            "the original UID is still here"
-            if unchanged
-            else "not the keyed replacement of the original UID (another secret or tool?)",
-        )
-        return
+    secret = context.secret
+    if context.original is not None and secret is not None and decision.tag >> 16 != 0x0002:
+        before = _original_text(context, decision.path, decision.tag)
+        if before is not None:
+            if value == remap_uid(secret, before):
+                return None
+            if value == before:
+                return FindingCode.UID_NOT_REMAPPED, UID_KEPT
+            return FindingCode.UID_REMAP_MISMATCH, UID_MISMATCH
     for part in value.split("\\"):
         bare = part.strip(" \x00")
         if bare and not bare.startswith(UUID_DERIVED_ROOT) and not is_registry_uid(bare):
-            yield finding(
-                FindingCode.UID_NOT_REMAPPED,
-                context.file,
-                decision.location,
-                "a UID neither under 2.25 nor a registry UID, and the plan does not keep it",
-            )
-            return
+            return FindingCode.UID_NOT_REMAPPED, UID_FORM
+    return None
 
 
 def _keep_year(decision: Decision, context: _Context) -> Iterator[Finding]:
@@ -757,6 +860,10 @@ KIND_CHECKS: Final[Mapping[ActionKind, frozenset[Check]]] = MappingProxyType(
 )
 
 
+#: The checks of a UID no other check reads (see :func:`_uid_problem`).
+UID_CHECKS: Final[tuple[Check, ...]] = (_uid,)
+
+
 @lru_cache(maxsize=256)
 def _checks_for(kind: ActionKind, uid: bool, private: bool) -> tuple[Check, ...]:
     wanted = set(KIND_CHECKS.get(kind, ()))
@@ -774,6 +881,16 @@ def _siblings(decisions: list[Decision]) -> Mapping[ElementPath, frozenset[int]]
         if not decision.creator:
             found.setdefault(decision.path, set()).add(decision.tag)
     return {path: frozenset(tags) for path, tags in found.items()}
+
+
+#: The nested decisions from which the input is laid out whole for the checks (where inputs
+#: of its shape are met: :meth:`TableView.remembered`), not looked in item by item.
+NESTED_LOOKUPS: Final = 16
+
+
+def _nested(decisions: list[Decision]) -> int:
+    """How many decisions are in an item (their checks look in the input's item there)."""
+    return sum(1 for decision in decisions if decision.path)
 
 
 def check_conformance(
@@ -803,21 +920,28 @@ def check_conformance(
         decisions, siblings = _checked_decisions(output_view, plan, original_view, snapshot)
     else:
         siblings = _siblings(decisions)
+    if isinstance(original, ElementTable) and _nested(decisions) >= NESTED_LOOKUPS:
+        # The checks look in the input's items at as many places: laid out whole where the
+        # inputs are alike, each item's rows are not searched again at each place.
+        original_view = TableView.remembered(original) or original_view
     context = _Context(
         file=file,
         secret=secret,
         original=original_view,
         siblings=siblings,
     )
-    return tuple(
-        found
-        for decision in decisions
-        for check in (
-            decision.checks
-            if decision.checks is not None
-            else _checks_for(
+    found: list[Finding] = []
+    for decision in decisions:
+        checks = decision.checks
+        if checks is None:
+            checks = _checks_for(
                 decision.kind, decision.vr == "UI", is_private_group(decision.tag >> 16)
             )
-        )
-        for found in check(decision, context)
-    )
+        if checks == UID_CHECKS:  # most decisions: _uid's answer without its generator
+            problem = _uid_problem(decision, context)
+            if problem is not None:
+                found.append(finding(problem[0], file, decision.location, problem[1]))
+            continue
+        for check in checks:
+            found.extend(check(decision, context))
+    return tuple(found)

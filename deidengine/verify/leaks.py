@@ -16,13 +16,13 @@ the kind (``name``).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Final
 
 from deidengine.dicom.elements import ElementPath, element_location
-from deidengine.dicom.identifiers import IdentifyingValues, ValueKind
+from deidengine.dicom.identifiers import IdentifyingValues, ValueKind, contains_in_within
 from deidengine.standard.vr_classes import CHARACTER_SET_VRS, PIXEL_DATA_TAGS
 from deidengine.text import Category, Source, Strictness, find_identifiers
 from deidengine.verify.table_view import META, TOP, TableView, Verifiable, view_of
@@ -131,23 +131,43 @@ def _guardable(text: str) -> str:
     return "".join(JOINT if not c.isascii() and _is_neutral(c) else c for c in text)
 
 
+#: Whether a text holds a value of a deny-list (``IdentifyingValues.contains_in``, or the same
+#: answer found otherwise: :func:`_searches`).
+Search = Callable[[str], bool]
+
+
+def _searches(
+    identifying: IdentifyingValues, untouched_values: IdentifyingValues
+) -> tuple[Search, Search]:
+    """How :func:`_scan` searches for ``identifying`` and for ``untouched_values``.
+
+    The patient-borne values (:func:`patient_borne_values`) are among the input's: then
+    their search finds its candidates with the guard the first search built
+    (:func:`~deidengine.dicom.identifiers.contains_in_within`, the same answer), instead of
+    building a guard of every value of a new patient a second time."""
+    own = partial(contains_in_within, identifying, within=identifying)
+    if untouched_values is identifying:
+        return own, own
+    if not untouched_values.values <= identifying.values:
+        return own, partial(contains_in_within, untouched_values, within=untouched_values)
+    return own, partial(contains_in_within, untouched_values, within=identifying)
+
+
 def _scan(
     texts: list[tuple[ElementPath, int, str, bool, str]],
-    identifying: IdentifyingValues,
-    untouched_values: IdentifyingValues,
+    identifying: Search,
+    untouched_values: Search,
 ) -> Iterator[LeakFinding]:
     # The joined texts only tell whether any element can hold a value (a match across
     # the joint or a replaced character is a candidate only); each element is then
     # searched as it is.
     touched = [_guardable(text) for _, _, text, untouched, _ in texts if not untouched]
     narrow = [_guardable(text) for _, _, text, untouched, _ in texts if untouched]
-    if not identifying.contains_in(JOINT.join(touched)) and not untouched_values.contains_in(
-        JOINT.join(narrow)
-    ):
+    if not identifying(JOINT.join(touched)) and not untouched_values(JOINT.join(narrow)):
         return
     for path, tag, text, untouched, _ in texts:
-        values = untouched_values if untouched else identifying
-        if values.contains_in(text):
+        search = untouched_values if untouched else identifying
+        if search(text):
             yield LeakFinding(element_location(path, tag))
 
 
@@ -210,8 +230,9 @@ def find_leaks(
     if not identifying:
         return tuple(found)
     narrow = identifying if untouched_values is None else untouched_values
-    found.extend(_scan(texts, identifying, narrow))
-    found.extend(_scan(_texts(view, META, frozenset(), frozenset()), identifying, narrow))
+    searches = _searches(identifying, narrow)
+    found.extend(_scan(texts, *searches))
+    found.extend(_scan(_texts(view, META, frozenset(), frozenset()), *searches))
     return tuple(found)
 
 

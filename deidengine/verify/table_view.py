@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import io
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Final
+from typing import Final, TypeVar
 
 from pydicom import config
 from pydicom.charset import decode_bytes
@@ -66,6 +66,7 @@ __all__ = [
     "TOP",
     "TableView",
     "Verifiable",
+    "Visit",
     "condition_snapshot",
     "patient_key",
     "table_of_dataset",
@@ -86,6 +87,8 @@ ENCODING_SYNTAXES: Final = {
     (False, True): "1.2.840.10008.1.2.1",
     (False, False): "1.2.840.10008.1.2.2",
 }
+
+_V = TypeVar("_V")
 
 #: What :meth:`TableView.value` has not converted yet (``None`` is a value).
 _UNCONVERTED: Final = object()
@@ -131,10 +134,23 @@ class TableView:
 
         Where every data set's tags ascend in the file (the engine's writer writes them so),
         file order is :meth:`walk`'s order: the same pass then finds the walks of the top level
-        and of the File Meta Information, which the leak scan and the provenance check read."""
-        laid = _laid_out(table)
+        and of the File Meta Information, which the leak scan and the provenance check read.
+        A table laid out as one met before takes its layout (:func:`_remembered_layout`)."""
+        laid = _remembered_layout(table)
         if laid is None:
             return cls(table, *_grouped(table))
+        datasets, items, vrs, walks = laid
+        return cls(table, datasets, items, _vrs=vrs, _walks=walks)
+
+    @classmethod
+    def remembered(cls, table: ElementTable) -> TableView | None:
+        """``table`` laid out whole (as :meth:`of` lays it out) where a table of its shape has
+        been met before, ``None`` otherwise: for an input whose items the checks look in many
+        times (an SR's content tree), where the inputs of a series are alike and a lazy view
+        would search each item's rows anew for each file (see :func:`_remembered_layout`)."""
+        laid = _remembered_layout(table, at_first_sight=False)
+        if laid is None:
+            return None
         datasets, items, vrs, walks = laid
         return cls(table, datasets, items, _vrs=vrs, _walks=walks)
 
@@ -190,11 +206,12 @@ class TableView:
             rows = table.rows
             if dataset >= len(rows) or rows[dataset].kind is not Kind.ITEM:
                 return None
-            last = None
-            for index in table.grouped().get(dataset, ()):
+            # From the end: the last row of a tag stands, and the sequence an SR's content
+            # item is looked in for (Content Sequence) is its last element.
+            for index in reversed(table.grouped().get(dataset, ())):
                 if rows[index][0] == tag:
-                    last = index  # the last one stands
-            return last
+                    return index
+            return None
         return self.elements(dataset).get(tag)
 
     def sequence_items(self, index: int) -> list[int]:
@@ -235,6 +252,15 @@ class TableView:
         if vrs is None:
             return iter(visits)
         return (visit for visit in visits if visit[4] in vrs)
+
+    def visits(self, dataset: int = TOP) -> list[Visit]:
+        """:meth:`walk` of ``dataset`` (the top level or the File Meta Information) as the list
+        the view holds: read it, never change it. Two files laid out alike have equal lists
+        (the same paths, rows, tags and VRs), which a caller compares in C."""
+        visits = self._walks.get((dataset, ()))
+        if visits is None:
+            visits = self._walks[(dataset, ())] = self._visits(dataset, ())
+        return visits
 
     def _visits(self, dataset: int, path: ElementPath) -> list[Visit]:
         found: list[Visit] = []
@@ -354,17 +380,18 @@ class TableView:
         return element_text(self.value(index)).strip(strip)
 
 
-def _laid_out(
-    table: ElementTable,
-) -> (
-    tuple[
-        dict[int, dict[int, int]],
-        dict[int, list[int]],
-        dict[int, str],
-        dict[tuple[int, ElementPath], list[Visit]],
-    ]
-    | None
-):
+#: A table's rows as its layout reads them: tag, VR (as read), parent, kind.
+_ROW_SHAPE: Final = itemgetter(0, 1, 8, 10)
+_HEADER: Final = itemgetter(3)
+_Laid = tuple[
+    dict[int, dict[int, int]],
+    dict[int, list[int]],
+    dict[int, str],
+    dict[tuple[int, ElementPath], list[Visit]],
+]
+
+
+def _laid_out(table: ElementTable) -> _Laid | None:
     """:func:`_grouped`, the resolved VRs of the ambiguous elements and the visits of
     ``walk(TOP)`` and ``walk(META)``, in one pass over the rows; ``None`` where a data set's
     tags do not strictly ascend in the file (a disordered or a repeated tag: file order is not
@@ -417,6 +444,86 @@ def _laid_out(
             state[index] = ((*held[0], (holder_row[0], number)), held[1])
             grouped[index] = {}
     return grouped, items, vrs, {(TOP, ()): top, (META, ()): meta}
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """One table's layout (:func:`_laid_out`) and what it was found from besides: the rows'
+    shapes (tag, VR, parent, kind), the rows of the File Meta Information, and the VRs the
+    ambiguous rows were resolved to (read from values: Pixel Representation, say)."""
+
+    shape: list[tuple[int, str, int, Kind]]
+    resolved: tuple[tuple[int, str], ...]
+    laid: _Laid
+
+
+#: The last layouts met, by row count, File Meta Information rows and a few tags: the outputs
+#: of a series (or of an SR template) are laid out alike file after file. Cleared when full.
+_LAYOUTS: dict[tuple[int, ...], _Layout] = {}
+LAYOUTS_LIMIT: Final = 64
+#: The shapes of tables met once and not laid out (see :meth:`TableView.remembered`).
+_SEEN: dict[tuple[int, ...], list[tuple[int, str, int, Kind]]] = {}
+#: The rows the remembered layouts may hold in all (and, apart, the noted shapes): a worker's
+#: memory stays bounded whatever tables it meets (a few hundred bytes a row). A table of more
+#: rows than ``MEMO_TABLE_ROWS`` is not remembered at all.
+MEMO_ROWS: Final = 1 << 16
+MEMO_TABLE_ROWS: Final = 1 << 13
+
+
+def _make_room(memo: dict[tuple[int, ...], _V], rows: int, held: Callable[[_V], int]) -> None:
+    """Clear ``memo`` when it holds as many entries as allowed, or when ``rows`` more rows
+    would take the rows it holds (``held`` of each entry) past :data:`MEMO_ROWS`."""
+    # A snapshot of the entries (made in C): another thread may add to the memo meanwhile.
+    if len(memo) >= LAYOUTS_LIMIT or sum(map(held, list(memo.values()))) + rows > MEMO_ROWS:
+        memo.clear()
+
+
+def _layout_rows(layout: _Layout) -> int:
+    return len(layout.shape)
+
+
+def _remembered_layout(table: ElementTable, *, at_first_sight: bool = True) -> _Laid | None:
+    """:func:`_laid_out` of ``table``, taken from a table met before whose rows have the same
+    tags, VRs, parents and kinds (a list compare, in C), the same File Meta Information rows,
+    and whose ambiguous VRs resolve alike in ``table``: a layout reads nothing else. The
+    layout's dictionaries and lists are then shared between the views, which never change
+    them (only a lazy view lays out as it reads); each view has its own VRs and walks.
+
+    Not ``at_first_sight``, a table of a shape not met before is not laid out (``None``), and
+    its shape is noted: the next table of that shape is."""
+    if not table.ordered():
+        return None  # _laid_out lays out no disordered table
+    rows = table.rows
+    if not rows or len(rows) > MEMO_TABLE_ROWS:
+        return _laid_out(table) if at_first_sight else None
+    meta_rows = bisect_left(rows, table.facts.meta_end, key=_HEADER)  # rows stand in file order
+    key = (len(rows), meta_rows, rows[-1][0], rows[len(rows) // 2][0])
+    shape = list(map(_ROW_SHAPE, rows))
+    known = _LAYOUTS.get(key)
+    if known is not None and known.shape == shape:
+        vrs: dict[int, str] = {}
+        for index, resolved in known.resolved:
+            try:
+                vr = resolved_vr(table, index)
+            except Exception:
+                break  # _laid_out says what then
+            if vr != resolved:
+                break
+            vrs[index] = vr
+        else:
+            datasets, items, _, walks = known.laid
+            return datasets, items, vrs, dict(walks)
+    elif not at_first_sight and _SEEN.get(key) != shape:
+        _make_room(_SEEN, len(shape), len)
+        _SEEN[key] = shape
+        return None
+    laid = _laid_out(table)
+    if laid is not None:
+        _make_room(_LAYOUTS, len(shape), _layout_rows)
+        # The walks held apart from the view's own (its walk() adds to them).
+        datasets, items, vrs, walks = laid
+        _LAYOUTS[key] = _Layout(shape, tuple(vrs.items()), (datasets, items, {}, dict(walks)))
+    return laid
 
 
 def _grouped(table: ElementTable) -> tuple[dict[int, dict[int, int]], dict[int, list[int]]]:
