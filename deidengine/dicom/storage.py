@@ -350,8 +350,9 @@ class BackgroundMover:
     left 0.4 ms a file of such waits in ``mkdir`` and ``open``). The thread starts with the
     first store; :meth:`close` cancels the stores not yet begun and waits for the one under
     way. A process must not fork while the thread runs (see
-    :func:`deidengine.run.executor.fork_is_safe`): a pool's worker, which never forks, keeps
-    one for its life; a leader closes its own when its files end.
+    :func:`deidengine.run.executor.fork_is_safe`): the run's own process, when it is the one
+    worker, closes its mover when its files end (pool workers write in line: see
+    :mod:`deidengine.run.executor`).
     """
 
     def __init__(self) -> None:

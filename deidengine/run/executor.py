@@ -43,12 +43,14 @@ its process has each of its files retried alone, as any file lost with a pool is
 
 A processor that can leave its durable write to a
 :class:`~deidengine.dicom.storage.BackgroundMover` (:class:`WriteDeferring`: the pipeline's
-``FileProcessor.start``) has it made on a thread of the worker while the worker goes on to the
-task's next file (the write's waits for the disk, its sync above all, no longer idle the
-worker); a task's result waits for all its files' writes, so the leader never hears of a file
-before it is in place. Each pool worker keeps one mover for its life (it never
-forks); one worker in this process keeps one for the loop, one file ahead, and stops it when
-the loop ends. Other processors (tests' fakes, the Dask executor's) process each file whole.
+``FileProcessor.start``) has it made on a thread while the next file is processed, when the one
+worker is this process: one file ahead, each outcome yielded once its file is in place, the
+thread stopped when the loop ends. The run's own process has a core to itself then and the
+write's waits for the disk (its sync above all) would idle it. Pool workers, as many as the
+cores, write in line: a paired ``benchmarks/startup.py`` run with and without a mover in each
+worker found no gain on the mixed corpus and a loss on image series (more user CPU, the
+threads' switches), as there is no idle core to hide the write's CPU in.
+Other processors (tests' fakes, the Dask executor's) process each file whole.
 
 The per-file function never raises; an executor still guards against one that does, or against
 a worker process that dies (a crash in a native decoder), by turning the failure into an
@@ -225,21 +227,16 @@ def make_executor(name: str, options: ExecutorOptions) -> Executor:
 _worker_processor: FileProcessing | None = None
 _worker_failure: str = "the initializer did not run"
 _worker_secret: ProjectSecret | None = None
-# The worker's mover (its thread starts with the first write; a worker never forks), when its
-# processor can leave writes to one.
-_worker_mover: BackgroundMover | None = None
 
 
 def _initialize_worker(settings: RunSettings, worker_factory: WorkerFactory) -> None:
-    global _worker_processor, _worker_failure, _worker_secret, _worker_mover
+    global _worker_processor, _worker_failure, _worker_secret
     ignore_interrupts()  # a Ctrl-C is the leader's to handle (see run/signals.py)
     _worker_secret = ProjectSecret(settings.secret_key)
     try:
         _worker_processor = worker_factory(settings)
     except Exception as error:
         _worker_failure = type(error).__name__
-    if isinstance(_worker_processor, WriteDeferring):
-        _worker_mover = BackgroundMover()
     # What the process holds now (the engine, pydicom, numpy, the plan) lives as long as the
     # process: left out of the collector, a full collection no longer walks it every few
     # hundred files (measured: 0.35 ms per file of full collections down to 0.03 here).
@@ -260,16 +257,8 @@ def _process_in_worker(paths: tuple[str, ...]) -> _TaskResult:
     if _worker_processor is None or _worker_secret is None:
         raise WorkerNotReadyError(_worker_failure)
     started = time.perf_counter()
-    processor, secret, mover = _worker_processor, _worker_secret, _worker_mover
-    if mover is None or not isinstance(processor, WriteDeferring):
-        outcomes = tuple(_process_one(processor, secret, path) for path in paths)
-    else:
-        # Each file's write runs while the next file is processed; the task's result waits
-        # for all of them, so the leader hears of a file only once it is in place.
-        ends = [_start_one(processor, mover, secret, path) for path in paths]
-        outcomes = tuple(
-            _finish_one(end, secret, path) for end, path in zip(ends, paths, strict=True)
-        )
+    processor, secret = _worker_processor, _worker_secret
+    outcomes = tuple(_process_one(processor, secret, path) for path in paths)
     return outcomes, time.perf_counter() - started
 
 
