@@ -549,6 +549,8 @@ class IdentifyingValues:
 
 #: VRs that make an element's values identifying whatever its tag.
 COLLECTED_VRS: Final = frozenset({"PN", "DA", "DT"})
+#: Tags that make a standard element's values identifying whatever its VR (the keyword lists).
+COLLECTED_TAGS: Final = frozenset(_KIND_BY_TAG)
 #: Binary VRs a walk reads as ISO 8859-1 text when the file states them (an explicit ``UN``
 #: is converted first, and pydicom's bytes have no text).
 _TEXT_AS_READ_VRS: Final = BINARY_VRS - {"UN"}
@@ -558,7 +560,7 @@ def collects(tag: int, vr: str) -> bool:
     """Whether the deny-list takes the values of the element at ``tag`` read as ``vr``: a
     standard element of a person name or date VR, or of an identifying keyword (see the
     module). Private elements never (their items are still walked)."""
-    return not (tag >> 16) & 1 and (vr in COLLECTED_VRS or tag in _KIND_BY_TAG)
+    return not (tag >> 16) & 1 and (vr in COLLECTED_VRS or tag in COLLECTED_TAGS)
 
 
 class IdentifyingValuesCollector:
@@ -567,6 +569,12 @@ class IdentifyingValuesCollector:
     def __init__(self) -> None:
         self.values: dict[ValueKind, set[str]] = {kind: set() for kind in ValueKind}
         self.institutions: set[str] = set()
+        # The sets of ``values`` the collecting methods add to, held by name: they run for
+        # every value, and looking a set up by its kind hashes an Enum (a Python-level call).
+        self._names = self.values[ValueKind.NAMES]
+        self._dates = self.values[ValueKind.DATES]
+        self._phones = self.values[ValueKind.PHONES]
+        self._addresses = self.values[ValueKind.ADDRESSES]
         # The character set of the dataset being walked, found once per dataset.
         self._encodings_of: Dataset | None = None
         self._encodings: list[str] = []
@@ -578,38 +586,41 @@ class IdentifyingValuesCollector:
         )
 
     def add(self, kind: ValueKind, text: str, minimum: int = MINIMUM_VALUE_CHARACTERS) -> None:
-        for variant in {text.lower(), text.casefold()}:
-            value = normalise(variant)
-            if _worth_collecting(value, minimum):
-                self.values[kind].add(value)
+        _add_to(self.values[kind], text, minimum)
 
     def add_name(self, text: str) -> None:
+        names = self._names
         for group in text.split("="):
-            self.add(ValueKind.NAMES, group)
+            _add_to(names, group, MINIMUM_VALUE_CHARACTERS)
             # Family, given and middle; prefix and suffix (DR, JR, III) identify nobody.
             for component in group.split("^")[:3]:
-                self.add(ValueKind.NAMES, component, MINIMUM_NAME_COMPONENT_CHARACTERS)
-                words = normalise(component).split(" ")
+                if not component.isascii():
+                    _add_to(names, component, MINIMUM_NAME_COMPONENT_CHARACTERS)
+                    words = normalise(component).split(" ")
+                    if len(words) > 1:
+                        for word in words:
+                            _add_to(names, word, MINIMUM_VALUE_CHARACTERS)
+                    continue
+                # What the lines above do, for ASCII (most names): the component is
+                # normalised once, and its words are normalised already.
+                value = _SEPARATORS.sub(" ", component.lower()).strip()
+                if _worth_collecting(value, MINIMUM_NAME_COMPONENT_CHARACTERS):
+                    names.add(value)
+                words = value.split(" ")
                 if len(words) > 1:
                     for word in words:
-                        self.add(ValueKind.NAMES, word)
+                        if _worth_collecting(word, MINIMUM_VALUE_CHARACTERS):
+                            names.add(word)
 
     def add_date(self, text: str) -> None:
-        match = _DATE_TIME_DATE.match(text) or _DATE_ACR_NEMA.fullmatch(text)
-        if match is None:
-            return
-        try:
-            date = datetime.date(*(int(group) for group in match.groups()))
-        except ValueError:
-            return
-        self.values[ValueKind.DATES].update(date_forms(date))
+        self._dates.update(_forms_of_date(text))
 
     def add_phone(self, text: str) -> None:
-        self.add(ValueKind.PHONES, text)
+        phones = self._phones
+        _add_to(phones, text, MINIMUM_VALUE_CHARACTERS)
         digits = _NON_DIGITS.sub("", text)
         if len(digits) < MINIMUM_PHONE_DIGITS:
             return
-        phones = self.values[ValueKind.PHONES]
         phones.add(digits)
         if len(digits) == 11 and digits.startswith("1"):
             phones.add(f"1 {digits[1:4]} {digits[4:7]} {digits[7:]}")
@@ -622,22 +633,29 @@ class IdentifyingValuesCollector:
             phones.add(f"{digits[:3]} {digits[3:]}")
 
     def add_address(self, text: str) -> None:
-        self.add(ValueKind.ADDRESSES, text)
+        addresses = self._addresses
+        _add_to(addresses, text, MINIMUM_VALUE_CHARACTERS)
         for part in _ADDRESS_PARTS.split(text):
-            self.add(ValueKind.ADDRESSES, part)
+            _add_to(addresses, part, MINIMUM_VALUE_CHARACTERS)
 
     def add_element(self, vr: str, values: Iterable[str], kind: ValueKind | None) -> None:
-        for item in values:
-            if vr == "PN":
+        # Which rule applies depends on the element, not on the value: chosen once.
+        if vr == "PN":
+            for item in values:
                 self.add_name(item)
-            elif vr in ("DA", "DT"):
+        elif vr in ("DA", "DT"):
+            for item in values:
                 self.add_date(item.strip())
-            elif kind is ValueKind.PHONES:
+        elif kind is ValueKind.PHONES:
+            for item in values:
                 self.add_phone(item)
-            elif kind is ValueKind.ADDRESSES:
+        elif kind is ValueKind.ADDRESSES:
+            for item in values:
                 self.add_address(item)
-            elif kind is not None:
-                self.add(kind, item)
+        elif kind is not None:
+            found = self.values[kind]
+            for item in values:
+                _add_to(found, item, MINIMUM_VALUE_CHARACTERS)
 
     def walk(self, dataset: Dataset) -> None:
         for _tag, items in self.visit(dataset):
@@ -721,14 +739,47 @@ def _may_be_sequence(raw: DataElement | RawDataElement) -> bool:
     return raw.length == 0xFFFFFFFF or (raw.value or b"")[:4] in _ITEM_TAGS
 
 
+@lru_cache(maxsize=4096)
+def _forms_of_date(text: str) -> frozenset[str]:
+    """The :func:`date_forms` of the date a DA or DT value ``text`` states (none when it
+    states none): one look-up for a date text seen before, as the dates of a series are."""
+    match = _DATE_TIME_DATE.match(text) or _DATE_ACR_NEMA.fullmatch(text)
+    if match is None:
+        return frozenset()
+    try:
+        date = datetime.date(*(int(group) for group in match.groups()))
+    except ValueError:
+        return frozenset()
+    return date_forms(date)
+
+
+def _add_to(found: set[str], text: str, minimum: int) -> None:
+    """Add to ``found`` the normalised forms of ``text`` (lower case, and case-folded where
+    that differs) worth collecting: :meth:`IdentifyingValuesCollector.add` into one set."""
+    if not text:
+        return  # no form of no text is worth collecting (an empty name component, often)
+    if text.isascii():
+        # str.lower and str.casefold agree on ASCII, and lower case stays lower case: one
+        # form, normalised without lowering it again.
+        value = _SEPARATORS.sub(" ", text.lower()).strip()
+        if _worth_collecting(value, minimum):
+            found.add(value)
+        return
+    for variant in {text.lower(), text.casefold()}:
+        value = normalise(variant)
+        if _worth_collecting(value, minimum):
+            found.add(value)
+
+
 def _worth_collecting(value: str, minimum: int) -> bool:
     compact = value.replace(" ", "")
     if len(compact) < minimum or value in NON_IDENTIFYING_VALUES:
         return False
     if compact.isdigit() and len(compact) < MINIMUM_DIGITS:
         return False
-    # "000000", "9999", "XXXX" are fillers, not identifiers.
-    return len(set(compact)) > 1
+    # "000000", "9999", "XXXX" are fillers, not identifiers: more than one character means
+    # a character other than the first.
+    return bool(compact) and compact.count(compact[0]) != len(compact)
 
 
 def _strings(value: Any) -> Iterator[str]:
