@@ -589,31 +589,13 @@ class IdentifyingValuesCollector:
         _add_to(self.values[kind], text, minimum)
 
     def add_name(self, text: str) -> None:
-        names = self._names
-        for group in text.split("="):
-            _add_to(names, group, MINIMUM_VALUE_CHARACTERS)
-            # Family, given and middle; prefix and suffix (DR, JR, III) identify nobody.
-            for component in group.split("^")[:3]:
-                if not component.isascii():
-                    _add_to(names, component, MINIMUM_NAME_COMPONENT_CHARACTERS)
-                    words = normalise(component).split(" ")
-                    if len(words) > 1:
-                        for word in words:
-                            _add_to(names, word, MINIMUM_VALUE_CHARACTERS)
-                    continue
-                # What the lines above do, for ASCII (most names): the component is
-                # normalised once, and its words are normalised already.
-                value = _SEPARATORS.sub(" ", component.lower()).strip()
-                if _worth_collecting(value, MINIMUM_NAME_COMPONENT_CHARACTERS):
-                    names.add(value)
-                words = value.split(" ")
-                if len(words) > 1:
-                    for word in words:
-                        if _worth_collecting(word, MINIMUM_VALUE_CHARACTERS):
-                            names.add(word)
+        # set.update with a tuple adds its values one by one, in order, as add would.
+        forms = _name_forms if len(text) <= _CACHED_LENGTH else _name_forms.__wrapped__
+        self._names.update(forms(text))
 
     def add_date(self, text: str) -> None:
-        self._dates.update(_forms_of_date(text))
+        forms = _forms_of_date if len(text) <= _CACHED_LENGTH else _forms_of_date.__wrapped__
+        self._dates.update(forms(text))
 
     def add_phone(self, text: str) -> None:
         phones = self._phones
@@ -700,6 +682,20 @@ class IdentifyingValuesCollector:
         stated as such as ISO 8859-1 text, any other as pydicom converts it."""
         row = table.rows[index]
         vr = row.vr
+        if vr in _PLAIN_TEXT_VRS and row.length <= _CACHED_LENGTH and not row.undefined_length:
+            offset = row.offset
+            value = table.data[offset : offset + row.length]
+            if value.isascii() and b"\x1b" not in value:
+                # Plain ASCII text of these VRs reads the same in any file: read once a run.
+                key = (vr, value)
+                found = _PLAIN_TEXTS.get(key)
+                if found is None:
+                    if len(_PLAIN_TEXTS) >= _FORMS_CACHE_SIZE:
+                        _PLAIN_TEXTS.clear()
+                    texts = converted_texts(table, index, vr)
+                    found = _PLAIN_TEXTS[key] = tuple(text for text in texts if text)
+                self.add_values(row.tag, vr, found)
+                return
         if vr in _TEXT_AS_READ_VRS:
             texts = latin1_texts(table, index)
         else:
@@ -739,6 +735,21 @@ def _may_be_sequence(raw: DataElement | RawDataElement) -> bool:
     return raw.length == 0xFFFFFFFF or (raw.value or b"")[:4] in _ITEM_TAGS
 
 
+_FORMS_CACHE_SIZE: Final = 4096
+#: The longest value (in bytes, or characters) the caches below keep, which bounds them to a
+#: few MiB (identifying values are short: LO holds 64 characters, a PN group 64).
+_CACHED_LENGTH: Final = 128
+#: VRs whose text values a plain ASCII value (no ISO 2022 escape) gives depend on its bytes
+#: alone (:func:`~deidengine.dicom.table_values.converted_texts`): no character set, byte
+#: order or other element of the file changes them.
+_PLAIN_TEXT_VRS: Final = frozenset(
+    {"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT"}
+)
+#: The non-empty text values of such values, by VR and bytes, as
+#: :meth:`IdentifyingValuesCollector.add_row` reads them.
+_PLAIN_TEXTS: Final[dict[tuple[str, bytes], tuple[str, ...]]] = {}
+
+
 @lru_cache(maxsize=4096)
 def _forms_of_date(text: str) -> frozenset[str]:
     """The :func:`date_forms` of the date a DA or DT value ``text`` states (none when it
@@ -756,19 +767,67 @@ def _forms_of_date(text: str) -> frozenset[str]:
 def _add_to(found: set[str], text: str, minimum: int) -> None:
     """Add to ``found`` the normalised forms of ``text`` (lower case, and case-folded where
     that differs) worth collecting: :meth:`IdentifyingValuesCollector.add` into one set."""
-    if not text:
-        return  # no form of no text is worth collecting (an empty name component, often)
+    if text:  # no form of no text is worth collecting (an empty name component, often)
+        # set.update with a tuple adds its values one by one, in order, as add would.
+        found.update(_bounded_forms(text, minimum))
+
+
+# The values of a series (its device, institution, dates, patient) recur in every file: the
+# forms of a text are worked out once per run, and added to a file's sets in the order
+# working them out gives.
+
+
+@lru_cache(maxsize=_FORMS_CACHE_SIZE)
+def _forms(text: str, minimum: int) -> tuple[str, ...]:
+    """What :func:`_add_to` adds for ``text``, in order."""
     if text.isascii():
         # str.lower and str.casefold agree on ASCII, and lower case stays lower case: one
         # form, normalised without lowering it again.
         value = _SEPARATORS.sub(" ", text.lower()).strip()
-        if _worth_collecting(value, minimum):
-            found.add(value)
-        return
+        return (value,) if _worth_collecting(value, minimum) else ()
+    forms = []
     for variant in {text.lower(), text.casefold()}:
         value = normalise(variant)
         if _worth_collecting(value, minimum):
-            found.add(value)
+            forms.append(value)
+    return tuple(forms)
+
+
+def _bounded_forms(text: str, minimum: int) -> tuple[str, ...]:
+    """:func:`_forms`, kept in its cache only for a text of a length values have."""
+    return (_forms if len(text) <= _CACHED_LENGTH else _forms.__wrapped__)(text, minimum)
+
+
+@lru_cache(maxsize=_FORMS_CACHE_SIZE)
+def _name_forms(text: str) -> tuple[str, ...]:
+    """What :meth:`IdentifyingValuesCollector.add_name` adds for the PN value ``text``, in
+    order: each component group whole, and its family, given and middle components (and
+    their words) by themselves."""
+    forms: list[str] = []
+    for group in text.split("="):
+        if group:
+            forms.extend(_bounded_forms(group, MINIMUM_VALUE_CHARACTERS))
+        # Family, given and middle; prefix and suffix (DR, JR, III) identify nobody.
+        for component in group.split("^")[:3]:
+            if not component.isascii():
+                forms.extend(_bounded_forms(component, MINIMUM_NAME_COMPONENT_CHARACTERS))
+                words = normalise(component).split(" ")
+                if len(words) > 1:
+                    for word in words:
+                        if word:
+                            forms.extend(_bounded_forms(word, MINIMUM_VALUE_CHARACTERS))
+                continue
+            # What the lines above do, for ASCII (most names): the component is normalised
+            # once, and its words are normalised already.
+            value = _SEPARATORS.sub(" ", component.lower()).strip()
+            if _worth_collecting(value, MINIMUM_NAME_COMPONENT_CHARACTERS):
+                forms.append(value)
+            words = value.split(" ")
+            if len(words) > 1:
+                for word in words:
+                    if _worth_collecting(word, MINIMUM_VALUE_CHARACTERS):
+                        forms.append(word)
+    return tuple(forms)
 
 
 def _worth_collecting(value: str, minimum: int) -> bool:
