@@ -34,11 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
+from operator import itemgetter
 from typing import Final
 
 from pydicom.dataset import Dataset
 
-from deidengine.core.table import ElementTable, Kind
+from deidengine.core.table import ElementTable, Kind, Row
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.elements import (
     AnyElement,
@@ -47,13 +49,23 @@ from deidengine.dicom.elements import (
     sequence_items,
     walk_private,
 )
-from deidengine.dicom.identifiers import IdentifyingValues, IdentifyingValuesCollector, collects
+from deidengine.dicom.identifiers import (
+    COLLECTED_TAGS,
+    COLLECTED_VRS,
+    IdentifyingValues,
+    IdentifyingValuesCollector,
+    collects,
+)
 from deidengine.dicom.private_blocks import PrivateBlockTally, PrivateInventory, creator_reader
 from deidengine.dicom.table_values import hidden_rows
 
 __all__ = ["InputFacts", "TableFacts", "input_facts", "table_facts"]
 
 _ELEMENT: Final = Kind.ELEMENT
+_TAG_VR: Final = itemgetter(Row._fields.index("tag"), Row._fields.index("vr"))
+_KIND: Final = Row._fields.index("kind")
+#: A private element's tag: its group number is odd.
+_PRIVATE_GROUP_BIT: Final = 0x10000
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +186,14 @@ def table_facts(table: ElementTable, condition_tags: Iterable[int] | None = None
         if row.kind is _ELEMENT and collects(row.tag, row.vr):
             collected.append(first)
         first += 1
-    for index in range(first, len(rows)):
-        tag, vr, _, _, _, _, _, _, _, _, kind, _, _ = rows[index]
-        if kind is not _ELEMENT:
-            continue
-        if (tag >> 16) & 1:
-            private.append(index)
-        elif collects(tag, vr):
+    # The loop runs over every row of the file, so it is kept to what most rows need: their
+    # tag and VR (``collects`` spelled out), and the kind of the few rows that pass (an item
+    # or fragment row has the item tag and no VR, so it never does).
+    for index, (tag, vr) in enumerate(islice(map(_TAG_VR, rows), first, None), first):
+        if tag & _PRIVATE_GROUP_BIT:
+            if rows[index][_KIND] is _ELEMENT:
+                private.append(index)
+        elif (vr in COLLECTED_VRS or tag in COLLECTED_TAGS) and rows[index][_KIND] is _ELEMENT:
             collected.append(index)
     # Tags ascend within each data set of a well-formed file (the reader notes whether they
     # do); a data set that repeats a tag (or lists tags out of order) sends the loop's

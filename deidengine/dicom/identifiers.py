@@ -550,6 +550,8 @@ class IdentifyingValues:
 
 #: VRs that make an element's values identifying whatever its tag.
 COLLECTED_VRS: Final = frozenset({"PN", "DA", "DT"})
+#: Tags that make a standard element's values identifying whatever its VR (the keyword lists).
+COLLECTED_TAGS: Final = frozenset(_KIND_BY_TAG)
 #: Binary VRs a walk reads as ISO 8859-1 text when the file states them (an explicit ``UN``
 #: is converted first, and pydicom's bytes have no text).
 _TEXT_AS_READ_VRS: Final = BINARY_VRS - {"UN"}
@@ -559,7 +561,7 @@ def collects(tag: int, vr: str) -> bool:
     """Whether the deny-list takes the values of the element at ``tag`` read as ``vr``: a
     standard element of a person name or date VR, or of an identifying keyword (see the
     module). Private elements never (their items are still walked)."""
-    return not (tag >> 16) & 1 and (vr in COLLECTED_VRS or tag in _KIND_BY_TAG)
+    return not (tag >> 16) & 1 and (vr in COLLECTED_VRS or tag in COLLECTED_TAGS)
 
 
 class IdentifyingValuesCollector:
@@ -568,6 +570,12 @@ class IdentifyingValuesCollector:
     def __init__(self) -> None:
         self.values: dict[ValueKind, set[str]] = {kind: set() for kind in ValueKind}
         self.institutions: set[str] = set()
+        # The sets of ``values`` the collecting methods add to, held by name: they run for
+        # every value, and looking a set up by its kind hashes an Enum (a Python-level call).
+        self._names = self.values[ValueKind.NAMES]
+        self._dates = self.values[ValueKind.DATES]
+        self._phones = self.values[ValueKind.PHONES]
+        self._addresses = self.values[ValueKind.ADDRESSES]
         # The character set of the dataset being walked, found once per dataset.
         self._encodings_of: Dataset | None = None
         self._encodings: list[str] = []
@@ -579,38 +587,23 @@ class IdentifyingValuesCollector:
         )
 
     def add(self, kind: ValueKind, text: str, minimum: int = MINIMUM_VALUE_CHARACTERS) -> None:
-        for variant in {text.lower(), text.casefold()}:
-            value = normalise(variant)
-            if _worth_collecting(value, minimum):
-                self.values[kind].add(value)
+        _add_to(self.values[kind], text, minimum)
 
     def add_name(self, text: str) -> None:
-        for group in text.split("="):
-            self.add(ValueKind.NAMES, group)
-            # Family, given and middle; prefix and suffix (DR, JR, III) identify nobody.
-            for component in group.split("^")[:3]:
-                self.add(ValueKind.NAMES, component, MINIMUM_NAME_COMPONENT_CHARACTERS)
-                words = normalise(component).split(" ")
-                if len(words) > 1:
-                    for word in words:
-                        self.add(ValueKind.NAMES, word)
+        # set.update with a tuple adds its values one by one, in order, as add would.
+        forms = _name_forms if len(text) <= _CACHED_LENGTH else _name_forms.__wrapped__
+        self._names.update(forms(text))
 
     def add_date(self, text: str) -> None:
-        match = _DATE_TIME_DATE.match(text) or _DATE_ACR_NEMA.fullmatch(text)
-        if match is None:
-            return
-        try:
-            date = datetime.date(*(int(group) for group in match.groups()))
-        except ValueError:
-            return
-        self.values[ValueKind.DATES].update(date_forms(date))
+        forms = _forms_of_date if len(text) <= _CACHED_LENGTH else _forms_of_date.__wrapped__
+        self._dates.update(forms(text))
 
     def add_phone(self, text: str) -> None:
-        self.add(ValueKind.PHONES, text)
+        phones = self._phones
+        _add_to(phones, text, MINIMUM_VALUE_CHARACTERS)
         digits = _NON_DIGITS.sub("", text)
         if len(digits) < MINIMUM_PHONE_DIGITS:
             return
-        phones = self.values[ValueKind.PHONES]
         phones.add(digits)
         if len(digits) == 11 and digits.startswith("1"):
             phones.add(f"1 {digits[1:4]} {digits[4:7]} {digits[7:]}")
@@ -623,22 +616,29 @@ class IdentifyingValuesCollector:
             phones.add(f"{digits[:3]} {digits[3:]}")
 
     def add_address(self, text: str) -> None:
-        self.add(ValueKind.ADDRESSES, text)
+        addresses = self._addresses
+        _add_to(addresses, text, MINIMUM_VALUE_CHARACTERS)
         for part in _ADDRESS_PARTS.split(text):
-            self.add(ValueKind.ADDRESSES, part)
+            _add_to(addresses, part, MINIMUM_VALUE_CHARACTERS)
 
     def add_element(self, vr: str, values: Iterable[str], kind: ValueKind | None) -> None:
-        for item in values:
-            if vr == "PN":
+        # Which rule applies depends on the element, not on the value: chosen once.
+        if vr == "PN":
+            for item in values:
                 self.add_name(item)
-            elif vr in ("DA", "DT"):
+        elif vr in ("DA", "DT"):
+            for item in values:
                 self.add_date(item.strip())
-            elif kind is ValueKind.PHONES:
+        elif kind is ValueKind.PHONES:
+            for item in values:
                 self.add_phone(item)
-            elif kind is ValueKind.ADDRESSES:
+        elif kind is ValueKind.ADDRESSES:
+            for item in values:
                 self.add_address(item)
-            elif kind is not None:
-                self.add(kind, item)
+        elif kind is not None:
+            found = self.values[kind]
+            for item in values:
+                _add_to(found, item, MINIMUM_VALUE_CHARACTERS)
 
     def walk(self, dataset: Dataset) -> None:
         for _tag, items in self.visit(dataset):
@@ -683,6 +683,20 @@ class IdentifyingValuesCollector:
         stated as such as ISO 8859-1 text, any other as pydicom converts it."""
         row = table.rows[index]
         vr = row.vr
+        if vr in _PLAIN_TEXT_VRS and row.length <= _CACHED_LENGTH and not row.undefined_length:
+            offset = row.offset
+            value = table.data[offset : offset + row.length]
+            if value.isascii() and b"\x1b" not in value:
+                # Plain ASCII text of these VRs reads the same in any file: read once a run.
+                key = (vr, value)
+                found = _PLAIN_TEXTS.get(key)
+                if found is None:
+                    if len(_PLAIN_TEXTS) >= _FORMS_CACHE_SIZE:
+                        _PLAIN_TEXTS.clear()
+                    texts = converted_texts(table, index, vr)
+                    found = _PLAIN_TEXTS[key] = tuple(text for text in texts if text)
+                self.add_values(row.tag, vr, found)
+                return
         if vr in _TEXT_AS_READ_VRS:
             texts = latin1_texts(table, index)
         else:
@@ -722,14 +736,110 @@ def _may_be_sequence(raw: DataElement | RawDataElement) -> bool:
     return raw.length == 0xFFFFFFFF or (raw.value or b"")[:4] in _ITEM_TAGS
 
 
+_FORMS_CACHE_SIZE: Final = 4096
+#: The longest value (in bytes, or characters) the caches below keep, which bounds them to a
+#: few MiB (identifying values are short: LO holds 64 characters, a PN group 64).
+_CACHED_LENGTH: Final = 128
+#: VRs whose text values a plain ASCII value (no ISO 2022 escape) gives depend on its bytes
+#: alone (:func:`~deidengine.dicom.table_values.converted_texts`): no character set, byte
+#: order or other element of the file changes them.
+_PLAIN_TEXT_VRS: Final = frozenset(
+    {"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UR", "UT"}
+)
+#: The non-empty text values of such values, by VR and bytes, as
+#: :meth:`IdentifyingValuesCollector.add_row` reads them.
+_PLAIN_TEXTS: Final[dict[tuple[str, bytes], tuple[str, ...]]] = {}
+
+
+@lru_cache(maxsize=4096)
+def _forms_of_date(text: str) -> frozenset[str]:
+    """The :func:`date_forms` of the date a DA or DT value ``text`` states (none when it
+    states none): one look-up for a date text seen before, as the dates of a series are."""
+    match = _DATE_TIME_DATE.match(text) or _DATE_ACR_NEMA.fullmatch(text)
+    if match is None:
+        return frozenset()
+    try:
+        date = datetime.date(*(int(group) for group in match.groups()))
+    except ValueError:
+        return frozenset()
+    return date_forms(date)
+
+
+def _add_to(found: set[str], text: str, minimum: int) -> None:
+    """Add to ``found`` the normalised forms of ``text`` (lower case, and case-folded where
+    that differs) worth collecting: :meth:`IdentifyingValuesCollector.add` into one set."""
+    if text:  # no form of no text is worth collecting (an empty name component, often)
+        # set.update with a tuple adds its values one by one, in order, as add would.
+        found.update(_bounded_forms(text, minimum))
+
+
+# The values of a series (its device, institution, dates, patient) recur in every file: the
+# forms of a text are worked out once per run, and added to a file's sets in the order
+# working them out gives.
+
+
+@lru_cache(maxsize=_FORMS_CACHE_SIZE)
+def _forms(text: str, minimum: int) -> tuple[str, ...]:
+    """What :func:`_add_to` adds for ``text``, in order."""
+    if text.isascii():
+        # str.lower and str.casefold agree on ASCII, and lower case stays lower case: one
+        # form, normalised without lowering it again.
+        value = _SEPARATORS.sub(" ", text.lower()).strip()
+        return (value,) if _worth_collecting(value, minimum) else ()
+    forms = []
+    for variant in {text.lower(), text.casefold()}:
+        value = normalise(variant)
+        if _worth_collecting(value, minimum):
+            forms.append(value)
+    return tuple(forms)
+
+
+def _bounded_forms(text: str, minimum: int) -> tuple[str, ...]:
+    """:func:`_forms`, kept in its cache only for a text of a length values have."""
+    return (_forms if len(text) <= _CACHED_LENGTH else _forms.__wrapped__)(text, minimum)
+
+
+@lru_cache(maxsize=_FORMS_CACHE_SIZE)
+def _name_forms(text: str) -> tuple[str, ...]:
+    """What :meth:`IdentifyingValuesCollector.add_name` adds for the PN value ``text``, in
+    order: each component group whole, and its family, given and middle components (and
+    their words) by themselves."""
+    forms: list[str] = []
+    for group in text.split("="):
+        if group:
+            forms.extend(_bounded_forms(group, MINIMUM_VALUE_CHARACTERS))
+        # Family, given and middle; prefix and suffix (DR, JR, III) identify nobody.
+        for component in group.split("^")[:3]:
+            if not component.isascii():
+                forms.extend(_bounded_forms(component, MINIMUM_NAME_COMPONENT_CHARACTERS))
+                words = normalise(component).split(" ")
+                if len(words) > 1:
+                    for word in words:
+                        if word:
+                            forms.extend(_bounded_forms(word, MINIMUM_VALUE_CHARACTERS))
+                continue
+            # What the lines above do, for ASCII (most names): the component is normalised
+            # once, and its words are normalised already.
+            value = _SEPARATORS.sub(" ", component.lower()).strip()
+            if _worth_collecting(value, MINIMUM_NAME_COMPONENT_CHARACTERS):
+                forms.append(value)
+            words = value.split(" ")
+            if len(words) > 1:
+                for word in words:
+                    if _worth_collecting(word, MINIMUM_VALUE_CHARACTERS):
+                        forms.append(word)
+    return tuple(forms)
+
+
 def _worth_collecting(value: str, minimum: int) -> bool:
     compact = value.replace(" ", "")
     if len(compact) < minimum or value in NON_IDENTIFYING_VALUES:
         return False
     if compact.isdigit() and len(compact) < MINIMUM_DIGITS:
         return False
-    # "000000", "9999", "XXXX" are fillers, not identifiers.
-    return len(set(compact)) > 1
+    # "000000", "9999", "XXXX" are fillers, not identifiers: more than one character means
+    # a character other than the first.
+    return bool(compact) and compact.count(compact[0]) != len(compact)
 
 
 def _strings(value: Any) -> Iterator[str]:
