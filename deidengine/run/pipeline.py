@@ -278,6 +278,12 @@ def _written(reference: str, name: str, header: HeaderOutcome) -> Outcome:
     )
 
 
+def _already_done(written: Outcome) -> Outcome:
+    """``written``, skipped instead: an equal output was already in place (a re-run)."""
+    done = Reason.ALREADY_DONE
+    return replace(written, status=Status.SKIPPED, reason=done, detail=REASON_TEXT[done])
+
+
 def _same_output(mine: bytes, theirs: Path) -> bool:
     """Byte-identical, or equal but for the Encrypted Attributes Sequence (its CMS envelope
     is random every time, so an honest-broker re-run never repeats its bytes)."""
@@ -484,14 +490,7 @@ class FileProcessor:
         if self.settings.review_dir is not None and status is not Status.SKIPPED:
             self._review(reference, reading, pixel_outcomes)
         if status is Status.SKIPPED:
-            return Outcome.skipped(
-                reference,
-                Reason.ALREADY_DONE,
-                output=name,
-                actions=header.actions,
-                uid_map=header.uid_map,
-                id_map=header.id_map,
-            )
+            return _already_done(_written(reference, name, header))
         return _written(reference, name, header)
 
     def start(self, path: str, mover: BackgroundMover) -> Callable[[], Outcome]:
@@ -528,8 +527,7 @@ class FileProcessor:
         if result is StoreResult.CONFLICT:
             return self._quarantine(path, reference, Reason.DUPLICATE_OUTPUT, None)
         if result is StoreResult.ALREADY_THERE:
-            done = Reason.ALREADY_DONE
-            return replace(written, status=Status.SKIPPED, reason=done, detail=REASON_TEXT[done])
+            return _already_done(written)
         return written
 
     def _lean_output(
