@@ -12,8 +12,9 @@ The actions are written once, against :class:`ElementHandle`; this module's :cla
 is its Dataset backend, :class:`deidengine.dicom.table_apply.TableElement` its element table
 backend (:func:`~deidengine.dicom.table_apply.apply_plan_to_table`, which records writer edits
 instead of editing objects). What both walks share is here: :func:`act` (count, dispatch, mark
-a replaced value), :func:`creators_to_remove`, :func:`header_outcome`, :func:`patient_key_of`,
-and what the actions the table walk does itself make of a value (:func:`dummy_replacement`,
+a replaced value), :func:`count_decision` (act's count, which the table walk also makes for the
+actions it does itself), :func:`creators_to_remove`, :func:`header_outcome`,
+:func:`patient_key_of`, and what those actions make of a value (:func:`dummy_replacement`,
 :func:`dummy_keeps_items`, :func:`remapped_uids`).
 """
 
@@ -639,16 +640,24 @@ def _walk(
 
 def act(item: ElementHandle, state: _FileState) -> None:
     """Count ``item``'s decision and run its action (either backend's element)."""
-    decision, rule, counts = item.decision, item.rule, state.counts
-    counts[decision.label] += 1
-    if decision.code is not None and rule is not None:
-        counts[f"{rule.action.code}→{decision.code}"] += 1
+    decision = item.decision
+    count_decision(state.counts, decision)
     cleaning = decision.cleaning
     (ACTIONS[decision.kind] if cleaning is None else CLEANERS[cleaning])(item, state)
     if decision.chosen in REPLACING_ACTIONS:
         # The value was replaced by construction (keyed, dummy, year-only, ...): what is
         # left is the policy's output, even when it happens to equal the input.
         state.explicitly_kept.add((item.path, item.tag))
+
+
+def count_decision(counts: Counter[str], decision: Decision) -> None:
+    """The audit's count of one element's decision: its label, and a compound code's
+    resolution (the rule's code, an arrow and the letter the IOD picked). Counted before the
+    action runs, so a sequence's count comes before its items' (the audit keeps that order)."""
+    counts[decision.label] += 1
+    rule = decision.rule
+    if decision.code is not None and rule is not None:
+        counts[f"{rule.action.code}→{decision.code}"] += 1
 
 
 def creators_to_remove(

@@ -74,6 +74,7 @@ from deidengine.dicom.apply import (
     _FileState,
     _sr_item_dropped,
     act,
+    count_decision,
     creators_to_remove,
     dummy_keeps_items,
     dummy_replacement,
@@ -307,9 +308,7 @@ class _Builder:
                 ):
                     # D on a sequence, or a sequence kept by default: done here as _dummy and
                     # _keep do it (dummy_keeps_items), with act's bookkeeping as below.
-                    counts[decision.label] += 1
-                    if decision.code is not None and rule is not None:
-                        counts[f"{rule.action.code}→{decision.code}"] += 1
+                    count_decision(counts, decision)
                     if decision.kind is KEEP:
                         default_kept.add((path, tag))
                         self.descend_items(index, tag, path, own_path, decision.items)
@@ -330,6 +329,8 @@ class _Builder:
                 if action is KEEP:
                     # _keep reads whether a date holds a value; a rule's keep records more.
                     if rule is None and vr not in DATE_TIME_VRS:
+                        # count_decision's count, inline on the commonest element: no rule,
+                        # so no compound code to count.
                         counts[decision.label] += 1
                         default_kept.add((path, tag))
                         if encoded_vr == "UN" and vr != "UN":
@@ -350,9 +351,7 @@ class _Builder:
                     else:
                         edit = NOT_PLAIN
                     if edit is not NOT_PLAIN:
-                        counts[decision.label] += 1
-                        if decision.code is not None and rule is not None:
-                            counts[f"{rule.action.code}→{decision.code}"] += 1
+                        count_decision(counts, decision)
                         if edit is REMOVED:
                             remove.add(index)
                         elif edit is not UNCHANGED:

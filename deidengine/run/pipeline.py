@@ -242,21 +242,19 @@ STORE_STATUS = {StoreResult.WRITTEN: Status.WRITTEN, StoreResult.ALREADY_THERE: 
 def _write_atomically(data: bytes, root: Path, name: str) -> Status:
     """Write ``data`` (the verified bytes, as they are) via a temporary file and a link; an
     existing equal file means already done."""
-    # A one-file run names the output file itself (SINGLE_OUTPUT): no UID goes into its path.
-    if name != SINGLE_OUTPUT and not is_inside(root, name):
-        raise _Quarantine(Reason.INVALID_UID, "the output name leaves the output tree")
-    result = store_bytes_atomically(data, root / name, same=_same_output)
+    result = store_bytes_atomically(data, _output_target(root, name), same=_same_output)
     if result is StoreResult.CONFLICT:
         raise _Quarantine(Reason.DUPLICATE_OUTPUT)
     return STORE_STATUS[result]
 
 
-def _write_later(mover: BackgroundMover, data: bytes, root: Path, name: str) -> PendingStore:
-    """:func:`_write_atomically`'s start: the name checked now, the store made by ``mover``
-    (:meth:`FileProcessor._finish` reads how it ended)."""
+def _output_target(root: Path, name: str) -> Path:
+    """Where the output named ``name`` goes under ``root``, once the name is shown to stay
+    inside it."""
+    # A one-file run names the output file itself (SINGLE_OUTPUT): no UID goes into its path.
     if name != SINGLE_OUTPUT and not is_inside(root, name):
         raise _Quarantine(Reason.INVALID_UID, "the output name leaves the output tree")
-    return mover.store_bytes(data, root / name, same=_identical_output)
+    return root / name
 
 
 def _identical_output(mine: bytes, theirs: Path) -> bool:
@@ -478,8 +476,9 @@ class FileProcessor:
         if self._mover is not None and self.settings.review_dir is None:
             # start(): stored by the mover while the next file is processed; _finish says how
             # the store ended.
-            pending = _write_later(self._mover, data, self.output_root, name)
-            self._pending = (pending, data, self.output_root / name)
+            target = _output_target(self.output_root, name)
+            pending = self._mover.store_bytes(data, target, same=_identical_output)
+            self._pending = (pending, data, target)
             return _written(reference, name, header)
         try:
             status = _write_atomically(data, self.output_root, name)
