@@ -50,7 +50,6 @@ from deidengine.standard.dictionary import (
 )
 from deidengine.standard.vr_classes import DATE_TIME_VRS, DATE_VRS, PIXEL_DATA_TAGS
 from deidengine.verify.table_view import (
-    MEMO_ROWS,
     MEMO_TABLE_ROWS,
     META,
     TOP,
@@ -59,6 +58,7 @@ from deidengine.verify.table_view import (
     Visit,
     condition_snapshot,
     is_empty_value,
+    make_room,
     patient_key,
     view_of,
 )
@@ -519,10 +519,9 @@ _SHAPES: dict[tuple[object, ...], _Shape] = {}
 SHAPES_LIMIT: Final = 64
 
 
-def _walked_held() -> int:
-    """The visits the remembered shapes hold (bounded as the layouts' rows are)."""
-    # A snapshot of the entries (made in C): another thread may add to the memo meanwhile.
-    return sum(len(shape.visits[0]) + len(shape.visits[1]) for shape in list(_SHAPES.values()))
+def _visits_held(shape: _Shape) -> int:
+    """The visits a remembered shape holds (bounded as the layouts' rows are)."""
+    return len(shape.visits[0]) + len(shape.visits[1])
 
 
 def _checked_decisions(
@@ -562,8 +561,7 @@ def _checked_decisions(
     walked = len(visits[0]) + len(visits[1])
     if walked > MEMO_TABLE_ROWS:
         return decisions, siblings  # not remembered (bounded memory, as the layouts)
-    if len(_SHAPES) >= SHAPES_LIMIT or _walked_held() + walked > MEMO_ROWS:
-        _SHAPES.clear()
+    make_room(_SHAPES, walked, _visits_held, SHAPES_LIMIT)
     _SHAPES[key] = _Shape(
         plan,
         visits,

@@ -68,6 +68,7 @@ __all__ = [
     "Verifiable",
     "Visit",
     "condition_snapshot",
+    "make_room",
     "patient_key",
     "table_of_dataset",
     "view_of",
@@ -88,6 +89,7 @@ ENCODING_SYNTAXES: Final = {
     (False, False): "1.2.840.10008.1.2.2",
 }
 
+_K = TypeVar("_K")
 _V = TypeVar("_V")
 
 #: What :meth:`TableView.value` has not converted yet (``None`` is a value).
@@ -470,11 +472,14 @@ MEMO_ROWS: Final = 1 << 16
 MEMO_TABLE_ROWS: Final = 1 << 13
 
 
-def _make_room(memo: dict[tuple[int, ...], _V], rows: int, held: Callable[[_V], int]) -> None:
-    """Clear ``memo`` when it holds as many entries as allowed, or when ``rows`` more rows
-    would take the rows it holds (``held`` of each entry) past :data:`MEMO_ROWS`."""
+def make_room(
+    memo: dict[_K, _V], rows: int, held: Callable[[_V], int], limit: int = LAYOUTS_LIMIT
+) -> None:
+    """Clear ``memo`` when it holds ``limit`` entries, or when ``rows`` more rows would take
+    the rows it holds (``held`` of each entry) past :data:`MEMO_ROWS`: the bound every
+    verifier memo of tables keeps (these layouts, conformance's decisions)."""
     # A snapshot of the entries (made in C): another thread may add to the memo meanwhile.
-    if len(memo) >= LAYOUTS_LIMIT or sum(map(held, list(memo.values()))) + rows > MEMO_ROWS:
+    if len(memo) >= limit or sum(map(held, list(memo.values()))) + rows > MEMO_ROWS:
         memo.clear()
 
 
@@ -514,12 +519,12 @@ def _remembered_layout(table: ElementTable, *, at_first_sight: bool = True) -> _
             datasets, items, _, walks = known.laid
             return datasets, items, vrs, dict(walks)
     elif not at_first_sight and _SEEN.get(key) != shape:
-        _make_room(_SEEN, len(shape), len)
+        make_room(_SEEN, len(shape), len)
         _SEEN[key] = shape
         return None
     laid = _laid_out(table)
     if laid is not None:
-        _make_room(_LAYOUTS, len(shape), _layout_rows)
+        make_room(_LAYOUTS, len(shape), _layout_rows)
         # The walks held apart from the view's own (its walk() adds to them).
         datasets, items, vrs, walks = laid
         _LAYOUTS[key] = _Layout(shape, tuple(vrs.items()), (datasets, items, {}, dict(walks)))
