@@ -482,9 +482,19 @@ def _cost_ratio_in(folder: Path, kinds: Sequence[str], files: int, rounds: int) 
     engine.read(np.zeros((64, 256), np.uint8), [])
     reads_characters(engine, np.zeros((32, 96), np.uint8), [(0, 0, 96, 32)])
     policies = ("annex-e/basic", "hipaa-safe-harbor")
+    # The baseline keeps its pixels unread by a rule (benchmarks/policies/header-only.policy):
+    # without one, annex-e/basic quarantines US and SC images before any work
+    # (pixels-not-examined), which is not the header-only pipeline this ratio divides by.
+    kept = Path(__file__).parent / "policies" / "header-only.policy"
+    specs = {
+        "annex-e/basic": f"annex-e/basic,{kept}",
+        "hipaa-safe-harbor": "hipaa-safe-harbor",
+    }
     processors = {
         policy: FileProcessor(
-            RunSettings(policy, b"b" * 32, str(folder / policy / "out"), str(folder / policy / "q"))
+            RunSettings(
+                specs[policy], b"b" * 32, str(folder / policy / "out"), str(folder / policy / "q")
+            )
         )
         for policy in policies
     }

@@ -56,6 +56,8 @@ class Reason(enum.Enum):
     # a file it can read back.
     ENCODING_FAILED = "encoding-failed"
     UNREADABLE_OUTPUT = "unreadable-output"
+    # No pixel rule reaches an image whose header suggests burned-in text (run/pixel_stage.py).
+    PIXELS_NOT_EXAMINED = "pixels-not-examined"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -90,6 +92,11 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.UNDECODABLE_PIXEL_DATA: "the pixel data could not be decoded or re-encoded",
     Reason.ENCODING_FAILED: "the output could not be encoded as a DICOM file",
     Reason.UNREADABLE_OUTPUT: "the encoded output does not read back as the file to be written",
+    Reason.PIXELS_NOT_EXAMINED: (
+        "the pixels may carry burned-in text and no pixel rule of the policy reaches them: "
+        "add the Clean Pixel Data Option (annex-e/clean-pixel-data), an ocr-redact rule, or "
+        "a reviewed pixels ... -> keep"
+    ),
 }
 
 

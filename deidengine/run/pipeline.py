@@ -42,6 +42,7 @@ from deidengine.dicom.apply import (
     RejectedError,
     apply_plan,
 )
+from deidengine.dicom.burned_in import BURNED_IN_SIGNAL_TAGS
 from deidengine.dicom.conditions import ConditionSnapshot
 from deidengine.dicom.encode import encode_file
 from deidengine.dicom.facts import InputFacts, TableFacts, input_facts, table_facts
@@ -90,6 +91,7 @@ from deidengine.run.lean_path import (
     pixel_rule_keeps,
 )
 from deidengine.run.outcome import REASON_TEXT, Outcome, Reason, Status, input_reference
+from deidengine.run.pixel_stage import unexamined_pixel_signal
 from deidengine.run.quarantine import SEALED_FIELD, seal_input_path
 from deidengine.run.safety import (
     copy_private,
@@ -98,6 +100,7 @@ from deidengine.run.safety import (
     write_private_bytes,
 )
 from deidengine.standard.hipaa import restricted_zip3
+from deidengine.standard.vr_classes import PIXEL_DATA_TAGS
 from deidengine.text.header import clean_header_text
 from deidengine.verify.conformance import Severity, check_conformance
 from deidengine.verify.leaks import find_leaks, patient_borne_values
@@ -318,6 +321,9 @@ class FileProcessor:
             record_mappings=settings.record_mappings,
         )
         self.known_safe = plan_known_safe(self.plan)
+        # What the condition snapshot takes from the input: what the plan's conditions read,
+        # and what _pixels_examined reads.
+        self._snapshot_tags = self.plan.condition_tags | BURNED_IN_SIGNAL_TAGS
         self.certificate = Path(settings.encrypt_to).read_bytes() if settings.encrypt_to else None
         self.output_root = Path(settings.output_root)
         self.quarantine_root = Path(settings.quarantine_root)
@@ -369,7 +375,9 @@ class FileProcessor:
             # The lean path: the deny-list, what conditions read and the private blocks from
             # the input's element table, the header stage on it, the output written from it;
             # pydicom's dataset of the input is never built.
-            found = table_facts(table, self.plan.condition_tags)
+            found = table_facts(table, self._snapshot_tags)
+            top = table.top_level()
+            self._pixels_examined(found.snapshot, any(tag in top for tag in PIXEL_DATA_TAGS))
             lean = self._lean_output(reading, found)
             if lean is not None:
                 header, data, transfer_syntax = lean
@@ -383,7 +391,9 @@ class FileProcessor:
         # One walk of the input before any stage edits it: the deny-list, the copy the
         # verifier compares the output with, what conditions read, the private blocks (read
         # from the element table above when the lean reader parsed the input).
-        facts = input_facts(dataset, self.plan.condition_tags, found=found)
+        facts = input_facts(dataset, self._snapshot_tags, found=found)
+        if found is None:  # the lean path above asked the same of the table
+            self._pixels_examined(facts.snapshot, any(tag in dataset for tag in PIXEL_DATA_TAGS))
         identifying, snapshot = facts.identifying, facts.snapshot
         private_before = facts.private_blocks
         # The verifier compares the output with the input's element table; an input only
@@ -613,6 +623,13 @@ class FileProcessor:
         )
         if errors:
             raise _Quarantine(Reason.NONCONFORMANT, ", ".join(errors[:5]))
+
+    def _pixels_examined(self, snapshot: ConditionSnapshot, has_pixel_data: bool) -> None:
+        """Quarantine a file whose pixels may carry burned-in text and no pixel rule reaches
+        (:func:`~deidengine.run.pixel_stage.unexamined_pixel_signal`)."""
+        signal = unexamined_pixel_signal(self.plan, snapshot, has_pixel_data)
+        if signal is not None:
+            raise _Quarantine(Reason.PIXELS_NOT_EXAMINED, signal)
 
     def _pixel_stage(
         self,

@@ -4,6 +4,10 @@ The first ``pixels`` rule whose condition holds decides: ``keep`` (or no rule) l
 PixelData bytes untouched, ``reject`` quarantines the file, ``ocr-redact`` and ``redact box``
 call the pixel stage (:mod:`deidengine.pixels.redact`), which re-reads what it redacted and
 raises when identifying text is still readable.
+
+Before any of that, :func:`unexamined_pixel_signal` says when no pixel rule reaches a file
+whose header suggests burned-in text (:mod:`deidengine.dicom.burned_in`): its pixels would be
+written unread under a Patient Identity Removed YES, so the run quarantines it instead.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING
 from pydicom.dataset import Dataset
 
 from deidengine.dicom.apply import RejectedError
+from deidengine.dicom.burned_in import burned_in_text_signal
 from deidengine.dicom.conditions import ConditionSnapshot, first_applicable
 from deidengine.dicom.identifiers import IdentifyingValues
 from deidengine.policy import ast
@@ -34,6 +39,24 @@ def _opencv_on_one_thread() -> None:
 
     if cv2.getNumThreads() != 1:
         cv2.setNumThreads(1)
+
+
+def unexamined_pixel_signal(
+    plan: Plan, snapshot: ConditionSnapshot, has_pixel_data: bool
+) -> str | None:
+    """Why this file may not be written with its pixels unread, or None.
+
+    A file with pixel data that no pixel rule of ``plan`` reaches (none, or none whose
+    condition holds) keeps its pixels unread; when its header suggests burned-in text
+    (:func:`~deidengine.dicom.burned_in.burned_in_text_signal`) nothing proves them clean, so
+    it fails closed. Any rule that applies is the policy's decision and is followed: a
+    cleaning rule reads the pixels, ``reject`` refuses the file, and ``keep`` records that the
+    policy's author accepts such pixels as they are. ``snapshot`` must hold
+    :data:`~deidengine.dicom.burned_in.BURNED_IN_SIGNAL_TAGS`.
+    """
+    if not has_pixel_data or first_applicable(plan.pixels, snapshot) is not None:
+        return None
+    return burned_in_text_signal(snapshot)
 
 
 def run_pixel_stage(

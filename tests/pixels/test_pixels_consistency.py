@@ -18,6 +18,7 @@ from deidengine.pixels.consistency import (
 )
 from deidengine.run.outcome import Reason, Status
 from deidengine.run.pipeline import FileProcessor, RunSettings
+from tests.policy_specs import pixels_kept
 from tests.pydicom_files import bundled_test_files
 
 SECRET = b"consistency-test-secret-32-bytes"
@@ -132,7 +133,7 @@ def _run_one(tmp_path: Path, ds: Dataset, policy: str = "annex-e/basic") -> obje
     return FileProcessor(settings).process(str(path))
 
 
-@pytest.mark.parametrize("policy", ["annex-e/basic", "hipaa-safe-harbor"])
+@pytest.mark.parametrize("policy", [pixels_kept("annex-e/basic"), "hipaa-safe-harbor"])
 def test_uncompressed_ybr_full_422_is_written_not_called_truncated(
     tmp_path: Path, policy: str
 ) -> None:

@@ -11,6 +11,7 @@ from pydicom.data import get_testdata_file
 from deidengine.run.outcome import Status
 from deidengine.run.pipeline import FileProcessor, RunSettings
 from deidengine.verify.iod import new_iod_errors
+from tests.policy_specs import pixels_kept
 
 FILES = [
     "CT_small.dcm",
@@ -33,7 +34,9 @@ pytestmark = pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dicom3
 @pytest.mark.parametrize("policy", POLICIES)
 def test_no_new_iod_errors(tmp_path: Path, policy: str) -> None:
     processor = FileProcessor(
-        RunSettings(policy, bytes(range(32)), str(tmp_path / "out"), str(tmp_path / "q"))
+        RunSettings(
+            pixels_kept(policy), bytes(range(32)), str(tmp_path / "out"), str(tmp_path / "q")
+        )
     )
     for name in FILES:
         path = get_testdata_file(name)

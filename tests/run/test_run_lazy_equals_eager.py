@@ -18,10 +18,11 @@ import deidengine.run.pipeline as pipeline
 from benchmarks.corpus import HEADER_ONLY
 from deidengine.dicom.limits import DEFAULT_LIMITS, InputLimits
 from deidengine.run.pipeline import FileProcessor, RunSettings
+from tests.policy_specs import pixels_kept
 from tests.pydicom_files import bundled_charset_files, bundled_test_files
 
 SECRET = bytes.fromhex("4d" * 32)
-POLICIES = {"basic": "annex-e/basic", "hipaa": f"hipaa-safe-harbor,{HEADER_ONLY}"}
+POLICIES = {"basic": pixels_kept("annex-e/basic"), "hipaa": f"hipaa-safe-harbor,{HEADER_ONLY}"}
 READ_INPUT = pipeline.read_input
 CONTRIBUTION_DATE_TIME = 0x0018A002
 

@@ -27,6 +27,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from deidengine.serve.config import GatewayConfig
+from tests.policy_specs import pixels_kept
 from tests.pydicom_files import DATA
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ DCMTK_ENVIRONMENT = {**os.environ, "TCP_NODELAY": "1"}
 GATEWAY_AE = "DEIDGW"
 ARCHIVE_AE = "ARCHIVE"
 SENDER_AE = "STORESCU"
-POLICY = "annex-e/basic"
+POLICY = pixels_kept("annex-e/basic")  # the corpus holds US, SC and OT images
 #: pydicom test files with distinct SOP Instance UIDs, in six transfer syntaxes (deflated,
 #: JPEG-LS, RLE, implicit and explicit little endian) and four kinds of object.
 PYDICOM_FILES = (
