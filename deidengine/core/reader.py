@@ -79,6 +79,10 @@ PREFIX: Final = b"DICM"
 #: The two-letter VRs, by their header bytes.
 VR_NAMES: Final = {vr.value.encode("ascii"): vr.value for vr in VR if len(vr.value) == 2}
 LONG_VRS: Final = frozenset(str(vr).encode("ascii") for vr in EXPLICIT_VR_LENGTH_32)
+#: :data:`VR_NAMES` split by header form: an element's VR is looked up once, in the short
+#: form's map first (most elements), instead of in the names and then in :data:`LONG_VRS`.
+_SHORT_VR_NAMES: Final = {raw: name for raw, name in VR_NAMES.items() if raw not in LONG_VRS}
+_LONG_VR_NAMES: Final = {raw: name for raw, name in VR_NAMES.items() if raw in LONG_VRS}
 CONVERTIBLE_VRS: Final = frozenset(vr.value for vr in VR)
 KNOWN_TRANSFER_SYNTAXES: Final = frozenset(
     uid for uid, entry in UID_dictionary.items() if entry[1] == "Transfer Syntax"
@@ -189,7 +193,7 @@ class _Walk:
         append = rows.append
         hhl, hh2sh, ul = _UNPACKERS[little]
         creators: dict[int, str] = {}
-        top = parent == TOP and not delimited
+        short_names = _SHORT_VR_NAMES
         previous = -1
         while True:
             remaining = end - pos
@@ -197,7 +201,7 @@ class _Walk:
                 if delimited:
                     raise self._undelimited(end, "an undefined-length item", pos)
                 if remaining > 0:
-                    if not top:
+                    if parent != TOP:  # delimited: raised above
                         raise self._short(end, "an element header", pos, pos + 8)
                     self.trailing = remaining
                 return end
@@ -227,20 +231,24 @@ class _Walk:
             header = pos
             element_explicit = explicit
             if explicit:
-                encoded = VR_NAMES.get(vr_bytes, "")
-                if not encoded:
-                    if b"AA" <= vr_bytes <= b"ZZ":
-                        raise self.fail(Code.INVALID_VR, "unknown value representation", pos + 4)
-                    element_explicit = False  # pydicom reads on as implicit VR
-                    length = ul(data, pos + 4)[0]
+                encoded = short_names.get(vr_bytes)
+                if encoded is not None:
                     pos += 8
-                elif vr_bytes in LONG_VRS:
-                    if remaining < 12:
-                        raise self._short(end, "an element header", pos, pos + 12)
-                    length = ul(data, pos + 8)[0]
-                    pos += 12
                 else:
-                    pos += 8
+                    encoded = _LONG_VR_NAMES.get(vr_bytes, "")
+                    if encoded:
+                        if remaining < 12:
+                            raise self._short(end, "an element header", pos, pos + 12)
+                        length = ul(data, pos + 8)[0]
+                        pos += 12
+                    else:
+                        if b"AA" <= vr_bytes <= b"ZZ":
+                            raise self.fail(
+                                Code.INVALID_VR, "unknown value representation", pos + 4
+                            )
+                        element_explicit = False  # pydicom reads on as implicit VR
+                        length = ul(data, pos + 4)[0]
+                        pos += 8
             else:
                 encoded = ""
                 pos += 8

@@ -366,7 +366,8 @@ def remapped_uids(old: str, state: _FileState) -> str | None:
     when the run records them), or ``None`` for an empty value, which stays as it is."""
     if not old:
         return None
-    new = "\\".join(remap_uid(state.context.secret, uid) for uid in old.split("\\"))
+    # remap_uid remaps a multi-valued text value by value: one call, no generator per UID.
+    new = remap_uid(state.context.secret, old)
     if state.context.record_mappings:
         for before, after in zip(old.split("\\"), new.split("\\"), strict=True):
             if before != after:
@@ -655,9 +656,9 @@ def count_decision(counts: Counter[str], decision: Decision) -> None:
     resolution (the rule's code, an arrow and the letter the IOD picked). Counted before the
     action runs, so a sequence's count comes before its items' (the audit keeps that order)."""
     counts[decision.label] += 1
-    rule = decision.rule
-    if decision.code is not None and rule is not None:
-        counts[f"{rule.action.code}→{decision.code}"] += 1
+    compound = decision.compound_label  # made once with the answer, not per element
+    if compound is not None:
+        counts[compound] += 1
 
 
 def creators_to_remove(

@@ -291,6 +291,9 @@ class Decision:
     defaulted: bool = False
     #: How the audit counts the action: the rule's code or verb, else ``default-<chosen>``.
     label: str = ""
+    #: How the audit counts a compound code's resolution (the rule's code, an arrow, the
+    #: letter: ``X/Z→Z``), made with the answer; None for any other answer.
+    compound_label: str | None = None
 
     @property
     def verified_kind(self) -> ActionKind:
@@ -354,8 +357,19 @@ def _ruled(
     items = _items(kind, vr, scope, strict)
     if len(_RULED) >= CACHE_LIMIT:
         _RULED.clear()
+    compound_label = None if code is None else f"{action.code}→{code}"
     found = _RULED[ruled] = Decision(
-        kind, Reason.RULE, chosen, rule, code, cleaning, strict, items, False, action.label
+        kind,
+        Reason.RULE,
+        chosen,
+        rule,
+        code,
+        cleaning,
+        strict,
+        items,
+        False,
+        action.label,
+        compound_label,
     )
     return found
 
