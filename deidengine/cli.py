@@ -344,7 +344,7 @@ def run(
     from deidengine.dicom.limits import InputLimits
     from deidengine.policy import PolicyError
     from deidengine.run.diskfull import EXIT_DISK_FULL, DiskFullError
-    from deidengine.run.executor import WorkerStartError
+    from deidengine.run.executor import WORKER_COLLECTION_THRESHOLD, WorkerStartError
     from deidengine.run.layout import RunConfigurationError
     from deidengine.run.progress import run_progress
     from deidengine.run.report import print_summary
@@ -378,6 +378,9 @@ def run(
         # left out of the collector (pool workers freeze their own heap once they hold the
         # plan; see executor.py). Not when ``main`` is called in someone else's process.
         gc.freeze()
+        # A run with one worker processes its files in this process: collect as rarely as a
+        # pool worker does (executor.WORKER_COLLECTION_THRESHOLD says why).
+        gc.set_threshold(WORKER_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
         # Paused since start-up (console_main): the imports are done. A policy compiled on a
         # plan-cache miss leaves ~7,000 objects in cycles, frozen above with the rest (kept to
         # the end of the run: less than collecting them, which costs 25-35 ms every run).
