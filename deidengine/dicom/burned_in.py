@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from pydicom.tag import Tag
+
 from deidengine.dicom.conditions import ConditionSnapshot
 
 __all__ = [
@@ -31,10 +33,11 @@ __all__ = [
     "burned_in_text_signal",
 ]
 
-MODALITY: Final = 0x00080060
-SOP_CLASS_UID: Final = 0x00080016
-CONVERSION_TYPE: Final = 0x00080064
-BURNED_IN_ANNOTATION: Final = 0x00280301
+# Tags by keyword from pydicom's data dictionary, not retyped.
+MODALITY, SOP_CLASS_UID, CONVERSION_TYPE, BURNED_IN_ANNOTATION = (
+    int(Tag(keyword))
+    for keyword in ("Modality", "SOPClassUID", "ConversionType", "BurnedInAnnotation")
+)
 
 TEXT_BEARING_MODALITIES: Final = frozenset(
     {
